@@ -1,0 +1,116 @@
+"""The command line: ``python -m dashboard {demo-data,validate,report,...}``.
+
+Every command calls the same functions the app uses. Errors are printed as one clear line
+(never a traceback) and give exit code 2; ``validate`` exits 1 when it finds an ERROR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from dashboard import checks
+from dashboard.settings import SettingsError, load_settings
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
+
+
+def _open_database(args):
+    from dashboard.model import Database
+
+    settings = load_settings(data_dir=getattr(args, "data", None), timezone=getattr(args, "timezone", None))
+    return Database.open(settings)
+
+
+def command_demo_data(args) -> int:
+    """Write the synthetic demo exports."""
+    from dashboard import demo
+
+    started = time.perf_counter()
+    counts = demo.generate(args.out, customers=args.customers, seed=args.seed, progress=sys.stderr.isatty())
+    elapsed = time.perf_counter() - started
+    summary = ", ".join(f"{table} {count:,}" for table, count in counts.items())
+    print(f"wrote demo exports to {args.out} in {elapsed:.1f} s: {summary}")
+    return 0
+
+
+def command_validate(args) -> int:
+    """Print one line per finding; exit 1 if any is an ERROR."""
+    database = _open_database(args)
+    findings = database.findings()
+    for finding in findings:
+        if finding.level != "INFO" or args.verbose:
+            print(finding.line())
+    errors = sum(finding.level == "ERROR" for finding in findings)
+    warnings = sum(finding.level == "WARN" for finding in findings)
+    print(f"{database.catalog.data_dir}: {errors} errors, {warnings} warnings", file=sys.stderr)
+    return 1 if checks.has_errors(findings) else 0
+
+
+def command_report(args) -> int:
+    """Write the metrics report (JSON) or the weekly review (HTML, PDF)."""
+    from dashboard import report
+    from dashboard.outputs import write_atomically
+
+    database = _open_database(args)
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot build the report, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    as_of = args.as_of or database.default_as_of()
+    if args.format == "json":
+        content = json.dumps(report.metrics_report(database, as_of), indent=2, sort_keys=False) + "\n"
+    elif args.format == "html":
+        content = report.weekly_report_html(database, as_of)
+    else:
+        content = report.weekly_report_pdf(database, as_of)
+    written = write_atomically(args.out, content, data_dir=database.catalog.data_dir)
+    if written:
+        print(f"wrote {args.format} report as of {as_of} to {written}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo-data", help="write synthetic demo exports")
+    demo.add_argument("--out", required=True, type=Path, help="folder to write the exports to")
+    demo.add_argument("--customers", type=int, default=50_000, help="number of customers (default 50,000)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    demo.set_defaults(handler=command_demo_data)
+
+    validate = commands.add_parser("validate", help="check the exports against the contract")
+    validate.add_argument("--data", type=Path, help="data folder (default: settings)")
+    validate.add_argument("--verbose", action="store_true", help="also print INFO findings")
+    validate.set_defaults(handler=command_validate)
+
+    report = commands.add_parser("report", help="metrics report (json) or weekly review (html, pdf)")
+    report.add_argument("--data", type=Path, help="data folder (default: settings)")
+    report.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    report.add_argument("--format", choices=("json", "html", "pdf"), default="json")
+    report.add_argument("--out", required=True, help="output file, or - for stdout")
+    report.set_defaults(handler=command_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a command; print a one-line error instead of a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (SettingsError, OSError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,180 @@
+"""The model layer: one DuckDB database per version of the exports, derived tables per as-of date.
+
+``Database.open(settings)`` registers the exports as views, defines the clean views (usable rows,
+first copy of each id) and locks the connection down.  ``db.cursor(as_of)`` builds, once per as-of
+date, the derived tables every query reads (``valid_orders``, ``customer_summary``,
+``customer_activity``, ``valid_surveys``, ``valid_tickets``, ``valid_returns``) in a schema of
+their own, and returns a fresh cursor whose search path points there.  Each thread or Streamlit
+session must use its own cursor: a DuckDB connection refuses a second concurrent call.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone as dt_timezone
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from dashboard import checks, queries
+from dashboard.settings import Settings
+from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources
+
+MODEL_STEPS = (
+    "model_valid_orders",
+    "model_customer_summary",
+    "model_customer_activity",
+    "model_valid_surveys",
+    "model_valid_tickets",
+    "model_valid_returns",
+    "model_segment_customers",
+)
+MAX_AS_OF_SCHEMAS = 4
+
+
+def cutoff_for(as_of: date, timezone: str) -> datetime:
+    """The first instant after the as-of day, as a naive UTC timestamp.
+
+    Example: ``cutoff_for(date(2024, 3, 31), "UTC") == datetime(2024, 4, 1)``.
+    """
+    local_midnight = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), ZoneInfo(timezone))
+    return local_midnight.astimezone(dt_timezone.utc).replace(tzinfo=None)
+
+
+def clean_view_sql(table: str, now: datetime) -> str:
+    """SELECT of a table's usable rows: none of the unusable-row rules hold, first copy of each id."""
+    parameters = checks.row_rule_parameters(now)
+    conditions = []
+    for _, condition, _ in checks.UNUSABLE_ROW_RULES.get(table, []):
+        for name, value in parameters.items():
+            # Our own constants (1990 and now + 1 day), not user input: inlined because views take no parameters.
+            condition = condition.replace(f"${name}", f"timestamp {quote_literal(value.isoformat(sep=' '))}")
+        conditions.append(f"coalesce(not ({condition}), false)")
+    where = " and ".join(conditions) or "true"
+    key, time_column = checks.UNIQUE_KEYS[table]
+    columns = ", ".join(CONTRACT[table].columns)
+    return (
+        f"select {columns} from (select *, row_number() over (partition by {key} "
+        f"order by {time_column} nulls last, {columns}) as copy_number from main.{table} where {where}) "
+        f"where copy_number = 1 or {key} is null"
+    )
+
+
+@dataclass
+class Database:
+    """A DuckDB database over one version of the exports, with the derived tables per as-of date."""
+
+    settings: Settings
+    connection: duckdb.DuckDBPyConnection
+    catalog: Catalog
+    opened_at: datetime
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _schemas: dict[date, str] = field(default_factory=dict)
+    _row_findings: list | None = None
+    build_seconds: dict[date, float] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings, now: datetime | None = None) -> "Database":
+        """Register the exports of settings.data_dir and lock the connection down."""
+        now = now or datetime.utcnow()
+        connection = duckdb.connect(":memory:")
+        connection.execute("set TimeZone = 'UTC'")
+        if settings.memory_limit:
+            connection.execute("set memory_limit = $limit", {"limit": settings.memory_limit})
+        catalog = register_sources(connection, settings.data_dir)
+        for table in CONTRACT:
+            connection.execute(f"create or replace view clean_{table} as {clean_view_sql(table, now)}")
+        database = cls(settings, connection, catalog, now)
+        database._lock_down()
+        return database
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the version of the exports (paths, sizes, mtimes) and the time zone."""
+        return f"{self.catalog.fingerprint}-{self.settings.timezone}"
+
+    def _lock_down(self) -> None:
+        """Restrict file access to the data folder and freeze the configuration (DuckDB's order matters)."""
+        spill_dir = self.settings.state_dir / "duckdb_tmp"
+        allowed = [str(self.catalog.data_dir) + "/"]
+        try:
+            spill_dir.mkdir(parents=True, exist_ok=True)
+            self.connection.execute("set temp_directory = $path", {"path": str(spill_dir)})
+            allowed.append(str(spill_dir) + "/")
+        except OSError:
+            pass
+        self.connection.execute("set allowed_directories = $dirs", {"dirs": allowed})
+        self.connection.execute("set enable_external_access = false")
+        self.connection.execute("set autoload_known_extensions = false")
+        self.connection.execute("set autoinstall_known_extensions = false")
+        self.connection.execute("set lock_configuration = true")
+
+    @property
+    def has_orders(self) -> bool:
+        """True when the orders table could be read."""
+        return self.catalog.tables["orders"].is_usable
+
+    def latest_order_date(self) -> date | None:
+        """The local date of the latest usable, not cancelled order: the default as-of date."""
+        cursor = self.connection.cursor()
+        row = cursor.execute(
+            "select max(timezone($timezone, ordered_at at time zone 'UTC')) from clean_orders "
+            "where coalesce(lower(trim(status)), '') not in ('cancelled', 'canceled')",
+            {"timezone": self.settings.timezone},
+        ).fetchone()
+        return row[0].date() if row and row[0] is not None else None
+
+    def default_as_of(self) -> date:
+        """The latest order's date, or today when there are no orders."""
+        return self.latest_order_date() or self.opened_at.date()
+
+    def findings(self) -> list:
+        """Findings from reading the files plus the row-level checks (computed once)."""
+        with self._lock:
+            if self._row_findings is None:
+                self._row_findings = checks.check_rows(self.connection.cursor(), self.catalog, self.opened_at)
+        return self.catalog.findings + self._row_findings
+
+    def cursor(self, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
+        """A new cursor whose unqualified table names resolve to the model built for as_of."""
+        as_of = as_of or self.default_as_of()
+        schema = self._ensure_model(as_of)
+        cursor = self.connection.cursor()
+        cursor.execute(f"set search_path = '{schema},main'")
+        return cursor
+
+    def _ensure_model(self, as_of: date) -> str:
+        """Build the derived tables for as_of once (thread-safe); drop the oldest beyond a few."""
+        with self._lock:
+            if as_of in self._schemas:
+                schema = self._schemas.pop(as_of)
+                self._schemas[as_of] = schema  # most recently used last
+                return schema
+            schema = "asof_" + re.sub(r"\D", "", as_of.isoformat())
+            started = time.perf_counter()
+            cursor = self.connection.cursor()
+            cursor.execute(f"drop schema if exists {schema} cascade")
+            cursor.execute(f"create schema {schema}")
+            cursor.execute(f"set search_path = '{schema},main'")
+            parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
+            try:
+                for step in MODEL_STEPS:
+                    queries.execute_file(cursor, step, **parameters)
+                cursor.execute(
+                    "create table model_info as select $as_of::date as as_of, $cutoff_at::timestamp as cutoff_at, "
+                    "$timezone as timezone",
+                    {"as_of": as_of, **parameters},
+                )
+            except Exception:
+                cursor.execute(f"drop schema if exists {schema} cascade")
+                raise
+            self.build_seconds[as_of] = time.perf_counter() - started
+            self._schemas[as_of] = schema
+            while len(self._schemas) > MAX_AS_OF_SCHEMAS:
+                oldest_as_of = next(iter(self._schemas))
+                oldest = self._schemas.pop(oldest_as_of)
+                cursor.execute(f"drop schema if exists {oldest} cascade")
+            return schema

@@ -1,0 +1,6 @@
+-- Grain: one row per usable return requested before $cutoff_at.
+-- Params: $cutoff_at
+create table valid_returns as
+select return_id, order_id, customer_id, requested_at, reason, refund_amount
+from main.clean_returns
+where requested_at < $cutoff_at

@@ -1,0 +1,22 @@
+-- Grain: one row per usable survey response submitted before $cutoff_at, kind lower-cased,
+-- with the NPS category (promoter 9-10, passive 7-8, detractor 0-6) for NPS responses.
+-- Params: $cutoff_at, $timezone
+create table valid_surveys as
+select
+    response_id,
+    customer_id,
+    order_id,
+    submitted_at,
+    timezone($timezone, submitted_at at time zone 'UTC') as submitted_local,
+    lower(trim(kind)) as kind,
+    score,
+    coalesce(nullif(trim(touchpoint), ''), 'unknown') as touchpoint,
+    comment,
+    case
+        when lower(trim(kind)) <> 'nps' then null
+        when score >= 9 then 'promoter'
+        when score >= 7 then 'passive'
+        else 'detractor'
+    end as nps_category
+from main.clean_surveys
+where submitted_at < $cutoff_at

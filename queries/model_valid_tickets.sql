@@ -1,0 +1,21 @@
+-- Grain: one row per usable support ticket opened before $cutoff_at. A ticket resolved after the
+-- cutoff was still unresolved at the as-of date, so resolved_at is null for it.
+-- Params: $cutoff_at
+create table valid_tickets as
+with as_of as (
+    select
+        ticket_id,
+        customer_id,
+        order_id,
+        opened_at,
+        case when resolved_at < $cutoff_at then resolved_at end as resolved_at,
+        coalesce(nullif(trim(category), ''), 'unknown') as category
+    from main.clean_tickets
+    where opened_at < $cutoff_at
+)
+
+select
+    *,
+    resolved_at is not null as is_resolved,
+    date_diff('second', opened_at, resolved_at) / 86400.0 as resolution_days
+from as_of
