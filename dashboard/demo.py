@@ -25,6 +25,7 @@ The same seed and arguments give byte-identical files.
 from __future__ import annotations
 
 import datetime
+import math
 import shutil
 import sys
 from pathlib import Path
@@ -43,14 +44,14 @@ PARQUET_COMPRESSION = "zstd"
 
 ACQUISITION_CHANNELS = ("organic_search", "paid_social", "email", "referral", "marketplace")
 ACQUISITION_CHANNEL_SHARES = (0.30, 0.26, 0.14, 0.12, 0.18)
-ACQUISITION_CHANNEL_DROPOUT = (1.0, 1.45, 0.75, 0.65, 1.35)
+ACQUISITION_CHANNEL_DROPOUT = (1.0, 1.55, 0.7, 0.6, 1.5)
 MARKETPLACE_CHANNEL = ACQUISITION_CHANNELS.index("marketplace")
 EMAIL_CHANNEL = ACQUISITION_CHANNELS.index("email")
 REGIONS = ("North America", "Europe", "UK", "Asia Pacific")
 REGION_SHARES = (0.45, 0.25, 0.15, 0.15)
 LOYALTY_TIERS = ("none", "silver", "gold")
 LOYALTY_TIER_SHARES = (0.72, 0.19, 0.09)
-LOYALTY_TIER_DROPOUT = (1.0, 0.85, 0.6)
+LOYALTY_TIER_DROPOUT = (1.0, 0.8, 0.55)
 
 SALES_CHANNELS = ("web", "app", "marketplace")
 SALES_CHANNEL_SHARES_DIRECT = (0.55, 0.37, 0.08)
@@ -93,13 +94,13 @@ SATISFACTION_RETURN_SHIFT = -0.5
 CSAT_FROM_SATISFACTION = np.array([1, 1, 1, 1, 1, 2, 2, 3, 4, 5, 5])
 
 # Dropout after an order = customer's beta draw x these multipliers, capped at MAX_DROPOUT.
-DROPOUT_BETA = (1.3, 3.7)
+DROPOUT_BETA = (0.8, 1.2)
 DROPOUT_BY_SATISFACTION = np.array([2.2] * 7 + [1.0] * 2 + [0.55] * 2)
 DROPOUT_BY_TICKET = np.array([1.0, 1.8, 0.85, 1.0, 1.15, 1.5])  # indexed by resolution bucket + 1
 DROPOUT_CANCELLED = 1.5
 DROPOUT_RETURNED = 1.15
 MAX_DROPOUT = 0.95
-PURCHASE_RATE_GAMMA = (1.3, 1 / 55)  # shape, scale in purchases per (season-weighted) day
+PURCHASE_RATE_GAMMA = (0.7, 1 / 18)  # shape, scale in purchases per (season-weighted) day
 ANNUAL_ACQUISITION_GROWTH = 1.8
 MONTH_SEASONALITY = (0.85, 0.82, 0.92, 0.95, 1.0, 0.95, 0.9, 0.95, 1.0, 1.05, 1.6, 1.75)
 BLACK_FRIDAY_WEEK_BOOST = 1.4
@@ -204,7 +205,7 @@ SCHEMAS = {
 }
 
 
-class Calendar(NamedTuple):
+class _Calendar(NamedTuple):
     """Day grid of the simulated window: start, length, seasonality and the acquisition curve."""
 
     start_epoch_seconds: int
@@ -232,31 +233,31 @@ def generate(
         end_date = end_date.date()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    remove_previous_demo(out_dir)
+    _remove_previous_demo(out_dir)
 
-    calendar = build_calendar(end_date, years)
-    chunk_count = -(-customers // chunk_customers)
+    calendar = _build_calendar(end_date, years)
+    chunk_count = math.ceil(customers / chunk_customers)
     single_file = chunk_count == 1
     acquisition_seed, *chunk_seeds = np.random.SeedSequence(seed).spawn(chunk_count + 1)
-    first_order_days = draw_first_order_days(np.random.default_rng(acquisition_seed), customers, calendar)
+    first_order_days = _draw_first_order_days(np.random.default_rng(acquisition_seed), customers, calendar)
 
     row_counts = dict.fromkeys(TABLE_NAMES, 0)
     next_numbers = {name: 1 for name in ("orders", "surveys", "tickets", "returns")}
     stream = sys.stderr if progress else None
-    draw_progress(stream, 0, customers)
+    _draw_progress(stream, 0, customers)
     for chunk, chunk_seed in enumerate(chunk_seeds):
         rng = np.random.default_rng(chunk_seed)
         first_customer = chunk * chunk_customers
         chunk_first_days = first_order_days[first_customer:first_customer + chunk_customers]
-        tables = simulate_chunk(rng, chunk_first_days, first_customer + 1, calendar, next_numbers, chunk == 0)
+        tables = _simulate_chunk(rng, chunk_first_days, first_customer + 1, calendar, next_numbers, chunk == 0)
         for name, table in tables.items():
             row_counts[name] += table.num_rows
-        write_chunk(tables, out_dir, chunk, single_file, calendar)
-        draw_progress(stream, first_customer + len(chunk_first_days), customers)
+        _write_chunk(tables, out_dir, chunk, single_file)
+        _draw_progress(stream, first_customer + len(chunk_first_days), customers)
     return row_counts
 
 
-def remove_previous_demo(out_dir: Path) -> None:
+def _remove_previous_demo(out_dir: Path) -> None:
     """Delete earlier demo tables (both layouts) in out_dir, leaving any other file alone."""
     for name in TABLE_NAMES:
         for path in (out_dir / name, out_dir / f"{name}.parquet"):
@@ -266,7 +267,7 @@ def remove_previous_demo(out_dir: Path) -> None:
                 path.unlink()
 
 
-def draw_progress(stream: TextIO | None, done: int, total: int, width: int = 30) -> None:
+def _draw_progress(stream: TextIO | None, done: int, total: int, width: int = 30) -> None:
     """Redraw a one-line progress bar such as `[#####.....] 40% 1,200,000/3,000,000 customers`."""
     if stream is None:
         return
@@ -277,7 +278,7 @@ def draw_progress(stream: TextIO | None, done: int, total: int, width: int = 30)
     stream.flush()
 
 
-def build_calendar(end_date: datetime.date, years: float) -> Calendar:
+def _build_calendar(end_date: datetime.date, years: float) -> _Calendar:
     """Lay out the days of the window ending with end_date, with Q4 seasonality and growing acquisition."""
     horizon_days = max(1, round(years * 365.25))
     end_exclusive = np.datetime64(end_date, "D") + 1
@@ -290,7 +291,7 @@ def build_calendar(end_date: datetime.date, years: float) -> Calendar:
     growth = ANNUAL_ACQUISITION_GROWTH ** (np.arange(horizon_days) / 365.25)
     acquisition_cdf = np.cumsum(season * growth)
     start_epoch_seconds = int(days[0].astype("datetime64[s]").astype(np.int64))
-    return Calendar(
+    return _Calendar(
         start_epoch_seconds=start_epoch_seconds,
         horizon_days=horizon_days,
         cumulative_season=np.concatenate([[0.0], np.cumsum(season)]),
@@ -298,42 +299,42 @@ def build_calendar(end_date: datetime.date, years: float) -> Calendar:
     )
 
 
-def draw_first_order_days(rng: np.random.Generator, customers: int, calendar: Calendar) -> np.ndarray:
+def _draw_first_order_days(rng: np.random.Generator, customers: int, calendar: _Calendar) -> np.ndarray:
     """Draw each customer's first-order day (days since the window start), sorted so ids follow sign-up order."""
     uniforms = np.sort(rng.random(customers))
     return np.searchsorted(calendar.acquisition_cdf, uniforms, side="right").clip(0, calendar.horizon_days - 1)
 
 
-def simulate_chunk(
+def _simulate_chunk(
     rng: np.random.Generator,
     first_order_days: np.ndarray,
     first_customer_number: int,
-    calendar: Calendar,
+    calendar: _Calendar,
     next_numbers: dict[str, int],
     plant_problems: bool,
 ) -> dict[str, pa.Table]:
     """Simulate one chunk of customers and return its five tables; advances next_numbers for the ids."""
-    customers = draw_customers(rng, len(first_order_days), first_customer_number)
-    orders = simulate_orders(rng, customers, first_order_days, calendar)
-    customer_ids = prefixed_ids("customers", customers["number"])
-    emails = customer_emails(customers)
-    order_arrays = describe_orders(rng, customers, orders, calendar, plant_problems)
-    order_ids = prefixed_ids("orders", next_numbers["orders"] + np.arange(len(orders["position"])))
+    customers = _draw_customers(rng, len(first_order_days), first_customer_number)
+    orders = _simulate_orders(rng, customers, first_order_days, calendar)
+    customer_ids = _prefixed_ids("customers", customers["number"])
+    emails = _customer_emails(customers)
+    order_arrays = _describe_orders(rng, customers, orders, calendar, plant_problems)
+    order_ids = _prefixed_ids("orders", next_numbers["orders"] + np.arange(len(orders["position"])))
     next_numbers["orders"] += len(orders["position"])
 
     tables = {
-        "orders": orders_table(order_arrays, orders, customers, customer_ids, order_ids, calendar),
-        "surveys": surveys_table(rng, orders, customer_ids, emails, order_ids, calendar, next_numbers),
-        "customers": customers_table(rng, customers, orders, customer_ids, emails, calendar),
-        "tickets": tickets_table(rng, orders, customer_ids, order_ids, calendar, next_numbers),
-        "returns": returns_table(rng, orders, order_arrays, customer_ids, order_ids, calendar, next_numbers),
+        "orders": _orders_table(order_arrays, orders, customers, customer_ids, order_ids, calendar),
+        "surveys": _surveys_table(rng, orders, order_arrays, customer_ids, emails, order_ids, calendar, next_numbers),
+        "customers": _customers_table(rng, customers, orders, customer_ids, emails, calendar),
+        "tickets": _tickets_table(rng, orders, order_arrays, customer_ids, order_ids, calendar, next_numbers),
+        "returns": _returns_table(rng, orders, order_arrays, customer_ids, order_ids, calendar, next_numbers),
     }
     if plant_problems:
-        tables = plant_data_quality_problems(rng, tables, next_numbers)
+        tables = _plant_data_quality_problems(rng, tables, next_numbers)
     return tables
 
 
-def draw_customers(rng: np.random.Generator, count: int, first_customer_number: int) -> dict[str, np.ndarray]:
+def _draw_customers(rng: np.random.Generator, count: int, first_customer_number: int) -> dict[str, np.ndarray]:
     """Draw the hidden and visible attributes of count customers."""
     channel = rng.choice(len(ACQUISITION_CHANNELS), size=count, p=ACQUISITION_CHANNEL_SHARES)
     tier = rng.choice(len(LOYALTY_TIERS), size=count, p=LOYALTY_TIER_SHARES)
@@ -356,8 +357,8 @@ def draw_customers(rng: np.random.Generator, count: int, first_customer_number: 
     }
 
 
-def simulate_orders(
-    rng: np.random.Generator, customers: dict[str, np.ndarray], first_order_days: np.ndarray, calendar: Calendar,
+def _simulate_orders(
+    rng: np.random.Generator, customers: dict[str, np.ndarray], first_order_days: np.ndarray, calendar: _Calendar,
 ) -> dict[str, np.ndarray]:
     """Simulate purchases step by step for all active customers, with dropout after each order; sorted by time."""
     day_grid = np.arange(calendar.horizon_days + 1, dtype=np.float64)
@@ -367,7 +368,7 @@ def simulate_orders(
     steps = []
     while position.size:
         size = position.size
-        seconds = day * SECONDS_PER_DAY + draw_seconds_into_day(rng, size)
+        seconds = day * SECONDS_PER_DAY + _draw_seconds_into_day(rng, size)
         category = np.where(
             rng.random(size) < 0.6,
             customers["preferred_category"][position],
@@ -418,21 +419,21 @@ def simulate_orders(
     return {key: values[by_time] for key, values in orders.items()}
 
 
-def draw_seconds_into_day(rng: np.random.Generator, size: int) -> np.ndarray:
+def _draw_seconds_into_day(rng: np.random.Generator, size: int) -> np.ndarray:
     """Draw a time of day in seconds, busier in the evening than at night."""
     weights = np.asarray(HOUR_OF_DAY_WEIGHTS)
     hour = rng.choice(24, size=size, p=weights / weights.sum())
     return hour * 3600 + rng.integers(3600, size=size)
 
 
-def describe_orders(
+def _describe_orders(
     rng: np.random.Generator,
     customers: dict[str, np.ndarray],
     orders: dict[str, np.ndarray],
-    calendar: Calendar,
+    calendar: _Calendar,
     plant_problems: bool,
 ) -> dict[str, np.ndarray]:
-    """Draw each order's sales channel, discount, revenue and status code (index into ORDER_STATUSES)."""
+    """Draw each order's channel, discount, revenue, status code and when its ticket or return would be opened."""
     count = len(orders["position"])
     position = orders["position"]
     from_marketplace = customers["channel"][position] == MARKETPLACE_CHANNEL
@@ -457,6 +458,9 @@ def describe_orders(
     done_spelling = np.where((channel == 2) | (rng.random(count) < 0.15), 1, 0)
     status = np.where(orders["is_cancelled"], cancelled_spelling, done_spelling)
     status_is_null = rng.random(count) < NULL_STATUS_SHARE
+    open_delay_range = np.asarray(TICKET_OPEN_DELAY_DAYS)[np.maximum(orders["ticket_category"], 0)]
+    ticket_opened = orders["seconds"] + _days_to_seconds(rng.uniform(open_delay_range[:, 0], open_delay_range[:, 1]))
+    return_requested = orders["seconds"] + _days_to_seconds(rng.uniform(3.0, 30.0, size=count))
 
     if plant_problems:
         eligible = np.flatnonzero(~orders["is_cancelled"] & ~orders["has_return"] & ~status_is_null)
@@ -465,48 +469,50 @@ def describe_orders(
     return {
         "channel": channel, "discount": discount, "revenue": revenue,
         "status": status, "status_is_null": status_is_null,
+        "ticket_opened": ticket_opened, "return_requested": return_requested,
     }
 
 
-def orders_table(
+def _orders_table(
     order_arrays: dict[str, np.ndarray],
     orders: dict[str, np.ndarray],
     customers: dict[str, np.ndarray],
     customer_ids: pa.Array,
     order_ids: pa.Array,
-    calendar: Calendar,
+    calendar: _Calendar,
 ) -> pa.Table:
     """Build the orders table: one row per order."""
     position = orders["position"]
     columns = [
         order_ids,
         customer_ids.take(position),
-        timestamps(calendar, orders["seconds"]),
+        _timestamps(calendar, orders["seconds"]),
         pa.array(order_arrays["revenue"], pa.float64()),
-        labels(ORDER_STATUSES, order_arrays["status"], null_mask=order_arrays["status_is_null"]),
-        labels(SALES_CHANNELS, order_arrays["channel"]),
-        labels(REGIONS, customers["region"][position]),
-        labels(PRODUCT_CATEGORIES, orders["category"]),
+        _labels(ORDER_STATUSES, order_arrays["status"], null_mask=order_arrays["status_is_null"]),
+        _labels(SALES_CHANNELS, order_arrays["channel"]),
+        _labels(REGIONS, customers["region"][position]),
+        _labels(PRODUCT_CATEGORIES, orders["category"]),
         pa.array(order_arrays["discount"], pa.float64()),
-        labels(("USD",), np.zeros(len(position), dtype=np.int64)),
+        _labels(("USD",), np.zeros(len(position), dtype=np.int64)),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["orders"])
 
 
-def surveys_table(
+def _surveys_table(
     rng: np.random.Generator,
     orders: dict[str, np.ndarray],
+    order_arrays: dict[str, np.ndarray],
     customer_ids: pa.Array,
     emails: pa.Array,
     order_ids: pa.Array,
-    calendar: Calendar,
+    calendar: _Calendar,
     next_numbers: dict[str, int],
 ) -> pa.Table:
     """Build the surveys table: one row per survey answer, 3-14 days after a delivered order."""
     has_ticket = orders["resolution"] != NO_TICKET
     response_rate = np.where(has_ticket, SURVEY_RESPONSE_RATE_AFTER_TICKET, SURVEY_RESPONSE_RATE)
     count = len(has_ticket)
-    submitted = orders["seconds"] + (rng.uniform(3.0, 14.0, size=count) * SECONDS_PER_DAY).astype(np.int64)
+    submitted = orders["seconds"] + _days_to_seconds(rng.uniform(3.0, 14.0, size=count))
     answered = ~orders["is_cancelled"] & (rng.random(count) < response_rate)
     answered &= submitted < calendar.horizon_days * SECONDS_PER_DAY
     order_index = np.flatnonzero(answered)
@@ -520,27 +526,30 @@ def surveys_table(
     kind = is_csat.astype(np.int64) + np.where(rng.random(size) < UPPER_CASE_KIND_SHARE, 2, 0)
 
     resolution = orders["resolution"][order_index]
-    touchpoint = np.where(resolution != NO_TICKET, 1, np.where(orders["has_return"][order_index], 2, 0))
+    submitted = submitted[order_index]
+    after_ticket = (resolution != NO_TICKET) & (order_arrays["ticket_opened"][order_index] < submitted)
+    after_return = orders["has_return"][order_index] & (order_arrays["return_requested"][order_index] < submitted)
+    touchpoint = np.select([after_ticket, after_return], [1, 2], 0)
     sentiment = np.where(satisfaction >= 9, 0, np.where(satisfaction >= 7, 1, 2))
-    comments = draw_comments(
+    comments = _draw_comments(
         rng, sentiment, orders["ticket_category"][order_index], resolution,
         emails.take(orders["position"][order_index]),
     )
 
     columns = [
-        next_ids("surveys", size, next_numbers),
+        _next_ids("surveys", size, next_numbers),
         customer_ids.take(orders["position"][order_index]),
         order_ids.take(order_index),
-        timestamps(calendar, submitted[order_index]),
-        labels(SURVEY_KINDS, kind),
+        _timestamps(calendar, submitted),
+        _labels(SURVEY_KINDS, kind),
         pa.array(score, pa.int64()),
-        labels(TOUCHPOINTS, touchpoint),
+        _labels(TOUCHPOINTS, touchpoint),
         pa.array(comments, pa.string()),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["surveys"])
 
 
-def draw_comments(
+def _draw_comments(
     rng: np.random.Generator,
     sentiment: np.ndarray,
     ticket_category: np.ndarray,
@@ -580,13 +589,13 @@ def draw_comments(
     return comments
 
 
-def customers_table(
+def _customers_table(
     rng: np.random.Generator,
     customers: dict[str, np.ndarray],
     orders: dict[str, np.ndarray],
     customer_ids: pa.Array,
     emails: pa.Array,
-    calendar: Calendar,
+    calendar: _Calendar,
 ) -> pa.Table:
     """Build the customers table: one row per customer, created at or shortly before the first order."""
     count = len(customers["number"])
@@ -598,21 +607,22 @@ def customers_table(
     columns = [
         customer_ids,
         emails,
-        timestamps(calendar, created),
-        labels(ACQUISITION_CHANNELS, customers["channel"]),
-        labels(REGIONS, customers["region"]),
-        labels(LOYALTY_TIERS, customers["tier"]),
+        _timestamps(calendar, created),
+        _labels(ACQUISITION_CHANNELS, customers["channel"]),
+        _labels(REGIONS, customers["region"]),
+        _labels(LOYALTY_TIERS, customers["tier"]),
         pa.array(customers["opt_in"], pa.bool_()),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["customers"])
 
 
-def tickets_table(
+def _tickets_table(
     rng: np.random.Generator,
     orders: dict[str, np.ndarray],
+    order_arrays: dict[str, np.ndarray],
     customer_ids: pa.Array,
     order_ids: pa.Array,
-    calendar: Calendar,
+    calendar: _Calendar,
     next_numbers: dict[str, int],
 ) -> pa.Table:
     """Build the tickets table: one row per support ticket; resolved_at is null while a ticket is open."""
@@ -621,43 +631,41 @@ def tickets_table(
     category = orders["ticket_category"][order_index]
     resolution = orders["resolution"][order_index]
     size = order_index.size
-    delay_range = np.asarray(TICKET_OPEN_DELAY_DAYS)[category]
-    open_delay = rng.uniform(delay_range[:, 0], delay_range[:, 1])
-    opened = orders["seconds"][order_index] + (open_delay * SECONDS_PER_DAY).astype(np.int64)
+    opened = order_arrays["ticket_opened"][order_index]
     days_range = np.asarray(RESOLUTION_DAYS_RANGE)[resolution]
     days_to_resolve = rng.uniform(days_range[:, 0], days_range[:, 1])
     slow_extra = np.minimum(rng.exponential(SLOW_RESOLUTION_EXTRA_DAYS, size=size), 60.0)
     days_to_resolve += np.where(resolution == OVER_SEVEN_DAYS, slow_extra, 0.0)
-    resolved = opened + np.maximum(days_to_resolve * SECONDS_PER_DAY, 60).astype(np.int64)
+    resolved = opened + np.maximum(_days_to_seconds(days_to_resolve), 60)
 
     visible = opened < horizon_seconds
     is_open = (resolution == UNRESOLVED) | (resolved >= horizon_seconds)
     keep = np.flatnonzero(visible)
     columns = [
-        next_ids("tickets", keep.size, next_numbers),
+        _next_ids("tickets", keep.size, next_numbers),
         customer_ids.take(orders["position"][order_index[keep]]),
         order_ids.take(order_index[keep]),
-        timestamps(calendar, opened[keep]),
-        timestamps(calendar, resolved[keep], null_mask=is_open[keep]),
-        labels(TICKET_CATEGORIES, category[keep]),
-        labels(("resolved", "open"), is_open[keep].astype(np.int64)),
+        _timestamps(calendar, opened[keep]),
+        _timestamps(calendar, resolved[keep], null_mask=is_open[keep]),
+        _labels(TICKET_CATEGORIES, category[keep]),
+        _labels(("resolved", "open"), is_open[keep].astype(np.int64)),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["tickets"])
 
 
-def returns_table(
+def _returns_table(
     rng: np.random.Generator,
     orders: dict[str, np.ndarray],
     order_arrays: dict[str, np.ndarray],
     customer_ids: pa.Array,
     order_ids: pa.Array,
-    calendar: Calendar,
+    calendar: _Calendar,
     next_numbers: dict[str, int],
 ) -> pa.Table:
     """Build the returns table: one row per return request, refunding at most the order's revenue."""
     order_index = np.flatnonzero(orders["has_return"])
     size = order_index.size
-    requested = orders["seconds"][order_index] + (rng.uniform(3.0, 30.0, size=size) * SECONDS_PER_DAY).astype(np.int64)
+    requested = order_arrays["return_requested"][order_index]
     is_sized = np.isin(orders["category"][order_index], SIZED_CATEGORIES)
     reason_draw = rng.random(size)
     reason = np.where(
@@ -677,17 +685,17 @@ def returns_table(
 
     keep = np.flatnonzero(requested < calendar.horizon_days * SECONDS_PER_DAY)
     columns = [
-        next_ids("returns", keep.size, next_numbers),
+        _next_ids("returns", keep.size, next_numbers),
         order_ids.take(order_index[keep]),
         customer_ids.take(orders["position"][order_index[keep]]),
-        timestamps(calendar, requested[keep]),
-        labels(RETURN_REASONS, reason[keep]),
+        _timestamps(calendar, requested[keep]),
+        _labels(RETURN_REASONS, reason[keep]),
         pa.array(refund[keep], pa.float64()),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["returns"])
 
 
-def plant_data_quality_problems(
+def _plant_data_quality_problems(
     rng: np.random.Generator, tables: dict[str, pa.Table], next_numbers: dict[str, int],
 ) -> dict[str, pa.Table]:
     """Add the handful of broken rows a validator should flag (negative revenue is planted in describe_orders)."""
@@ -695,7 +703,8 @@ def plant_data_quality_problems(
     if orders.num_rows:
         picked = rng.choice(orders.num_rows, size=NULL_CUSTOMER_ORDERS + DUPLICATED_ORDERS)
         without_customer = orders.take(picked[:NULL_CUSTOMER_ORDERS])
-        without_customer = without_customer.set_column(0, "order_id", next_ids("orders", NULL_CUSTOMER_ORDERS, next_numbers))
+        new_order_ids = _next_ids("orders", NULL_CUSTOMER_ORDERS, next_numbers)
+        without_customer = without_customer.set_column(0, "order_id", new_order_ids)
         without_customer = without_customer.set_column(1, "customer_id", pa.nulls(NULL_CUSTOMER_ORDERS, pa.string()))
         tables["orders"] = pa.concat_tables([orders, without_customer, orders.take(picked[NULL_CUSTOMER_ORDERS:])])
 
@@ -716,14 +725,14 @@ def plant_data_quality_problems(
 
         strangers = surveys.take(rng.choice(surveys.num_rows, size=UNKNOWN_CUSTOMER_SURVEYS))
         stranger_numbers = FIRST_UNKNOWN_CUSTOMER_NUMBER + np.arange(UNKNOWN_CUSTOMER_SURVEYS)
-        strangers = strangers.set_column(0, "response_id", next_ids("surveys", UNKNOWN_CUSTOMER_SURVEYS, next_numbers))
-        strangers = strangers.set_column(1, "customer_id", prefixed_ids("customers", stranger_numbers))
+        strangers = strangers.set_column(0, "response_id", _next_ids("surveys", UNKNOWN_CUSTOMER_SURVEYS, next_numbers))
+        strangers = strangers.set_column(1, "customer_id", _prefixed_ids("customers", stranger_numbers))
         strangers = strangers.set_column(2, "order_id", pa.nulls(UNKNOWN_CUSTOMER_SURVEYS, pa.string()))
         tables["surveys"] = pa.concat_tables([surveys, strangers])
     return tables
 
 
-def write_chunk(tables: dict[str, pa.Table], out_dir: Path, chunk: int, single_file: bool, calendar: Calendar) -> None:
+def _write_chunk(tables: dict[str, pa.Table], out_dir: Path, chunk: int, single_file: bool) -> None:
     """Write one chunk: orders split into year partitions, the other tables as one file or one part each."""
     file_name = f"part-{chunk:05d}.parquet"
     orders = tables["orders"]
@@ -742,38 +751,43 @@ def write_chunk(tables: dict[str, pa.Table], out_dir: Path, chunk: int, single_f
         pq.write_table(tables[name], path, compression=PARQUET_COMPRESSION)
 
 
-def customer_emails(customers: dict[str, np.ndarray]) -> pa.Array:
+def _customer_emails(customers: dict[str, np.ndarray]) -> pa.Array:
     """Build unique emails such as ana.silva123@example.com (the number is the customer number)."""
     return pc.binary_join_element_wise(
-        labels(FIRST_NAMES, customers["first_name"]),
+        _labels(FIRST_NAMES, customers["first_name"]),
         ".",
-        labels(LAST_NAMES, customers["last_name"]),
+        _labels(LAST_NAMES, customers["last_name"]),
         pc.cast(pa.array(customers["number"], pa.int64()), pa.string()),
         "@",
-        labels(EMAIL_DOMAINS, customers["email_domain"]),
+        _labels(EMAIL_DOMAINS, customers["email_domain"]),
         "",
     )
 
 
-def prefixed_ids(table: str, numbers: np.ndarray) -> pa.Array:
+def _days_to_seconds(days: np.ndarray) -> np.ndarray:
+    """Convert (fractional) days to whole seconds."""
+    return (np.asarray(days) * SECONDS_PER_DAY).astype(np.int64)
+
+
+def _prefixed_ids(table: str, numbers: np.ndarray) -> pa.Array:
     """Format numbers as ids such as C00000042 or O0000000042."""
     digits = pc.cast(pa.array(numbers, pa.int64()), pa.string())
     return pc.binary_join_element_wise(ID_PREFIXES[table], pc.utf8_lpad(digits, ID_WIDTHS[table], "0"), "")
 
 
-def next_ids(table: str, count: int, next_numbers: dict[str, int]) -> pa.Array:
+def _next_ids(table: str, count: int, next_numbers: dict[str, int]) -> pa.Array:
     """Take the next count ids of a table and advance its counter."""
     start = next_numbers[table]
     next_numbers[table] = start + count
-    return prefixed_ids(table, start + np.arange(count))
+    return _prefixed_ids(table, start + np.arange(count))
 
 
-def labels(values: tuple[str, ...], codes: np.ndarray, null_mask: np.ndarray | None = None) -> pa.Array:
+def _labels(values: tuple[str, ...], codes: np.ndarray, null_mask: np.ndarray | None = None) -> pa.Array:
     """Turn integer codes into a string column, null where null_mask is true."""
     return pa.array(values, pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64), mask=null_mask))
 
 
-def timestamps(calendar: Calendar, seconds: np.ndarray, null_mask: np.ndarray | None = None) -> pa.Array:
+def _timestamps(calendar: _Calendar, seconds: np.ndarray, null_mask: np.ndarray | None = None) -> pa.Array:
     """Turn seconds since the window start into a UTC microsecond timestamp column."""
     micros = (calendar.start_epoch_seconds + np.asarray(seconds, dtype=np.int64)) * 1_000_000
     return pa.array(micros, pa.int64(), mask=null_mask).cast(TIMESTAMP_UTC)

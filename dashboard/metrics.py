@@ -89,3 +89,18 @@ def contract_metrics(cursor, filters: Filters | None = None) -> dict:
         "nps_responses_90d": clean_number(satisfaction["nps_responses_90d"]),
         "csat_responses_90d": clean_number(satisfaction["csat_responses_90d"]),
     }
+
+
+# The weekly review's KPI cards: (column of weekly_kpis.sql, label, kind, definition shown on hover).
+WEEKLY_KPIS = (
+    ("active_customers", "Active customers", "count", "Distinct customers with a valid order in the 7 days."),
+    ("new_customers", "New customers", "count", "Customers whose first valid order fell in the 7 days."),
+    ("orders", "Orders", "count", "Valid (not cancelled) orders placed in the 7 days."),
+    ("revenue", "Revenue", "money", "Net order value of the week's valid orders."),
+    ("aov", "Average order value", "money2", "Revenue / orders in the 7 days."),
+    ("repeat_rate", "Repeat rate", "rate", "Share of all customers so far with 2+ valid orders, at week end."),
+    ("second_order_rate_90d", "2nd order within 90 days", "rate",
+     "Of customers whose first order is 90+ days old at week end, the share who ordered again within 90 days."),
+    ("nps_90d", "NPS (90 days)", "score", "100 x (share 9-10 - share 0-6) of NPS responses in the 90 days to week end."),
+    ("csat_90d", "CSAT (90 days)", "rate", "Share of CSAT responses scoring 4-5 in the 90 days to week end."),
+)

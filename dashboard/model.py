@@ -21,7 +21,7 @@ import duckdb
 
 from dashboard import checks, queries
 from dashboard.settings import Settings
-from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources
+from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
 
 MODEL_STEPS = (
     "model_valid_orders",
@@ -33,6 +33,11 @@ MODEL_STEPS = (
     "model_segment_customers",
 )
 MAX_AS_OF_SCHEMAS = 4
+
+
+def data_version(data_dir) -> str:
+    """A cheap fingerprint of the exports (paths, sizes, mtimes): changes when any export changes."""
+    return export_fingerprint(data_dir)
 
 
 def cutoff_for(as_of: date, timezone: str) -> datetime:

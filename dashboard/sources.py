@@ -165,15 +165,34 @@ def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _is_hidden(name: str) -> bool:
+    """Names Spark, Hive and macOS use for bookkeeping (``_SUCCESS``, ``_temporary/``, ``._part-0.parquet``)."""
+    return name.startswith((".", "_"))
+
+
 def find_table_files(data_dir: Path, table: str) -> list[Path]:
-    """Parquet files of a table: ``<table>.parquet`` or every ``*.parquet`` under ``<table>/``, sorted."""
+    """Parquet files of a table: ``<table>.parquet`` and every ``*.parquet`` under ``<table>/``, sorted.
+
+    Inside ``<table>/``, files and folders whose names start with ``.`` or ``_`` are skipped.
+    Raises PermissionError naming a folder that cannot be listed, instead of silently skipping it.
+    """
     single = data_dir / f"{table}.parquet"
     folder = data_dir / table
     files: list[Path] = []
     if single.is_file():
         files.append(single)
     if folder.is_dir():
-        files.extend(sorted(path for path in folder.rglob("*.parquet") if path.is_file()))
+
+        def _raise(error: OSError) -> None:
+            raise error
+
+        for root, folders, names in os.walk(folder, onerror=_raise):
+            folders[:] = [name for name in folders if not _is_hidden(name)]
+            for name in names:
+                path = Path(root) / name
+                if name.endswith(".parquet") and not _is_hidden(name) and path.is_file():
+                    files.append(path)
+        files[1 if files and files[0] == single else 0:] = sorted(files[1 if files and files[0] == single else 0:])
     return files
 
 
@@ -203,6 +222,19 @@ def read_mapping(data_dir: Path, findings: list[Finding]) -> tuple[dict[str, dic
             findings.append(Finding("WARN", "mapping.toml", f"{table}.{column}", "not a contract column, ignored"))
         mapping[table] = {canonical: source for canonical, source in columns.items() if canonical not in unknown}
     return mapping, text
+
+
+def export_fingerprint(data_dir: Path | str) -> str:
+    """The fingerprint of every export file and mapping.toml under data_dir (cheap: stat calls only)."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    files: list[Path] = []
+    try:
+        if data_dir.is_dir():
+            for table in CONTRACT:
+                files.extend(find_table_files(data_dir, table))
+    except OSError:
+        pass
+    return fingerprint_files(files + [data_dir / "mapping.toml"], extra=str(data_dir))
 
 
 def fingerprint_files(paths: list[Path], extra: str = "") -> str:
@@ -342,7 +374,7 @@ def register_sources(con: duckdb.DuckDBPyConnection, data_dir: Path | str) -> Ca
         if source.files:
             view_sql = _register_table(con, spec, source, data_dir, findings) or view_sql
         con.execute(f"create or replace view {spec.name} as {view_sql}")
-    fingerprint = fingerprint_files(all_files + [data_dir / "mapping.toml"], extra=str(data_dir))
+    fingerprint = export_fingerprint(data_dir)
     return Catalog(data_dir, tables, findings, fingerprint, mapping_text)
 
 

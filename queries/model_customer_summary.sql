@@ -21,7 +21,7 @@ first_orders as (
 ),
 
 second_orders as (
-    select customer_id, ordered_at as second_ordered_at
+    select customer_id, ordered_at as second_ordered_at, ordered_local as second_ordered_local
     from valid_orders
     where order_seq = 2
 ),
@@ -44,6 +44,8 @@ final as (
         totals.first_ordered_at,
         second_orders.second_ordered_at,
         totals.last_ordered_at,
+        first_orders.ordered_local as first_ordered_local,
+        second_orders.second_ordered_local,
         totals.count_orders,
         totals.revenue,
         first_orders.first_order_revenue,

@@ -1,0 +1,68 @@
+"""Streamlit caching for the app: the only module outside pages/ that imports Streamlit.
+
+Why cached: opening the exports and building the model layer scans the raw orders once; every
+rerun after that (a filter change, a page switch, another user in the same meeting) must answer
+from the derived tables without rescanning.  The database is cached per data version (a
+fingerprint of the export files' paths, sizes and mtimes), so a new export is picked up on the
+next rerun; query results are cached per (data version, as-of date, query, parameters).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import queries
+from dashboard.model import Database, data_version
+from dashboard.settings import Settings
+
+
+@st.cache_resource(show_spinner="Reading the exports and building the model…", max_entries=3)
+def _open_database(settings: Settings, version: str) -> Database:
+    """One Database per settings and data version; shared by every session of this server."""
+    return Database.open(settings)
+
+
+def database(settings: Settings) -> Database:
+    """The database for the current version of the exports (reopened when a file changes)."""
+    return _open_database(settings, data_version(settings.data_dir))
+
+
+def _freeze(value):
+    """Lists become tuples so parameters can be part of a cache key."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+@st.cache_data(show_spinner=False, max_entries=2048, ttl=6 * 3600)
+def _cached_query(_database: Database, version: str, as_of: date, name: str, params: tuple) -> pd.DataFrame:
+    """A query result; ``version`` and ``as_of`` are in the key, the database object is not."""
+    cursor = _database.cursor(as_of)
+    try:
+        return queries.run_query(cursor, name, **{key: list(v) if isinstance(v, tuple) else v for key, v in params})
+    finally:
+        cursor.close()
+
+
+def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
+    """Run ``queries/<name>.sql`` for as_of with bound params, cached; a copy the caller may change."""
+    frozen = tuple(sorted((key, _freeze(value)) for key, value in params.items()))
+    return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
+
+
+@st.cache_data(show_spinner="Fitting the churn model…", max_entries=16, ttl=6 * 3600)
+def _cached_scores(_database: Database, version: str, as_of: date) -> pd.DataFrame:
+    """Churn scores for every customer at as_of (fit included): computed once per data version."""
+    from dashboard import churn
+
+    cursor = _database.cursor(as_of)
+    try:
+        return churn.score_customers(cursor).scores
+    finally:
+        cursor.close()
+
+
+def scores(db: Database, as_of: date) -> pd.DataFrame:
+    """Per-customer churn scores at as_of (cached)."""
+    return _cached_scores(db, db.fingerprint, as_of)

@@ -1,0 +1,609 @@
+"""Statistical core of the churn and customer-lifetime-value model: BG/NBD, Gamma-Gamma, CLV, backtest helpers.
+
+Arrays (or pandas Series) in, numpy arrays or DataFrames out; numpy and scipy only, no DuckDB, no Streamlit.
+
+Inputs follow the usual "RFM" summary, one row per customer, as of the end of an observation window:
+
+- ``frequency``: number of *repeat* purchases (distinct purchase days after the first one),
+- ``recency``: time from the first purchase to the last one (0 when ``frequency`` is 0),
+- ``T``: time from the first purchase to the end of the window (the customer's age),
+- ``monetary``: average value of the repeat purchases (0 when ``frequency`` is 0; the first purchase is left out).
+
+The models are unit-agnostic: ``recency``, ``T`` and every horizon ``t`` must share one time unit, and ``alpha``
+(and so every prediction horizon) is in that unit. The app uses days; the CDNOW golden tests use weeks.
+Only ``predicted_clv`` assumes days, because it discounts with an annual rate.
+
+Thin data: the fitters never raise on too little or degenerate data (one customer, nobody bought twice, every
+order on one day). They return a fit with ``converged=False`` and a ``message`` saying why; the parameters are
+then finite (or NaN for an empty input) but not to be trusted, and the caller should score customers with
+``recency_score`` instead. Invalid input (negative counts, recency > T, NaN, mismatched lengths) raises ValueError.
+
+References:
+- Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way: An Alternative to the Pareto/NBD Model",
+  Marketing Science 24(2), 275-284 (BG/NBD; equation numbers below refer to it).
+- Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base Analysis",
+  Journal of Marketing Research 42(4), 415-430, and Fader & Hardie (2013), "The Gamma-Gamma Model of
+  Monetary Value" (note 025) for the spend model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+# A fit on fewer customers than this is returned with converged=False: four parameters need more than a handful.
+MIN_CUSTOMERS_TO_FIT = 10
+
+# Log-parameters are bounded to [-LOG_PARAM_BOUND, LOG_PARAM_BOUND] after rescaling time (or money) to order 1.
+# A parameter that ends on a bound means the likelihood has no interior maximum: the fit is flagged.
+LOG_PARAM_BOUND = 10.0
+_AT_BOUND = LOG_PARAM_BOUND - 1e-3
+
+# Projected-gradient size (of the mean log-likelihood) under which an optimizer stop counts as converged even
+# when L-BFGS-B reports a failed line search, which happens at the optimum once float noise dominates.
+_GRADIENT_TOLERANCE = 1e-5
+
+# Near a = 1 the closed form of eq. 10 is 0/0; it is interpolated linearly between a = 1 -/+ this.
+_A_NEAR_ONE = 1e-4
+
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True)
+class BgNbdFit:
+    """BG/NBD parameters: purchase rate lambda ~ Gamma(r, alpha), dropout probability p ~ Beta(a, b).
+
+    ``alpha`` is in the time unit of the data it was fitted on. ``log_likelihood`` is the total over customers.
+    ``converged`` is False when the fit should not be used (see ``message``).
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    converged: bool
+    n_customers: int
+    message: str
+
+    @property
+    def params(self) -> tuple[float, float, float, float]:
+        """(r, alpha, a, b), e.g. for ``bgnbd_log_likelihood(fit.params, ...)``."""
+        return (self.r, self.alpha, self.a, self.b)
+
+
+@dataclass(frozen=True)
+class GammaGammaFit:
+    """Gamma-Gamma spend parameters: order value ~ Gamma(p, nu), nu ~ Gamma(q, v) (the paper's gamma is ``v``).
+
+    ``v`` is in the currency of the data; ``mean_monetary`` is the average ``monetary`` of the fitted customers,
+    used for customers without repeat purchases when the model's population mean is infinite (q <= 1).
+    """
+
+    p: float
+    q: float
+    v: float
+    log_likelihood: float
+    converged: bool
+    n_customers: int
+    mean_monetary: float
+    message: str
+
+    @property
+    def population_mean_order_value(self) -> float:
+        """E[order value] for a customer we know nothing about: p * v / (q - 1), infinite when q <= 1."""
+        return self.p * self.v / (self.q - 1.0) if self.q > 1.0 else math.inf
+
+
+def _as_float_array(values, name: str) -> np.ndarray:
+    array = np.asarray(values, dtype=float)
+    if np.isnan(array).any():
+        raise ValueError(f"{name} contains NaN")
+    return array
+
+
+def _customer_arrays(frequency, recency, T, weights=None):
+    """Validate and broadcast the RFM columns (and weights) into 1-d float arrays of equal length."""
+    x = _as_float_array(frequency, "frequency")
+    t_x = _as_float_array(recency, "recency")
+    age = _as_float_array(T, "T")
+    w = np.ones_like(x) if weights is None else _as_float_array(weights, "weights")
+    if not (x.shape == t_x.shape == age.shape == w.shape):
+        raise ValueError(f"frequency, recency, T and weights differ in shape: {x.shape}, {t_x.shape}, {age.shape}, {w.shape}")
+    x, t_x, age, w = (np.ravel(v) for v in (x, t_x, age, w))
+    if (x < 0).any() or (t_x < 0).any() or (w < 0).any():
+        raise ValueError("frequency, recency and weights must be >= 0")
+    if (t_x > age * (1 + 1e-9) + 1e-12).any():
+        raise ValueError("recency must be <= T (time of the last purchase cannot be after the end of the window)")
+    return x, t_x, age, w
+
+
+def _group_codes(*columns: np.ndarray) -> np.ndarray:
+    """One integer code per distinct combination of the columns (hash-based; no sort of the rows)."""
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        column_codes, uniques = pd.factorize(column)
+        codes, _ = pd.factorize(codes * len(uniques) + column_codes)  # both factors < n rows, so no overflow
+    return codes
+
+
+def _aggregate(x, t_x, age, w):
+    """Collapse identical (frequency, recency, T) rows into one row with the summed weight."""
+    codes = _group_codes(x, t_x, age)
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    first = np.full(n_groups, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    keep = w > 0
+    summed = np.bincount(codes[keep], weights=w[keep], minlength=n_groups)
+    rows = summed > 0
+    return x[first][rows], t_x[first][rows], age[first][rows], summed[rows]
+
+
+def _params_of(params) -> tuple[float, float, float, float]:
+    if isinstance(params, BgNbdFit):
+        return params.params
+    r, alpha, a, b = (float(value) for value in params)
+    return r, alpha, a, b
+
+
+def bgnbd_log_likelihood(params, frequency, recency, T, weights=None) -> np.ndarray:
+    """Per-customer BG/NBD log-likelihood (eq. 6), times ``weights``; ``.sum()`` is the total.
+
+    ``params`` is (r, alpha, a, b) or a ``BgNbdFit``. Example:
+    ``bgnbd_log_likelihood((0.243, 4.414, 0.793, 2.426), [2], [30.43], [38.86])`` -> array([-9.4586]).
+    """
+    r, alpha, a, b = _params_of(params)
+    x, t_x, age, w = _customer_arrays(frequency, recency, T, weights)
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    # eq. 6: alive after the x-th repeat purchase, plus (x > 0) dropped out right after it
+    alive = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + age)
+    has_repeat = x > 0
+    x_safe = np.where(has_repeat, x, 1.0)
+    dropped = np.where(
+        has_repeat,
+        special.betaln(a + 1, b + x_safe - 1) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x),
+        -np.inf,
+    )
+    return w * (common + np.logaddexp(alive, dropped))
+
+
+class _BgNbdObjective:
+    """Mean negative log-likelihood and its gradient in log-parameters, on aggregated rows.
+
+    Everything that depends on frequency alone is computed once per distinct frequency, everything that
+    depends on T (or recency) once per distinct value, so one evaluation costs a few passes over the rows.
+    """
+
+    def __init__(self, x, t_x, age, w):
+        self.x_values, self.x_index = np.unique(x, return_inverse=True)
+        self.age_values, self.age_index = np.unique(age, return_inverse=True)
+        self.t_x_values, self.t_x_index = np.unique(t_x, return_inverse=True)
+        self.w = w
+        self.total_weight = float(w.sum())
+        self.weight_by_x = np.bincount(self.x_index, weights=w, minlength=len(self.x_values))
+        self.has_repeat = self.x_values > 0
+        self.x_safe = np.where(self.has_repeat, self.x_values, 1.0)
+
+    def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = np.exp(log_params)
+        xv, ix = self.x_values, self.x_index
+        log_age = np.log(alpha + self.age_values)[self.age_index]
+        log_t_x = np.log(alpha + self.t_x_values)[self.t_x_index]
+        beta_ab = special.betaln(a, b)
+        alive_x = special.betaln(a, b + xv) - beta_ab
+        dropped_x = np.where(self.has_repeat, special.betaln(a + 1, b + self.x_safe - 1) - beta_ab, -np.inf)
+        shape = (r + xv)[ix]
+        alive = alive_x[ix] - shape * log_age
+        dropped = dropped_x[ix] - shape * log_t_x
+        mixed = np.logaddexp(alive, dropped)
+        share_alive = np.exp(alive - mixed)
+        share_dropped = 1.0 - share_alive
+        w = self.w
+        common_x = special.gammaln(r + xv) - special.gammaln(r) + r * np.log(alpha)
+        total = float(self.weight_by_x @ common_x + w @ mixed)
+
+        w_dropped_by_x = np.bincount(ix, weights=w * share_dropped, minlength=len(xv))
+        w_alive_by_x = self.weight_by_x - w_dropped_by_x
+        digamma_ab_x = special.digamma(a + b + xv)
+        d_r = self.weight_by_x @ (special.digamma(r + xv) - special.digamma(r) + np.log(alpha)) - w @ (
+            share_alive * log_age + share_dropped * log_t_x
+        )
+        d_alpha = self.total_weight * r / alpha - w @ (
+            shape * (share_alive / (alpha + self.age_values[self.age_index]) + share_dropped / (alpha + self.t_x_values[self.t_x_index]))
+        )
+        d_a = self.weight_by_x @ (special.digamma(a + b) - digamma_ab_x) + w_dropped_by_x.sum() / a
+        d_b = (
+            self.weight_by_x @ (special.digamma(a + b) - digamma_ab_x - special.digamma(b))
+            + w_alive_by_x @ special.digamma(b + xv)
+            + w_dropped_by_x @ np.where(self.has_repeat, special.digamma(b + self.x_safe - 1), 0.0)
+        )
+        gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+        return -total / self.total_weight, -gradient / self.total_weight
+
+
+def _minimize(objective, starts, n_params: int):
+    """L-BFGS-B from each start until one converges inside the bounds; Nelder-Mead from the best as a fallback."""
+    bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * n_params
+    best, best_ok = None, False
+    for start in starts:
+        result = optimize.minimize(
+            objective, np.asarray(start, dtype=float), jac=True, method="L-BFGS-B", bounds=bounds,
+            options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9},
+        )
+        ok = _is_converged(objective, result)
+        if best is None or (ok, -result.fun) > (best_ok, -best.fun):
+            best, best_ok = result, ok
+        if ok:
+            return best, True
+    fallback = optimize.minimize(
+        lambda theta: objective(theta)[0], best.x, method="Nelder-Mead", bounds=bounds,
+        options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-13},
+    )
+    fallback_ok = _is_converged(objective, fallback)
+    if (fallback_ok, -fallback.fun) > (best_ok, -best.fun):
+        return fallback, fallback_ok
+    return best, best_ok
+
+
+def _is_converged(objective, result) -> bool:
+    if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
+        return False
+    if np.any(np.abs(result.x) >= _AT_BOUND):
+        return False
+    if result.success:
+        return True
+    _, gradient = objective(result.x)
+    return bool(np.max(np.abs(gradient)) < _GRADIENT_TOLERANCE)
+
+
+def _bound_message(names, log_params) -> str:
+    at_bound = [f"{name}={math.exp(value):.3g}" for name, value in zip(names, log_params) if abs(value) >= _AT_BOUND]
+    return f"parameter(s) at the optimizer bound ({', '.join(at_bound)}): the likelihood has no interior maximum" if at_bound else ""
+
+
+def fit_bgnbd(frequency, recency, T, weights=None) -> BgNbdFit:
+    """Maximum-likelihood BG/NBD fit; identical rows are aggregated first, so millions of customers fit in seconds.
+
+    ``weights`` (optional) counts how many customers each row stands for. Time is rescaled to order 1 for the
+    optimizer (alpha scales with the time unit; r, a, b do not) and ``alpha`` is returned in the input's unit.
+    Never raises on thin data: see the module docstring. Example:
+    ``fit_bgnbd(summary.frequency, summary.recency, summary["T"])`` -> BgNbdFit(r=0.243, alpha=4.414, ...).
+    """
+    x, t_x, age, w = _customer_arrays(frequency, recency, T, weights)
+    x, t_x, age, w = _aggregate(x, t_x, age, w)
+    total_weight = float(w.sum())
+    n_customers = int(round(total_weight))
+    if total_weight == 0:
+        nan = math.nan
+        return BgNbdFit(nan, nan, nan, nan, nan, False, 0, "no customers to fit")
+
+    problems = []
+    if n_customers < MIN_CUSTOMERS_TO_FIT:
+        problems.append(f"only {n_customers} customer(s); need at least {MIN_CUSTOMERS_TO_FIT}")
+    if not (x > 0).any():
+        problems.append("nobody made a repeat purchase, so purchase rate and dropout cannot be estimated")
+    if not (age > 0).any():
+        problems.append("every customer's first order is at the end of the window (T = 0)")
+
+    positive_age = age > 0
+    time_scale = float(np.average(age[positive_age], weights=w[positive_age])) if positive_age.any() else 1.0
+    objective = _BgNbdObjective(x, t_x / time_scale, age / time_scale, w)
+    rate = max(float(np.average(x, weights=w)) / max(float(np.average(age / time_scale, weights=w)), 1e-9), 1e-3)
+    starts = [np.zeros(4), np.log([0.5, 0.5 / rate, 0.5, 2.0]), np.log([2.0, 2.0 / rate, 2.0, 10.0])]
+    result, optimizer_ok = _minimize(objective, starts, 4)
+
+    r, alpha_scaled, a, b = np.exp(result.x)
+    alpha = float(alpha_scaled * time_scale)
+    log_likelihood = float(bgnbd_log_likelihood((r, alpha, a, b), x, t_x, age, w).sum())
+    bound_problem = _bound_message(("r", "alpha", "a", "b"), result.x)
+    if bound_problem:
+        problems.append(bound_problem)
+    elif not optimizer_ok:
+        problems.append(f"optimizer did not converge: {result.message}")
+    converged = optimizer_ok and not problems
+    message = "converged" if converged else "; ".join(problems)
+    return BgNbdFit(float(r), alpha, float(a), float(b), log_likelihood, converged, n_customers, message)
+
+
+def _result(values: np.ndarray):
+    return float(values) if np.ndim(values) == 0 else values
+
+
+def _broadcast(*values) -> list[np.ndarray]:
+    return list(np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in values)))
+
+
+def p_alive(fit: BgNbdFit, frequency, recency, T) -> np.ndarray:
+    """P(customer is still active at T | frequency, recency, T); exactly 1 for customers without repeat purchases.
+
+    1 / (1 + [x > 0] * a / (b + x - 1) * ((alpha + T) / (alpha + recency))^(r + x)), computed in log space.
+    """
+    x, t_x, age = _broadcast(frequency, recency, T)
+    has_repeat = x > 0
+    x_safe = np.where(has_repeat, x, 1.0)
+    log_odds_dropped = (
+        np.log(fit.a) - np.log(fit.b + x_safe - 1)
+        + (fit.r + x) * (np.log(fit.alpha + age) - np.log(fit.alpha + t_x))
+    )
+    return _result(np.where(has_repeat, special.expit(-log_odds_dropped), 1.0))
+
+
+def _beta_mean_purchases(A, B, k, s) -> np.ndarray:
+    """E[(1 - (1 + s p)^-k) / p] for p ~ Beta(A, B): expected purchases of an active customer (see below).
+
+    Closed form (Euler-transformed eq. 10): (A+B-1)/(A-1) * [1 - (1+s)^(1-A) 2F1(A+B-1-k, A-1; A+B-1; s/(1+s))].
+    The argument s/(1+s) stays in [0, 1) and the 2F1 stays of order 1 however large x or t are, unlike the
+    paper's form, whose 2F1 overflows while its prefactor underflows. Two removable singularities are avoided:
+    A+B-1 < 1 by splitting Beta(A, B) into its mixture of Beta(A, B+1) and Beta(A+1, B); A = 1 by interpolating
+    between A = 1 -/+ 1e-4 (error ~ 1e-8 relative).
+    """
+    A, B, k, s = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (A, B, k, s)))
+    out = np.empty(A.shape)
+    small_c = A + B - 1 < 1
+    if small_c.any():
+        A_s, B_s, k_s, s_s = A[small_c], B[small_c], k[small_c], s[small_c]
+        out[small_c] = (
+            B_s / (A_s + B_s) * _beta_mean_purchases(A_s, B_s + 1, k_s, s_s)
+            + A_s / (A_s + B_s) * _beta_mean_purchases(A_s + 1, B_s, k_s, s_s)
+        )
+    near_one = ~small_c & (np.abs(A - 1) < _A_NEAR_ONE)
+    if near_one.any():
+        A_n, B_n, k_n, s_n = A[near_one], B[near_one], k[near_one], s[near_one]
+        below = _closed_form_mean_purchases(np.full_like(A_n, 1 - _A_NEAR_ONE), B_n, k_n, s_n)
+        above = _closed_form_mean_purchases(np.full_like(A_n, 1 + _A_NEAR_ONE), B_n, k_n, s_n)
+        share_above = (A_n - (1 - _A_NEAR_ONE)) / (2 * _A_NEAR_ONE)
+        out[near_one] = (1 - share_above) * below + share_above * above
+    regular = ~small_c & ~near_one
+    out[regular] = _closed_form_mean_purchases(A[regular], B[regular], k[regular], s[regular])
+    return out
+
+
+def _closed_form_mean_purchases(A, B, k, s) -> np.ndarray:
+    c = A + B - 1
+    log_1ps = np.log1p(s)
+    hyp = special.hyp2f1(c - k, A - 1, c, s / (1 + s))
+    shrink = np.exp(-(A - 1) * log_1ps)
+    # 1 - shrink * hyp, written so the A -> 1 part (1 - shrink) keeps its precision
+    return c * (-np.expm1(-(A - 1) * log_1ps) - shrink * (hyp - 1)) / (A - 1)
+
+
+def _purchases_if_alive(fit: BgNbdFit, t, x, age) -> np.ndarray:
+    """Expected purchases in (T, T + t] of a customer known to be active at T, on each distinct (x, T, t)."""
+    t, x, age = _broadcast(t, x, age)
+    flat = [v.ravel() for v in (t, x, age)]
+    codes = _group_codes(*flat)
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    first = np.full(n_groups, codes.size, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(codes.size))
+    t_u, x_u, age_u = (v[first] for v in flat)
+    # Given active at T: lambda ~ Gamma(r + x, alpha + T), p ~ Beta(a, b + x), and
+    # E[purchases in t | lambda, p] = (1 - exp(-lambda p t)) / p; integrating lambda out gives (1 - (1+s p)^-k) / p.
+    mean_u = _beta_mean_purchases(fit.a, fit.b + x_u, fit.r + x_u, t_u / (fit.alpha + age_u))
+    return mean_u[codes].reshape(t.shape)
+
+
+def expected_purchases(fit: BgNbdFit, t, frequency, recency, T) -> np.ndarray:
+    """E[number of purchases in (T, T + t] | frequency, recency, T] (eq. 10); ``t`` in the data's time unit.
+
+    With frequency = recency = T = 0 this is the unconditional E[X(t)] of a new customer (eq. 9).
+    The hypergeometric part depends only on (frequency, T, t) and is computed once per distinct combination.
+    """
+    t, x, t_x, age = _broadcast(t, frequency, recency, T)
+    if (t < 0).any():
+        raise ValueError("t must be >= 0")
+    return _result(np.asarray(p_alive(fit, x, t_x, age)) * _purchases_if_alive(fit, t, x, age))
+
+
+def prob_no_purchase(fit: BgNbdFit, t, frequency, recency, T) -> np.ndarray:
+    """P(no purchase in (T, T + t]): our churn risk. Exact under the BG/NBD:
+
+    (1 - P(alive)) + P(alive) * ((alpha + T) / (alpha + T + t))^(r + x), because an active customer stays active
+    until the next purchase, and that waits Exp(lambda) with lambda ~ Gamma(r + x, alpha + T) given the history.
+    """
+    t, x, t_x, age = _broadcast(t, frequency, recency, T)
+    if (t < 0).any():
+        raise ValueError("t must be >= 0")
+    alive = np.asarray(p_alive(fit, x, t_x, age))
+    silent_if_alive = np.exp(-(fit.r + x) * np.log1p(t / (fit.alpha + age)))
+    return _result(1.0 - alive + alive * silent_if_alive)
+
+
+def typical_purchase_gap(frequency, recency, T) -> float:
+    """A positive "usual time between orders" for ``recency_score``, in the data's time unit.
+
+    The median over repeat customers of recency / frequency (their average gap). Without repeat customers, the
+    median T of customers with T > 0 (nobody came back within that time, so the gap is at least that long);
+    if every T is 0, 1.0 (every customer then has 0 days since the last order, and scores 0 whatever the gap).
+    """
+    x, t_x, age, _ = _customer_arrays(frequency, recency, T)
+    repeat = (x > 0) & (t_x > 0)
+    if repeat.any():
+        return float(np.median(t_x[repeat] / x[repeat]))
+    if (age > 0).any():
+        return float(np.median(age[age > 0]))
+    return 1.0
+
+
+def recency_score(days_since_last, typical_gap: float) -> np.ndarray:
+    """Fallback churn score in [0, 1) when the BG/NBD fit is not usable: 1 - exp(-days_since_last / typical_gap).
+
+    It is the probability that a customer who orders at random (Poisson) once per ``typical_gap`` would have
+    ordered again by now: 0 right after an order, 0.63 one typical gap later, 0.95 after three. Any time unit,
+    as long as both arguments share it. Example: ``recency_score([0, 30, 90], 30)`` -> [0, 0.632, 0.950].
+    """
+    gap = float(typical_gap)
+    if not (math.isfinite(gap) and gap > 0):
+        raise ValueError(f"typical_gap must be a positive number, got {typical_gap!r}")
+    elapsed = _as_float_array(days_since_last, "days_since_last")
+    if (elapsed < 0).any():
+        raise ValueError("days_since_last must be >= 0")
+    return _result(-np.expm1(-elapsed / gap))
+
+
+def _gamma_gamma_arrays(frequency, monetary):
+    x = np.ravel(_as_float_array(frequency, "frequency"))
+    m = np.ravel(_as_float_array(monetary, "monetary"))
+    if x.shape != m.shape:
+        raise ValueError(f"frequency and monetary differ in shape: {x.shape}, {m.shape}")
+    if (x < 0).any() or (m < 0).any():
+        raise ValueError("frequency and monetary must be >= 0")
+    return x, m
+
+
+def _gamma_gamma_log_likelihood(p, q, v, x, m) -> np.ndarray:
+    """Per-customer log density of the mean spend m of x repeat orders (note 025, eq. 1a)."""
+    px = p * x
+    return (
+        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v)
+        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x)
+    )
+
+
+def fit_gamma_gamma(frequency, monetary) -> GammaGammaFit:
+    """Maximum-likelihood Gamma-Gamma fit on the customers with frequency > 0 and monetary > 0.
+
+    ``monetary`` is the average value of a customer's repeat orders. Money is rescaled to order 1 for the
+    optimizer and ``v`` returned in the input's currency. Never raises on thin data (see the module docstring).
+    """
+    x, m = _gamma_gamma_arrays(frequency, monetary)
+    used = (x > 0) & (m > 0)
+    x, m = x[used], m[used]
+    n_customers = int(used.sum())
+    if n_customers == 0:
+        nan = math.nan
+        return GammaGammaFit(nan, nan, nan, nan, False, 0, nan, "no customers with repeat purchases and spend > 0")
+    mean_monetary = float(m.mean())
+    money_scale = float(np.median(m))
+    m_scaled = m / money_scale
+    log_x, log_m = np.log(x), np.log(m_scaled)
+
+    def objective(log_params):
+        p, q, v = np.exp(log_params)
+        px = p * x
+        log_v_mx = np.log(v + m_scaled * x)
+        total = _gamma_gamma_log_likelihood(p, q, v, x, m_scaled).sum()
+        digamma_pxq = special.digamma(px + q)
+        d_p = x @ (digamma_pxq - special.digamma(px) + log_m + log_x - log_v_mx)
+        d_q = (digamma_pxq - special.digamma(q) + math.log(v) - log_v_mx).sum()
+        d_v = n_customers * q / v - ((px + q) / (v + m_scaled * x)).sum()
+        gradient = np.array([d_p * p, d_q * q, d_v * v])
+        return -total / n_customers, -gradient / n_customers
+
+    starts = [np.zeros(3), np.log([2.0, 3.0, 2.0]), np.log([10.0, 10.0, 10.0])]
+    result, optimizer_ok = _minimize(objective, starts, 3)
+    p, q, v_scaled = np.exp(result.x)
+    v = float(v_scaled * money_scale)
+    log_likelihood = float(_gamma_gamma_log_likelihood(p, q, v, x, m).sum())
+
+    problems = []
+    if n_customers < MIN_CUSTOMERS_TO_FIT:
+        problems.append(f"only {n_customers} customer(s) with repeat purchases; need at least {MIN_CUSTOMERS_TO_FIT}")
+    bound_problem = _bound_message(("p", "q", "v"), result.x)
+    if bound_problem:
+        problems.append(bound_problem)
+    elif not optimizer_ok:
+        problems.append(f"optimizer did not converge: {result.message}")
+    if q <= 1:
+        problems.append(f"q = {q:.3g} <= 1: the population mean order value is infinite")
+    converged = optimizer_ok and not problems
+    message = "converged" if converged else "; ".join(problems)
+    return GammaGammaFit(float(p), float(q), v, log_likelihood, converged, n_customers, mean_monetary, message)
+
+
+def expected_order_value(fit: GammaGammaFit, frequency, monetary) -> np.ndarray:
+    """E[value of a future order | frequency, monetary] = p (v + x m) / (p x + q - 1) (note 025, eq. 5).
+
+    A weighted average of the population mean p v / (q - 1) and the customer's own mean m, with more weight on m
+    the more repeat orders x there are. Customers with x = 0 get the population mean, or ``fit.mean_monetary``
+    when that is infinite (q <= 1).
+    """
+    x, m = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(frequency, monetary))
+    has_repeat = x > 0
+    population_mean = fit.population_mean_order_value
+    if not math.isfinite(population_mean):
+        population_mean = fit.mean_monetary
+    denominator = np.where(has_repeat, fit.p * x + fit.q - 1, 1.0)
+    own = fit.p * (fit.v + x * m) / denominator
+    return _result(np.where(has_repeat, own, population_mean))
+
+
+def predicted_clv(
+    bgnbd_fit: BgNbdFit,
+    gg_fit: GammaGammaFit,
+    frequency,
+    recency,
+    T,
+    monetary,
+    horizon_days: float = 365,
+    annual_discount_rate: float = 0.10,
+    step_days: float = 30,
+) -> np.ndarray:
+    """Discounted expected spend over the next ``horizon_days`` (time unit: days, unlike the rest of the module).
+
+    CLV = sum_{k=1..K} (E[Y(t_k)] - E[Y(t_{k-1})]) * E[order value] / (1 + d)^k, where t_k = min(k * step_days,
+    horizon_days), K = ceil(horizon_days / step_days), E[Y(t)] is ``expected_purchases`` (eq. 10),
+    E[order value] is ``expected_order_value``, and the per-step rate d = (1 + annual_discount_rate)^(step_days / 365) - 1
+    (0.786 % a month for the defaults). Purchases in a step are discounted to the end of that step.
+    """
+    if not (horizon_days > 0 and step_days > 0):
+        raise ValueError("horizon_days and step_days must be > 0")
+    if not annual_discount_rate > -1:
+        raise ValueError("annual_discount_rate must be > -1")
+    x, t_x, age, m = _broadcast(frequency, recency, T, monetary)
+    alive = np.asarray(p_alive(bgnbd_fit, x, t_x, age))
+    order_value = np.asarray(expected_order_value(gg_fit, x, m))
+    step_rate = (1.0 + annual_discount_rate) ** (step_days / DAYS_PER_YEAR) - 1.0
+    n_steps = math.ceil(horizon_days / step_days - 1e-12)
+    discounted_purchases = np.zeros(x.shape)
+    previous = np.zeros(x.shape)
+    for k in range(1, n_steps + 1):
+        cumulative = _purchases_if_alive(bgnbd_fit, min(k * step_days, horizon_days), x, age)
+        discounted_purchases += (cumulative - previous) / (1.0 + step_rate) ** k
+        previous = cumulative
+    return _result(alive * discounted_purchases * order_value)
+
+
+def roc_auc(scores, labels) -> float:
+    """Area under the ROC curve, P(score of a random positive > score of a random negative), ties counting 1/2.
+
+    Rank-based (Mann-Whitney U with average ranks for ties); NaN when all labels are equal.
+    Example: ``roc_auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])`` -> 0.75.
+    """
+    score = np.ravel(_as_float_array(scores, "scores"))
+    label = np.ravel(np.asarray(labels))
+    if score.shape != label.shape:
+        raise ValueError(f"scores and labels differ in shape: {score.shape}, {label.shape}")
+    if not np.isin(label, [0, 1]).all():
+        raise ValueError("labels must be 0/1 or boolean")
+    positive = label.astype(bool)
+    n_positive = int(positive.sum())
+    n_negative = positive.size - n_positive
+    if n_positive == 0 or n_negative == 0:
+        return math.nan
+    ranks = stats.rankdata(score)  # average ranks for ties
+    u_statistic = ranks[positive].sum() - n_positive * (n_positive + 1) / 2.0
+    return float(u_statistic / (n_positive * n_negative))
+
+
+def calibration_by_decile(predicted, actual) -> pd.DataFrame:
+    """Mean predicted vs mean actual per decile of ``predicted``: one row per non-empty decile, 1 = lowest.
+
+    Deciles are ``ntile(10)`` over predicted ascending, ties broken by input position, so the result is
+    deterministic and sizes differ by at most one (the lower deciles get the extra customers, like SQL ntile).
+    Columns: decile, customers, predicted_mean, actual_mean.
+    """
+    predicted_values = np.ravel(_as_float_array(predicted, "predicted"))
+    actual_values = np.ravel(_as_float_array(actual, "actual"))
+    if predicted_values.shape != actual_values.shape:
+        raise ValueError(f"predicted and actual differ in shape: {predicted_values.shape}, {actual_values.shape}")
+    order = np.argsort(predicted_values, kind="stable")
+    rows = []
+    for decile, members in enumerate(np.array_split(order, 10), start=1):
+        if members.size:
+            rows.append((decile, members.size, predicted_values[members].mean(), actual_values[members].mean()))
+    frame = pd.DataFrame(rows, columns=["decile", "customers", "predicted_mean", "actual_mean"])
+    return frame.astype({"decile": "int64", "customers": "int64", "predicted_mean": "float64", "actual_mean": "float64"})

@@ -1,0 +1,145 @@
+"""Cohorts: do the customers we win keep buying? Retention heatmap, curves, period-k trend, drill-down."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import figures
+from dashboard.pages.common import PAGE_SIZE, chart, current_view, empty, query, require_data
+
+st.title("Cohorts")
+st.caption(
+    "A cohort is every customer whose first valid order fell in the same calendar period. "
+    "A cell is the share of the cohort that ordered in that period after their first order."
+)
+view = current_view()
+if not require_data(view):
+    st.stop()
+
+grain = view.filters.grain
+left, middle, right = st.columns([1, 1, 2])
+measure = left.segmented_control(
+    "Measure", options=["customers", "revenue"], default="customers", key="measure", bind="query-params",
+    format_func={"customers": "Customer retention", "revenue": "Revenue retention"}.get,
+    help="Customer retention: share of the cohort active in the period. Revenue retention: the period's "
+         "revenue from the cohort as a share of its first-period revenue (can exceed 100%).",
+) or "customers"
+mode = middle.segmented_control(
+    "Active", options=["on", "on_or_after"], default="on", key="mode", bind="query-params",
+    format_func={"on": "in period k", "on_or_after": "in period k or later"}.get,
+    help="'In period k': ordered in that period. 'In period k or later': ordered in that period or any later one "
+         "(a curve that never rises: who has not yet churned).",
+    disabled=measure == "revenue",
+) or "on"
+right.caption(
+    f"Cohorts smaller than {view.settings.small_cohort_size} customers are dimmed; "
+    "* marks the period still in progress at the as-of date."
+)
+
+cohorts = query(view, "cohort_retention", small_cohort_size=view.settings.small_cohort_size)
+if cohorts is None:
+    st.stop()
+if cohorts.empty:
+    empty("No customer in this segment has a valid order by the as-of date, so there are no cohorts. "
+          "Widen the filters or move the as-of date.")
+    st.stop()
+if measure == "revenue":
+    value_column, label = "revenue_retention_rate", "Revenue retention"
+elif mode == "on_or_after":
+    value_column, label = "retention_on_or_after_rate", "Retained (active now or later)"
+else:
+    value_column, label = "retention_rate", "Customer retention"
+
+in_range = cohorts[
+    (cohorts["cohort_start"] >= pd.Timestamp(view.filters.start_date))
+    & (cohorts["cohort_start"] <= pd.Timestamp(view.filters.end_date))
+] if view.filters.start_date and view.filters.end_date else cohorts
+if in_range.empty:
+    empty("No cohort starts inside the trend range; showing all cohorts instead.")
+    in_range = cohorts
+max_cohorts = 36 if grain != "week" else 26
+shown = in_range[in_range["cohort_start"].isin(sorted(in_range["cohort_start"].unique())[-max_cohorts:])]
+if shown["cohort_start"].nunique() < in_range["cohort_start"].nunique():
+    st.caption(f"Showing the latest {max_cohorts} cohorts of the trend range.")
+
+heatmap = figures.cohort_heatmap(shown, grain, value_column, label)
+event = chart(heatmap, key="cohort_heatmap", on_select="rerun", selection_mode="points")
+
+# A clicked cell (invisible markers on cell centres) or the two selectors below pick the drill-down.
+points = (event.selection.points if event and hasattr(event, "selection") else []) or []
+if points and points[0].get("customdata"):
+    clicked_cohort, clicked_period = points[0]["customdata"]
+    st.session_state["cohort"] = clicked_cohort
+    st.session_state["period"] = int(clicked_period)
+
+st.subheader("Who is behind a cell")
+cohort_options = [pd.Timestamp(value).date().isoformat() for value in sorted(shown["cohort_start"].unique())]
+pick_left, pick_middle, pick_right = st.columns([2, 1, 1])
+chosen_cohort = pick_left.selectbox(
+    "Cohort", options=cohort_options, index=len(cohort_options) - 1 if cohort_options else None, key="cohort",
+    bind="query-params", format_func=lambda value: figures.cohort_label(value, grain),
+    help="Click a heatmap cell or pick a cohort here.",
+)
+max_period = int(shown["period_number"].max()) if len(shown) else 0
+chosen_period = pick_middle.number_input(
+    f"{grain.capitalize()}s since first order", min_value=0, max_value=max(max_period, 0), value=min(1, max_period),
+    step=1, key="period", bind="query-params",
+)
+activity = pick_right.segmented_control(
+    "Customers", options=["inactive", "active"], default="inactive", key="activity", bind="query-params",
+    format_func={"inactive": "Did not order", "active": "Ordered"}.get,
+) or "inactive"
+
+if chosen_cohort:
+    member_params = dict(grain=grain, cohort_start=pd.Timestamp(chosen_cohort).date(), period_number=int(chosen_period),
+                         activity=activity)
+    members = query(view, "cohort_members", **member_params, limit=PAGE_SIZE, offset=0)
+    if members is not None:
+        total = int(members["total_matches"].iloc[0]) if len(members) else 0
+        verb = "ordered" if activity == "active" else "did not order"
+        st.markdown(
+            f"**{total:,}** customers of the {figures.cohort_label(chosen_cohort, grain)} cohort {verb} "
+            f"in {grain} {int(chosen_period)} after their first order."
+        )
+        if total == 0:
+            empty("Nobody matches this cell. Pick another cohort or period, or switch between ordered / did not order.")
+        else:
+            st.dataframe(
+                members.drop(columns=["total_matches"]), width="stretch", hide_index=True, key="cohort_members",
+                column_config={
+                    "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar"),
+                    "first_ordered_at": st.column_config.DatetimeColumn("First order", format="D MMM YYYY"),
+                    "last_ordered_at": st.column_config.DatetimeColumn("Last order", format="D MMM YYYY"),
+                    "count_orders": st.column_config.NumberColumn("Orders"),
+                },
+            )
+            if total > len(members):
+                st.caption(f"Showing the {len(members):,} highest-revenue of {total:,}; the download has all of them.")
+
+            def cohort_csv() -> str:
+                everyone = query(view, "cohort_members", **member_params, limit=total, offset=0)
+                return everyone.drop(columns=["total_matches"]).to_csv(index=False)
+
+            st.download_button(
+                "Download CSV", data=cohort_csv, mime="text/csv", icon=":material/download:", key="cohort_download",
+                file_name=f"cohort-{chosen_cohort}-{grain}{int(chosen_period)}-{activity}-{view.as_of}.csv",
+                on_click="ignore",
+            )
+
+st.subheader("Retention curves")
+curve_choices = st.multiselect(
+    "Compare cohorts", options=cohort_options, default=cohort_options[-3:-1] if len(cohort_options) > 2 else [],
+    key="curves", format_func=lambda value: figures.cohort_label(value, grain),
+)
+chart(figures.retention_curves(shown, grain, curve_choices, value_column, label), key="retention_curves")
+
+st.subheader(f"Is period-k retention improving?")
+k = st.number_input(
+    f"{grain.capitalize()} k", min_value=1, max_value=max(1, max_period), value=min(3 if grain == "month" else 1,
+                                                                                  max(1, max_period)),
+    step=1, key="k", bind="query-params",
+)
+k_figure = figures.period_k_across_cohorts(shown, grain, int(k), value_column, label)
+if not k_figure.data[0].x is None and len(k_figure.data[0].x):
+    chart(k_figure, key="period_k")
+else:
+    empty(f"No cohort in view has completed {grain} {int(k)} yet: the cohorts are too young.")

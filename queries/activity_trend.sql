@@ -1,0 +1,75 @@
+-- Grain: one row per period_start, every calendar $grain (week, month, quarter; local time) from the
+-- segment's first valid order to the as-of period, zero-activity periods included, kept when
+-- period_start lies in [$start_date, $end_date] (null = open). A customer is new in the period of
+-- their first valid order and returning when they order in a period after it (Shopify's definition),
+-- so active_customers = new_customers + returning_customers.
+-- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
+with segment as (
+    select
+        customer_id,
+        case $grain when 'week' then cohort_week when 'quarter' then cohort_quarter else cohort_month end
+            as cohort_start
+    from segment_customers($channels, $regions, $categories, $tiers)
+),
+
+as_of_period as (
+    select cast(date_trunc($grain, as_of) as date) as period_start from model_info
+),
+
+first_period as (
+    select min(cohort_start) as period_start from segment
+),
+
+period_numbers as (
+    select
+        first_period.period_start as first_period_start,
+        unnest(generate_series(0, date_diff($grain, first_period.period_start, as_of_period.period_start)))
+            as period_number
+    from first_period, as_of_period
+    where first_period.period_start is not null
+),
+
+periods as (
+    select
+        case $grain
+            when 'week' then cast(first_period_start + to_days(cast(7 * period_number as integer)) as date)
+            when 'quarter' then cast(first_period_start + to_months(cast(3 * period_number as integer)) as date)
+            else cast(first_period_start + to_months(cast(period_number as integer)) as date)
+        end as period_start
+    from period_numbers
+),
+
+activity as (
+    select
+        customer_activity.period_start,
+        count(*) as active_customers,
+        count(*) filter (where segment.cohort_start = customer_activity.period_start) as new_customers,
+        count(*) filter (where segment.cohort_start < customer_activity.period_start) as returning_customers,
+        cast(sum(customer_activity.count_orders) as bigint) as orders,
+        sum(customer_activity.revenue) as revenue
+    from customer_activity
+    inner join segment on segment.customer_id = customer_activity.customer_id
+    where customer_activity.grain = $grain
+    group by customer_activity.period_start
+),
+
+final as (
+    select
+        periods.period_start,
+        coalesce(activity.active_customers, 0) as active_customers,
+        coalesce(activity.new_customers, 0) as new_customers,
+        coalesce(activity.returning_customers, 0) as returning_customers,
+        activity.returning_customers / nullif(activity.active_customers, 0) as returning_customer_rate,
+        coalesce(activity.orders, 0) as orders,
+        coalesce(activity.revenue, 0) as revenue,
+        activity.revenue / nullif(activity.orders, 0) as aov,
+        periods.period_start = as_of_period.period_start as is_partial_period
+    from periods
+    cross join as_of_period
+    left join activity on activity.period_start = periods.period_start
+    where ($start_date is null or periods.period_start >= $start_date)
+      and ($end_date is null or periods.period_start <= $end_date)
+)
+
+select * from final
+order by period_start
