@@ -12,7 +12,7 @@ st.set_page_config(page_title="Retention after the sale", page_icon=":material/a
 navigation = st.navigation(
     {
         "Weekly review": [
-            st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+            st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         ],
         "Retention": [
             st.Page(PAGES / "repeat.py", title="Repeat purchase", icon=":material/replay:", url_path="repeat"),

@@ -11,8 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import duckdb
+
 LEVELS = ("ERROR", "WARN", "INFO")
 EARLIEST_VALID_AT = datetime(1990, 1, 1)
+MAX_NAME_LENGTH = 120
+
+
+def printable(text: str, limit: int | None = None) -> str:
+    """Text safe for one terminal line: control characters escaped, long text cut.
+
+    Example: ``printable("a\\nb") == "a\\\\nb"``.
+    """
+    if limit is not None and len(text) > limit:
+        text = text[:limit] + "…"
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 @dataclass(frozen=True)
@@ -26,60 +39,67 @@ class Finding:
     row_count: int | None = None
 
     def line(self) -> str:
-        """``ERROR orders.order_id: duplicate values, later copies left out (3 rows)``."""
-        where = f"{self.table}.{self.column}" if self.column else self.table
+        """``ERROR orders.order_id: duplicate values, later copies left out (3 rows)``.
+
+        Names and messages can carry text from the files (column names, values): they are made printable,
+        so a finding is always one line.
+        """
+        table = printable(self.table, MAX_NAME_LENGTH)
+        where = f"{table}.{printable(self.column, MAX_NAME_LENGTH)}" if self.column else table
         rows = "" if self.row_count is None else f" ({self.row_count:,} rows)"
-        return f"{self.level} {where}: {self.message}{rows}"
+        return f"{self.level} {where}: {printable(self.message)}{rows}"
 
 
-# (table, column, SQL condition that makes a row unusable, message): rows matching are left out.
-# model.py builds clean_<table> as "not (any of these)", so checks and the model agree.
+# (column, SQL condition that makes a row unusable, message): rows matching are left out.
+# model.py builds clean_<table> as "every condition is false" (a NULL condition leaves the row out too),
+# so each condition is written to be true or false, never NULL, except where a NULL is already left out.
 UNUSABLE_ROW_RULES: dict[str, list[tuple[str, str, str]]] = {
     "orders": [
-        ("order_id", "order_id is null", "null order_id, rows left out"),
-        ("customer_id", "customer_id is null", "null customer_id, rows left out"),
+        ("order_id", "order_id is null", "missing order_id (null or empty), rows left out"),
+        ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
         ("ordered_at", "ordered_at is null", "missing or unreadable timestamp, rows left out"),
         ("ordered_at", "ordered_at < $earliest_at", "timestamp before 1990, rows left out"),
         ("ordered_at", "ordered_at >= $latest_at", "timestamp in the future, rows left out"),
         ("revenue", "revenue is null", "missing or unreadable revenue, rows left out"),
     ],
     "surveys": [
-        ("customer_id", "customer_id is null", "null customer_id, rows left out"),
+        ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
         ("submitted_at", "submitted_at is null", "missing or unreadable timestamp, rows left out"),
         ("submitted_at", "submitted_at < $earliest_at", "timestamp before 1990, rows left out"),
         ("submitted_at", "submitted_at >= $latest_at", "timestamp in the future, rows left out"),
         ("kind", "coalesce(lower(trim(kind)), '') not in ('nps', 'csat')",
          "unknown survey kind (expected nps or csat), rows left out"),
-        ("score", "lower(trim(kind)) = 'nps' and (score is null or score < 0 or score > 10)",
+        ("score", "coalesce(lower(trim(kind)) = 'nps', false) and (score is null or score < 0 or score > 10)",
          "NPS score missing or outside 0-10, rows left out"),
-        ("score", "lower(trim(kind)) = 'csat' and (score is null or score < 1 or score > 5)",
+        ("score", "coalesce(lower(trim(kind)) = 'csat', false) and (score is null or score < 1 or score > 5)",
          "CSAT score missing or outside 1-5, rows left out"),
     ],
     "tickets": [
-        ("customer_id", "customer_id is null", "null customer_id, rows left out"),
+        ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
         ("opened_at", "opened_at is null", "missing or unreadable timestamp, rows left out"),
         ("opened_at", "opened_at < $earliest_at", "timestamp before 1990, rows left out"),
         ("opened_at", "opened_at >= $latest_at", "timestamp in the future, rows left out"),
-        ("resolved_at", "resolved_at < opened_at", "resolved before it was opened, rows left out"),
+        # An open ticket has no resolved_at: it is kept.
+        ("resolved_at", "coalesce(resolved_at < opened_at, false)", "resolved before it was opened, rows left out"),
     ],
     "returns": [
-        ("customer_id", "customer_id is null", "null customer_id, rows left out"),
+        ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
         ("requested_at", "requested_at is null", "missing or unreadable timestamp, rows left out"),
         ("requested_at", "requested_at < $earliest_at", "timestamp before 1990, rows left out"),
         ("requested_at", "requested_at >= $latest_at", "timestamp in the future, rows left out"),
     ],
     "customers": [
-        ("customer_id", "customer_id is null", "null customer_id, rows left out"),
+        ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
     ],
 }
 
-# Rows kept but worth knowing about: (table, column, condition, message).
+# Rows kept but worth knowing about: (column, condition, message).
 SUSPICIOUS_ROW_RULES: dict[str, list[tuple[str, str, str]]] = {
     "orders": [
         ("revenue", "revenue < 0", "negative revenue (kept as a refund adjustment)"),
     ],
     "returns": [
-        ("refund_amount", "refund_amount < 0", "negative refund amount"),
+        ("refund_amount", "refund_amount < 0", "negative refund amount (kept)"),
     ],
 }
 
@@ -95,6 +115,9 @@ UNIQUE_KEYS = {
 # Activity tables checked for customers that have no usable order.
 ORPHAN_CHECKS = ("surveys", "tickets", "returns")
 
+# How a canonical column kind is named in a message.
+KIND_NAMES = {"id": "an id", "text": "text", "timestamp": "a timestamp", "number": "a number", "boolean": "true/false"}
+
 
 def row_rule_parameters(now: datetime | None = None) -> dict[str, datetime]:
     """Bound values for the rules: the earliest plausible time and 'the future' (now + 1 day)."""
@@ -102,35 +125,92 @@ def row_rule_parameters(now: datetime | None = None) -> dict[str, datetime]:
     return {"earliest_at": EARLIEST_VALID_AT, "latest_at": now + timedelta(days=1)}
 
 
-def check_rows(con, catalog, now: datetime | None = None) -> list:
-    """Row-level findings for every usable table of a registered catalog (see ``sources.register_sources``)."""
+def passing_rows_sql(table: str) -> str:
+    """SELECT of the rows for which no unusable-row rule holds (a NULL rule holds), with $earliest_at, $latest_at."""
+    conditions = [f"coalesce(not ({condition}), false)" for _, condition, _ in UNUSABLE_ROW_RULES.get(table, [])]
+    return f"select * from {table} where {' and '.join(conditions) or 'true'}"
+
+
+def usable_rows_sql(table: str) -> str:
+    """SELECT of a table's usable rows, as ``model.clean_view_sql`` keeps them ($earliest_at, $latest_at).
+
+    A row is usable when no unusable-row rule holds, and it is the first copy of its id by time
+    (rows without an id are all kept).
+    """
+    key, time_column = UNIQUE_KEYS[table]
+    return (
+        f"select * from (select *, row_number() over (partition by {key} order by {time_column} nulls last) "
+        f"as copy_number from ({passing_rows_sql(table)})) where copy_number = 1 or {key} is null"
+    )
+
+
+def _bound(sql: str, parameters: dict) -> dict:
+    """The parameters a statement uses (DuckDB refuses unused ones)."""
+    return {name: value for name, value in parameters.items() if f"${name}" in sql}
+
+
+def check_rows(con, catalog, now: datetime | None = None) -> list[Finding]:
+    """Row-level findings for every usable table of a registered catalog (see ``sources.register_sources``).
+
+    A table that cannot be read while checking gives one ERROR instead of an exception.
+    """
     findings: list[Finding] = []
     parameters = row_rule_parameters(now)
     for table, source in catalog.tables.items():
         if not source.is_usable:
             continue
-        findings.extend(_conversion_findings(con, table, source))
-        rules = UNUSABLE_ROW_RULES.get(table, []) + SUSPICIOUS_ROW_RULES.get(table, [])
-        if rules:
-            counts_sql = ", ".join(f"count(*) filter (where {condition})" for _, condition, _ in rules)
-            used = {name: value for name, value in parameters.items() if f"${name}" in counts_sql}
-            counts = con.execute(f"select {counts_sql} from {table}", used).fetchone()
-            for (column, _, message), count in zip(rules, counts):
-                if count:
-                    findings.append(Finding("WARN", table, column, message, count))
-        key, _ = UNIQUE_KEYS[table]
-        duplicates = con.execute(
-            f"select coalesce(sum(copies - 1), 0) from "
-            f"(select count(*) as copies from {table} where {key} is not null group by {key} having count(*) > 1)"
-        ).fetchone()[0]
-        if duplicates:
-            findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", int(duplicates)))
-    findings.extend(_orphan_findings(con, catalog, parameters))
+        try:
+            findings.extend(_conversion_findings(con, table, source))
+            findings.extend(_rule_findings(con, table, parameters))
+        except duckdb.Error as error:
+            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+            findings.append(Finding("ERROR", table, "", f"cannot be checked, table not used: {reason}"))
+    try:
+        findings.extend(_orphan_findings(con, catalog, parameters))
+    except duckdb.Error as error:
+        findings.append(Finding("ERROR", "orders", "", f"customers without orders cannot be checked: {error}"))
     return findings
 
 
+def _rule_findings(con, table: str, parameters: dict) -> list[Finding]:
+    """One finding per row rule that matches rows, duplicates, and the total of rows left out."""
+    findings = []
+    rules = UNUSABLE_ROW_RULES.get(table, []) + SUSPICIOUS_ROW_RULES.get(table, [])
+    counts_sql = ", ".join(["count(*)"] + [f"count(*) filter (where {condition})" for _, condition, _ in rules])
+    sql = f"select {counts_sql} from {table}"
+    row_count, *counts = con.execute(sql, _bound(sql, parameters)).fetchone()
+    for (column, _, message), count in zip(rules, counts):
+        if count:
+            findings.append(Finding("WARN", table, column, message, count))
+    key, _ = UNIQUE_KEYS[table]
+    sql = (
+        f"select (select count(*) from ({passing_rows_sql(table)})), "
+        f"(select count(*) from ({usable_rows_sql(table)}))"
+    )
+    passing, usable = con.execute(sql, _bound(sql, parameters)).fetchone()
+    if passing > usable:
+        findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", passing - usable))
+    if table == "orders" and usable == 0:
+        findings.append(Finding("ERROR", table, "", "no usable rows: every metric is empty", row_count))
+    elif usable < row_count:
+        findings.append(
+            Finding("WARN", table, "", f"rows left out in total, {usable:,} of {row_count:,} used", row_count - usable)
+        )
+    return findings
+
+
+def _left_out_by_null(table: str, column: str) -> bool:
+    """True when a row whose column is NULL is left out."""
+    return any(
+        (rule_column, condition) == (column, f"{column} is null")
+        for rule_column, condition, _ in UNUSABLE_ROW_RULES.get(table, [])
+    )
+
+
 def _conversion_findings(con, table: str, source) -> list[Finding]:
-    """Values present in the file that cannot be read as the canonical type."""
+    """Values present in the file (not blank) that cannot be read as the canonical type, with an example."""
+    from dashboard.sources import CONTRACT  # sources imports this module
+
     findings = []
     parts = []
     columns = []
@@ -138,34 +218,46 @@ def _conversion_findings(con, table: str, source) -> list[Finding]:
         if source_column is None:
             continue
         raw = '"' + source_column.replace('"', '""') + '"'
-        parts.append(f"count(*) filter (where {raw} is not null and ({expression}) is null)")
+        present = f"{raw} is not null"
+        if source_type.upper().startswith("VARCHAR"):
+            present += f" and trim({raw}) <> ''"
+        unreadable = f"{present} and ({expression}) is null"
+        parts.append(f"count(*) filter (where {unreadable})")
+        parts.append(f"left(min(try_cast({raw} as varchar)) filter (where {unreadable}), 40)")
         columns.append((canonical, source_column, source_type))
     if not parts:
         return findings
-    counts = con.execute(f"select {', '.join(parts)} from raw_{table}").fetchone()
-    for (canonical, source_column, source_type), count in zip(columns, counts):
+    values = con.execute(f"select {', '.join(parts)} from raw_{table}").fetchone()
+    for index, (canonical, source_column, source_type) in enumerate(columns):
+        count, example = values[2 * index], values[2 * index + 1]
         if count:
+            kind = KIND_NAMES[CONTRACT[table].columns[canonical]]
+            consequence = "rows left out" if _left_out_by_null(table, canonical) else "read as empty"
+            example_text = f", e.g. {example!r}" if example is not None else ""
             findings.append(
                 Finding("WARN", table, canonical,
-                        f"values in column {source_column!r} ({source_type}) cannot be read as {canonical}", count)
+                        f"values in column {source_column!r} ({source_type}) cannot be read as {kind}{example_text}; "
+                        f"{consequence}", count)
             )
     return findings
 
 
 def _orphan_findings(con, catalog, parameters) -> list[Finding]:
-    """Surveys, tickets or returns whose customer has no usable order."""
+    """Usable surveys, tickets or returns whose customer has no usable order."""
     findings = []
     if not catalog.tables["orders"].is_usable:
         return findings
     for table in ORPHAN_CHECKS:
         if not catalog.tables[table].is_usable:
             continue
-        count = con.execute(
-            f"select count(*) from {table} as activity where activity.customer_id is not null "
-            f"and not exists (select 1 from orders where orders.customer_id = activity.customer_id)"
-        ).fetchone()[0]
+        sql = (
+            f"select count(*) from ({usable_rows_sql(table)}) as activity where not exists "
+            f"(select 1 from ({usable_rows_sql('orders')}) as usable_orders "
+            f"where usable_orders.customer_id = activity.customer_id)"
+        )
+        count = con.execute(sql, _bound(sql, parameters)).fetchone()[0]
         if count:
-            findings.append(Finding("WARN", table, "customer_id", "customer has no orders (rows kept)", count))
+            findings.append(Finding("WARN", table, "customer_id", "customer has no usable order (rows kept)", count))
     return findings
 
 

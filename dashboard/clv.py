@@ -1,6 +1,6 @@
 """Statistical core of the churn and customer-lifetime-value model: BG/NBD, Gamma-Gamma, CLV, backtest helpers.
 
-Arrays (or pandas Series) in, numpy arrays or DataFrames out; numpy and scipy only, no DuckDB, no Streamlit.
+Arrays (or pandas Series) in, numpy arrays or DataFrames out; numpy, scipy and pandas only: no DuckDB, no Streamlit.
 
 Inputs follow the usual "RFM" summary, one row per customer, as of the end of an observation window:
 
@@ -131,12 +131,19 @@ def _group_codes(*columns: np.ndarray) -> np.ndarray:
     return codes
 
 
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, first): a code per row for its combination of values, and the first row of each code."""
+    codes = _group_codes(*columns)
+    n_groups = int(codes.max()) + 1 if codes.size else 0
+    first = np.full(n_groups, codes.size, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(codes.size))
+    return codes, first
+
+
 def _aggregate(x, t_x, age, w):
     """Collapse identical (frequency, recency, T) rows into one row with the summed weight."""
-    codes = _group_codes(x, t_x, age)
-    n_groups = int(codes.max()) + 1 if len(codes) else 0
-    first = np.full(n_groups, len(codes), dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(len(codes)))
+    codes, first = _distinct(x, t_x, age)
+    n_groups = first.size
     keep = w > 0
     summed = np.bincount(codes[keep], weights=w[keep], minlength=n_groups)
     rows = summed > 0
@@ -193,6 +200,8 @@ class _BgNbdObjective:
         xv, ix = self.x_values, self.x_index
         log_age = np.log(alpha + self.age_values)[self.age_index]
         log_t_x = np.log(alpha + self.t_x_values)[self.t_x_index]
+        inverse_age = (1.0 / (alpha + self.age_values))[self.age_index]
+        inverse_t_x = (1.0 / (alpha + self.t_x_values))[self.t_x_index]
         beta_ab = special.betaln(a, b)
         alive_x = special.betaln(a, b + xv) - beta_ab
         dropped_x = np.where(self.has_repeat, special.betaln(a + 1, b + self.x_safe - 1) - beta_ab, -np.inf)
@@ -212,9 +221,7 @@ class _BgNbdObjective:
         d_r = self.weight_by_x @ (special.digamma(r + xv) - special.digamma(r) + np.log(alpha)) - w @ (
             share_alive * log_age + share_dropped * log_t_x
         )
-        d_alpha = self.total_weight * r / alpha - w @ (
-            shape * (share_alive / (alpha + self.age_values[self.age_index]) + share_dropped / (alpha + self.t_x_values[self.t_x_index]))
-        )
+        d_alpha = self.total_weight * r / alpha - w @ (shape * (share_alive * inverse_age + share_dropped * inverse_t_x))
         d_a = self.weight_by_x @ (special.digamma(a + b) - digamma_ab_x) + w_dropped_by_x.sum() / a
         d_b = (
             self.weight_by_x @ (special.digamma(a + b) - digamma_ab_x - special.digamma(b))
@@ -375,15 +382,15 @@ def _purchases_if_alive(fit: BgNbdFit, t, x, age) -> np.ndarray:
     """Expected purchases in (T, T + t] of a customer known to be active at T, on each distinct (x, T, t)."""
     t, x, age = _broadcast(t, x, age)
     flat = [v.ravel() for v in (t, x, age)]
-    codes = _group_codes(*flat)
-    n_groups = int(codes.max()) + 1 if codes.size else 0
-    first = np.full(n_groups, codes.size, dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(codes.size))
+    codes, first = _distinct(*flat)
     t_u, x_u, age_u = (v[first] for v in flat)
+    return _purchases_if_alive_distinct(fit, t_u, x_u, age_u)[codes].reshape(t.shape)
+
+
+def _purchases_if_alive_distinct(fit: BgNbdFit, t, x, age) -> np.ndarray:
     # Given active at T: lambda ~ Gamma(r + x, alpha + T), p ~ Beta(a, b + x), and
     # E[purchases in t | lambda, p] = (1 - exp(-lambda p t)) / p; integrating lambda out gives (1 - (1+s p)^-k) / p.
-    mean_u = _beta_mean_purchases(fit.a, fit.b + x_u, fit.r + x_u, t_u / (fit.alpha + age_u))
-    return mean_u[codes].reshape(t.shape)
+    return _beta_mean_purchases(fit.a, fit.b + x, fit.r + x, t / (fit.alpha + age))
 
 
 def expected_purchases(fit: BgNbdFit, t, frequency, recency, T) -> np.ndarray:
@@ -519,16 +526,17 @@ def expected_order_value(fit: GammaGammaFit, frequency, monetary) -> np.ndarray:
 
     A weighted average of the population mean p v / (q - 1) and the customer's own mean m, with more weight on m
     the more repeat orders x there are. Customers with x = 0 get the population mean, or ``fit.mean_monetary``
-    when that is infinite (q <= 1).
+    when that is infinite (q <= 1); where p x + q <= 1 (a flagged fit) the customer's own ``monetary`` is used.
     """
     x, m = (np.asarray(v, dtype=float) for v in np.broadcast_arrays(frequency, monetary))
     has_repeat = x > 0
     population_mean = fit.population_mean_order_value
     if not math.isfinite(population_mean):
         population_mean = fit.mean_monetary
-    denominator = np.where(has_repeat, fit.p * x + fit.q - 1, 1.0)
-    own = fit.p * (fit.v + x * m) / denominator
-    return _result(np.where(has_repeat, own, population_mean))
+    denominator = fit.p * x + fit.q - 1
+    finite = has_repeat & (denominator > 0)  # p x + q <= 1 only in a flagged fit: the posterior mean is infinite
+    own = fit.p * (fit.v + x * m) / np.where(finite, denominator, 1.0)
+    return _result(np.where(finite, own, np.where(has_repeat, m, population_mean)))
 
 
 def predicted_clv(
@@ -558,13 +566,15 @@ def predicted_clv(
     order_value = np.asarray(expected_order_value(gg_fit, x, m))
     step_rate = (1.0 + annual_discount_rate) ** (step_days / DAYS_PER_YEAR) - 1.0
     n_steps = math.ceil(horizon_days / step_days - 1e-12)
-    discounted_purchases = np.zeros(x.shape)
-    previous = np.zeros(x.shape)
+    codes, first = _distinct(x.ravel(), age.ravel())  # the 2F1 part depends on (frequency, T) only
+    x_u, age_u = x.ravel()[first], age.ravel()[first]
+    discounted_purchases = np.zeros(first.size)
+    previous = np.zeros(first.size)
     for k in range(1, n_steps + 1):
-        cumulative = _purchases_if_alive(bgnbd_fit, min(k * step_days, horizon_days), x, age)
+        cumulative = _purchases_if_alive_distinct(bgnbd_fit, min(k * step_days, horizon_days), x_u, age_u)
         discounted_purchases += (cumulative - previous) / (1.0 + step_rate) ** k
         previous = cumulative
-    return _result(alive * discounted_purchases * order_value)
+    return _result(alive * discounted_purchases[codes].reshape(x.shape) * order_value)
 
 
 def roc_auc(scores, labels) -> float:

@@ -54,6 +54,7 @@ LOYALTY_TIER_SHARES = (0.72, 0.19, 0.09)
 LOYALTY_TIER_DROPOUT = (1.0, 0.8, 0.55)
 
 SALES_CHANNELS = ("web", "app", "marketplace")
+SALES_MARKETPLACE = SALES_CHANNELS.index("marketplace")
 SALES_CHANNEL_SHARES_DIRECT = (0.55, 0.37, 0.08)
 SALES_CHANNEL_SHARES_MARKETPLACE = (0.08, 0.07, 0.85)
 PRODUCT_CATEGORIES = ("apparel", "footwear", "accessories", "home", "beauty")
@@ -445,7 +446,7 @@ def _describe_orders(
     )
     epoch_seconds = calendar.start_epoch_seconds + orders["seconds"]
     month = epoch_seconds.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64) % 12
-    discount_rate = np.where(month >= 10, 0.6, 0.3)
+    discount_rate = np.where(np.isin(month, (10, 11)), 0.6, 0.3)  # November and December sales
     discount = np.where(rng.random(count) < discount_rate, np.round(rng.uniform(0.05, 0.30, size=count), 2), 0.0)
     list_price = (
         np.asarray(PRODUCT_CATEGORY_LIST_PRICE)[orders["category"]]
@@ -455,7 +456,7 @@ def _describe_orders(
     revenue = np.round(np.maximum(list_price * (1.0 - discount), 2.0), 2)
 
     cancelled_spelling = 2 + rng.choice(4, size=count, p=CANCELLED_SPELLING_SHARES)
-    done_spelling = np.where((channel == 2) | (rng.random(count) < 0.15), 1, 0)
+    done_spelling = np.where((channel == SALES_MARKETPLACE) | (rng.random(count) < 0.15), 1, 0)
     status = np.where(orders["is_cancelled"], cancelled_spelling, done_spelling)
     status_is_null = rng.random(count) < NULL_STATUS_SHARE
     open_delay_range = np.asarray(TICKET_OPEN_DELAY_DAYS)[np.maximum(orders["ticket_category"], 0)]

@@ -71,10 +71,9 @@ def sparkline(values: pd.Series, dates: pd.Series, value_format: str = ",.0f", c
         go.Scatter(
             x=dates,
             y=values,
-            mode="lines",
+            mode="lines+markers",
             line={"color": colour or PALETTE["primary"], "width": 2},
-            fill="tozeroy",
-            fillcolor="rgba(37, 99, 235, 0.08)",
+            marker={"size": 3},
             hovertemplate=f"week ending %{{x|%d %b %Y}}: %{{y:{value_format}}}<extra></extra>",
         )
     )
@@ -199,6 +198,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
           height=max(380, 26 * len(values.index) + 140))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(dtick=1 if len(periods) <= 40 else 4, side="top")
+    fig.update_layout(margin={"t": 110})
     fig.update_layout(clickmode="event+select", dragmode=False)
     return fig
 
@@ -322,4 +322,41 @@ def orders_per_customer(buckets: pd.DataFrame) -> go.Figure:
     style(fig, "Orders per customer", "Valid orders placed so far", "Customers")
     fig.update_xaxes(type="category")
     fig.update_yaxes(tickformat=",")
+    return fig
+
+
+def nps_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
+    """Promoters / passives / detractors as stacked shares per period, with the NPS line (right axis)."""
+    rows = periods.sort_values("period_start")
+    fig = go.Figure()
+    for group, column in (("detractor", "detractor_share"), ("passive", "passive_share"), ("promoter", "promoter_share")):
+        fig.add_bar(x=rows["period_start"], y=rows[column], name=f"{group.capitalize()}s",
+                    marker_color=NPS_COLOURS[group], opacity=0.8, customdata=rows["responses"],
+                    hovertemplate=f"%{{x|%d %b %Y}}<br>{group}s %{{y:.1%}} of %{{customdata:,}} responses<extra></extra>")
+    fig.add_scatter(x=rows["period_start"], y=rows["nps"], name="NPS", yaxis="y2", mode="lines+markers",
+                    line={"color": PALETTE["ink"], "width": 2.5},
+                    hovertemplate="%{x|%d %b %Y}<br>NPS %{y:.1f}<extra></extra>")
+    style(fig, f"NPS per {grain}: promoters, passives, detractors", grain.capitalize(), "Share of NPS responses")
+    fig.update_layout(
+        barmode="stack",
+        yaxis={"tickformat": ".0%", "range": [0, 1]},
+        yaxis2={"title": "NPS (-100 to 100)", "overlaying": "y", "side": "right", "range": [-100, 100],
+                "showgrid": False, "zeroline": True},
+    )
+    return fig
+
+
+def csat_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
+    """CSAT (share of 4-5 scores) per period with the number of responses on hover."""
+    rows = periods.sort_values("period_start")
+    fig = go.Figure(
+        go.Scatter(
+            x=rows["period_start"], y=rows["csat"], mode="lines+markers", line={"color": PALETTE["primary"], "width": 2},
+            customdata=list(zip(rows["responses"], rows["mean_score"])), name="CSAT",
+            hovertemplate="%{x|%d %b %Y}<br>CSAT %{y:.1%} of %{customdata[0]:,} responses "
+                          "(mean score %{customdata[1]:.2f} / 5)<extra></extra>",
+        )
+    )
+    style(fig, f"CSAT per {grain} (share of responses scoring 4-5)", grain.capitalize(), "CSAT")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1])
     return fig

@@ -43,6 +43,11 @@ def clean_number(value, digits: int | None = None):
     return round(float(value), digits) if digits is not None else float(value)
 
 
+def first_row(frame: pd.DataFrame) -> dict:
+    """The first row as a dict that keeps each column's type (``.iloc[0]`` would upcast ints to floats)."""
+    return frame.to_dict("records")[0]
+
+
 def model_as_of(cursor) -> str:
     """The as-of date of the model the cursor reads, as ``YYYY-MM-DD``."""
     return cursor.execute("select as_of from model_info").fetchone()[0].isoformat()
@@ -70,10 +75,10 @@ def contract_metrics(cursor, filters: Filters | None = None) -> dict:
     """The metrics report's public keys for the cursor's as-of date and a segment."""
     filters = filters or Filters()
     params = filters.params()
-    kpis = run_query(cursor, "kpis", **params).iloc[0]
-    second = run_query(cursor, "second_order_rate_90d", **params).iloc[0]
-    gaps = run_query(cursor, "median_days_between_orders", **params).iloc[0]
-    satisfaction = run_query(cursor, "satisfaction_90d", **params).iloc[0]
+    kpis = first_row(run_query(cursor, "kpis", **params))
+    second = first_row(run_query(cursor, "second_order_rate_90d", **params))
+    gaps = first_row(run_query(cursor, "median_days_between_orders", **params))
+    satisfaction = first_row(run_query(cursor, "satisfaction_90d", **params))
     return {
         "as_of": model_as_of(cursor),
         "customers": clean_number(kpis["customers"]),

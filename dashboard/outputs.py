@@ -36,6 +36,9 @@ def write_atomically(path: str | Path, content: str | bytes, data_dir: Path | No
     try:
         with handle:
             handle.write(content)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         os.replace(handle.name, target)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

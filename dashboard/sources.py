@@ -10,11 +10,13 @@ See docs/data-contract.md for the contract itself.
 from __future__ import annotations
 
 import hashlib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dashboard.checks import Finding
@@ -178,22 +180,23 @@ def find_table_files(data_dir: Path, table: str) -> list[Path]:
     """
     single = data_dir / f"{table}.parquet"
     folder = data_dir / table
-    files: list[Path] = []
-    if single.is_file():
-        files.append(single)
+    files = [single] if single.is_file() else []
     if folder.is_dir():
-
-        def _raise(error: OSError) -> None:
-            raise error
-
-        for root, folders, names in os.walk(folder, onerror=_raise):
+        nested: list[Path] = []
+        for root, folders, names in os.walk(folder, onerror=_raise_error):
             folders[:] = [name for name in folders if not _is_hidden(name)]
-            for name in names:
-                path = Path(root) / name
-                if name.endswith(".parquet") and not _is_hidden(name) and path.is_file():
-                    files.append(path)
-        files[1 if files and files[0] == single else 0:] = sorted(files[1 if files and files[0] == single else 0:])
+            nested.extend(
+                Path(root) / name
+                for name in names
+                if name.endswith(".parquet") and not _is_hidden(name) and (Path(root) / name).is_file()
+            )
+        files.extend(sorted(nested))
     return files
+
+
+def _raise_error(error: OSError) -> None:
+    """``os.walk`` ignores folders it cannot list unless told to raise."""
+    raise error
 
 
 def read_mapping(data_dir: Path, findings: list[Finding]) -> tuple[dict[str, dict[str, str]], str]:
@@ -249,63 +252,130 @@ def fingerprint_files(paths: list[Path], extra: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
+def _relative(path: Path, data_dir: Path) -> str:
+    """A path as the user sees it: relative to the data folder, with forward slashes."""
+    try:
+        return path.relative_to(data_dir).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _first_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of an error message, short enough for one finding."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:limit]
+
+
+def _files_text(paths: list[str], shown: int = 2) -> str:
+    """``orders/a.parquet, orders/b.parquet and 3 more``."""
+    text = ", ".join(paths[:shown])
+    return text + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+
+
 def _readable_files(table: str, files: list[Path], data_dir: Path, findings: list[Finding]) -> list[tuple[Path, object]]:
     """Open each file's Parquet footer; corrupt, empty or non-Parquet files are reported and skipped."""
     readable = []
     for path in files:
-        relative = path.relative_to(data_dir)
+        relative = _relative(path, data_dir)
         try:
             if path.stat().st_size == 0:
-                findings.append(Finding("ERROR", table, "", f"file {relative} is empty (0 bytes), skipped", 0))
+                findings.append(Finding("ERROR", table, "", f"file {relative} is empty (0 bytes), skipped"))
                 continue
             metadata = pq.read_metadata(path)
+        except PermissionError:
+            findings.append(Finding("ERROR", table, "", f"file {relative} is not readable (permission denied), skipped"))
+            continue
         except Exception as error:  # pyarrow raises several types for corrupt files
-            reason = str(error).splitlines()[0][:160]
-            findings.append(Finding("ERROR", table, "", f"file {relative} is not readable Parquet, skipped: {reason}"))
+            findings.append(
+                Finding("ERROR", table, "", f"file {relative} is not readable Parquet, skipped: {_first_line(error)}")
+            )
             continue
         if metadata.num_rows == 0:
-            findings.append(Finding("WARN", table, "", f"file {relative} has 0 rows", 0))
+            findings.append(Finding("WARN", table, "", f"file {relative} has no rows"))
         readable.append((path, metadata))
     return readable
 
 
-def _schema_findings(table: str, readable, data_dir: Path, findings: list[Finding]) -> None:
-    """Report columns whose type differs between the files of one table."""
-    types: dict[str, dict[str, list[str]]] = {}
+def _type_family(arrow_type: pa.DataType) -> str:
+    """Types the contract reads alike: every integer, float and decimal is a number, every timestamp a time."""
+    if pa.types.is_dictionary(arrow_type):
+        return _type_family(arrow_type.value_type)
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type):
+        return "number"
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_string_view(arrow_type):
+        return "text"
+    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
+        return "timestamp"
+    if pa.types.is_null(arrow_type):
+        return "null"  # a column with no values at all: compatible with any type
+    return str(arrow_type)
+
+
+def _schema_findings(spec: TableSpec, source: TableSource, readable, data_dir: Path) -> list[Finding]:
+    """Columns that differ between the files of one table: read as different kinds, or missing from some files."""
+    findings: list[Finding] = []
+    if len(readable) < 2:
+        return findings
+    canonical_of = {column.lower(): canonical for canonical, (column, _, _) in source.columns.items() if column}
+    families: dict[str, dict[str, list[str]]] = {}
+    files_with: dict[str, set[Path]] = {}
     for path, metadata in readable:
-        schema = metadata.schema.to_arrow_schema()
-        for arrow_field in schema:
-            types.setdefault(arrow_field.name, {}).setdefault(str(arrow_field.type), []).append(
-                str(path.relative_to(data_dir))
-            )
-    for column, by_type in types.items():
-        if len(by_type) > 1:
-            described = "; ".join(f"{kind} in {', '.join(paths[:2])}" for kind, paths in sorted(by_type.items()))
+        for arrow_field in metadata.schema.to_arrow_schema():
+            family = _type_family(arrow_field.type)
+            files_with.setdefault(arrow_field.name.lower(), set()).add(path)
+            if family != "null":
+                families.setdefault(arrow_field.name, {}).setdefault(family, []).append(_relative(path, data_dir))
+    for column, by_family in families.items():
+        if len(by_family) > 1:
+            described = "; ".join(f"{family} in {_files_text(paths)}" for family, paths in sorted(by_family.items()))
+            name = canonical_of.get(column.lower(), column)
+            findings.append(Finding("WARN", spec.name, name, f"files have different types for column {column!r}: {described}"))
+    for column, canonical in canonical_of.items():
+        having = files_with.get(column, set())
+        lacking = [(path, metadata) for path, metadata in readable if path not in having]
+        if having and lacking:  # a column in no file at all is a Hive partition column or reported elsewhere
+            rows = sum(metadata.num_rows for _, metadata in lacking)
+            paths = [_relative(path, data_dir) for path, _ in lacking]
             findings.append(
-                Finding("WARN", table, column, f"files have different types ({described}); read as a common type")
+                Finding("WARN", spec.name, canonical,
+                        f"column {source.columns[canonical][0]!r} missing from {_files_text(paths)}, read as empty", rows)
             )
+    return findings
+
+
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                  "UBIGINT", "UHUGEINT", "DECIMAL")
+_FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
+
+# A text timestamp that ends in a zone offset after its time: "10:00:00Z", "10:00+02:00", "10:00 UTC".
+_TEXT_OFFSET_PATTERN = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]*)?)? ?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?|UTC)$"
 
 
 def conversion_sql(kind: str, source: str, source_type: str) -> str:
-    """SQL that turns a source column of a DuckDB type into the canonical kind (NULL when unreadable)."""
+    """SQL that turns a source column of a DuckDB type into the canonical kind (NULL when unreadable).
+
+    Example: ``conversion_sql("number", "Total", "VARCHAR")`` reads "$1,234.50" as 1234.5.
+    """
     column = quote_identifier(source)
     upper = source_type.upper()
-    is_text = upper in {"VARCHAR", "BLOB"} or upper.startswith("VARCHAR")
-    is_number = any(
-        upper.startswith(prefix)
-        for prefix in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                       "UINTEGER", "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
-    )
-    if kind in (ID, TEXT):
-        if upper in {"FLOAT", "DOUBLE"} and kind == ID:
-            return f"cast(cast({column} as bigint) as varchar)"
+    is_text = upper.startswith("VARCHAR") or upper == "BLOB"
+    is_float = upper in _FLOAT_TYPES
+    is_number = is_float or upper.startswith(_INTEGER_TYPES)
+    if kind == ID:
+        text = f"case when isfinite({column}) then cast({column} as varchar) end" if is_float else (
+            f"trim(cast({column} as varchar))"
+        )
+        # 123, 123.0 and "123" are one id: a float column, or text unified with one across files, writes 123.0.
+        return f"nullif(regexp_replace({text}, '^(-?[0-9]+)\\.0*$', '\\1'), '')"
+    if kind == TEXT:
         return f"cast({column} as varchar)"
     if kind == NUMBER:
+        if is_float:
+            return f"case when isfinite({column}) then cast({column} as double) end"
         if is_number:
             return f"cast({column} as double)"
         if is_text:
-            # "$1,234.50" or " 12 EUR": keep digits, the decimal point and a leading minus sign.
-            return f"try_cast(nullif(regexp_replace(trim({column}), '[^0-9.\\-]', '', 'g'), '') as double)"
+            return _text_number_sql(f"trim(cast({column} as varchar))")
         return f"try_cast({column} as double)"
     if kind == TIMESTAMP:
         if "WITH TIME ZONE" in upper or upper.startswith("TIMESTAMPTZ"):
@@ -313,10 +383,13 @@ def conversion_sql(kind: str, source: str, source_type: str) -> str:
         if upper.startswith("TIMESTAMP") or upper == "DATE":
             return f"cast({column} as timestamp)"
         if is_text:
+            text = f"trim(cast({column} as varchar))"
             formats = ", ".join(quote_literal(fmt) for fmt in TEXT_TIMESTAMP_FORMATS)
+            # An explicit offset is converted to UTC; text without one is UTC already (whatever the session zone).
             return (
-                f"coalesce(timezone('UTC', try_cast(trim({column}) as timestamptz)), "
-                f"try_strptime(trim({column}), [{formats}]))"
+                f"case when regexp_matches({text}, {quote_literal(_TEXT_OFFSET_PATTERN)}) "
+                f"then timezone('UTC', try_cast({text} as timestamptz)) "
+                f"else coalesce(try_cast({text} as timestamp), try_strptime({text}, [{formats}])) end"
             )
         return f"try_cast({column} as timestamp)"
     if kind == BOOLEAN:
@@ -329,100 +402,189 @@ def conversion_sql(kind: str, source: str, source_type: str) -> str:
     raise ValueError(f"unknown column kind {kind}")
 
 
+def _text_number_sql(text: str) -> str:
+    """Numbers written as text: "12.5", "$1,234.50", "1.234,50 €", "12,50", "(12.00)" (negative), "n/a" (NULL).
+
+    Plain numbers are read as they are (NaN and infinity are NULL). Otherwise currency signs, letters and
+    spaces are dropped; a comma is a thousands separator in "1,234" and "1,234.50", a decimal comma in
+    "12,50" and "1.234,50".
+    """
+    plain = f"try_cast({text} as double)"
+    digits = f"regexp_replace({text}, '[^0-9.,-]', '', 'g')"
+    separators = (
+        f"case when regexp_full_match({digits}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+([.][0-9]+)?') "
+        f"then replace({digits}, ',', '') "
+        f"when regexp_full_match({digits}, '-?[0-9]{{1,3}}([.][0-9]{{3}})+,[0-9]+') "
+        f"then replace(replace({digits}, '.', ''), ',', '.') "
+        f"when regexp_full_match({digits}, '-?[0-9]+,[0-9]{{1,2}}') then replace({digits}, ',', '.') "
+        f"else {digits} end"
+    )
+    sign = f"case when {text} like '(%)' then -1 else 1 end"
+    return (
+        f"case when {plain} is not null then (case when isfinite({plain}) then {plain} end) "
+        f"else {sign} * try_cast(nullif({separators}, '') as double) end"
+    )
+
+
 def _empty_view_sql(spec: TableSpec) -> str:
     """A view with the canonical columns and no rows."""
     columns = ", ".join(f"cast(null as {DUCKDB_TYPE[kind]}) as {name}" for name, kind in spec.columns.items())
     return f"select {columns} where false"
 
 
+def _data_folder_problem(data_dir: Path) -> str | None:
+    """Why the data folder cannot be read, or None when it can be listed."""
+    try:
+        if not data_dir.exists():
+            return f"data folder {data_dir} does not exist"
+        if not data_dir.is_dir():
+            return f"data folder {data_dir} is not a folder"
+        with os.scandir(data_dir) as entries:
+            next(entries, None)
+    except OSError as error:
+        return f"data folder {data_dir} is not readable ({error.strerror or error})"
+    return None
+
+
 def register_sources(con: duckdb.DuckDBPyConnection, data_dir: Path | str) -> Catalog:
     """Find the exports under data_dir and create the ``raw_<table>`` and ``<table>`` views on con.
 
+    Sets the session time zone to UTC: files that mix naive and zone-aware timestamps are unified in it,
+    and the contract takes naive timestamps as UTC.
     Example: ``catalog = register_sources(con, "data/demo"); con.sql("select count(*) from orders")``.
     """
     data_dir = Path(data_dir).expanduser().resolve()
+    con.execute("set TimeZone = 'UTC'")
     findings: list[Finding] = []
     tables: dict[str, TableSource] = {}
-    all_files: list[Path] = []
     mapping: dict[str, dict[str, str]] = {}
     mapping_text = ""
-    if not data_dir.is_dir():
-        findings.append(Finding("ERROR", "data", "", f"data folder {data_dir} does not exist or is not a folder"))
+    folder_problem = _data_folder_problem(data_dir)
+    if folder_problem:
+        findings.append(Finding("ERROR", "data", "", folder_problem))
     else:
-        try:
-            next(data_dir.iterdir(), None)
-            mapping, mapping_text = read_mapping(data_dir, findings)
-        except PermissionError:
-            findings.append(Finding("ERROR", "data", "", f"data folder {data_dir} is not readable"))
+        mapping, mapping_text = read_mapping(data_dir, findings)
     for spec in CONTRACT.values():
         source = TableSource(spec.name, mapping=mapping.get(spec.name, {}))
         tables[spec.name] = source
-        try:
-            files = find_table_files(data_dir, spec.name) if data_dir.is_dir() else []
-        except PermissionError:
-            files = []
-            findings.append(Finding("ERROR", spec.name, "", "files are not readable (permission denied)"))
-        all_files.extend(files)
-        readable = _readable_files(spec.name, files, data_dir, findings)
-        source.files = [path for path, _ in readable]
-        if not files:
-            level = "ERROR" if spec.is_required else "INFO"
-            what = "required table not found" if spec.is_required else "optional table not exported"
-            findings.append(Finding(level, spec.name, "", f"{what} (expected {spec.name}.parquet or {spec.name}/)"))
-        _schema_findings(spec.name, readable, data_dir, findings)
-        view_sql = _empty_view_sql(spec)
-        if source.files:
-            view_sql = _register_table(con, spec, source, data_dir, findings) or view_sql
-        con.execute(f"create or replace view {spec.name} as {view_sql}")
-    fingerprint = export_fingerprint(data_dir)
-    return Catalog(data_dir, tables, findings, fingerprint, mapping_text)
+        view_sql = None
+        if folder_problem is None:
+            view_sql = _register_table(con, spec, source, data_dir, findings)
+        con.execute(f"create or replace view {spec.name} as {view_sql or _empty_view_sql(spec)}")
+    return Catalog(data_dir, tables, findings, export_fingerprint(data_dir), mapping_text)
 
 
 def _register_table(con, spec: TableSpec, source: TableSource, data_dir: Path, findings: list[Finding]) -> str | None:
-    """Create ``raw_<table>`` over the readable files; return the canonical SELECT, or None if unusable."""
-    paths = ", ".join(quote_literal(str(path)) for path in source.files)
-    is_partitioned = any("=" in part for path in source.files for part in path.relative_to(data_dir).parts[:-1])
-    raw_view = f"raw_{spec.name}"
+    """Create ``raw_<table>`` over the readable files; return the canonical SELECT, or None if unusable.
+
+    Every used column is read once here, so a file whose footer is fine but whose data is corrupt is
+    found now, reported and left out, instead of failing a page later.
+    """
     try:
-        con.execute(
-            f"create or replace view {raw_view} as select * from read_parquet([{paths}], "
-            f"union_by_name = true, hive_partitioning = {str(is_partitioned).lower()})"
+        files = find_table_files(data_dir, spec.name)
+    except OSError as error:
+        where = _relative(Path(error.filename), data_dir) if error.filename else spec.name
+        findings.append(
+            Finding("ERROR", spec.name, "", f"folder {where} is not readable ({error.strerror or error}); table not used")
         )
-        described = con.execute(f"describe {raw_view}").fetchall()
-        source.row_count = con.execute(f"select count(*) from {raw_view}").fetchone()[0]
-    except duckdb.Error as error:
-        reason = str(error).splitlines()[0][:200]
-        findings.append(Finding("ERROR", spec.name, "", f"files cannot be read together: {reason}"))
         return None
-    source_types = {row[0]: row[1] for row in described}
+    if not files:
+        level = "ERROR" if spec.is_required else "INFO"
+        what = "required table not found" if spec.is_required else "optional table not exported"
+        findings.append(Finding(level, spec.name, "", f"{what} (expected {spec.name}.parquet or {spec.name}/)"))
+        return None
+    readable = _readable_files(spec.name, files, data_dir, findings)
+    while readable:
+        source.files = [path for path, _ in readable]
+        try:
+            source_types = _create_raw_view(con, spec.name, source.files, data_dir)
+            source.row_count = con.execute(f"select count(*) from raw_{spec.name}").fetchone()[0]
+            select_sql, table_findings = _canonical_select(con, spec, source, source_types)
+            if select_sql is not None:
+                used = [quote_identifier(column) for column, _, _ in source.columns.values() if column]
+                con.execute(f"select {', '.join(f'count({column})' for column in used)} from raw_{spec.name}").fetchall()
+        except duckdb.Error as error:
+            corrupt = _corrupt_files(con, source.files, data_dir)
+            for path, reason in corrupt.items():
+                findings.append(
+                    Finding("ERROR", spec.name, "",
+                            f"file {_relative(path, data_dir)} is not readable Parquet, skipped: {reason}")
+                )
+            if not corrupt:
+                findings.append(
+                    Finding("ERROR", spec.name, "", f"files cannot be read together: {_first_line(error, 200)}")
+                )
+                break
+            readable = [(path, metadata) for path, metadata in readable if path not in corrupt]
+            continue
+        findings.extend(table_findings)
+        findings.extend(_schema_findings(spec, source, readable, data_dir))
+        source.is_usable = select_sql is not None
+        return select_sql
+    source.files, source.row_count, source.columns = [], 0, {}
+    return None
+
+
+def _create_raw_view(con, table: str, files: list[Path], data_dir: Path) -> dict[str, str]:
+    """``raw_<table>`` over the files (columns matched by name); return each column's DuckDB type."""
+    paths = ", ".join(quote_literal(str(path)) for path in files)
+    is_partitioned = any("=" in part for path in files for part in path.relative_to(data_dir).parts[:-1])
+    con.execute(
+        f"create or replace view raw_{table} as select * from read_parquet([{paths}], "
+        f"union_by_name = true, hive_partitioning = {str(is_partitioned).lower()})"
+    )
+    return {row[0]: row[1] for row in con.execute(f"describe raw_{table}").fetchall()}
+
+
+def _corrupt_files(con, files: list[Path], data_dir: Path) -> dict[Path, str]:
+    """Files whose data cannot be decoded, each with the reason: every column of every row is read."""
+    corrupt = {}
+    for path in files:
+        try:
+            scan = f"read_parquet([{quote_literal(str(path))}])"
+            columns = [row[0] for row in con.execute(f"describe select * from {scan}").fetchall()]
+            counts = ", ".join(f"count({quote_identifier(column)})" for column in columns) or "count(*)"
+            con.execute(f"select {counts} from {scan}").fetchall()
+        except duckdb.Error as error:
+            corrupt[path] = _first_line(error).replace(str(data_dir) + os.sep, "")
+    return corrupt
+
+
+def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: dict[str, str]):
+    """The canonical SELECT over ``raw_<table>`` and the findings about its columns; None if the table is unusable.
+
+    A column is found by its mapped name, else by its canonical name (in any case).
+    """
+    findings: list[Finding] = []
+    source.columns = {}
     lowered = {name.lower(): name for name in source_types}
-    select_parts = []
     missing_required = []
     for canonical, kind in spec.columns.items():
         mapped = source.mapping.get(canonical)
-        if mapped is not None and mapped not in source_types:
-            findings.append(
-                Finding("ERROR", spec.name, canonical,
-                        f"mapping.toml maps it to column {mapped!r}, which {source.location} does not have",
-                        source.row_count)
-            )
-            mapped = None
-        source_column = mapped or (canonical if canonical in source_types else lowered.get(canonical.lower()))
-        if source_column is None:
-            if canonical in spec.required_columns:
-                missing_required.append(canonical)
-            expression = f"cast(null as {DUCKDB_TYPE[kind]})"
-            source.columns[canonical] = (None, None, expression)
-        else:
-            expression = conversion_sql(kind, source_column, source_types[source_column])
-            source.columns[canonical] = (source_column, source_types[source_column], expression)
-        select_parts.append(f"{expression} as {canonical}")
+        wanted = mapped if mapped is not None else canonical
+        source_column = wanted if wanted in source_types else lowered.get(wanted.lower())
+        is_required = canonical in spec.required_columns
+        consequence = "; table not used" if is_required else ", read as empty"
+        problem = None
+        if source_column is not None:
+            source_type = source_types[source_column]
+            expression = conversion_sql(kind, source_column, source_type)
+            try:
+                con.execute(f"select {expression} from raw_{spec.name} limit 0")
+                source.columns[canonical] = (source_column, source_type, expression)
+                continue
+            except duckdb.Error:
+                problem = f"column {source_column!r} ({source_type}) cannot be read as {kind}{consequence}"
+        elif mapped is not None:
+            problem = f"mapping.toml maps it to column {mapped!r}, which {source.location} does not have{consequence}"
+        elif is_required:
+            problem = f"required column missing from {source.location}; table not used"
+        if problem:
+            findings.append(Finding("ERROR", spec.name, canonical, problem, source.row_count))
+        source.columns[canonical] = (None, None, f"cast(null as {DUCKDB_TYPE[kind]})")
+        if is_required:
+            missing_required.append(canonical)
     if missing_required:
-        for column in missing_required:
-            findings.append(
-                Finding("ERROR", spec.name, column,
-                        f"required column missing from {source.location}; table not used", source.row_count)
-            )
-        return None
-    source.is_usable = True
-    return f"select {', '.join(select_parts)} from {raw_view}"
+        return None, findings
+    select_parts = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
+    return f"select {', '.join(select_parts)} from raw_{spec.name}", findings

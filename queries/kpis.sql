@@ -8,7 +8,7 @@ with segment as (
 final as (
     select
         count(*) as customers,
-        coalesce(sum(count_orders), 0) as orders,
+        cast(coalesce(sum(count_orders), 0) as bigint) as orders,
         round(coalesce(sum(revenue), 0), 2) as revenue,
         sum(revenue) / nullif(sum(count_orders), 0) as aov,
         count(*) filter (where count_orders >= 2) as repeat_customers,

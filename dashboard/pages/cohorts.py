@@ -16,7 +16,7 @@ if not require_data(view):
     st.stop()
 
 grain = view.filters.grain
-left, middle, right = st.columns([1, 1, 2])
+left, middle, right = st.columns([3, 3, 2])
 measure = left.segmented_control(
     "Measure", options=["customers", "revenue"], default="customers", key="measure", bind="query-params",
     format_func={"customers": "Customer retention", "revenue": "Revenue retention"}.get,
@@ -75,7 +75,7 @@ st.subheader("Who is behind a cell")
 cohort_options = [pd.Timestamp(value).date().isoformat() for value in sorted(shown["cohort_start"].unique())]
 pick_left, pick_middle, pick_right = st.columns([2, 1, 1])
 chosen_cohort = pick_left.selectbox(
-    "Cohort", options=cohort_options, index=len(cohort_options) - 1 if cohort_options else None, key="cohort",
+    "Cohort", options=cohort_options, index=max(len(cohort_options) - 2, 0) if cohort_options else None, key="cohort",
     bind="query-params", format_func=lambda value: figures.cohort_label(value, grain),
     help="Click a heatmap cell or pick a cohort here.",
 )
