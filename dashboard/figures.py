@@ -24,6 +24,19 @@ NPS_COLOURS = {"promoter": PALETTE["good"], "passive": PALETTE["neutral"], "detr
 CURRENCY = "$"
 
 
+def wilson_interval(successes, trials, z: float = 1.96) -> tuple:
+    """95% Wilson score interval of a proportion (arrays welcome); NaN where trials is 0."""
+    import numpy as np
+
+    successes = np.asarray(successes, dtype=float)
+    trials = np.asarray(trials, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = successes / trials
+        centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+        half = z * np.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return centre - half, centre + half
+
+
 def format_currency(value, digits: int = 0) -> str:
     """``$12,345`` (or ``–`` when missing); large values as ``$1.2M``."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -53,8 +66,8 @@ def style(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, 
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
         template="plotly_white",
         height=height,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+        margin={"l": 60, "r": 20, "t": 60, "b": 90},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
         hoverlabel={"bgcolor": "white"},
         font={"family": "Inter, Helvetica, Arial, sans-serif", "size": 12, "color": PALETTE["ink"]},
     )
@@ -101,7 +114,7 @@ def weekly_trend(weeks: pd.DataFrame) -> go.Figure:
     style(fig, "Weekly revenue and active customers", "Week ending", "Revenue ($)")
     fig.update_layout(
         yaxis={"tickprefix": CURRENCY, "tickformat": ",.0f", "rangemode": "tozero"},
-        yaxis2={"title": "Active customers", "overlaying": "y", "side": "right", "tickformat": ",",
+        yaxis2={"title": "Active customers", "overlaying": "y", "side": "right", "tickformat": ",.0f",
                 "rangemode": "tozero", "showgrid": False},
     )
     return fig
@@ -359,4 +372,62 @@ def csat_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     )
     style(fig, f"CSAT per {grain} (share of responses scoring 4-5)", grain.capitalize(), "CSAT")
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    return fig
+
+
+def satisfaction_by_dimension(rows: pd.DataFrame, dimension_label: str) -> go.Figure:
+    """NPS (left) and CSAT (right) per value of a dimension, response counts on hover."""
+    from plotly.subplots import make_subplots
+
+    rows = rows.sort_values("dimension_value")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("NPS", "CSAT (share 4-5)"), horizontal_spacing=0.12)
+    fig.add_bar(x=rows["dimension_value"], y=rows["nps"], row=1, col=1, name="NPS", marker_color=PALETTE["primary"],
+                customdata=rows["nps_responses"], text=[format_number(v, 0) for v in rows["nps"]],
+                textposition="outside", hovertemplate="%{x}<br>NPS %{y:.1f} from %{customdata:,} responses<extra></extra>")
+    fig.add_bar(x=rows["dimension_value"], y=rows["csat"], row=1, col=2, name="CSAT", marker_color=PALETTE["secondary"],
+                customdata=rows["csat_responses"], text=[format_percent(v, 0) for v in rows["csat"]],
+                textposition="outside", hovertemplate="%{x}<br>CSAT %{y:.1%} from %{customdata:,} responses<extra></extra>")
+    style(fig, f"Satisfaction by {dimension_label.lower()}", None, None)
+    fig.update_layout(showlegend=False)
+    fig.update_yaxes(title_text="NPS (-100 to 100)", range=[-100, 100], row=1, col=1)
+    fig.update_yaxes(title_text="CSAT", tickformat=".0%", range=[0, 1.1], row=1, col=2)
+    fig.update_xaxes(title_text=dimension_label, type="category")
+    return fig
+
+
+def response_rate(periods: pd.DataFrame, grain: str) -> go.Figure:
+    """Survey responses per valid order per period."""
+    rows = periods.sort_values("period_start")
+    fig = go.Figure(
+        go.Scatter(x=rows["period_start"], y=rows["responses_per_order"], mode="lines+markers",
+                   line={"color": PALETTE["primary"], "width": 2}, customdata=list(zip(rows["responses"], rows["orders"])),
+                   hovertemplate="%{x|%d %b %Y}<br>%{y:.1%}: %{customdata[0]:,} responses / %{customdata[1]:,} orders"
+                                 "<extra></extra>")
+    )
+    style(fig, f"Survey response rate per {grain}", grain.capitalize(), "Responses per order")
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    return fig
+
+
+def care_groups(rows: pd.DataFrame, title: str, x_title: str) -> go.Figure:
+    """90-day repurchase rate per care group with 95% intervals and the number of orders behind each bar."""
+    rows = rows.sort_values("group_order")
+    colours = [PALETTE["muted"] if anchors < 30 else PALETTE["primary"] for anchors in rows["anchor_orders"]]
+    error = {"type": "data", "symmetric": False, "array": (rows["ci_high"] - rows["repurchase_rate_90d"]).fillna(0),
+             "arrayminus": (rows["repurchase_rate_90d"] - rows["ci_low"]).fillna(0), "color": PALETTE["ink"],
+             "thickness": 1.2}
+    labels = [f"{group}<br>n={anchors:,}" for group, anchors in zip(rows["care_group"], rows["anchor_orders"])]
+    fig = go.Figure(
+        go.Bar(
+            x=labels, y=rows["repurchase_rate_90d"], error_y=error, marker_color=colours,
+            customdata=list(zip(rows["anchor_orders"], rows["customers"], rows["ci_low"], rows["ci_high"])),
+            text=[format_percent(value, 0) for value in rows["repurchase_rate_90d"]], textposition="inside",
+            hovertemplate="%{x}<br>%{y:.1%} bought again within 90 days<br>95% interval %{customdata[2]:.1%} – "
+                          "%{customdata[3]:.1%}<br>%{customdata[0]:,} orders from %{customdata[1]:,} customers"
+                          "<extra></extra>",
+        )
+    )
+    style(fig, title, x_title, "Bought again within 90 days", height=360)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(type="category")
     return fig

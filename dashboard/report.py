@@ -44,10 +44,9 @@ def _change(current, previous, kind: str) -> tuple[str, str]:
         return "–", "flat"
     difference = current - previous
     css = "up" if difference > 0 else ("down" if difference < 0 else "flat")
-    if kind == "rate":
-        return f"{100 * difference:+.1f} pts", css
-    if kind == "score":
-        return f"{difference:+.1f} pts", css
+    if kind in ("rate", "score"):
+        points = 100 * difference if kind == "rate" else difference
+        return ("0.0 pts" if abs(points) < 0.05 else f"{points:+.1f} pts"), css
     if previous == 0:
         return "–", css
     return f"{difference / abs(previous):+.1%}", css

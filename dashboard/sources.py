@@ -501,8 +501,8 @@ def _register_table(con, spec: TableSpec, source: TableSource, data_dir: Path, f
             source.row_count = con.execute(f"select count(*) from raw_{spec.name}").fetchone()[0]
             select_sql, table_findings = _canonical_select(con, spec, source, source_types)
             if select_sql is not None:
-                used = [quote_identifier(column) for column, _, _ in source.columns.values() if column]
-                con.execute(f"select {', '.join(f'count({column})' for column in used)} from raw_{spec.name}").fetchall()
+                used = [column for column, _, _ in source.columns.values() if column]
+                con.execute(_decode_all_sql(f"raw_{spec.name}", used)).fetchall()
         except duckdb.Error as error:
             corrupt = _corrupt_files(con, source.files, data_dir)
             for path, reason in corrupt.items():
@@ -536,6 +536,12 @@ def _create_raw_view(con, table: str, files: list[Path], data_dir: Path) -> dict
     return {row[0]: row[1] for row in con.execute(f"describe raw_{table}").fetchall()}
 
 
+def _decode_all_sql(relation: str, columns: list[str]) -> str:
+    """A query that decodes every value of the columns (a plain count would be answered from the footer)."""
+    hashed = ", ".join(quote_identifier(column) for column in columns)
+    return f"select count(*) filter (where hash({hashed}) = 0) from {relation}" if columns else "select 1"
+
+
 def _corrupt_files(con, files: list[Path], data_dir: Path) -> dict[Path, str]:
     """Files whose data cannot be decoded, each with the reason: every column of every row is read."""
     corrupt = {}
@@ -543,8 +549,7 @@ def _corrupt_files(con, files: list[Path], data_dir: Path) -> dict[Path, str]:
         try:
             scan = f"read_parquet([{quote_literal(str(path))}])"
             columns = [row[0] for row in con.execute(f"describe select * from {scan}").fetchall()]
-            counts = ", ".join(f"count({quote_identifier(column)})" for column in columns) or "count(*)"
-            con.execute(f"select {counts} from {scan}").fetchall()
+            con.execute(_decode_all_sql(scan, columns)).fetchall()
         except duckdb.Error as error:
             corrupt[path] = _first_line(error).replace(str(data_dir) + os.sep, "")
     return corrupt

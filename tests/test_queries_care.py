@@ -536,7 +536,7 @@ def test_survey_comments_are_masked_and_newest_first(comments_cursor):
     assert list(comments["customer_id"]) == ["c2", "zz", "c1", "c1", "c2", "c1"]
     assert list(comments["nps_category"].fillna("-")) == ["detractor", "passive", "-", "-", "detractor", "promoter"]
     assert (comments["total_matches"] == 6).all()
-    text = " ".join(comments.astype(str).to_numpy().ravel())
+    text = " ".join(str(value) for value in comments.to_numpy().ravel())
     for secret in ("Jane.Doe", "example.com", "555", "4567", "7946"):
         assert secret not in text
 

@@ -164,10 +164,9 @@ def change_text(current, previous, kind: str) -> str | None:
     """``+4.2%`` for counts and money, ``+1.3 pts`` for rates and NPS; None when not comparable."""
     if current is None or previous is None or pd.isna(current) or pd.isna(previous):
         return None
-    if kind == "rate":
-        return f"{100 * (current - previous):+.1f} pts"
-    if kind == "score":
-        return f"{current - previous:+.1f} pts"
+    if kind in ("rate", "score"):
+        points = 100 * (current - previous) if kind == "rate" else current - previous
+        return "0.0 pts" if abs(points) < 0.05 else f"{points:+.1f} pts"
     if previous == 0:
         return None
     return f"{(current - previous) / abs(previous):+.1%}"

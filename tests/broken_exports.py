@@ -1,0 +1,616 @@
+"""A corpus of broken exports, written on demand into small folders (no binaries are committed).
+
+``CLEAN`` writes an export that gives no finding at all. Every entry of ``CASES`` starts from it, breaks
+one thing, and says which lines ``python -m dashboard validate`` must print and with what exit code.
+Tests import the ``broken_export`` and ``validate_environment`` fixtures from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+LONG_TEXT = "x" * 100_000
+
+
+def clean_frames() -> dict[str, pd.DataFrame]:
+    """Five small tables that follow the contract: every id known, every time in 2024, every score in range."""
+    return {
+        "orders": pd.DataFrame(
+            {
+                "order_id": ["o1", "o2", "o3", "o4", "o5", "o6"],
+                "customer_id": ["c1", "c1", "c2", "c2", "c3", "c3"],
+                "ordered_at": pd.to_datetime(
+                    ["2024-01-05 10:00", "2024-02-10 12:00", "2024-01-20 08:00",
+                     "2024-03-02 09:30", "2024-02-01 18:00", "2024-04-15 20:00"]
+                ),
+                "revenue": [100.0, 40.0, 75.5, 20.0, 60.0, 15.0],
+                "status": ["completed", "completed", "completed", "Cancelled", "completed", None],
+                "channel": ["email", "email", "paid_social", "paid_social", "referral", "referral"],
+            }
+        ),
+        "customers": pd.DataFrame(
+            {
+                "customer_id": ["c1", "c2", "c3"],
+                "acquisition_channel": ["email", "paid_social", "referral"],
+                "marketing_opt_in": [True, False, True],
+            }
+        ),
+        "surveys": pd.DataFrame(
+            {
+                "response_id": ["s1", "s2", "s3"],
+                "customer_id": ["c1", "c2", "c3"],
+                "submitted_at": pd.to_datetime(["2024-02-11", "2024-03-05", "2024-04-16"]),
+                "kind": ["nps", "NPS", "csat"],
+                "score": [9, 6, 4],
+                "comment": ["great", None, "ok"],
+            }
+        ),
+        "tickets": pd.DataFrame(
+            {
+                "ticket_id": ["t1", "t2"],
+                "customer_id": ["c1", "c2"],
+                "opened_at": pd.to_datetime(["2024-02-12 09:00", "2024-03-06 10:00"]),
+                # t2 is still open: an open ticket is a usable ticket.
+                "resolved_at": pd.to_datetime(["2024-02-13 17:00", None]),
+                "category": ["delivery", "billing"],
+            }
+        ),
+        "returns": pd.DataFrame(
+            {
+                "return_id": ["r1"],
+                "order_id": ["o1"],
+                "customer_id": ["c1"],
+                "requested_at": pd.to_datetime(["2024-01-15"]),
+                "reason": ["too small"],
+                "refund_amount": [100.0],
+            }
+        ),
+    }
+
+
+def write_parquet(path: Path, data: pd.DataFrame | pa.Table, **options) -> Path:
+    """Write a DataFrame or Arrow table as one Parquet file (parent folders created)."""
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, preserve_index=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, **options)
+    return path
+
+
+def write_frames(data_dir: Path, frames: dict[str, pd.DataFrame]) -> Path:
+    """Each frame as ``<table>.parquet`` under data_dir."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for table, frame in frames.items():
+        write_parquet(data_dir / f"{table}.parquet", frame)
+    return data_dir
+
+
+def write_clean(data_dir: Path) -> Path:
+    """The clean export: no ERROR, no WARN, no INFO."""
+    return write_frames(data_dir, clean_frames())
+
+
+def _with_orders(data_dir: Path, orders: pd.DataFrame | None = None, **others: pd.DataFrame) -> Path:
+    """The clean export with some tables replaced."""
+    frames = clean_frames()
+    if orders is not None:
+        frames["orders"] = orders
+    frames.update(others)
+    return write_frames(data_dir, frames)
+
+
+def _orders_in_two_files(data_dir: Path) -> tuple[Path, Path]:
+    """The clean export with orders split into ``orders/part-0.parquet`` (o1-o3) and ``part-1`` (o4-o6)."""
+    frames = clean_frames()
+    orders = frames.pop("orders")
+    write_frames(data_dir, frames)
+    first = write_parquet(data_dir / "orders" / "part-0.parquet", orders.iloc[:3])
+    second = write_parquet(data_dir / "orders" / "part-1.parquet", orders.iloc[3:])
+    return first, second
+
+
+def missing_required_column(data_dir: Path) -> Path:
+    return _with_orders(data_dir, clean_frames()["orders"].drop(columns=["revenue"]))
+
+
+def revenue_as_text(data_dir: Path) -> Path:
+    orders = clean_frames()["orders"]
+    orders["revenue"] = ["$1,234.50", "€12", "n/a", "1.234,50 €", "(15.00)", " 7 "]
+    return _with_orders(data_dir, orders)
+
+
+def revenue_nan(data_dir: Path) -> Path:
+    """NaN is a float, not a null, in files written by Spark or polars."""
+    orders = pa.Table.from_pandas(clean_frames()["orders"], preserve_index=False)
+    revenue = pa.array([100.0, float("nan"), 75.5, 20.0, float("inf"), 15.0], pa.float64(), from_pandas=False)
+    orders = orders.set_column(orders.schema.get_field_index("revenue"), "revenue", revenue)
+    _with_orders(data_dir)
+    write_parquet(data_dir / "orders.parquet", orders)
+    return data_dir
+
+
+def ordered_at_as_text(data_dir: Path) -> Path:
+    orders = clean_frames()["orders"]
+    orders["ordered_at"] = ["2024-03-01 10:00:00", "01/03/2024 10:00", "2024-01-20T08:00:00Z",
+                            "2024-03-02 11:30:00+02:00", "not a date", "2024-04-15"]
+    return _with_orders(data_dir, orders)
+
+
+def ordered_at_as_integers(data_dir: Path) -> Path:
+    """Epoch seconds are not a timestamp the contract reads: every order is left out."""
+    orders = clean_frames()["orders"]
+    orders["ordered_at"] = orders["ordered_at"].astype("datetime64[s]").astype("int64")
+    return _with_orders(data_dir, orders)
+
+
+def empty_file(data_dir: Path) -> Path:
+    _, second = _orders_in_two_files(data_dir)
+    second.write_bytes(b"")
+    return data_dir
+
+
+def truncated_parquet(data_dir: Path) -> Path:
+    _, second = _orders_in_two_files(data_dir)
+    content = second.read_bytes()
+    second.write_bytes(content[: len(content) // 2])
+    return data_dir
+
+
+def not_parquet(data_dir: Path) -> Path:
+    _, second = _orders_in_two_files(data_dir)
+    second.write_text("order_id,customer_id,ordered_at,revenue\no4,c2,2024-03-02,20.0\n")
+    return data_dir
+
+
+def corrupt_data_pages(data_dir: Path) -> Path:
+    """A second file whose footer is intact but whose compressed pages are garbage."""
+    first, second = _orders_in_two_files(data_dir)
+    rows = 3_000
+    many = pd.DataFrame(
+        {
+            "order_id": [f"x{i}" for i in range(rows)],
+            "customer_id": [f"c{i % 3 + 1}" for i in range(rows)],
+            "ordered_at": pd.Timestamp("2024-05-01") + pd.to_timedelta(range(rows), unit="min"),
+            "revenue": [float(i) for i in range(rows)],
+        }
+    )
+    write_parquet(second, many, compression="snappy")
+    content = bytearray(second.read_bytes())
+    content[100:3_000] = b"\xab" * 2_900
+    second.write_bytes(bytes(content))
+    return data_dir
+
+
+def zero_row_table(data_dir: Path) -> Path:
+    surveys = clean_frames()["surveys"].iloc[:0]
+    return _with_orders(data_dir, surveys=surveys)
+
+
+def zero_row_orders(data_dir: Path) -> Path:
+    write_parquet(data_dir / "orders.parquet", clean_frames()["orders"].iloc[:0])
+    return data_dir
+
+
+def mixed_types_across_files(data_dir: Path) -> Path:
+    """revenue double in one file and text in the other; customer_id an integer in one, text in the other."""
+    frames = clean_frames()
+    frames.pop("orders")
+    frames["customers"] = pd.DataFrame({"customer_id": ["123", "456"]})
+    frames["surveys"] = frames["surveys"].assign(customer_id=["123", "456", "123"])
+    frames["tickets"] = frames["tickets"].assign(customer_id=[123, 456])
+    frames["returns"] = frames["returns"].assign(customer_id=["123"])
+    write_frames(data_dir, frames)
+    orders = clean_frames()["orders"]
+    first = orders.iloc[:3].assign(customer_id=[123, 123, 456], revenue=[100.0, 40.0, 75.5])
+    second = orders.iloc[3:].assign(customer_id=["456", "123", "123"], revenue=["20.00", "$60", "15"])
+    write_parquet(data_dir / "orders" / "part-0.parquet", first)
+    write_parquet(data_dir / "orders" / "part-1.parquet", second)
+    return data_dir
+
+
+def duplicate_and_null_order_id(data_dir: Path) -> Path:
+    orders = clean_frames()["orders"]
+    orders["order_id"] = ["o1", "o1", "o3", None, "o5", "o6"]
+    return _with_orders(data_dir, orders)
+
+
+def null_customer_id(data_dir: Path) -> Path:
+    orders = clean_frames()["orders"]
+    orders.loc[5, "customer_id"] = None
+    return _with_orders(data_dir, orders)
+
+
+def negative_revenue(data_dir: Path) -> Path:
+    orders = clean_frames()["orders"]
+    orders.loc[1, "revenue"] = -40.0
+    return _with_orders(data_dir, orders)
+
+
+def timestamps_out_of_range(data_dir: Path) -> Path:
+    orders = clean_frames()["orders"]
+    orders.loc[1, "ordered_at"] = pd.Timestamp("2099-01-01")
+    orders.loc[3, "ordered_at"] = pd.Timestamp("1970-01-01")
+    return _with_orders(data_dir, orders)
+
+
+def survey_scores_out_of_range(data_dir: Path) -> Path:
+    surveys = clean_frames()["surveys"]
+    surveys["kind"] = ["nps", "nps", "csat"]
+    surveys["score"] = [11, -1, 4]
+    return _with_orders(data_dir, surveys=surveys)
+
+
+def unknown_survey_kind(data_dir: Path) -> Path:
+    surveys = clean_frames()["surveys"]
+    surveys.loc[2, "kind"] = "ces"
+    return _with_orders(data_dir, surveys=surveys)
+
+
+def awkward_strings(data_dir: Path) -> Path:
+    """Emoji ids, control characters and 100 KB text in values: read as they are, no finding."""
+    orders = clean_frames()["orders"]
+    orders["customer_id"] = ["c1🙂", "c1🙂", "c2\x00\x1b[31m", "c2\x00\x1b[31m", "c3", "c3"]
+    orders["channel"] = [LONG_TEXT, "email\r\n", "paid_social\t", "🛒", None, "referral"]
+    surveys = clean_frames()["surveys"]
+    surveys["customer_id"] = ["c1🙂", "c2\x00\x1b[31m", "c3"]
+    surveys["comment"] = [LONG_TEXT, "line one\nline two", "\x07bell"]
+    customers = clean_frames()["customers"].assign(customer_id=["c1🙂", "c2\x00\x1b[31m", "c3"])
+    tickets = clean_frames()["tickets"].assign(customer_id=["c1🙂", "c2\x00\x1b[31m"])
+    returns = clean_frames()["returns"].assign(customer_id=["c1🙂"])
+    return _with_orders(data_dir, orders, surveys=surveys, customers=customers, tickets=tickets, returns=returns)
+
+
+CONTROL_COLUMN = "note\x1b[31m\nINJECTED"
+
+
+def control_characters_in_column_name(data_dir: Path) -> Path:
+    """A column whose name carries a newline and an escape sequence, typed differently in two files."""
+    first, second = _orders_in_two_files(data_dir)
+    orders = clean_frames()["orders"]
+    write_parquet(first, orders.iloc[:3].assign(**{CONTROL_COLUMN: [1, 2, 3]}))
+    write_parquet(second, orders.iloc[3:].assign(**{CONTROL_COLUMN: ["a", "b", "c"]}))
+    return data_dir
+
+
+def invalid_mapping_toml(data_dir: Path) -> Path:
+    write_clean(data_dir)
+    (data_dir / "mapping.toml").write_text("[orders\norder_id = Name\n")
+    return data_dir
+
+
+def shopify_frames() -> dict[str, pd.DataFrame]:
+    """The clean orders under Shopify-like column names (and the other tables as they are)."""
+    frames = clean_frames()
+    frames["orders"] = frames["orders"].rename(
+        columns={"order_id": "Name", "customer_id": "Customer ID", "ordered_at": "Created at", "revenue": "Total"}
+    )
+    return frames
+
+
+SHOPIFY_MAPPING = """\
+[orders]
+order_id = "Name"
+customer_id = "Customer ID"
+ordered_at = "Created at"
+revenue = "Total"
+"""
+
+
+def mapping_to_missing_column(data_dir: Path) -> Path:
+    write_frames(data_dir, shopify_frames())
+    (data_dir / "mapping.toml").write_text(SHOPIFY_MAPPING.replace('"Total"', '"Total Price"'))
+    return data_dir
+
+
+def missing_data_folder(data_dir: Path) -> Path:
+    return data_dir / "does-not-exist"
+
+
+def data_folder_is_a_file(data_dir: Path) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "exports.parquet"
+    write_parquet(path, clean_frames()["orders"])
+    return path
+
+
+def unreadable_data_folder(data_dir: Path) -> Path:
+    """The clean export behind chmod 000 (root reads it anyway: see ``permissions_are_enforced``)."""
+    write_clean(data_dir)
+    data_dir.chmod(0)
+    return data_dir
+
+
+def permissions_are_enforced(path: Path) -> bool:
+    """True when a chmod 000 folder really cannot be listed (not when running as root)."""
+    try:
+        os.listdir(path)
+    except PermissionError:
+        return True
+    return False
+
+
+def orphan_activity(data_dir: Path) -> Path:
+    """Surveys, tickets and returns of a customer (c9) who has no order."""
+    frames = clean_frames()
+    surveys = pd.concat([frames["surveys"], frames["surveys"].iloc[[0]].assign(response_id="s9", customer_id="c9")])
+    tickets = pd.concat([frames["tickets"], frames["tickets"].iloc[[0]].assign(ticket_id="t9", customer_id="c9")])
+    returns = pd.concat([frames["returns"], frames["returns"].iloc[[0]].assign(return_id="r9", customer_id="c9")])
+    return _with_orders(data_dir, surveys=surveys, tickets=tickets, returns=returns)
+
+
+def bad_optional_table(data_dir: Path) -> Path:
+    """surveys without its score column: surveys is not used, orders still are."""
+    return _with_orders(data_dir, surveys=clean_frames()["surveys"].drop(columns=["score"]))
+
+
+def bookkeeping_files(data_dir: Path) -> Path:
+    """Spark's _SUCCESS, an unfinished _temporary/ write and a macOS ._ file next to real parts: all skipped."""
+    first, _ = _orders_in_two_files(data_dir)
+    (data_dir / "orders" / "_SUCCESS").write_bytes(b"")
+    (data_dir / "orders" / "._part-0.parquet").write_bytes(b"\x00\x05\x16\x07 not parquet")
+    write_parquet(data_dir / "orders" / "_temporary" / "0" / "part-9.parquet", clean_frames()["orders"])
+    (data_dir / "orders" / ".hidden.parquet").write_bytes(b"")
+    return data_dir
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A line validate must print: ``<level> <where>: ...<text>... (<rows> rows)`` (rows None: no count)."""
+
+    level: str
+    where: str
+    text: str
+    rows: int | None = None
+
+    def matches(self, line: str) -> bool:
+        if not line.startswith(f"{self.level} {self.where}: ") or self.text not in line:
+            return False
+        has_count = line.endswith(" rows)")
+        return line.endswith(f"({self.rows:,} rows)") if self.rows is not None else not has_count
+
+
+@dataclass(frozen=True)
+class BrokenExport:
+    """One broken export: how to write it, the exact lines validate prints (in any order), the exit code."""
+
+    name: str
+    build: Callable[[Path], Path]
+    expected: tuple[Expect, ...]
+    exit_code: int
+
+
+def _left_out(table: str, used: int, total: int) -> Expect:
+    return Expect("WARN", table, f"rows left out in total, {used} of {total} used", total - used)
+
+
+CLEAN = BrokenExport("clean", write_clean, (), 0)
+
+# Without orders/part-1.parquet, c3 has no order left, so c3's survey is reported (c3 has no ticket or return).
+_LOST_SECOND_FILE = (Expect("WARN", "surveys.customer_id", "customer has no usable order (rows kept)", 1),)
+
+CASES = [
+    BrokenExport(
+        "missing_required_column", missing_required_column,
+        (Expect("ERROR", "orders.revenue", "required column missing from orders.parquet; table not used", 6),),
+        1,
+    ),
+    BrokenExport(
+        "revenue_as_text", revenue_as_text,
+        (
+            Expect("WARN", "orders.revenue", "values in column 'revenue' (VARCHAR) cannot be read as a number, "
+                   "e.g. 'n/a'; rows left out", 1),
+            Expect("WARN", "orders.revenue", "missing or unreadable revenue, rows left out", 1),
+            Expect("WARN", "orders.revenue", "negative revenue (kept as a refund adjustment)", 1),
+            _left_out("orders", 5, 6),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "revenue_nan", revenue_nan,
+        (
+            Expect("WARN", "orders.revenue", "values in column 'revenue' (DOUBLE) cannot be read as a number", 2),
+            Expect("WARN", "orders.revenue", "missing or unreadable revenue, rows left out", 2),
+            _left_out("orders", 4, 6),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "ordered_at_as_text", ordered_at_as_text,
+        (
+            Expect("WARN", "orders.ordered_at", "values in column 'ordered_at' (VARCHAR) cannot be read as a "
+                   "timestamp, e.g. 'not a date'; rows left out", 1),
+            Expect("WARN", "orders.ordered_at", "missing or unreadable timestamp, rows left out", 1),
+            _left_out("orders", 5, 6),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "ordered_at_as_integers", ordered_at_as_integers,
+        (
+            Expect("WARN", "orders.ordered_at", "values in column 'ordered_at' (BIGINT) cannot be read as a "
+                   "timestamp, e.g. '1704448800'; rows left out", 6),
+            Expect("WARN", "orders.ordered_at", "missing or unreadable timestamp, rows left out", 6),
+            Expect("ERROR", "orders", "no usable rows: every metric is empty", 6),
+            Expect("WARN", "surveys.customer_id", "customer has no usable order (rows kept)", 3),
+            Expect("WARN", "tickets.customer_id", "customer has no usable order (rows kept)", 2),
+            Expect("WARN", "returns.customer_id", "customer has no usable order (rows kept)", 1),
+        ),
+        1,
+    ),
+    BrokenExport(
+        "empty_file", empty_file,
+        (Expect("ERROR", "orders", "file orders/part-1.parquet is empty (0 bytes), skipped"), *_LOST_SECOND_FILE),
+        1,
+    ),
+    BrokenExport(
+        "truncated_parquet", truncated_parquet,
+        (Expect("ERROR", "orders", "file orders/part-1.parquet is not readable Parquet, skipped: "), *_LOST_SECOND_FILE),
+        1,
+    ),
+    BrokenExport(
+        "not_parquet", not_parquet,
+        (Expect("ERROR", "orders", "file orders/part-1.parquet is not readable Parquet, skipped: "), *_LOST_SECOND_FILE),
+        1,
+    ),
+    BrokenExport(
+        "corrupt_data_pages", corrupt_data_pages,
+        (Expect("ERROR", "orders", "file orders/part-1.parquet is not readable Parquet, skipped: "), *_LOST_SECOND_FILE),
+        1,
+    ),
+    BrokenExport(
+        "zero_row_table", zero_row_table,
+        (Expect("WARN", "surveys", "file surveys.parquet has no rows"),),
+        0,
+    ),
+    BrokenExport(
+        "zero_row_orders", zero_row_orders,
+        (
+            Expect("WARN", "orders", "file orders.parquet has no rows"),
+            Expect("ERROR", "orders", "no usable rows: every metric is empty", 0),
+        ),
+        1,
+    ),
+    BrokenExport(
+        "mixed_types_across_files", mixed_types_across_files,
+        (
+            Expect("WARN", "orders.customer_id", "files have different types for column 'customer_id': "
+                   "number in orders/part-0.parquet; text in orders/part-1.parquet"),
+            Expect("WARN", "orders.revenue", "files have different types for column 'revenue': "
+                   "number in orders/part-0.parquet; text in orders/part-1.parquet"),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "duplicate_and_null_order_id", duplicate_and_null_order_id,
+        (
+            Expect("WARN", "orders.order_id", "missing order_id (null or empty), rows left out", 1),
+            Expect("WARN", "orders.order_id", "duplicate values, later copies left out", 1),
+            _left_out("orders", 4, 6),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "null_customer_id", null_customer_id,
+        (
+            Expect("WARN", "orders.customer_id", "missing customer_id (null or empty), rows left out", 1),
+            _left_out("orders", 5, 6),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "negative_revenue", negative_revenue,
+        (Expect("WARN", "orders.revenue", "negative revenue (kept as a refund adjustment)", 1),),
+        0,
+    ),
+    BrokenExport(
+        "timestamps_out_of_range", timestamps_out_of_range,
+        (
+            Expect("WARN", "orders.ordered_at", "timestamp in the future, rows left out", 1),
+            Expect("WARN", "orders.ordered_at", "timestamp before 1990, rows left out", 1),
+            _left_out("orders", 4, 6),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "survey_scores_out_of_range", survey_scores_out_of_range,
+        (
+            Expect("WARN", "surveys.score", "NPS score missing or outside 0-10, rows left out", 2),
+            _left_out("surveys", 1, 3),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "unknown_survey_kind", unknown_survey_kind,
+        (
+            Expect("WARN", "surveys.kind", "unknown survey kind (expected nps or csat), rows left out", 1),
+            _left_out("surveys", 2, 3),
+        ),
+        0,
+    ),
+    BrokenExport("awkward_strings", awkward_strings, (), 0),
+    BrokenExport(
+        "control_characters_in_column_name", control_characters_in_column_name,
+        (
+            Expect("WARN", "orders.note\\x1b[31m\\nINJECTED", "files have different types for column "
+                   "'note\\x1b[31m\\nINJECTED': number in orders/part-0.parquet; text in orders/part-1.parquet"),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "invalid_mapping_toml", invalid_mapping_toml,
+        (Expect("ERROR", "mapping.toml", "cannot be read, column mapping ignored: "),),
+        1,
+    ),
+    BrokenExport(
+        "mapping_to_missing_column", mapping_to_missing_column,
+        (
+            Expect("ERROR", "orders.revenue", "mapping.toml maps it to column 'Total Price', which orders.parquet "
+                   "does not have; table not used", 6),
+        ),
+        1,
+    ),
+    BrokenExport(
+        "missing_data_folder", missing_data_folder,
+        (Expect("ERROR", "data", "does-not-exist does not exist"),),
+        1,
+    ),
+    BrokenExport(
+        "data_folder_is_a_file", data_folder_is_a_file,
+        (Expect("ERROR", "data", "exports.parquet is not a folder"),),
+        1,
+    ),
+    BrokenExport(
+        "orphan_activity", orphan_activity,
+        (
+            Expect("WARN", "surveys.customer_id", "customer has no usable order (rows kept)", 1),
+            Expect("WARN", "tickets.customer_id", "customer has no usable order (rows kept)", 1),
+            Expect("WARN", "returns.customer_id", "customer has no usable order (rows kept)", 1),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "bad_optional_table", bad_optional_table,
+        (Expect("ERROR", "surveys.score", "required column missing from surveys.parquet; table not used", 3),),
+        1,
+    ),
+    BrokenExport("bookkeeping_files", bookkeeping_files, (), 0),
+]
+
+UNREADABLE = BrokenExport(
+    "unreadable_data_folder", unreadable_data_folder,
+    (Expect("ERROR", "data", "is not readable (Permission denied)"),),
+    1,
+)
+
+CASES_BY_NAME = {case.name: case for case in [CLEAN, *CASES, UNREADABLE]}
+
+
+def build(name: str, parent: Path) -> Path:
+    """Write the named export under parent and return the path to pass as ``--data``."""
+    return CASES_BY_NAME[name].build(parent / name)
+
+
+@pytest.fixture
+def broken_export(tmp_path):
+    """Write a corpus entry by name under tmp_path and return the path to validate; permissions restored after."""
+    parent = tmp_path / "exports"
+    yield lambda name: build(name, parent)
+    for folder in parent.glob("*"):
+        folder.chmod(0o755)
+
+
+@pytest.fixture
+def validate_environment(tmp_path, monkeypatch):
+    """The CLI reads settings from the environment: no settings file, state kept under tmp_path."""
+    for variable in [name for name in os.environ if name.startswith("DASHBOARD_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    return dict(os.environ)

@@ -1,0 +1,127 @@
+"""``python -m dashboard validate``: one line per finding, the right level and exit code, never a traceback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from dashboard import cli, sources
+from dashboard.settings import PROJECT_ROOT
+from tests.broken_exports import (  # noqa: F401 (fixtures)
+    CASES,
+    CLEAN,
+    UNREADABLE,
+    Expect,
+    broken_export,
+    build,
+    permissions_are_enforced,
+    validate_environment,
+)
+
+
+def run_validate(capsys, data_dir, *options) -> tuple[int, list[str], str]:
+    """Exit code, printed lines and stderr of ``validate --data data_dir`` run in this process."""
+    code = cli.main(["validate", "--data", str(data_dir), *options])
+    captured = capsys.readouterr()
+    return code, captured.out.splitlines(), captured.err
+
+
+def assert_prints_exactly(lines: list[str], expected: tuple[Expect, ...]) -> None:
+    """Every expected line is printed once, and nothing else is."""
+    for expect in expected:
+        assert sum(expect.matches(line) for line in lines) == 1, (expect, lines)
+    unexpected = [line for line in lines if not any(expect.matches(line) for expect in expected)]
+    assert unexpected == []
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
+def test_validate_names_each_problem_with_level_count_and_exit_code(case, broken_export, validate_environment, capsys):
+    code, lines, err = run_validate(capsys, broken_export(case.name))
+    assert_prints_exactly(lines, case.expected)
+    assert code == case.exit_code
+    assert "Traceback" not in err
+    assert err.strip().endswith(
+        f"{sum(e.level == 'ERROR' for e in case.expected)} errors, {sum(e.level == 'WARN' for e in case.expected)} "
+        "warnings"
+    )
+
+
+def test_clean_export_gives_no_finding_even_verbose(broken_export, validate_environment, capsys):
+    code, lines, err = run_validate(capsys, broken_export(CLEAN.name), "--verbose")
+    assert (code, lines) == (0, [])
+    assert err.strip().endswith(": 0 errors, 0 warnings")
+
+
+def test_every_finding_is_one_line_in_the_documented_format(broken_export, validate_environment, capsys):
+    pattern = r"^(ERROR|WARN) [^ .:]+(\.[^:]+)?: [^\n]+?( \([0-9,]+ rows\))?$"
+    for case in CASES:
+        _, lines, _ = run_validate(capsys, broken_export(case.name))
+        for line in lines:
+            assert line.isprintable(), line
+            assert re.match(pattern, line), line
+
+
+def test_optional_table_not_exported_is_info_shown_only_when_verbose(tmp_path, validate_environment, capsys):
+    data_dir = build(CLEAN.name, tmp_path)
+    (data_dir / "returns.parquet").unlink()
+    code, lines, _ = run_validate(capsys, data_dir)
+    assert (code, lines) == (0, [])
+    code, lines, _ = run_validate(capsys, data_dir, "--verbose")
+    assert code == 0
+    assert lines == ["INFO returns: optional table not exported (expected returns.parquet or returns/)"]
+
+
+def test_missing_orders_table_is_an_error(tmp_path, validate_environment, capsys):
+    data_dir = build(CLEAN.name, tmp_path)
+    (data_dir / "orders.parquet").unlink()
+    code, lines, _ = run_validate(capsys, data_dir)
+    assert code == 1
+    assert lines == ["ERROR orders: required table not found (expected orders.parquet or orders/)"]
+
+
+def test_unreadable_data_folder(broken_export, validate_environment, capsys):
+    data_dir = broken_export(UNREADABLE.name)
+    if not permissions_are_enforced(data_dir):
+        pytest.skip("running as root: chmod 000 does not stop reads (data_folder_is_a_file covers the error path)")
+    code, lines, _ = run_validate(capsys, data_dir)
+    assert_prints_exactly(lines, UNREADABLE.expected)
+    assert code == UNREADABLE.exit_code
+
+
+def test_a_table_folder_that_cannot_be_listed_is_named(broken_export, validate_environment, capsys, monkeypatch):
+    """Root can list any folder, so the listing error os.walk reports is raised for orders/ on purpose."""
+    data_dir = broken_export("empty_file")
+    real_walk = sources.os.walk
+
+    def walk_refusing_orders(top, onerror=None, **options):
+        if top.name == "orders":
+            onerror(PermissionError(13, "Permission denied", str(top)))
+        yield from real_walk(top, onerror=onerror, **options)
+
+    monkeypatch.setattr(sources.os, "walk", walk_refusing_orders)
+    code, lines, _ = run_validate(capsys, data_dir)
+    assert code == 1
+    assert "ERROR orders: folder orders is not readable (Permission denied); table not used" in lines
+
+
+@pytest.mark.parametrize(
+    ("name", "exit_code", "first_line"),
+    [
+        ("corrupt_data_pages", 1, "ERROR orders: file orders/part-1.parquet is not readable Parquet, skipped: "),
+        ("control_characters_in_column_name", 0, "WARN orders.note\\x1b[31m\\nINJECTED: files have different types"),
+    ],
+)
+def test_validate_as_a_real_process_prints_no_traceback(broken_export, validate_environment, name, exit_code,
+                                                        first_line):
+    data_dir = broken_export(name)
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "validate", "--data", str(data_dir)],
+        cwd=PROJECT_ROOT, env=validate_environment, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == exit_code, done.stderr
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    assert done.stdout.splitlines()[0].startswith(first_line)
+    assert "\x1b" not in done.stdout
