@@ -160,41 +160,76 @@ def check_rows(con, catalog, now: datetime | None = None) -> list[Finding]:
         if not source.is_usable:
             continue
         try:
-            findings.extend(_conversion_findings(con, table, source))
-            findings.extend(_rule_findings(con, table, parameters))
+            findings.extend(_table_findings(con, table, source, parameters))
         except duckdb.Error as error:
-            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-            findings.append(Finding("ERROR", table, "", f"cannot be checked, table not used: {reason}"))
+            findings.append(Finding("ERROR", table, "", f"cannot be checked: {_first_line(error)}"))
     try:
         findings.extend(_orphan_findings(con, catalog, parameters))
     except duckdb.Error as error:
-        findings.append(Finding("ERROR", "orders", "", f"customers without orders cannot be checked: {error}"))
+        findings.append(Finding("ERROR", "orders", "", f"customers without orders cannot be checked: {_first_line(error)}"))
     return findings
 
 
-def _rule_findings(con, table: str, parameters: dict) -> list[Finding]:
-    """One finding per row rule that matches rows, duplicates, and the total of rows left out."""
-    findings = []
+def _first_line(error: BaseException) -> str:
+    """The first line of an error message, cut to fit a finding."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:200]
+
+
+def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
+    """Unreadable values, rows matching each rule, duplicates and the total left out, from one scan of the table.
+
+    The canonical columns are computed here from ``raw_<table>`` with the expressions of the ``<table>`` view
+    (``source.columns``), next to the source values, so a value that is present but unreadable can be counted.
+    """
+    from dashboard.sources import CONTRACT  # sources imports this module
+
+    converted = [(canonical, column, kind) for canonical, (column, kind, _) in source.columns.items() if column]
+    columns = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
+    columns += [f'"{column.replace(chr(34), chr(34) * 2)}" as source_{index}' for index, (_, column, _) in
+                enumerate(converted)]
     rules = UNUSABLE_ROW_RULES.get(table, []) + SUSPICIOUS_ROW_RULES.get(table, [])
-    counts_sql = ", ".join(["count(*)"] + [f"count(*) filter (where {condition})" for _, condition, _ in rules])
-    sql = f"select {counts_sql} from {table}"
-    row_count, *counts = con.execute(sql, _bound(sql, parameters)).fetchone()
-    for (column, _, message), count in zip(rules, counts):
+    passing = " and ".join(f"coalesce(not ({condition}), false)" for _, condition, _ in UNUSABLE_ROW_RULES[table])
+    key, _ = UNIQUE_KEYS[table]
+    measures = ["count(*)", "count(*) filter (where is_passing)",
+                f"count(*) filter (where is_passing and {key} is null) + "
+                f"count(distinct {key}) filter (where is_passing)"]
+    for index, (canonical, _, source_type) in enumerate(converted):
+        unreadable = f"source_{index} is not null and {canonical} is null"
+        if source_type.upper().startswith("VARCHAR"):
+            unreadable += f" and trim(source_{index}) <> ''"
+        measures.append(f"count(*) filter (where {unreadable})")
+        measures.append(f"left(min(try_cast(source_{index} as varchar)) filter (where {unreadable}), 40)")
+    measures += [f"count(*) filter (where {condition})" for _, condition, _ in rules]
+    sql = (
+        f"select {', '.join(measures)} from (select *, {passing or 'true'} as is_passing from "
+        f"(select {', '.join(columns)} from raw_{table}))"
+    )
+    row_count, passing_count, usable_count, *values = con.execute(sql, _bound(sql, parameters)).fetchone()
+
+    findings = []
+    for index, (canonical, source_column, source_type) in enumerate(converted):
+        count, example = values[2 * index], values[2 * index + 1]
+        if count:
+            kind = KIND_NAMES[CONTRACT[table].columns[canonical]]
+            consequence = "rows left out" if _left_out_by_null(table, canonical) else "read as empty"
+            example_text = f", e.g. {example!r}" if example is not None else ""
+            findings.append(
+                Finding("WARN", table, canonical,
+                        f"values in column {source_column!r} ({source_type}) cannot be read as {kind}{example_text}; "
+                        f"{consequence}", count)
+            )
+    for (column, _, message), count in zip(rules, values[2 * len(converted):]):
         if count:
             findings.append(Finding("WARN", table, column, message, count))
-    key, _ = UNIQUE_KEYS[table]
-    sql = (
-        f"select (select count(*) from ({passing_rows_sql(table)})), "
-        f"(select count(*) from ({usable_rows_sql(table)}))"
-    )
-    passing, usable = con.execute(sql, _bound(sql, parameters)).fetchone()
-    if passing > usable:
-        findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", passing - usable))
-    if table == "orders" and usable == 0:
+    if passing_count > usable_count:
+        findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", passing_count - usable_count))
+    if table == "orders" and usable_count == 0:
         findings.append(Finding("ERROR", table, "", "no usable rows: every metric is empty", row_count))
-    elif usable < row_count:
+    elif usable_count < row_count:
         findings.append(
-            Finding("WARN", table, "", f"rows left out in total, {usable:,} of {row_count:,} used", row_count - usable)
+            Finding("WARN", table, "", f"rows left out in total, {usable_count:,} of {row_count:,} used",
+                    row_count - usable_count)
         )
     return findings
 
@@ -207,58 +242,25 @@ def _left_out_by_null(table: str, column: str) -> bool:
     )
 
 
-def _conversion_findings(con, table: str, source) -> list[Finding]:
-    """Values present in the file (not blank) that cannot be read as the canonical type, with an example."""
-    from dashboard.sources import CONTRACT  # sources imports this module
-
-    findings = []
-    parts = []
-    columns = []
-    for canonical, (source_column, source_type, expression) in source.columns.items():
-        if source_column is None:
-            continue
-        raw = '"' + source_column.replace('"', '""') + '"'
-        present = f"{raw} is not null"
-        if source_type.upper().startswith("VARCHAR"):
-            present += f" and trim({raw}) <> ''"
-        unreadable = f"{present} and ({expression}) is null"
-        parts.append(f"count(*) filter (where {unreadable})")
-        parts.append(f"left(min(try_cast({raw} as varchar)) filter (where {unreadable}), 40)")
-        columns.append((canonical, source_column, source_type))
-    if not parts:
-        return findings
-    values = con.execute(f"select {', '.join(parts)} from raw_{table}").fetchone()
-    for index, (canonical, source_column, source_type) in enumerate(columns):
-        count, example = values[2 * index], values[2 * index + 1]
-        if count:
-            kind = KIND_NAMES[CONTRACT[table].columns[canonical]]
-            consequence = "rows left out" if _left_out_by_null(table, canonical) else "read as empty"
-            example_text = f", e.g. {example!r}" if example is not None else ""
-            findings.append(
-                Finding("WARN", table, canonical,
-                        f"values in column {source_column!r} ({source_type}) cannot be read as {kind}{example_text}; "
-                        f"{consequence}", count)
-            )
-    return findings
-
-
 def _orphan_findings(con, catalog, parameters) -> list[Finding]:
     """Usable surveys, tickets or returns whose customer has no usable order."""
-    findings = []
     if not catalog.tables["orders"].is_usable:
-        return findings
-    for table in ORPHAN_CHECKS:
-        if not catalog.tables[table].is_usable:
-            continue
-        sql = (
-            f"select count(*) from ({usable_rows_sql(table)}) as activity where not exists "
-            f"(select 1 from ({usable_rows_sql('orders')}) as usable_orders "
-            f"where usable_orders.customer_id = activity.customer_id)"
-        )
-        count = con.execute(sql, _bound(sql, parameters)).fetchone()[0]
-        if count:
-            findings.append(Finding("WARN", table, "customer_id", "customer has no usable order (rows kept)", count))
-    return findings
+        return []
+    tables = [table for table in ORPHAN_CHECKS if catalog.tables[table].is_usable]
+    if not tables:
+        return []
+    counts = ", ".join(
+        f"(select count(*) from ({usable_rows_sql(table)}) as activity "
+        f"where activity.customer_id not in (select customer_id from usable_orders))"
+        for table in tables
+    )
+    sql = f"with usable_orders as ({usable_rows_sql('orders')}) select {counts}"
+    counts = con.execute(sql, _bound(sql, parameters)).fetchone()
+    return [
+        Finding("WARN", table, "customer_id", "customer has no usable order (rows kept)", count)
+        for table, count in zip(tables, counts)
+        if count
+    ]
 
 
 def has_errors(findings: list[Finding]) -> bool:

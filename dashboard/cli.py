@@ -43,6 +43,25 @@ def command_demo_data(args) -> int:
     return 0
 
 
+def command_prepare_demo(args) -> int:
+    """For `make run`: write the demo exports to data/demo unless your own exports are configured."""
+    from dashboard import demo
+    from dashboard.settings import DEMO_DATA_DIR
+
+    settings = load_settings()
+    if settings.data_dir.resolve() != DEMO_DATA_DIR.resolve():
+        print(f"using your exports in {settings.data_dir}")
+        return 0
+    if (DEMO_DATA_DIR / "orders").is_dir():
+        print(f"using the demo exports in {DEMO_DATA_DIR}")
+        return 0
+    started = time.perf_counter()
+    counts = demo.generate(DEMO_DATA_DIR, progress=sys.stderr.isatty())
+    print(f"wrote demo exports ({counts['customers']:,} customers, {counts['orders']:,} orders) to {DEMO_DATA_DIR} "
+          f"in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
 def command_validate(args) -> int:
     """Print one line per finding; exit 1 if any is an ERROR."""
     database = _open_database(args)
@@ -89,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=50_000, help="number of customers (default 50,000)")
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
     demo.set_defaults(handler=command_demo_data)
+
+    prepare = commands.add_parser("prepare-demo", help="write the demo exports if no data is configured (make run)")
+    prepare.set_defaults(handler=command_prepare_demo)
 
     validate = commands.add_parser("validate", help="check the exports against the contract")
     validate.add_argument("--data", type=Path, help="data folder (default: settings)")

@@ -119,8 +119,9 @@ class Database:
 
     @property
     def has_orders(self) -> bool:
-        """True when the orders table could be read."""
-        return self.catalog.tables["orders"].is_usable
+        """True when the orders table could be read and has at least one row."""
+        orders = self.catalog.tables["orders"]
+        return orders.is_usable and orders.row_count > 0
 
     def latest_order_date(self) -> date | None:
         """The local date of the latest usable, not cancelled order: the default as-of date."""

@@ -29,7 +29,7 @@ commented as (
                 'g'
             ),
             '\+?\(?[0-9](?:[ .()-]*[0-9]){6,}',
-            '[tel]',
+            '[phone]',
             'g'
         ) as comment_masked
     from valid_surveys

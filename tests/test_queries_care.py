@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -24,6 +26,7 @@ CARE_QUERIES = (
 )
 ALL_SEGMENTS = {"channels": None, "regions": None, "categories": None, "tiers": None}
 NOBODY = {**ALL_SEGMENTS, "channels": ["' or 1=1 --"]}
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
 NO_PAGE = {"search": None, "kinds": None, "min_score": None, "max_score": None, "limit": None, "offset": None}
 
 
@@ -317,15 +320,16 @@ def care_dir(tmp_path):
         data_dir,
         "surveys",
         {
-            "response_id": ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13"],
-            "customer_id": ["a1", "a1", "b1", "b1", "d1", "a1", "d1", "d1", "zz", "e1", "b1", "a1", "d1"],
-            "order_id": ["A3", None, None, "B2", None, "A1", "D1", "D1", None, "E1", None, None, None],
+            "response_id": ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14"],
+            "customer_id": ["a1", "a1", "b1", "b1", "d1", "a1", "d1", "d1", "zz", "e1", "b1", "a1", "d1", "e1"],
+            "order_id": ["A3", None, None, "B2", None, "A1", "D1", "D1", None, "E1", None, None, None, None],
             "submitted_at": pd.to_datetime(
                 ["2024-09-05", "2024-02-25", "2024-03-31", "2024-06-10", "2024-07-05", "2024-01-20", "2024-06-05",
-                 "2024-06-06", "2024-05-01", "2024-10-20", "2024-11-01", "2024-08-03", "2024-10-03"]
+                 "2024-06-06", "2024-05-01", "2024-10-20", "2024-11-01", "2024-08-03", "2024-10-03", "2024-10-10"]
             ),
-            "kind": ["nps", "nps", "csat", "nps", "nps", "nps", "nps", "nps", "nps", "nps", "nps", "csat", "csat"],
-            "score": [3, 9, 2, 5, 6, 8, 4, 10, 0, 2, 10, 4.5, 5],
+            "kind": ["nps", "nps", "csat", "nps", "nps", "nps", "nps", "nps", "nps", "nps", "nps", "csat", "csat",
+                     "nps"],
+            "score": [3, 9, 2, 5, 6, 8, 4, 10, 0, 2, 10, 4.5, 5, 10],
         },
     )
     return data_dir
@@ -461,8 +465,9 @@ def test_care_summary(care_dir, open_database):
     summary = run_query(cursor, "care_summary", **ALL_SEGMENTS)
     # Tickets of customers with orders (yy's t8 left out): resolved in 0.5, 1, 7, 2, 4, 3.25 and 1/24 days;
     # t3 and t5 (resolved after the cutoff) open. Returns: ret1-ret4 (ret5 is zz's, ret6 after the cutoff);
-    # orders with a return: A1, B3 of 10 valid orders. Silent unhappy: e1 and zz (latest NPS detractor, no ticket);
-    # a1 and d1 have tickets, b1's latest response is a promoter.
+    # orders with a return: A1, B3 of 10 valid orders. Silent unhappy: e1 (promoter v14, then detractor v10) and
+    # zz, whose latest NPS response is a detractor and who opened no ticket; a1 and d1 opened tickets, b1's latest
+    # response is a promoter.
     assert_rows(summary, CARE_SUMMARY_COLUMNS, [(9, 7, 2, 2.0, 4, 0.2, 2, 2)])
 
     paid = run_query(cursor, "care_summary", **{**ALL_SEGMENTS, "channels": ["paid_social"]})
@@ -584,6 +589,20 @@ def test_header_lists_exactly_the_parameters_used(name):
     assert {"channels", "regions", "categories", "tiers"} <= sql_parameters(sql)
 
 
+DOCUMENTED_COLUMNS = re.compile(r"^- \*\*Columns:\*\* (.*)$", re.MULTILINE)
+
+
+def metric_docs(name: str) -> str:
+    """The section of the metric docs about queries/<name>.sql (docs/metrics-care.md, or docs/metrics.md once merged)."""
+    for path in (DOCS_DIR / "metrics.md", DOCS_DIR / "metrics-care.md"):
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+        start = text.find(f"`queries/{name}.sql`")
+        if start >= 0:
+            end = text.find("\n## ", start)
+            return text[start:end if end >= 0 else len(text)]
+    raise AssertionError(f"queries/{name}.sql is not documented in docs/metrics.md or docs/metrics-care.md")
+
+
 @pytest.mark.parametrize("name", CARE_QUERIES)
 def test_query_runs_on_an_export_with_orders_only(name, tmp_path, open_database):
     write_table(tmp_path / "orders_only", "orders", {"order_id": ["O1"], "customer_id": ["c1"],
@@ -592,6 +611,8 @@ def test_query_runs_on_an_export_with_orders_only(name, tmp_path, open_database)
     params = {"grain": "month", "start_date": None, "end_date": None, "dimension": "touchpoint", **NO_PAGE,
               **ALL_SEGMENTS}
     frame = run_query(cursor, name, **params)
+    documented = DOCUMENTED_COLUMNS.search(metric_docs(name)).group(1)
+    assert re.findall(r"`([a-z_0-9]+)`", documented) == list(frame.columns), f"docs and columns of {name} differ"
     if name == "care_summary":
         assert_rows(frame, CARE_SUMMARY_COLUMNS, [(0, 0, 0, None, 0, 0.0, 0, 0)])
     elif name == "care_repeat_rates":

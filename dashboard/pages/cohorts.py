@@ -18,18 +18,17 @@ if not require_data(view):
 grain = view.filters.grain
 left, middle, right = st.columns([3, 3, 2])
 measure = left.segmented_control(
-    "Measure", options=["customers", "revenue"], default="customers", key="measure", bind="query-params",
-    format_func={"customers": "Customer retention", "revenue": "Revenue retention"}.get,
+    "Retention of", options=["customers", "revenue"], default="customers", key="measure", bind="query-params",
     help="Customer retention: share of the cohort active in the period. Revenue retention: the period's "
          "revenue from the cohort as a share of its first-period revenue (can exceed 100%).",
 ) or "customers"
 mode = middle.segmented_control(
-    "Active", options=["on", "on_or_after"], default="on", key="mode", bind="query-params",
-    format_func={"on": "in period k", "on_or_after": "in period k or later"}.get,
+    "Count a customer in period k if they ordered", options=["in k", "in k or later"], default="in k", key="mode",
+    bind="query-params",
     help="'In period k': ordered in that period. 'In period k or later': ordered in that period or any later one "
          "(a curve that never rises: who has not yet churned).",
     disabled=measure == "revenue",
-) or "on"
+) or "in k"
 right.caption(
     f"Cohorts smaller than {view.settings.small_cohort_size} customers are dimmed; "
     "* marks the period still in progress at the as-of date."
@@ -44,7 +43,7 @@ if cohorts.empty:
     st.stop()
 if measure == "revenue":
     value_column, label = "revenue_retention_rate", "Revenue retention"
-elif mode == "on_or_after":
+elif mode == "in k or later":
     value_column, label = "retention_on_or_after_rate", "Retained (active now or later)"
 else:
     value_column, label = "retention_rate", "Customer retention"
@@ -68,36 +67,38 @@ event = chart(heatmap, key="cohort_heatmap", on_select="rerun", selection_mode="
 points = (event.selection.points if event and hasattr(event, "selection") else []) or []
 if points and points[0].get("customdata"):
     clicked_cohort, clicked_period = points[0]["customdata"]
-    st.session_state["cohort"] = clicked_cohort
+    st.session_state["cohort"] = figures.cohort_label(clicked_cohort, grain)
     st.session_state["period"] = int(clicked_period)
 
 st.subheader("Who is behind a cell")
-cohort_options = [pd.Timestamp(value).date().isoformat() for value in sorted(shown["cohort_start"].unique())]
+cohort_starts = {figures.cohort_label(value, grain): pd.Timestamp(value).date()
+                 for value in sorted(shown["cohort_start"].unique())}
+cohort_options = list(cohort_starts)
 pick_left, pick_middle, pick_right = st.columns([2, 1, 1])
 chosen_cohort = pick_left.selectbox(
     "Cohort", options=cohort_options, index=max(len(cohort_options) - 2, 0) if cohort_options else None, key="cohort",
-    bind="query-params", format_func=lambda value: figures.cohort_label(value, grain),
-    help="Click a heatmap cell or pick a cohort here.",
+    bind="query-params", help="Click a heatmap cell or pick a cohort here.",
 )
 max_period = int(shown["period_number"].max()) if len(shown) else 0
 chosen_period = pick_middle.number_input(
     f"{grain.capitalize()}s since first order", min_value=0, max_value=max(max_period, 0), value=min(1, max_period),
     step=1, key="period", bind="query-params",
 )
-activity = pick_right.segmented_control(
-    "Customers", options=["inactive", "active"], default="inactive", key="activity", bind="query-params",
-    format_func={"inactive": "Did not order", "active": "Ordered"}.get,
-) or "inactive"
+activity_choice = pick_right.segmented_control(
+    "Customers who", options=["did not order", "ordered"], default="did not order", key="activity",
+    bind="query-params",
+) or "did not order"
+activity = "active" if activity_choice == "ordered" else "inactive"
 
 if chosen_cohort:
-    member_params = dict(grain=grain, cohort_start=pd.Timestamp(chosen_cohort).date(), period_number=int(chosen_period),
+    member_params = dict(grain=grain, cohort_start=cohort_starts[chosen_cohort], period_number=int(chosen_period),
                          activity=activity)
     members = query(view, "cohort_members", **member_params, limit=PAGE_SIZE, offset=0)
     if members is not None:
         total = int(members["total_matches"].iloc[0]) if len(members) else 0
         verb = "ordered" if activity == "active" else "did not order"
         st.markdown(
-            f"**{total:,}** customers of the {figures.cohort_label(chosen_cohort, grain)} cohort {verb} "
+            f"**{total:,}** customers of the {chosen_cohort} cohort {verb} "
             f"in {grain} {int(chosen_period)} after their first order."
         )
         if total == 0:
@@ -121,16 +122,17 @@ if chosen_cohort:
 
             st.download_button(
                 "Download CSV", data=cohort_csv, mime="text/csv", icon=":material/download:", key="cohort_download",
-                file_name=f"cohort-{chosen_cohort}-{grain}{int(chosen_period)}-{activity}-{view.as_of}.csv",
+                file_name=f"cohort-{cohort_starts[chosen_cohort]}-{grain}{int(chosen_period)}-{activity}-{view.as_of}.csv",
                 on_click="ignore",
             )
 
 st.subheader("Retention curves")
 curve_choices = st.multiselect(
     "Compare cohorts", options=cohort_options, default=cohort_options[-3:-1] if len(cohort_options) > 2 else [],
-    key="curves", format_func=lambda value: figures.cohort_label(value, grain),
+    key="curves",
 )
-chart(figures.retention_curves(shown, grain, curve_choices, value_column, label), key="retention_curves")
+chart(figures.retention_curves(shown, grain, [cohort_starts[c] for c in curve_choices], value_column, label),
+      key="retention_curves")
 
 st.subheader(f"Is period-k retention improving?")
 k = st.number_input(

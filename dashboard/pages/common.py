@@ -56,7 +56,7 @@ def build_view() -> View:
         return view
     if not database.has_orders:
         view = View(settings, database, None, Filters(),
-                    problem="The orders export is missing or unusable, so no metric can be computed. "
+                    problem="The orders export is missing, unusable or empty, so no metric can be computed. "
                             "The Data page lists what was found and what is wrong.")
         st.session_state["view"] = view
         return view
