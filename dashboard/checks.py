@@ -243,18 +243,22 @@ def _left_out_by_null(table: str, column: str) -> bool:
 
 
 def _orphan_findings(con, catalog, parameters) -> list[Finding]:
-    """Usable surveys, tickets or returns whose customer has no usable order."""
+    """Usable surveys, tickets or returns whose customer has no usable order (the counts skip the window the
+    model uses to pick first copies: a duplicate id whose copies name different customers is counted as its
+    first-seen customer's)."""
     if not catalog.tables["orders"].is_usable:
         return []
     tables = [table for table in ORPHAN_CHECKS if catalog.tables[table].is_usable]
     if not tables:
         return []
+    # Rows kept: those no rule leaves out, one per id (as the model's first copy), plus the rows without an id.
     counts = ", ".join(
-        f"(select count(*) from ({usable_rows_sql(table)}) as activity "
-        f"where activity.customer_id not in (select customer_id from usable_orders))"
+        f"(select count(distinct {UNIQUE_KEYS[table][0]}) + count(*) filter (where {UNIQUE_KEYS[table][0]} is null) "
+        f"from ({passing_rows_sql(table)}) as activity "
+        f"where not exists (select 1 from ordering where ordering.customer_id = activity.customer_id))"
         for table in tables
     )
-    sql = f"with usable_orders as ({usable_rows_sql('orders')}) select {counts}"
+    sql = f"with ordering as (select distinct customer_id from ({passing_rows_sql('orders')})) select {counts}"
     counts = con.execute(sql, _bound(sql, parameters)).fetchone()
     return [
         Finding("WARN", table, "customer_id", "customer has no usable order (rows kept)", count)

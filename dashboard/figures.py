@@ -188,8 +188,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
             z=values.values, x=periods, y=y_labels, text=text, texttemplate="%{text}",
             textfont={"size": 10}, zmin=0, zmax=top, colorscale="Blues",
             colorbar={"title": "Share", "tickformat": ".0%"},
-            hovertemplate=f"cohort %{{y}}<br>{grain} %{{x}} after first order<br>{measure_label} %{{z:.1%}}<extra></extra>",
-            xgap=1, ygap=1,
+            hoverinfo="skip", xgap=1, ygap=1,
         )
     )
     # Dim small cohorts: a translucent white band over their rows.
@@ -203,8 +202,11 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
         x=cells["period_number"],
         y=[f"{cohort_label(c, grain)} (n={n:,})" for c, n in zip(cells["cohort_start"], cells["cohort_size"])],
         mode="markers", marker={"size": 18, "opacity": 0.01, "symbol": "square", "color": "black"},
-        customdata=list(zip([pd.Timestamp(c).date().isoformat() for c in cells["cohort_start"]], cells["period_number"])),
-        hoverinfo="skip", showlegend=False, name="cells",
+        customdata=list(zip([pd.Timestamp(c).date().isoformat() for c in cells["cohort_start"]], cells["period_number"],
+                            cells[value_column])),
+        hovertemplate=f"cohort %{{y}}<br>{grain} %{{x}} after first order<br>{measure_label} %{{customdata[2]:.1%}}"
+                      "<br><i>click to list these customers</i><extra></extra>",
+        showlegend=False, name="cells",
     )
     style(fig, f"{measure_label} by {grain} cohort (* = period still in progress)",
           f"{grain.capitalize()}s since first order", "Cohort (first order) and size",

@@ -362,11 +362,14 @@ def conversion_sql(kind: str, source: str, source_type: str) -> str:
     is_float = upper in _FLOAT_TYPES
     is_number = is_float or upper.startswith(_INTEGER_TYPES)
     if kind == ID:
+        if is_number and not is_float and not upper.startswith("DECIMAL"):
+            return f"cast({column} as varchar)"
         text = f"case when isfinite({column}) then cast({column} as varchar) end" if is_float else (
             f"trim(cast({column} as varchar))"
         )
         # 123, 123.0 and "123" are one id: a float column, or text unified with one across files, writes 123.0.
-        return f"nullif(regexp_replace({text}, '^(-?[0-9]+)\\.0*$', '\\1'), '')"
+        whole = f"regexp_replace({text}, '^(-?[0-9]+)\\.0*$', '\\1')"
+        return f"nullif(case when contains({text}, '.') then {whole} else {text} end, '')"
     if kind == TEXT:
         return f"cast({column} as varchar)"
     if kind == NUMBER:

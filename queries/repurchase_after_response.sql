@@ -85,4 +85,4 @@ final as (
 )
 
 select * from final
-order by kind desc, group_order
+order by kind desc, group_order  -- nps before csat

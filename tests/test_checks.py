@@ -6,7 +6,6 @@ import hashlib
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from dashboard import cli
@@ -131,8 +130,7 @@ def snapshot(folder: Path) -> dict[str, tuple]:
 
 @pytest.mark.parametrize(
     "name",
-    ["clean", "corrupt_data_pages", "mixed_types_across_files", "invalid_mapping_toml", "bookkeeping_files",
-     "data_folder_is_a_file"],
+    ["clean", "corrupt_data_pages", "invalid_mapping_toml", "bookkeeping_files", "data_folder_is_a_file"],
 )
 def test_nothing_under_the_data_folder_changes(name, broken_export, open_database, validate_environment, capsys):
     data_dir = broken_export(name)
@@ -164,8 +162,3 @@ def test_checks_never_raise_on_a_table_that_breaks_after_registration(broken_exp
     assert [finding.level for finding in surveys] == ["ERROR"]
     assert surveys[0].message.startswith("cannot be checked: ")
 
-
-def test_the_clean_frames_are_what_the_other_tests_assume():
-    frames = clean_frames()
-    assert list(frames) == ["orders", "customers", "surveys", "tickets", "returns"]
-    assert frames["orders"]["revenue"].sum() == 310.5 and isinstance(frames["orders"], pd.DataFrame)

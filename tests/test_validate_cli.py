@@ -103,21 +103,16 @@ def test_a_table_folder_that_cannot_be_listed_is_named(broken_export, validate_e
     assert "ERROR orders: folder orders is not readable (Permission denied); table not used" in lines
 
 
-@pytest.mark.parametrize(
-    ("name", "exit_code", "first_line"),
-    [
-        ("corrupt_data_pages", 1, "ERROR orders: file orders/part-1.parquet is not readable Parquet, skipped: "),
-        ("control_characters_in_column_name", 0, "WARN orders.note\\x1b[31m\\nINJECTED: files have different types"),
-    ],
-)
-def test_validate_as_a_real_process_prints_no_traceback(broken_export, validate_environment, name, exit_code,
-                                                        first_line):
-    data_dir = broken_export(name)
+def test_validate_as_a_real_process_prints_no_traceback(broken_export, validate_environment):
+    """A file whose footer is fine but whose pages are garbage: DuckDB raises while reading it."""
+    data_dir = broken_export("corrupt_data_pages")
     done = subprocess.run(
         [sys.executable, "-m", "dashboard", "validate", "--data", str(data_dir)],
         cwd=PROJECT_ROOT, env=validate_environment, capture_output=True, text=True, timeout=120,
     )
-    assert done.returncode == exit_code, done.stderr
+    assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
-    assert done.stdout.splitlines()[0].startswith(first_line)
-    assert "\x1b" not in done.stdout
+    assert done.stdout.splitlines()[0].startswith(
+        "ERROR orders: file orders/part-1.parquet is not readable Parquet, skipped: Invalid Input Error: "
+    )
+    assert done.stderr.strip() == f"{data_dir}: 1 errors, 1 warnings"

@@ -61,14 +61,19 @@ if shown["cohort_start"].nunique() < in_range["cohort_start"].nunique():
     st.caption(f"Showing the latest {max_cohorts} cohorts of the trend range.")
 
 heatmap = figures.cohort_heatmap(shown, grain, value_column, label)
-event = chart(heatmap, key="cohort_heatmap", on_select="rerun", selection_mode="points")
 
-# A clicked cell (invisible markers on cell centres) or the two selectors below pick the drill-down.
-points = (event.selection.points if event and hasattr(event, "selection") else []) or []
-if points and points[0].get("customdata"):
-    clicked_cohort, clicked_period = points[0]["customdata"]
-    st.session_state["cohort"] = figures.cohort_label(clicked_cohort, grain)
-    st.session_state["period"] = int(clicked_period)
+
+def follow_clicked_cell() -> None:
+    """A clicked cell (invisible markers on cell centres) picks the drill-down below, once per click."""
+    event = st.session_state.get("cohort_heatmap")
+    points = (event.selection.points if event is not None and hasattr(event, "selection") else []) or []
+    if points and points[0].get("customdata"):
+        clicked_cohort, clicked_period = points[0]["customdata"][:2]
+        st.session_state["cohort"] = figures.cohort_label(clicked_cohort, grain)
+        st.session_state["period"] = int(clicked_period)
+
+
+chart(heatmap, key="cohort_heatmap", on_select=follow_clicked_cell, selection_mode="points")
 
 st.subheader("Who is behind a cell")
 cohort_starts = {figures.cohort_label(value, grain): pd.Timestamp(value).date()
@@ -76,13 +81,14 @@ cohort_starts = {figures.cohort_label(value, grain): pd.Timestamp(value).date()
 cohort_options = list(cohort_starts)
 pick_left, pick_middle, pick_right = st.columns([2, 1, 1])
 chosen_cohort = pick_left.selectbox(
-    "Cohort", options=cohort_options, index=max(len(cohort_options) - 2, 0) if cohort_options else None, key="cohort",
+    "Cohort", options=cohort_options, key="cohort",
+    index=None if "cohort" in st.session_state or not cohort_options else max(len(cohort_options) - 2, 0),
     bind="query-params", help="Click a heatmap cell or pick a cohort here.",
 )
 max_period = int(shown["period_number"].max()) if len(shown) else 0
 chosen_period = pick_middle.number_input(
-    f"{grain.capitalize()}s since first order", min_value=0, max_value=max(max_period, 0), value=min(1, max_period),
-    step=1, key="period", bind="query-params",
+    f"{grain.capitalize()}s since first order", min_value=0, max_value=max(max_period, 0), step=1, key="period",
+    value=None if "period" in st.session_state else min(1, max_period), bind="query-params",
 )
 activity_choice = pick_right.segmented_control(
     "Customers who", options=["did not order", "ordered"], default="did not order", key="activity",
