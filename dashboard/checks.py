@@ -125,23 +125,14 @@ def row_rule_parameters(now: datetime | None = None) -> dict[str, datetime]:
     return {"earliest_at": EARLIEST_VALID_AT, "latest_at": now + timedelta(days=1)}
 
 
-def passing_rows_sql(table: str) -> str:
-    """SELECT of the rows for which no unusable-row rule holds (a NULL rule holds), with $earliest_at, $latest_at."""
-    conditions = [f"coalesce(not ({condition}), false)" for _, condition, _ in UNUSABLE_ROW_RULES.get(table, [])]
-    return f"select * from {table} where {' and '.join(conditions) or 'true'}"
+def usable_condition(table: str) -> str:
+    """The SQL condition a usable row meets: no unusable-row rule holds (a rule that is NULL holds).
 
-
-def usable_rows_sql(table: str) -> str:
-    """SELECT of a table's usable rows, as ``model.clean_view_sql`` keeps them ($earliest_at, $latest_at).
-
-    A row is usable when no unusable-row rule holds, and it is the first copy of its id by time
-    (rows without an id are all kept).
+    Takes $earliest_at and $latest_at. model.py's clean views must keep exactly these rows (then the
+    first copy of each id), so checks and the model agree on what is left out.
     """
-    key, time_column = UNIQUE_KEYS[table]
-    return (
-        f"select * from (select *, row_number() over (partition by {key} order by {time_column} nulls last) "
-        f"as copy_number from ({passing_rows_sql(table)})) where copy_number = 1 or {key} is null"
-    )
+    conditions = [f"coalesce(not ({condition}), false)" for _, condition, _ in UNUSABLE_ROW_RULES.get(table, [])]
+    return " and ".join(conditions) or "true"
 
 
 def _bound(sql: str, parameters: dict) -> dict:
@@ -166,7 +157,8 @@ def check_rows(con, catalog, now: datetime | None = None) -> list[Finding]:
     try:
         findings.extend(_orphan_findings(con, catalog, parameters))
     except duckdb.Error as error:
-        findings.append(Finding("ERROR", "orders", "", f"customers without orders cannot be checked: {_first_line(error)}"))
+        message = f"customers without orders cannot be checked: {_first_line(error)}"
+        findings.append(Finding("ERROR", "orders", "", message))
     return findings
 
 
@@ -182,14 +174,13 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
     The canonical columns are computed here from ``raw_<table>`` with the expressions of the ``<table>`` view
     (``source.columns``), next to the source values, so a value that is present but unreadable can be counted.
     """
-    from dashboard.sources import CONTRACT  # sources imports this module
+    from dashboard.sources import CONTRACT, quote_identifier  # sources imports this module
 
-    converted = [(canonical, column, kind) for canonical, (column, kind, _) in source.columns.items() if column]
+    converted = [(canonical, column, column_type) for canonical, (column, column_type, _) in source.columns.items()
+                 if column]
     columns = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
-    columns += [f'"{column.replace(chr(34), chr(34) * 2)}" as source_{index}' for index, (_, column, _) in
-                enumerate(converted)]
+    columns += [f"{quote_identifier(column)} as source_{index}" for index, (_, column, _) in enumerate(converted)]
     rules = UNUSABLE_ROW_RULES.get(table, []) + SUSPICIOUS_ROW_RULES.get(table, [])
-    passing = " and ".join(f"coalesce(not ({condition}), false)" for _, condition, _ in UNUSABLE_ROW_RULES[table])
     key, _ = UNIQUE_KEYS[table]
     measures = ["count(*)", "count(*) filter (where is_passing)",
                 f"count(*) filter (where is_passing and {key} is null) + "
@@ -202,7 +193,7 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
         measures.append(f"left(min(try_cast(source_{index} as varchar)) filter (where {unreadable}), 40)")
     measures += [f"count(*) filter (where {condition})" for _, condition, _ in rules]
     sql = (
-        f"select {', '.join(measures)} from (select *, {passing or 'true'} as is_passing from "
+        f"select {', '.join(measures)} from (select *, {usable_condition(table)} as is_passing from "
         f"(select {', '.join(columns)} from raw_{table}))"
     )
     row_count, passing_count, usable_count, *values = con.execute(sql, _bound(sql, parameters)).fetchone()
@@ -223,7 +214,8 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
         if count:
             findings.append(Finding("WARN", table, column, message, count))
     if passing_count > usable_count:
-        findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", passing_count - usable_count))
+        duplicates = passing_count - usable_count
+        findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", duplicates))
     if table == "orders" and usable_count == 0:
         findings.append(Finding("ERROR", table, "", "no usable rows: every metric is empty", row_count))
     elif usable_count < row_count:
@@ -243,22 +235,23 @@ def _left_out_by_null(table: str, column: str) -> bool:
 
 
 def _orphan_findings(con, catalog, parameters) -> list[Finding]:
-    """Usable surveys, tickets or returns whose customer has no usable order (the counts skip the window the
-    model uses to pick first copies: a duplicate id whose copies name different customers is counted as its
-    first-seen customer's)."""
+    """Usable surveys, tickets or returns whose customer has no usable order (cancelled orders count as orders).
+
+    Rows are counted once per id, as the model keeps only the first copy of each.
+    """
     if not catalog.tables["orders"].is_usable:
         return []
     tables = [table for table in ORPHAN_CHECKS if catalog.tables[table].is_usable]
     if not tables:
         return []
-    # Rows kept: those no rule leaves out, one per id (as the model's first copy), plus the rows without an id.
     counts = ", ".join(
         f"(select count(distinct {UNIQUE_KEYS[table][0]}) + count(*) filter (where {UNIQUE_KEYS[table][0]} is null) "
-        f"from ({passing_rows_sql(table)}) as activity "
-        f"where not exists (select 1 from ordering where ordering.customer_id = activity.customer_id))"
+        f"from {table} as activity where {usable_condition(table)} and "
+        f"not exists (select 1 from ordering where ordering.customer_id = activity.customer_id))"
         for table in tables
     )
-    sql = f"with ordering as (select distinct customer_id from ({passing_rows_sql('orders')})) select {counts}"
+    ordering = f"select distinct customer_id from orders where {usable_condition('orders')}"
+    sql = f"with ordering as ({ordering}) select {counts}"
     counts = con.execute(sql, _bound(sql, parameters)).fetchone()
     return [
         Finding("WARN", table, "customer_id", "customer has no usable order (rows kept)", count)

@@ -33,6 +33,8 @@ class Settings:
     stale_after_days: int = 3
     row_drop_warn_share: float = 0.2
     show_pii: bool = False
+    default_role: str = "analyst"
+    roles: tuple[tuple[str, str], ...] = ()
     query_timeout_seconds: float = 30.0
     memory_limit: str = ""
     state_dir: Path = STATE_DIR
@@ -42,6 +44,8 @@ class Settings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise SettingsError(f"timezone {self.timezone!r} is not a known IANA time zone") from error
+        if self.default_role not in ("viewer", "analyst", "marketing"):
+            raise SettingsError(f"default_role must be viewer, analyst or marketing, not {self.default_role!r}")
         if self.small_cohort_size < 0:
             raise SettingsError("small_cohort_size must be 0 or more")
 
@@ -54,6 +58,7 @@ _ENVIRONMENT = {
     "stale_after_days": ("DASHBOARD_STALE_AFTER_DAYS", int),
     "row_drop_warn_share": ("DASHBOARD_ROW_DROP_WARN_SHARE", float),
     "show_pii": ("DASHBOARD_SHOW_PII", lambda text: text.strip().lower() in {"1", "true", "yes", "on"}),
+    "default_role": ("DASHBOARD_DEFAULT_ROLE", str),
     "query_timeout_seconds": ("DASHBOARD_QUERY_TIMEOUT_SECONDS", float),
     "memory_limit": ("DASHBOARD_MEMORY_LIMIT", str),
     "state_dir": ("DASHBOARD_STATE_DIR", Path),
@@ -85,6 +90,8 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
             except ValueError as error:
                 raise SettingsError(f"{variable}={environ[variable]!r}: {error}") from error
     values.update({name: value for name, value in overrides.items() if value is not None})
+    if isinstance(values.get("roles"), dict):
+        values["roles"] = tuple(sorted((str(key), str(value)) for key, value in values["roles"].items()))
     for name in ("data_dir", "state_dir"):
         if name in values:
             values[name] = Path(values[name]).expanduser()

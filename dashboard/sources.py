@@ -272,7 +272,9 @@ def _files_text(paths: list[str], shown: int = 2) -> str:
     return text + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
 
 
-def _readable_files(table: str, files: list[Path], data_dir: Path, findings: list[Finding]) -> list[tuple[Path, object]]:
+def _readable_files(
+    table: str, files: list[Path], data_dir: Path, findings: list[Finding],
+) -> list[tuple[Path, pq.FileMetaData]]:
     """Open each file's Parquet footer; corrupt, empty or non-Parquet files are reported and skipped."""
     readable = []
     for path in files:
@@ -283,7 +285,9 @@ def _readable_files(table: str, files: list[Path], data_dir: Path, findings: lis
                 continue
             metadata = pq.read_metadata(path)
         except PermissionError:
-            findings.append(Finding("ERROR", table, "", f"file {relative} is not readable (permission denied), skipped"))
+            findings.append(
+                Finding("ERROR", table, "", f"file {relative} is not readable (permission denied), skipped")
+            )
             continue
         except Exception as error:  # pyarrow raises several types for corrupt files
             findings.append(
@@ -329,17 +333,16 @@ def _schema_findings(spec: TableSpec, source: TableSource, readable, data_dir: P
         if len(by_family) > 1:
             described = "; ".join(f"{family} in {_files_text(paths)}" for family, paths in sorted(by_family.items()))
             name = canonical_of.get(column.lower(), column)
-            findings.append(Finding("WARN", spec.name, name, f"files have different types for column {column!r}: {described}"))
+            message = f"files have different types for column {column!r}: {described}"
+            findings.append(Finding("WARN", spec.name, name, message))
     for column, canonical in canonical_of.items():
         having = files_with.get(column, set())
         lacking = [(path, metadata) for path, metadata in readable if path not in having]
         if having and lacking:  # a column in no file at all is a Hive partition column or reported elsewhere
             rows = sum(metadata.num_rows for _, metadata in lacking)
             paths = [_relative(path, data_dir) for path, _ in lacking]
-            findings.append(
-                Finding("WARN", spec.name, canonical,
-                        f"column {source.columns[canonical][0]!r} missing from {_files_text(paths)}, read as empty", rows)
-            )
+            message = f"column {source.columns[canonical][0]!r} missing from {_files_text(paths)}, read as empty"
+            findings.append(Finding("WARN", spec.name, canonical, message, rows))
     return findings
 
 
@@ -347,8 +350,11 @@ _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYI
                   "UBIGINT", "UHUGEINT", "DECIMAL")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE", "REAL")
 
-# A text timestamp that ends in a zone offset after its time: "10:00:00Z", "10:00+02:00", "10:00 UTC".
-_TEXT_OFFSET_PATTERN = r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]*)?)? ?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?|UTC)$"
+# A text timestamp whose time is followed by a zone: "10:00:00Z", "10:00+02:00", "10:00:00 -0500" (Shopify),
+# "10:00 UTC", "10:00 Europe/Berlin". ("10:00 AM" matches too; it then falls through to the formats.)
+_TEXT_ZONE_PATTERN = (
+    r"[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]*)?)? ?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z][A-Za-z0-9_/+-]*)$"
+)
 
 
 def conversion_sql(kind: str, source: str, source_type: str) -> str:
@@ -387,12 +393,15 @@ def conversion_sql(kind: str, source: str, source_type: str) -> str:
             return f"cast({column} as timestamp)"
         if is_text:
             text = f"trim(cast({column} as varchar))"
-            formats = ", ".join(quote_literal(fmt) for fmt in TEXT_TIMESTAMP_FORMATS)
-            # An explicit offset is converted to UTC; text without one is UTC already (whatever the session zone).
+            formats = f"try_strptime({text}, [{', '.join(quote_literal(fmt) for fmt in TEXT_TIMESTAMP_FORMATS)}])"
+            # DuckDB reads "10:00:00-0500" but not "10:00:00 -0500".
+            zoned = f"regexp_replace({text}, ' ([+-][0-9]{{2}}(:?[0-9]{{2}})?)$', '\\1')"
+            # A zone is converted to UTC (a cast to timestamp would drop it); text without one is UTC already,
+            # whatever the session's zone.
             return (
-                f"case when regexp_matches({text}, {quote_literal(_TEXT_OFFSET_PATTERN)}) "
-                f"then timezone('UTC', try_cast({text} as timestamptz)) "
-                f"else coalesce(try_cast({text} as timestamp), try_strptime({text}, [{formats}])) end"
+                f"case when regexp_matches({text}, {quote_literal(_TEXT_ZONE_PATTERN)}) "
+                f"then coalesce(timezone('UTC', try_cast({zoned} as timestamptz)), {formats}) "
+                f"else coalesce(try_cast({text} as timestamp), {formats}) end"
             )
         return f"try_cast({column} as timestamp)"
     if kind == BOOLEAN:
@@ -487,9 +496,8 @@ def _register_table(con, spec: TableSpec, source: TableSource, data_dir: Path, f
         files = find_table_files(data_dir, spec.name)
     except OSError as error:
         where = _relative(Path(error.filename), data_dir) if error.filename else spec.name
-        findings.append(
-            Finding("ERROR", spec.name, "", f"folder {where} is not readable ({error.strerror or error}); table not used")
-        )
+        message = f"folder {where} is not readable ({error.strerror or error}); table not used"
+        findings.append(Finding("ERROR", spec.name, "", message))
         return None
     if not files:
         level = "ERROR" if spec.is_required else "INFO"
@@ -567,22 +575,24 @@ def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: d
     source.columns = {}
     lowered = {name.lower(): name for name in source_types}
     missing_required = []
+    found = {canonical: _find_column(source.mapping.get(canonical, canonical), source_types, lowered)
+             for canonical in spec.columns}
+    expressions = [conversion_sql(kind, found[canonical], source_types[found[canonical]])
+                   for canonical, kind in spec.columns.items() if found[canonical]]
+    check_each = not _binds(con, spec.name, expressions)  # only then is each column tried alone
     for canonical, kind in spec.columns.items():
         mapped = source.mapping.get(canonical)
-        wanted = mapped if mapped is not None else canonical
-        source_column = wanted if wanted in source_types else lowered.get(wanted.lower())
+        source_column = found[canonical]
         is_required = canonical in spec.required_columns
         consequence = "; table not used" if is_required else ", read as empty"
         problem = None
         if source_column is not None:
             source_type = source_types[source_column]
             expression = conversion_sql(kind, source_column, source_type)
-            try:
-                con.execute(f"select {expression} from raw_{spec.name} limit 0")
+            if not check_each or _binds(con, spec.name, [expression]):
                 source.columns[canonical] = (source_column, source_type, expression)
                 continue
-            except duckdb.Error:
-                problem = f"column {source_column!r} ({source_type}) cannot be read as {kind}{consequence}"
+            problem = f"column {source_column!r} ({source_type}) cannot be read as {kind}{consequence}"
         elif mapped is not None:
             problem = f"mapping.toml maps it to column {mapped!r}, which {source.location} does not have{consequence}"
         elif is_required:
@@ -596,3 +606,17 @@ def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: d
         return None, findings
     select_parts = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
     return f"select {', '.join(select_parts)} from raw_{spec.name}", findings
+
+
+def _find_column(wanted: str, source_types: dict[str, str], lowered: dict[str, str]) -> str | None:
+    """The source column named wanted: exactly, else in any case."""
+    return wanted if wanted in source_types else lowered.get(wanted.lower())
+
+
+def _binds(con, table: str, expressions: list[str]) -> bool:
+    """True when DuckDB accepts the expressions over ``raw_<table>`` (no row is read)."""
+    try:
+        con.execute(f"select {', '.join(expressions) or '1'} from raw_{table} limit 0")
+    except duckdb.Error:
+        return False
+    return True

@@ -3,6 +3,7 @@
 -- period_start lies in [$start_date, $end_date] (null = open). A customer is new in the period of
 -- their first valid order and returning when they order in a period after it (Shopify's definition),
 -- so active_customers = new_customers + returning_customers.
+-- is_partial_period: the period containing the as-of date, unless the as-of day is its last day.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
 with segment as (
     select
@@ -13,7 +14,15 @@ with segment as (
 ),
 
 as_of_period as (
-    select cast(date_trunc($grain, as_of) as date) as period_start from model_info
+    select
+        cast(date_trunc($grain, as_of) as date) as period_start,
+        -- the as-of period is complete only when the as-of day is its last day
+        case $grain
+            when 'week' then date_trunc('week', as_of) + interval 7 day
+            when 'quarter' then date_trunc('quarter', as_of) + interval 3 month
+            else date_trunc('month', as_of) + interval 1 month
+        end > as_of + interval 1 day as is_incomplete
+    from model_info
 ),
 
 first_period as (
@@ -63,7 +72,7 @@ final as (
         coalesce(activity.orders, 0) as orders,
         coalesce(activity.revenue, 0) as revenue,
         activity.revenue / nullif(activity.orders, 0) as aov,
-        periods.period_start = as_of_period.period_start as is_partial_period
+        periods.period_start = as_of_period.period_start and as_of_period.is_incomplete as is_partial_period
     from periods
     cross join as_of_period
     left join activity on activity.period_start = periods.period_start

@@ -41,12 +41,8 @@ ranked_nps_responses as (
             partition by valid_surveys.customer_id
             order by valid_surveys.submitted_at desc, valid_surveys.response_id desc, valid_surveys.score
         ) as recency_rank
-    from valid_surveys
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
     where valid_surveys.kind = 'nps'
-      and (
-          ($channels is null and $regions is null and $categories is null and $tiers is null)
-          or valid_surveys.customer_id in (select customer_id from segment)
-      )
 ),
 
 silent_unhappy as (

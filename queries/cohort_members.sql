@@ -3,7 +3,8 @@
 -- order in period $cohort_start + $period_number (as in cohort_retention.sql). $activity 'active' or
 -- 'inactive' keeps only those customers (null keeps both); total_matches counts the kept customers
 -- before $limit / $offset (null $limit = no limit). Emails are masked: 'jane@example.com' -> 'j***@example.com'.
--- Params: $grain, $cohort_start, $period_number, $activity, $limit, $offset, $channels, $regions, $categories, $tiers
+-- email is masked ('j***@example.com') unless $show_email is true (roles allowed to see personal data).
+-- Params: $grain, $cohort_start, $period_number, $activity, $show_email, $limit, $offset, $channels, $regions, $categories, $tiers
 with segment as (
     select
         *,
@@ -50,6 +51,7 @@ final as (
         customer_id,
         case
             when email is null then null
+            when $show_email then email
             when strpos(email, '@') = 0 then left(email, 1) || '***'
             when strpos(email, '@') = 1 then '***' || email
             else left(email, 1) || '***@' || regexp_extract(email, '@([^@]*)$', 1)

@@ -2,6 +2,7 @@
 -- from the cohort to the as-of period. A cohort is the calendar $grain (week, month, quarter) of a
 -- customer's first valid order; a customer is active in period k when they have a valid order in
 -- period cohort + k ("on"), and active on or after k when their last active period is >= k.
+-- is_partial_period: the period containing the as-of date, unless the as-of day is its last day.
 -- Params: $grain, $channels, $regions, $categories, $tiers, $small_cohort_size
 with segment as (
     select
@@ -12,7 +13,15 @@ with segment as (
 ),
 
 as_of_period as (
-    select cast(date_trunc($grain, as_of) as date) as period_start from model_info
+    select
+        cast(date_trunc($grain, as_of) as date) as period_start,
+        -- the as-of period is complete only when the as-of day is its last day
+        case $grain
+            when 'week' then date_trunc('week', as_of) + interval 7 day
+            when 'quarter' then date_trunc('quarter', as_of) + interval 3 month
+            else date_trunc('month', as_of) + interval 1 month
+        end > as_of + interval 1 day as is_incomplete
+    from model_info
 ),
 
 cohorts as (
@@ -88,7 +97,7 @@ final as (
         coalesce(active_on.revenue, 0) as revenue,
         coalesce(active_on.revenue, 0) / nullif(first_period.revenue, 0) as revenue_retention_rate,
         date_diff($grain, periods.cohort_start, as_of_period.period_start) = periods.period_number
-            as is_partial_period,
+            and as_of_period.is_incomplete as is_partial_period,
         periods.cohort_size < $small_cohort_size as is_small_cohort
     from periods
     cross join as_of_period

@@ -4,20 +4,12 @@
 -- Without segment filters every response counts, including those of customers with no orders.
 -- is_partial_period: the period ends after the as-of day, so it is not complete yet.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
-with segment as (
-    select customer_id from segment_customers($channels, $regions, $categories, $tiers)
-),
-
-csat_responses as (
+with csat_responses as (
     select
         cast(date_trunc($grain, valid_surveys.submitted_local) as date) as period_start,
         valid_surveys.score
-    from valid_surveys
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
     where valid_surveys.kind = 'csat'
-      and (
-          ($channels is null and $regions is null and $categories is null and $tiers is null)
-          or valid_surveys.customer_id in (select customer_id from segment)
-      )
 ),
 
 periods as (

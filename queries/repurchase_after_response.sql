@@ -5,11 +5,7 @@
 -- Every group is listed; a group without eligible responses has 0 responses and a null rate.
 -- Without segment filters every response counts, including those of customers with no orders.
 -- Params: $channels, $regions, $categories, $tiers
-with segment as (
-    select customer_id from segment_customers($channels, $regions, $categories, $tiers)
-),
-
-response_groups as (
+with response_groups as (
     select *
     from (
         values
@@ -26,9 +22,7 @@ response_groups as (
 
 segment_responses as (
     select valid_surveys.*
-    from valid_surveys
-    where ($channels is null and $regions is null and $categories is null and $tiers is null)
-       or valid_surveys.customer_id in (select customer_id from segment)
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
 ),
 
 eligible_responses as (

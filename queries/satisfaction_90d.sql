@@ -4,14 +4,8 @@
 -- Params: $channels, $regions, $categories, $tiers
 with in_window as (
     select valid_surveys.*
-    from valid_surveys, model_info
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys, model_info
     where valid_surveys.submitted_at >= model_info.cutoff_at - interval 90 day
-      and (
-          ($channels is null and $regions is null and $categories is null and $tiers is null)
-          or valid_surveys.customer_id in (
-              select customer_id from segment_customers($channels, $regions, $categories, $tiers)
-          )
-      )
 ),
 
 final as (

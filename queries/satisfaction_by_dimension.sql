@@ -4,11 +4,7 @@
 -- Responses of customers with no orders have acquisition_channel and region 'unknown'; they count only
 -- without segment filters. Another $dimension returns no rows.
 -- Params: $dimension, $start_date, $end_date, $channels, $regions, $categories, $tiers
-with segment as (
-    select customer_id from segment_customers($channels, $regions, $categories, $tiers)
-),
-
-responses as (
+with responses as (
     select
         case $dimension
             when 'touchpoint' then valid_surveys.touchpoint
@@ -17,14 +13,10 @@ responses as (
         end as dimension_value,
         valid_surveys.kind,
         valid_surveys.score
-    from valid_surveys
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
     left join customer_summary on customer_summary.customer_id = valid_surveys.customer_id
     where (cast($start_date as date) is null or cast(valid_surveys.submitted_local as date) >= cast($start_date as date))
       and (cast($end_date as date) is null or cast(valid_surveys.submitted_local as date) <= cast($end_date as date))
-      and (
-          ($channels is null and $regions is null and $categories is null and $tiers is null)
-          or valid_surveys.customer_id in (select customer_id from segment)
-      )
 ),
 
 final as (

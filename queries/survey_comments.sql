@@ -8,11 +8,7 @@
 -- total_matches = number of responses matching the filters (all pages).
 -- Without segment filters every response counts, including those of customers with no orders.
 -- Params: $search, $kinds, $min_score, $max_score, $limit, $offset, $channels, $regions, $categories, $tiers
-with segment as (
-    select customer_id from segment_customers($channels, $regions, $categories, $tiers)
-),
-
-commented as (
+with commented as (
     select
         valid_surveys.response_id,
         valid_surveys.submitted_at,
@@ -32,12 +28,8 @@ commented as (
             '[phone]',
             'g'
         ) as comment_masked
-    from valid_surveys
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
     where trim(valid_surveys.comment) <> ''
-      and (
-          ($channels is null and $regions is null and $categories is null and $tiers is null)
-          or valid_surveys.customer_id in (select customer_id from segment)
-      )
 ),
 
 matches as (

@@ -16,9 +16,7 @@ segment_orders as (
 
 segment_responses as (
     select cast(date_trunc($grain, valid_surveys.submitted_local) as date) as period_start
-    from valid_surveys
-    where ($channels is null and $regions is null and $categories is null and $tiers is null)
-       or valid_surveys.customer_id in (select customer_id from segment)
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
 ),
 
 order_periods as (

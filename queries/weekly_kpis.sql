@@ -65,9 +65,7 @@ customer_progress as (
 
 surveys_in_scope as (
     select valid_surveys.submitted_at, valid_surveys.kind, valid_surveys.score
-    from valid_surveys
-    where ($channels is null and $regions is null and $categories is null and $tiers is null)
-       or valid_surveys.customer_id in (select customer_id from segment)
+    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
 ),
 
 week_surveys as (

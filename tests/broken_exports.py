@@ -215,6 +215,13 @@ def mixed_types_across_files(data_dir: Path) -> Path:
     return data_dir
 
 
+def column_missing_from_one_file(data_dir: Path) -> Path:
+    """orders/part-1.parquet has no revenue column: its rows are read without revenue and left out."""
+    _, second = _orders_in_two_files(data_dir)
+    write_parquet(second, clean_frames()["orders"].iloc[3:].drop(columns=["revenue"]))
+    return data_dir
+
+
 def duplicate_and_null_order_id(data_dir: Path) -> Path:
     orders = clean_frames()["orders"]
     orders["order_id"] = ["o1", "o1", "o3", None, "o5", "o6"]
@@ -286,9 +293,12 @@ def invalid_mapping_toml(data_dir: Path) -> Path:
 
 
 def shopify_frames() -> dict[str, pd.DataFrame]:
-    """The clean orders under Shopify-like column names (and the other tables as they are)."""
+    """The clean orders as a Shopify-like export: its column names, local times with an offset, totals as text."""
     frames = clean_frames()
-    frames["orders"] = frames["orders"].rename(
+    orders = frames["orders"]
+    orders["ordered_at"] = (orders["ordered_at"] - pd.Timedelta(hours=5)).dt.strftime("%Y-%m-%d %H:%M:%S -0500")
+    orders["revenue"] = orders["revenue"].map("{:.2f}".format)
+    frames["orders"] = orders.rename(
         columns={"order_id": "Name", "customer_id": "Customer ID", "ordered_at": "Created at", "revenue": "Total"}
     )
     return frames
@@ -393,6 +403,7 @@ def _left_out(table: str, used: int, total: int) -> Expect:
 CLEAN = BrokenExport("clean", write_clean, (), 0)
 
 # Without orders/part-1.parquet, c3 has no order left, so c3's survey is reported (c3 has no ticket or return).
+_UNREADABLE_SECOND_FILE = "file orders/part-1.parquet is not readable Parquet, skipped: "
 _LOST_SECOND_FILE = (Expect("WARN", "surveys.customer_id", "customer has no usable order (rows kept)", 1),)
 
 CASES = [
@@ -451,17 +462,17 @@ CASES = [
     ),
     BrokenExport(
         "truncated_parquet", truncated_parquet,
-        (Expect("ERROR", "orders", "file orders/part-1.parquet is not readable Parquet, skipped: "), *_LOST_SECOND_FILE),
+        (Expect("ERROR", "orders", _UNREADABLE_SECOND_FILE), *_LOST_SECOND_FILE),
         1,
     ),
     BrokenExport(
         "not_parquet", not_parquet,
-        (Expect("ERROR", "orders", "file orders/part-1.parquet is not readable Parquet, skipped: "), *_LOST_SECOND_FILE),
+        (Expect("ERROR", "orders", _UNREADABLE_SECOND_FILE), *_LOST_SECOND_FILE),
         1,
     ),
     BrokenExport(
         "corrupt_data_pages", corrupt_data_pages,
-        (Expect("ERROR", "orders", "file orders/part-1.parquet is not readable Parquet, skipped: "), *_LOST_SECOND_FILE),
+        (Expect("ERROR", "orders", _UNREADABLE_SECOND_FILE), *_LOST_SECOND_FILE),
         1,
     ),
     BrokenExport(
@@ -484,6 +495,16 @@ CASES = [
                    "number in orders/part-0.parquet; text in orders/part-1.parquet"),
             Expect("WARN", "orders.revenue", "files have different types for column 'revenue': "
                    "number in orders/part-0.parquet; text in orders/part-1.parquet"),
+        ),
+        0,
+    ),
+    BrokenExport(
+        "column_missing_from_one_file", column_missing_from_one_file,
+        (
+            Expect("WARN", "orders.revenue", "column 'revenue' missing from orders/part-1.parquet, read as empty", 3),
+            Expect("WARN", "orders.revenue", "missing or unreadable revenue, rows left out", 3),
+            _left_out("orders", 3, 6),
+            *_LOST_SECOND_FILE,
         ),
         0,
     ),

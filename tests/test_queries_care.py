@@ -593,14 +593,14 @@ DOCUMENTED_COLUMNS = re.compile(r"^- \*\*Columns:\*\* (.*)$", re.MULTILINE)
 
 
 def metric_docs(name: str) -> str:
-    """The section of the metric docs about queries/<name>.sql (docs/metrics-care.md, or docs/metrics.md once merged)."""
-    for path in (DOCS_DIR / "metrics.md", DOCS_DIR / "metrics-care.md"):
+    """The section of docs/metrics.md about queries/<name>.sql."""
+    for path in (DOCS_DIR / "metrics.md",):
         text = path.read_text(encoding="utf-8") if path.is_file() else ""
         start = text.find(f"`queries/{name}.sql`")
         if start >= 0:
             end = text.find("\n## ", start)
             return text[start:end if end >= 0 else len(text)]
-    raise AssertionError(f"queries/{name}.sql is not documented in docs/metrics.md or docs/metrics-care.md")
+    raise AssertionError(f"queries/{name}.sql is not documented in docs/metrics.md")
 
 
 @pytest.mark.parametrize("name", CARE_QUERIES)

@@ -130,8 +130,13 @@ def repeat_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def cursor(repeat_dir, open_database):
-    return open_database(repeat_dir).cursor(AS_OF)
+def database(repeat_dir, open_database):
+    return open_database(repeat_dir)
+
+
+@pytest.fixture
+def cursor(database):
+    return database.cursor(AS_OF)
 
 
 def plain(value):
@@ -173,7 +178,7 @@ TREND_COLUMNS = [
 ]
 
 
-def test_activity_trend_by_month_includes_the_empty_month_and_flags_the_partial_one(cursor):
+def test_activity_trend_by_month_includes_the_empty_month(cursor):
     frame = run_query(cursor, "activity_trend", **ALL, grain="month", start_date=None, end_date=None)
     assert list(frame.columns) == TREND_COLUMNS
     assert rows(frame) == [
@@ -182,8 +187,22 @@ def test_activity_trend_by_month_includes_the_empty_month_and_flags_the_partial_
         (date(2024, 3, 1), 1, 1, 0, 0.0, 2, 30.0, 15.0, False),
         (date(2024, 4, 1), 2, 1, 1, 0.5, 2, 100.0, 50.0, False),
         (date(2024, 5, 1), 0, 0, 0, None, 0, 0.0, None, False),
-        (date(2024, 6, 1), 5, 3, 2, 0.4, 20, 305.0, 15.25, True),
+        (date(2024, 6, 1), 5, 3, 2, 0.4, 20, 305.0, 15.25, False),  # the as-of date is June's last day
     ]
+
+
+def test_activity_trend_marks_the_period_in_progress(database):
+    """A period is partial when the as-of day is not its last day (same rule as nps_trend / csat_trend)."""
+    mid_june = database.cursor(date(2024, 6, 15))
+    months = run_query(mid_june, "activity_trend", **ALL, grain="month", start_date=None, end_date=None)
+    assert months["is_partial_period"].tolist() == [False] * 5 + [True]
+    weeks = run_query(mid_june, "activity_trend", **ALL, grain="week", start_date=None, end_date=None)
+    assert weeks["is_partial_period"].tolist()[-1] is True and not any(weeks["is_partial_period"].tolist()[:-1])
+    cohorts = run_query(mid_june, "cohort_retention", **ALL, grain="month", small_cohort_size=0)
+    last_period = cohorts.groupby("cohort_start")["period_number"].transform("max") == cohorts["period_number"]
+    assert (cohorts["is_partial_period"] == last_period).all()
+    end_of_june = run_query(database.cursor(AS_OF), "cohort_retention", **ALL, grain="month", small_cohort_size=0)
+    assert not end_of_june["is_partial_period"].any()
 
 
 def test_activity_trend_by_week_covers_every_week_and_adds_up(cursor):
@@ -194,7 +213,7 @@ def test_activity_trend_by_week_covers_every_week_and_adds_up(cursor):
     assert (frame["active_customers"] == frame["new_customers"] + frame["returning_customers"]).all()
     assert frame["orders"].sum() == 27 and frame["revenue"].sum() == pytest.approx(655.0)
     assert frame["new_customers"].sum() == 7  # every customer is new exactly once
-    assert frame["is_partial_period"].tolist() == [False] * 24 + [True]
+    assert frame["is_partial_period"].tolist() == [False] * 25  # the as-of date is a Sunday: week complete
     assert_rates_between_0_and_1(frame)
 
 
@@ -206,7 +225,7 @@ def test_activity_trend_date_range_keeps_periods_starting_inside_it(cursor):
     # April's returning customer (c2) is still returning: history before the range counts
     assert rows(frame)[1] == (date(2024, 4, 1), 2, 1, 1, 0.5, 2, 100.0, 50.0, False)
     open_end = run_query(cursor, "activity_trend", **ALL, grain="quarter", start_date=date(2024, 4, 1), end_date=None)
-    assert rows(open_end) == [(date(2024, 4, 1), 6, 4, 2, r(2 / 6), 22, 405.0, r(405 / 22), True)]
+    assert rows(open_end) == [(date(2024, 4, 1), 6, 4, 2, r(2 / 6), 22, 405.0, r(405 / 22), False)]
 
 
 def test_activity_trend_segment_filter(cursor):
@@ -218,7 +237,7 @@ def test_activity_trend_segment_filter(cursor):
         (date(2024, 3, 1), 0, 0, 0, None, 0, 0.0, None, False),
         (date(2024, 4, 1), 1, 0, 1, 1.0, 1, 40.0, 40.0, False),
         (date(2024, 5, 1), 0, 0, 0, None, 0, 0.0, None, False),
-        (date(2024, 6, 1), 2, 1, 1, 0.5, 12, 130.0, r(130 / 12), True),
+        (date(2024, 6, 1), 2, 1, 1, 0.5, 12, 130.0, r(130 / 12), False),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import duckdb
@@ -9,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from dashboard.sources import conversion_sql, find_table_files, register_sources
+from dashboard.settings import PROJECT_ROOT
+from dashboard.sources import CONTRACT, conversion_sql, find_table_files, register_sources
 from tests.broken_exports import (
     SHOPIFY_MAPPING,
     build,
@@ -149,6 +151,26 @@ def test_text_timestamps_in_several_formats_are_read_as_utc(tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "utc"),
+    [
+        ("2024-03-01 10:00:00", "2024-03-01 10:00:00"), ("2024-03-01", "2024-03-01 00:00:00"),
+        ("2024-03-01T10:00:00.5Z", "2024-03-01 10:00:00.5"), ("2024-03-01 10:00:00 -0500", "2024-03-01 15:00:00"),
+        ("2024-03-01T10:00:00+01:00", "2024-03-01 09:00:00"), ("2024-03-01 10:00 Europe/Berlin", "2024-03-01 09:00:00"),
+        ("2024-03-01 10:00 UTC", "2024-03-01 10:00:00"), ("01/03/2024 10:00", "2024-03-01 10:00:00"),
+        ("01/03/2024", "2024-03-01 00:00:00"), ("03/01/2024 10:00 PM", "2024-03-01 22:00:00"),
+        ("1.3.2024", "2024-03-01 00:00:00"), ("2024/03/01", "2024-03-01 00:00:00"),
+        ("2024-03-01 10:00 Mars/Olympus", None), ("yesterday", None), ("", None),
+    ],
+)
+def test_text_timestamp_conversion_ignores_the_session_zone(text, utc):
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'Asia/Tokyo'")
+    sql = conversion_sql("timestamp", "value", "VARCHAR")
+    row = con.execute(f"select cast({sql} as varchar) from (select $text as value)", {"text": text}).fetchone()
+    assert row == (utc,)
+
+
 def test_text_revenue_is_read_as_a_number(tmp_path):
     con, _ = register(build("revenue_as_text", tmp_path))
     assert con.execute("select revenue from orders order by order_id").fetchall() == [
@@ -192,3 +214,17 @@ def test_registering_never_writes_and_missing_folder_gives_empty_views(tmp_path)
     ]
     assert con.execute("select count(*) from orders").fetchone() == (0,)
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_data_contract_doc_lists_every_table_and_column_as_the_code_does():
+    text = (PROJECT_ROOT / "docs" / "data-contract.md").read_text(encoding="utf-8")
+    documented = {}
+    for table, body in re.findall(r"^### (\w+): .*?\n(.*?)(?=^#)", text, flags=re.M | re.S):
+        rows = re.findall(r"^\| `(\w+)` \| (\w+) \| (yes|no) \|", body, flags=re.M)
+        documented[table] = [(column, kind, required == "yes") for column, kind, required in rows]
+    assert documented == {
+        name: [(column, kind, column in spec.required_columns) for column, kind in spec.columns.items()]
+        for name, spec in CONTRACT.items()
+    }
+    assert "`orders` is required. The other tables are optional" in text
+    assert [name for name, spec in CONTRACT.items() if spec.is_required] == ["orders"]

@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import figures
-from dashboard.pages.common import PAGE_SIZE, chart, current_view, empty, query, require_data
+from dashboard.pages.common import (PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all,
+                                    query, require_data)
 
 st.title("Cohorts")
 st.caption(
@@ -96,9 +97,13 @@ activity_choice = pick_right.segmented_control(
 ) or "did not order"
 activity = "active" if activity_choice == "ordered" else "inactive"
 
-if chosen_cohort:
+user_access = current_access(view.settings)
+if chosen_cohort and not user_access.can_see_customers:
+    st.info(f"Your role ({user_access.role}) sees aggregates only; customer lists need the analyst or marketing role.",
+            icon=":material/lock:")
+elif chosen_cohort:
     member_params = dict(grain=grain, cohort_start=cohort_starts[chosen_cohort], period_number=int(chosen_period),
-                         activity=activity)
+                         activity=activity, show_email=user_access.can_see_pii)
     members = query(view, "cohort_members", **member_params, limit=PAGE_SIZE, offset=0)
     if members is not None:
         total = int(members["total_matches"].iloc[0]) if len(members) else 0
@@ -122,13 +127,17 @@ if chosen_cohort:
             if total > len(members):
                 st.caption(f"Showing the {len(members):,} highest-revenue of {total:,}; the download has all of them.")
 
-            def cohort_csv() -> str:
-                everyone = query(view, "cohort_members", **member_params, limit=total, offset=0)
-                return everyone.drop(columns=["total_matches"]).to_csv(index=False)
+            file_name = f"cohort-{cohort_starts[chosen_cohort]}-{grain}{int(chosen_period)}-{activity}-{view.as_of}.csv"
+
+            def cohort_members_frame():
+                everyone = fetch_all(view, "cohort_members", **member_params, limit=None, offset=0)
+                return everyone.drop(columns=["total_matches"])
 
             st.download_button(
-                "Download CSV", data=cohort_csv, mime="text/csv", icon=":material/download:", key="cohort_download",
-                file_name=f"cohort-{cohort_starts[chosen_cohort]}-{grain}{int(chosen_period)}-{activity}-{view.as_of}.csv",
+                "Download CSV", mime="text/csv", icon=":material/download:", key="cohort_download",
+                data=audited_csv(view, "cohort members", file_name, cohort_members_frame,
+                                 {**view.filters.params(), **member_params}),
+                file_name=file_name, disabled=not user_access.can_download,
                 on_click="ignore",
             )
 

@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, figures
+from dashboard import access, cache, figures
 from dashboard.filters import GRAINS, SEGMENT_DIMENSIONS, Filters
 from dashboard.model import Database
-from dashboard.queries import QueryError
+from dashboard.queries import QueryError, run_query
 from dashboard.settings import Settings, SettingsError, load_settings
 
 PAGE_SIZE = 50
@@ -124,6 +124,25 @@ def _freshness(sidebar, database: Database, latest: date) -> None:
     sidebar.caption(f"Data version `{database.fingerprint[:8]}` · read {database.opened_at:%d %b %H:%M} UTC")
 
 
+def current_access(settings: Settings) -> access.Access:
+    """The signed-in user's role (Streamlit's st.login when configured), else the default role."""
+    user = st.user
+    is_logged_in = bool(user.get("is_logged_in", False)) if hasattr(user, "get") else False
+    return access.resolve_access(settings, user.get("email") if is_logged_in else None, is_logged_in)
+
+
+def audited_csv(view: "View", what: str, file_name: str, build, segment: dict):
+    """A download callable that builds the CSV, then records who downloaded what in the audit log."""
+    user_access = current_access(view.settings)
+
+    def download() -> str:
+        frame = build()
+        access.record_download(view.settings.state_dir, user_access, what, segment, len(frame), file_name)
+        return frame.to_csv(index=False)
+
+    return download
+
+
 def current_view() -> View:
     """The view the router built for this rerun."""
     view = st.session_state.get("view")
@@ -148,6 +167,15 @@ def query(view: View, name: str, **params) -> pd.DataFrame | None:
     except QueryError as error:
         st.error(f"This view could not be computed: {error}", icon=":material/error:")
         return None
+
+
+def fetch_all(view: View, name: str, **params) -> pd.DataFrame:
+    """An uncached query on a fresh cursor: for download callables, which run outside the script thread."""
+    cursor = view.database.cursor(view.as_of)
+    try:
+        return run_query(cursor, name, **{**view.filters.params(), **params})
+    finally:
+        cursor.close()
 
 
 def chart(fig, key: str, **kwargs):

@@ -1,0 +1,682 @@
+"""The purchase/dropout model, its fit, the per-customer scores and their backtest.
+
+The model is the MBG/NBD (Batislam, Denizel & Filiztekin 2007, "Empirical validation and comparison of
+models for customer base analysis", International Journal of Research in Marketing 24(3), 201-209): the
+BG/NBD of ``dashboard/clv.py`` with one change, a customer may also drop out right after the *first*
+purchase. The plain BG/NBD gives every one-time buyer P(alive) = 1, however long ago they bought; the MBG/NBD
+does not, and it backtests better on both our demo exports and CDNOW (docs/churn.md has the numbers).
+Time is in days throughout.
+
+``score_customers(cursor)`` fits the model on ``queries/churn_features.sql`` at the cursor's as-of date,
+stores one row per customer in the DuckDB table ``customer_scores`` of that as-of's model schema (once,
+thread-safe) and returns the scores. ``backtest(database, cutoff)`` fits at a past date and compares the
+predictions with what happened next. No Streamlit import: the CLI, the report and the app share this code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from dashboard import clv, queries
+
+RISK_HORIZON_DAYS = 90
+CLV_HORIZON_DAYS = 365
+ANNUAL_DISCOUNT_RATE = 0.10
+HIGH_RISK = 0.7
+MEDIUM_RISK = 0.4
+RISK_BANDS = ("high", "medium", "low")
+# Reasons: overdue when the time since the last order is at least this many typical gaps; a complaint is slow
+# when it took longer than this many days; the order value is falling when the last order is at least this
+# share below the mean of the earlier ones.
+OVERDUE_GAP_RATIO = 2.0
+SLOW_RESOLUTION_DAYS = 7.0
+FALLING_VALUE_SHARE = 0.4
+MAX_REASONS = 3
+RFM_SEGMENTS = (
+    "Champions", "Loyal", "Potential loyalists", "New", "Promising", "Needs attention", "At risk",
+    "Can't lose them", "Hibernating", "Lost",
+)
+NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
+SCORE_COLUMNS = (
+    "customer_id", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive", "expected_orders_90d",
+    "churn_risk", "risk_band", "predicted_clv_365d", "revenue", "reasons",
+)
+# Columns of `python -m dashboard scores` (email follows customer_id when PII display is on).
+EXPORT_COLUMNS = (
+    "customer_id", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive", "expected_orders_90d",
+    "churn_risk", "predicted_clv_365d", "reasons",
+)
+
+_LOG_PARAM_BOUND = clv.LOG_PARAM_BOUND
+_AT_BOUND = _LOG_PARAM_BOUND - 1e-3
+_GRADIENT_TOLERANCE = 1e-5
+
+
+@dataclass(frozen=True)
+class MbgNbdFit:
+    """MBG/NBD parameters: purchase rate lambda ~ Gamma(r, alpha) (alpha in days), dropout p ~ Beta(a, b).
+
+    ``converged`` is False when the fit should not be used; ``message`` says why.
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+    converged: bool
+    n_customers: int
+    message: str
+
+    @property
+    def params(self) -> tuple[float, float, float, float]:
+        """(r, alpha, a, b)."""
+        return (self.r, self.alpha, self.a, self.b)
+
+    def as_shifted_bgnbd(self) -> clv.BgNbdFit:
+        """The BG/NBD with b + 1: it shares every prediction of an active customer with this model (see below)."""
+        return clv.BgNbdFit(self.r, self.alpha, self.a, self.b + 1.0, self.log_likelihood, self.converged,
+                            self.n_customers, self.message)
+
+
+def _customer_arrays(frequency, recency, T, weights=None):
+    """Validated 1-d float arrays; ValueError on NaN, negative values, recency > T or mismatched lengths."""
+    arrays = []
+    for name, values in (("frequency", frequency), ("recency", recency), ("T", T)):
+        array = np.ravel(np.asarray(values, dtype=float))
+        if np.isnan(array).any():
+            raise ValueError(f"{name} contains NaN")
+        arrays.append(array)
+    x, t_x, age = arrays
+    w = np.ones_like(x) if weights is None else np.ravel(np.asarray(weights, dtype=float))
+    if not (x.shape == t_x.shape == age.shape == w.shape):
+        raise ValueError("frequency, recency, T and weights differ in length")
+    if (x < 0).any() or (t_x < 0).any() or (w < 0).any() or np.isnan(w).any():
+        raise ValueError("frequency, recency and weights must be >= 0")
+    if (t_x > age * (1 + 1e-9) + 1e-12).any():
+        raise ValueError("recency must be <= T (time of the last purchase cannot be after the end of the window)")
+    return x, t_x, age, w
+
+
+def mbgnbd_log_likelihood(params, frequency, recency, T, weights=None) -> np.ndarray:
+    """Per-customer MBG/NBD log-likelihood, times ``weights`` (Batislam et al. 2007, eq. 3):
+
+    L = B(a, b+x+1)/B(a, b) * G(r+x) a^r / (G(r) (alpha+T)^(r+x))
+      + B(a+1, b+x)/B(a, b) * G(r+x) a^r / (G(r) (alpha+t_x)^(r+x)),
+    the second term (dropped out right after the last purchase) present for every x, including x = 0.
+    ``params`` is (r, alpha, a, b) or an ``MbgNbdFit``.
+    """
+    r, alpha, a, b = params.params if isinstance(params, MbgNbdFit) else (float(v) for v in params)
+    x, t_x, age, w = _customer_arrays(frequency, recency, T, weights)
+    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+    alive = special.betaln(a, b + x + 1) - special.betaln(a, b) - (r + x) * np.log(alpha + age)
+    dropped = special.betaln(a + 1, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x)
+    return w * (common + np.logaddexp(alive, dropped))
+
+
+class _MbgNbdObjective:
+    """Mean negative log-likelihood and its gradient in log-parameters, on aggregated rows.
+
+    Terms that depend on frequency alone are computed once per distinct frequency, terms in T or recency once
+    per distinct value, so one evaluation is a few passes over the distinct (frequency, recency, T) rows.
+    """
+
+    def __init__(self, x, t_x, age, w):
+        self.x_values, self.x_index = np.unique(x, return_inverse=True)
+        self.age_values, self.age_index = np.unique(age, return_inverse=True)
+        self.t_x_values, self.t_x_index = np.unique(t_x, return_inverse=True)
+        self.w = w
+        self.total_weight = float(w.sum())
+        self.weight_by_x = np.bincount(self.x_index, weights=w, minlength=len(self.x_values))
+
+    def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
+        r, alpha, a, b = np.exp(log_params)
+        xv, ix, w = self.x_values, self.x_index, self.w
+        log_age = np.log(alpha + self.age_values)[self.age_index]
+        log_t_x = np.log(alpha + self.t_x_values)[self.t_x_index]
+        inverse_age = (1.0 / (alpha + self.age_values))[self.age_index]
+        inverse_t_x = (1.0 / (alpha + self.t_x_values))[self.t_x_index]
+        beta_ab = special.betaln(a, b)
+        shape = (r + xv)[ix]
+        alive = (special.betaln(a, b + xv + 1) - beta_ab)[ix] - shape * log_age
+        dropped = (special.betaln(a + 1, b + xv) - beta_ab)[ix] - shape * log_t_x
+        mixed = np.logaddexp(alive, dropped)
+        share_alive = np.exp(alive - mixed)
+        share_dropped = 1.0 - share_alive
+        common_x = special.gammaln(r + xv) - special.gammaln(r) + r * np.log(alpha)
+        total = float(self.weight_by_x @ common_x + w @ mixed)
+
+        w_dropped_by_x = np.bincount(ix, weights=w * share_dropped, minlength=len(xv))
+        w_alive_by_x = self.weight_by_x - w_dropped_by_x
+        digamma_ab = special.digamma(a + b)
+        digamma_abx1 = special.digamma(a + b + xv + 1)
+        d_r = self.weight_by_x @ (special.digamma(r + xv) - special.digamma(r) + np.log(alpha)) - w @ (
+            share_alive * log_age + share_dropped * log_t_x
+        )
+        d_alpha = self.total_weight * r / alpha - w @ (shape * (share_alive * inverse_age + share_dropped * inverse_t_x))
+        d_a = self.weight_by_x @ (digamma_ab - digamma_abx1) + w_dropped_by_x.sum() / a
+        d_b = (
+            self.weight_by_x @ (digamma_ab - digamma_abx1 - special.digamma(b))
+            + w_alive_by_x @ special.digamma(b + xv + 1)
+            + w_dropped_by_x @ special.digamma(b + xv)
+        )
+        gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
+        return -total / self.total_weight, -gradient / self.total_weight
+
+
+def _aggregate(x, t_x, age, w):
+    """Identical (frequency, recency, T) rows collapsed into one with the summed weight."""
+    grouped = (
+        pd.DataFrame({"x": x, "t_x": t_x, "age": age, "w": w})
+        .groupby(["x", "t_x", "age"], sort=True)["w"].sum()
+        .reset_index()
+    )
+    grouped = grouped[grouped["w"] > 0]
+    return tuple(grouped[column].to_numpy(dtype=float) for column in ("x", "t_x", "age", "w"))
+
+
+def _converged(objective, result) -> bool:
+    if not (np.all(np.isfinite(result.x)) and np.isfinite(result.fun)) or np.any(np.abs(result.x) >= _AT_BOUND):
+        return False
+    if result.success:
+        return True
+    return bool(np.max(np.abs(objective(result.x)[1])) < _GRADIENT_TOLERANCE)
+
+
+def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
+    """Maximum-likelihood MBG/NBD fit; identical rows are aggregated, so millions of customers fit in seconds.
+
+    Never raises on thin data (one customer, nobody bought twice, every order on one day): the fit comes back
+    with ``converged=False`` and a ``message``, as ``clv.fit_bgnbd`` does. Example (CDNOW, weeks):
+    ``fit_mbgnbd(s.frequency, s.recency, s["T"])`` -> MbgNbdFit(r=0.525, alpha=6.183, a=0.891, b=1.614, ...).
+    """
+    x, t_x, age, w = _aggregate(*_customer_arrays(frequency, recency, T, weights))
+    total_weight = float(w.sum())
+    n_customers = int(round(total_weight))
+    if total_weight == 0:
+        return MbgNbdFit(math.nan, math.nan, math.nan, math.nan, math.nan, False, 0, "no customers to fit")
+    problems = []
+    if n_customers < clv.MIN_CUSTOMERS_TO_FIT:
+        problems.append(f"only {n_customers} customer(s); need at least {clv.MIN_CUSTOMERS_TO_FIT}")
+    if not (x > 0).any():
+        problems.append("nobody made a repeat purchase, so purchase rate and dropout cannot be estimated")
+    if not (age > 0).any():
+        problems.append("every customer's first order is on the last day (T = 0)")
+
+    positive = age > 0
+    time_scale = float(np.average(age[positive], weights=w[positive])) if positive.any() else 1.0
+    objective = _MbgNbdObjective(x, t_x / time_scale, age / time_scale, w)
+    rate = max(float(np.average(x, weights=w)) / max(float(np.average(age / time_scale, weights=w)), 1e-9), 1e-3)
+    bounds = [(-_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)] * 4
+    best, best_ok = None, False
+    for start in (np.log([0.5, 0.5 / rate, 0.5, 2.0]), np.zeros(4), np.log([2.0, 2.0 / rate, 2.0, 10.0])):
+        result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                   options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        ok = _converged(objective, result)
+        if best is None or (ok, -result.fun) > (best_ok, -best.fun):
+            best, best_ok = result, ok
+        if ok:
+            break
+    r, alpha_scaled, a, b = np.exp(best.x)
+    alpha = float(alpha_scaled * time_scale)
+    log_likelihood = float(mbgnbd_log_likelihood((r, alpha, a, b), x, t_x, age, w).sum())
+    at_bound = [f"{name}={math.exp(value):.3g}" for name, value in zip(("r", "alpha", "a", "b"), best.x)
+                if abs(value) >= _AT_BOUND]
+    if at_bound:
+        problems.append(f"parameter(s) at the optimizer bound ({', '.join(at_bound)}): no interior maximum")
+    elif not best_ok:
+        problems.append(f"optimizer did not converge: {best.message}")
+    converged = best_ok and not problems
+    return MbgNbdFit(float(r), alpha, float(a), float(b), log_likelihood, converged, n_customers,
+                     "converged" if converged else "; ".join(problems))
+
+
+def mbg_p_alive(fit: MbgNbdFit, frequency, recency, T) -> np.ndarray:
+    """P(active at T | x, t_x, T) = 1 / (1 + a / (b + x) * ((alpha + T) / (alpha + t_x))^(r + x)), for every x.
+
+    Below 1 for one-time buyers too (x = 0, t_x = 0): the MBG/NBD lets them drop out after the first order.
+    """
+    x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (frequency, recency, T)))
+    log_odds_dropped = (
+        np.log(fit.a) - np.log(fit.b + x) + (fit.r + x) * (np.log(fit.alpha + age) - np.log(fit.alpha + t_x))
+    )
+    return special.expit(-log_odds_dropped)
+
+
+def mbg_prob_no_purchase(fit: MbgNbdFit, t, frequency, recency, T) -> np.ndarray:
+    """P(no purchase in (T, T + t] | x, t_x, T): the churn risk.
+
+    (1 - P(alive)) + P(alive) * ((alpha + T) / (alpha + T + t))^(r + x): an active customer stays active until
+    the next purchase, which waits Exp(lambda) with lambda ~ Gamma(r + x, alpha + T) given the history.
+    """
+    t, x, t_x, age = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (t, frequency, recency, T)))
+    if (t < 0).any():
+        raise ValueError("t must be >= 0")
+    alive = mbg_p_alive(fit, x, t_x, age)
+    silent_if_alive = np.exp(-(fit.r + x) * np.log1p(t / (fit.alpha + age)))
+    return 1.0 - alive + alive * silent_if_alive
+
+
+def _one_time_buyer_factor(fit: MbgNbdFit, frequency, recency, T) -> np.ndarray:
+    """P(alive) for one-time buyers, 1 for the others: what turns the shifted BG/NBD into the MBG/NBD.
+
+    Given the history, an active MBG/NBD customer has lambda ~ Gamma(r + x, alpha + T) and p ~ Beta(a, b + x + 1)
+    (they survived x + 1 dropout coins), exactly an active BG/NBD customer with b + 1 (p ~ Beta(a, b + 1 + x)).
+    The P(alive) of the two models also agree for x > 0 (a / (b + 1 + x - 1) = a / (b + x)); for x = 0 the
+    BG/NBD says 1 and the MBG/NBD says ``mbg_p_alive``.
+    """
+    x = np.asarray(frequency, dtype=float)
+    return np.where(x == 0, mbg_p_alive(fit, frequency, recency, T), 1.0)
+
+
+def mbg_expected_purchases(fit: MbgNbdFit, t, frequency, recency, T) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] (Batislam et al. 2007, eq. 5):
+
+    (a+b+x)/(a-1) * [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x+1; a+b+x; t/(alpha+T+t))]
+    / (1 + a/(b+x) ((alpha+T)/(alpha+t_x))^(r+x)), evaluated with ``clv.expected_purchases`` on b + 1.
+    """
+    x, t_x, age = (np.asarray(v, dtype=float) for v in (frequency, recency, T))
+    shifted = clv.expected_purchases(fit.as_shifted_bgnbd(), t, x, t_x, age)
+    return np.asarray(shifted) * _one_time_buyer_factor(fit, x, t_x, age)
+
+
+def mbg_predicted_clv(fit: MbgNbdFit, gg_fit: clv.GammaGammaFit, frequency, recency, T, monetary,
+                      horizon_days: float = CLV_HORIZON_DAYS,
+                      annual_discount_rate: float = ANNUAL_DISCOUNT_RATE) -> np.ndarray:
+    """Discounted expected spend over ``horizon_days``: ``clv.predicted_clv`` (monthly steps, each discounted
+    at (1 + annual_discount_rate)^(30/365) - 1) with the MBG/NBD's purchases instead of the BG/NBD's."""
+    x, t_x, age, m = (np.asarray(v, dtype=float) for v in (frequency, recency, T, monetary))
+    shifted = clv.predicted_clv(fit.as_shifted_bgnbd(), gg_fit, x, t_x, age, m, horizon_days=horizon_days,
+                                annual_discount_rate=annual_discount_rate)
+    return np.asarray(shifted) * _one_time_buyer_factor(fit, x, t_x, age)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What was fitted at an as-of date: the method, its parameters and the thin-data warning (or None)."""
+
+    as_of: date | None
+    method: str
+    n_customers: int
+    r: float = math.nan
+    alpha: float = math.nan
+    a: float = math.nan
+    b: float = math.nan
+    gg_p: float = math.nan
+    gg_q: float = math.nan
+    gg_v: float = math.nan
+    message: str | None = None
+
+
+def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tuple[pd.DataFrame, ModelInfo]:
+    """Fit the MBG/NBD and Gamma-Gamma on ``churn_features`` rows and predict, one row per input row.
+
+    Columns: p_alive, expected_orders (in ``horizon_days``), churn_risk (P(no order in ``horizon_days``)),
+    expected_order_value, predicted_clv_365d. When the MBG/NBD cannot be fitted, churn_risk falls back to
+    ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
+    """
+    as_of = None
+    x = features["frequency"].to_numpy(dtype=float)
+    t_x = features["recency_days"].to_numpy(dtype=float)
+    age = features["t_days"].to_numpy(dtype=float)
+    spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
+    days_since = features["days_since_last_order"].to_numpy(dtype=float)
+    n = len(features)
+    out = pd.DataFrame(index=features.index)
+    if n == 0:
+        for column in ("p_alive", "expected_orders", "churn_risk", "expected_order_value", "predicted_clv_365d"):
+            out[column] = pd.Series(dtype="float64")
+        return out, ModelInfo(as_of, "none", 0, message="No customer has a valid order by this date.")
+
+    fit = fit_mbgnbd(x, t_x, age)
+    if not fit.converged:
+        gap = clv.typical_purchase_gap(x, t_x, age)
+        out["p_alive"] = np.nan
+        out["expected_orders"] = np.nan
+        out["churn_risk"] = clv.recency_score(days_since, gap)
+        out["expected_order_value"] = np.nan
+        out["predicted_clv_365d"] = np.nan
+        message = (
+            f"Too little data to fit the churn model ({fit.message}). Churn risk is a plain recency score "
+            f"instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
+            "P(alive), expected orders and predicted value are not available."
+        )
+        return out, ModelInfo(as_of, "recency fallback", n, message=message)
+
+    gg = clv.fit_gamma_gamma(x, spend)
+    messages = []
+    if not gg.converged:
+        # No pooling: a repeat customer's own mean spend, the mean spend of all repeat purchases for the others
+        # (p = q = 1, v = 0 turns E[order value] = p (v + x m) / (p x + q - 1) into m; see clv.expected_order_value).
+        own_mean = float(spend[x > 0].mean()) if (x > 0).any() else float(features["revenue"].mean())
+        gg = clv.GammaGammaFit(1.0, 1.0, 0.0, math.nan, False, gg.n_customers, own_mean, gg.message)
+        messages.append(f"The order-value model could not be fitted ({gg.message}); predicted value uses each "
+                        "customer's own mean repeat order value instead.")
+    out["p_alive"] = mbg_p_alive(fit, x, t_x, age)
+    out["expected_orders"] = mbg_expected_purchases(fit, horizon_days, x, t_x, age)
+    out["churn_risk"] = mbg_prob_no_purchase(fit, horizon_days, x, t_x, age)
+    out["expected_order_value"] = clv.expected_order_value(gg, x, spend)
+    out["predicted_clv_365d"] = mbg_predicted_clv(fit, gg, x, t_x, age, spend)
+    info = ModelInfo(as_of, "MBG/NBD", n, fit.r, fit.alpha, fit.a, fit.b, gg.p, gg.q, gg.v,
+                     " ".join(messages) or None)
+    return out, info
+
+
+# Scores stored per as-of date
+
+_BUILD_LOCKS: dict[str, threading.Lock] = {}
+_BUILD_LOCKS_GUARD = threading.Lock()
+
+
+def _build_lock(schema: str) -> threading.Lock:
+    with _BUILD_LOCKS_GUARD:
+        return _BUILD_LOCKS.setdefault(schema, threading.Lock())
+
+
+def _current_schema(cursor) -> str:
+    return cursor.execute("select current_schema()").fetchall()[0][0]
+
+
+def _read_model_info(cursor, schema: str) -> ModelInfo | None:
+    exists = cursor.execute(
+        "select count(*) from information_schema.tables where table_schema = $schema and table_name = 'churn_model'",
+        {"schema": schema},
+    ).fetchall()[0][0]
+    if not exists:
+        return None
+    row = queries.run_query(cursor, "churn_model_info").iloc[0]
+    values = {name: (None if pd.isna(row[name]) else row[name]) for name in row.index}
+    as_of = pd.Timestamp(values["as_of"]).date() if values["as_of"] is not None else None
+    numbers = {name: math.nan if values[name] is None else float(values[name])
+               for name in ("r", "alpha", "a", "b", "gg_p", "gg_q", "gg_v")}
+    return ModelInfo(as_of, values["method"], int(values["n_customers"]), **numbers, message=values["message"])
+
+
+def ensure_customer_scores(cursor) -> ModelInfo:
+    """Build ``customer_scores``, the ``winback_customers`` macro and ``churn_model`` in the cursor's as-of schema
+    unless they exist (one transaction: all three or none).
+
+    Thread-safe and idempotent: a second caller waits for the first build and then reads its result.
+    The cursor must come from ``Database.cursor(as_of)``.
+    """
+    schema = _current_schema(cursor)
+    info = _read_model_info(cursor, schema)
+    if info is not None:
+        return info
+    with _build_lock(schema):
+        info = _read_model_info(cursor, schema)
+        if info is not None:
+            return info
+        features = queries.run_query(cursor, "churn_features")
+        as_of = cursor.execute("select as_of from model_info").fetchall()[0][0]
+        predictions, info = predict(features)
+        info = ModelInfo(**{**info.__dict__, "as_of": as_of})
+        scored = pd.concat([features, predictions.rename(columns={"expected_orders": "expected_orders_90d"})], axis=1)
+        cursor.register("churn_model_scores", scored)
+        try:
+            cursor.execute("begin transaction")
+            try:
+                queries.execute_file(
+                    cursor, "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
+                    overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
+                    falling_value_share=FALLING_VALUE_SHARE,
+                )
+                queries.execute_file(cursor, "churn_winback_macro")
+                queries.execute_file(
+                    cursor, "churn_model_fit", as_of=as_of, method=info.method, n_customers=info.n_customers,
+                    r=info.r, alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q,
+                    gg_v=info.gg_v, message=info.message,
+                )
+                cursor.execute("commit")
+            except BaseException:
+                cursor.execute("rollback")
+                raise
+        finally:
+            cursor.unregister("churn_model_scores")
+        return info
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Per-customer scores (``scores``, one row per customer with a valid order) and the thin-data warning."""
+
+    scores: pd.DataFrame
+    message: str | None
+    model: ModelInfo
+
+
+def score_customers(cursor, include_email: bool = False) -> ScoreResult:
+    """Churn scores at the cursor's as-of date, built once and stored in ``customer_scores``.
+
+    ``scores`` has the columns of ``SCORE_COLUMNS`` (plus ``email`` after customer_id when ``include_email``),
+    one row per customer with a valid order, sorted by customer_id. Example:
+    ``score_customers(database.cursor(date(2026, 11, 15))).scores.churn_risk.describe()``.
+    """
+    info = ensure_customer_scores(cursor)
+    scores = queries.run_query(cursor, "churn_scores", show_pii=include_email)
+    if not include_email:
+        scores = scores.drop(columns=["email"])
+    return ScoreResult(scores, info.message, info)
+
+
+def risk_summary(scores: pd.DataFrame) -> dict:
+    """Counts and money by risk band, e.g. ``{"high_risk_customers": 812, "high_risk_revenue": 51234.5, ...}``.
+
+    ``high_risk_revenue`` is the lifetime revenue of the high-risk customers (what the overview calls revenue at
+    risk); ``high_risk_predicted_clv`` their predicted 365-day value (NaN-free: missing values count as 0).
+    """
+    summary = {"customers": int(len(scores))}
+    for band in RISK_BANDS:
+        rows = scores[scores["risk_band"] == band]
+        summary[f"{band}_risk_customers"] = int(len(rows))
+        summary[f"{band}_risk_revenue"] = float(rows["revenue"].sum())
+        summary[f"{band}_risk_predicted_clv"] = float(rows["predicted_clv_365d"].fillna(0).sum())
+    summary["high_risk_share"] = summary["high_risk_customers"] / summary["customers"] if len(scores) else math.nan
+    summary["mean_churn_risk"] = float(scores["churn_risk"].mean()) if len(scores) else math.nan
+    return summary
+
+
+def prepare(database, as_of: date) -> ModelInfo:
+    """Make sure the scores for as_of exist (fitting the model the first time) and say how they were made."""
+    cursor = database.cursor(as_of)
+    try:
+        return ensure_customer_scores(cursor)
+    finally:
+        cursor.close()
+
+
+# Backtest
+
+@dataclass(frozen=True)
+class Backtest:
+    """How the scores made at ``cutoff`` compare with the orders of the next ``horizon_days``.
+
+    ``auc``: P(a customer who did not order in the horizon had a higher churn_risk than one who did);
+    ``baseline_auc``: the same for days since the last order. ``calibration``: one row per decile of expected
+    orders (decile, customers, predicted_mean, actual_mean).
+    """
+
+    cutoff: date
+    horizon_days: int
+    n_customers: int
+    silent_share: float
+    auc: float
+    baseline_auc: float
+    predicted_orders: float
+    actual_orders: int
+    calibration: pd.DataFrame
+    method: str
+    message: str | None = None
+    horizon_end: date = field(default=None)
+
+
+def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> Backtest:
+    """Fit on what was known at ``cutoff`` and score "no order in (cutoff, cutoff + horizon_days]".
+
+    Actual orders are the valid orders (usable, not cancelled) of ``main.clean_orders``, counted as purchase
+    days like the model's frequency. Raises ValueError when the horizon runs past the latest order.
+    """
+    from dashboard.model import cutoff_for
+
+    if horizon_days < 1:
+        raise ValueError("the horizon must be at least 1 day")
+    horizon_end = cutoff + timedelta(days=horizon_days)
+    latest = database.latest_order_date()
+    if latest is None:
+        raise ValueError("there are no valid orders to backtest on")
+    if horizon_end > latest:
+        raise ValueError(
+            f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, after the latest order ({latest}): "
+            f"pick a cutoff on or before {latest - timedelta(days=horizon_days)}"
+        )
+    cursor = database.cursor(cutoff)
+    try:
+        features = queries.run_query(cursor, "churn_features")
+        outcomes = queries.run_query(
+            cursor, "churn_backtest_outcomes", horizon_end_at=cutoff_for(horizon_end, database.settings.timezone)
+        )
+    finally:
+        cursor.close()
+    predictions, info = predict(features, horizon_days)
+    actual = features[["customer_id"]].merge(outcomes, on="customer_id", how="left", validate="one_to_one")
+    actual_orders = actual["actual_orders"].fillna(0).to_numpy(dtype=float)
+    silent = actual_orders == 0
+    churn_risk = predictions["churn_risk"].to_numpy(dtype=float)
+    expected = predictions["expected_orders"].to_numpy(dtype=float)
+    has_expected = len(expected) > 0 and not np.isnan(expected).any()
+    n = len(features)
+    return Backtest(
+        cutoff=cutoff,
+        horizon_days=horizon_days,
+        n_customers=n,
+        silent_share=float(silent.mean()) if n else math.nan,
+        auc=clv.roc_auc(churn_risk, silent) if n else math.nan,
+        baseline_auc=clv.roc_auc(features["days_since_last_order"].to_numpy(dtype=float), silent) if n else math.nan,
+        predicted_orders=float(expected.sum()) if has_expected else math.nan,
+        actual_orders=int(actual_orders.sum()),
+        calibration=(clv.calibration_by_decile(expected, actual_orders) if has_expected
+                     else pd.DataFrame(columns=["decile", "customers", "predicted_mean", "actual_mean"])),
+        method=info.method,
+        message=info.message,
+        horizon_end=horizon_end,
+    )
+
+
+def backtest_table(result: Backtest) -> str:
+    """The backtest as plain text for the terminal."""
+    lines = [
+        f"Backtest: model fitted on {result.n_customers:,} customers as of {result.cutoff} ({result.method}), "
+        f"outcomes {result.cutoff + timedelta(days=1)} .. {result.horizon_end} ({result.horizon_days} days)",
+        f"Customers with no order in the horizon: {_percent(result.silent_share)}",
+        "",
+        f"{'score':<40}{'AUC (no order in horizon)':>28}",
+        f"{'churn_risk (' + result.method + ')':<40}{_number(result.auc, 3):>28}",
+        f"{'recency baseline (days since last order)':<40}{_number(result.baseline_auc, 3):>28}",
+        "",
+        f"Orders (purchase days) in the horizon: predicted {_number(result.predicted_orders, 0)}, "
+        f"actual {result.actual_orders:,}",
+    ]
+    if len(result.calibration):
+        lines += ["", "Calibration by decile of predicted orders (1 = fewest):",
+                  f"{'decile':>6}{'customers':>11}{'predicted per customer':>24}{'actual per customer':>21}"]
+        for row in result.calibration.itertuples(index=False):
+            lines.append(f"{row.decile:>6}{row.customers:>11,}{row.predicted_mean:>24.3f}{row.actual_mean:>21.3f}")
+    if result.message:
+        lines += ["", f"Warning: {result.message}"]
+    return "\n".join(lines)
+
+
+def _number(value, digits: int) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
+
+
+def _percent(value) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
+
+
+# Win-back segments
+
+@dataclass(frozen=True)
+class WinbackRules:
+    """The segment builder's rules; ``None`` (or an empty tuple for lists) means "any".
+
+    Example: ``WinbackRules(risk_bands=("high",), segments=("At risk",)).slug() == "high-risk-at-risk"``.
+    """
+
+    risk_bands: tuple[str, ...] | None = None
+    segments: tuple[str, ...] | None = None
+    min_days_since_last_order: int | None = None
+    max_days_since_last_order: int | None = None
+    min_revenue: float | None = None
+    max_revenue: float | None = None
+    nps_categories: tuple[str, ...] | None = None
+    has_open_complaint: bool | None = None
+    is_marketing_opt_in: bool | None = None
+
+    def params(self) -> dict:
+        """Bound parameters for queries/winback_*.sql (lists for list rules, None for "any")."""
+        def listed(values):
+            return list(values) if values else None
+
+        return {
+            "risk_bands": listed(self.risk_bands),
+            "rfm_segments": listed(self.segments),
+            "min_days_since_last_order": self.min_days_since_last_order,
+            "max_days_since_last_order": self.max_days_since_last_order,
+            "min_revenue": self.min_revenue,
+            "max_revenue": self.max_revenue,
+            "nps_categories": listed(self.nps_categories),
+            "has_open_complaint": self.has_open_complaint,
+            "is_marketing_opt_in": self.is_marketing_opt_in,
+        }
+
+    def slug(self) -> str:
+        """A file-name-safe summary of the rules, ``all`` when there are none."""
+        parts = []
+        if self.risk_bands:
+            parts.append("-".join(self.risk_bands) + "-risk")
+        parts.extend(self.segments or ())
+        if self.min_days_since_last_order is not None or self.max_days_since_last_order is not None:
+            low = self.min_days_since_last_order if self.min_days_since_last_order is not None else 0
+            high = self.max_days_since_last_order if self.max_days_since_last_order is not None else "plus"
+            parts.append(f"{low}-{high}-days")
+        if self.min_revenue is not None or self.max_revenue is not None:
+            low = _money_slug(self.min_revenue) if self.min_revenue is not None else "0"
+            high = _money_slug(self.max_revenue) if self.max_revenue is not None else "plus"
+            parts.append(f"value-{low}-{high}")
+        if self.nps_categories:
+            parts.append("nps-" + "-".join(self.nps_categories))
+        if self.has_open_complaint is not None:
+            parts.append("open-complaint" if self.has_open_complaint else "no-open-complaint")
+        if self.is_marketing_opt_in is not None:
+            parts.append("opted-in" if self.is_marketing_opt_in else "not-opted-in")
+        text = "-".join(parts).lower().replace("'", "")
+        return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "all"
+
+    def file_name(self, as_of: date) -> str:
+        """``winback-<slug>-<as-of>.csv``, e.g. ``winback-high-risk-at-risk-2026-11-15.csv``."""
+        return f"winback-{self.slug()}-{as_of.isoformat()}.csv"
+
+
+def _money_slug(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".replace(".", "_")
+
+
+WINBACK_CSV_COLUMNS = (
+    "customer_id", "email", "rfm_segment", "risk_band", "churn_risk", "p_alive", "days_since_last_order",
+    "frequency", "revenue", "predicted_clv_365d", "latest_nps_category", "has_open_complaint",
+    "is_marketing_opt_in", "reasons", "last_comment_masked",
+)
+
+
+def winback_csv(customers: pd.DataFrame) -> str:
+    """The CSV of a win-back list (rows of queries/winback_segment.sql), without the paging column."""
+    return customers.loc[:, list(WINBACK_CSV_COLUMNS)].to_csv(index=False)

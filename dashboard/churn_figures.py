@@ -1,0 +1,111 @@
+"""Pure functions from churn query results (DataFrames) to Plotly figures, in the house style of figures.py.
+
+No Streamlit import; every function returns a figure.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.figures import PALETTE, format_currency, style
+
+RISK_BAND_COLOURS = {"high": PALETTE["bad"], "medium": PALETTE["secondary"], "low": PALETTE["good"]}
+RISK_BAND_LABELS = {"high": "High (70% or more)", "medium": "Medium (40-70%)", "low": "Low (under 40%)"}
+
+
+def risk_distribution(bins: pd.DataFrame) -> go.Figure:
+    """Customers per 5-point bin of churn risk (rows of churn_risk_distribution.sql), coloured by risk band."""
+    fig = go.Figure()
+    for band in ("low", "medium", "high"):
+        rows = bins[bins["risk_band"] == band].sort_values("risk_bin_start")
+        if rows.empty:
+            continue
+        fig.add_bar(
+            x=rows["risk_bin_start"] + 0.025, y=rows["customers"], width=0.045, name=RISK_BAND_LABELS[band],
+            marker_color=RISK_BAND_COLOURS[band],
+            customdata=list(zip(rows["risk_bin_start"], rows["risk_bin_start"] + 0.05, rows["revenue"])),
+            hovertemplate="churn risk %{customdata[0]:.0%}-%{customdata[1]:.0%}<br>%{y:,} customers<br>"
+                          "lifetime revenue %{customdata[2]:$,.0f}<extra></extra>",
+        )
+    style(fig, "Churn risk: chance of no order in the next 90 days", "Churn risk (%)", "Customers")
+    fig.update_xaxes(tickformat=".0%", range=[0, 1], dtick=0.1)
+    fig.update_yaxes(tickformat=",", rangemode="tozero")
+    fig.update_layout(barmode="stack", bargap=0.05)
+    return fig
+
+
+def rfm_grid(cells: pd.DataFrame) -> go.Figure:
+    """Recency score (rows) x frequency-and-monetary score (columns) from churn_rfm_grid.sql: customers as colour,
+    the segment name, count and lifetime revenue written in each cell."""
+    scores = [1, 2, 3, 4, 5]
+    by_cell = cells.set_index(["recency_score", "frequency_monetary_score"])
+    z, text, hover = [], [], []
+    for recency in scores:
+        z_row, text_row, hover_row = [], [], []
+        for value in scores:
+            if (recency, value) in by_cell.index:
+                cell = by_cell.loc[(recency, value)]
+                z_row.append(int(cell["customers"]))
+                text_row.append(f"{cell['rfm_segment']}<br>{int(cell['customers']):,}<br>"
+                                f"{format_currency(float(cell['revenue']))}")
+                hover_row.append(f"{cell['rfm_segment']}: {int(cell['customers']):,} customers, lifetime revenue "
+                                 f"{format_currency(float(cell['revenue']))}, mean churn risk "
+                                 f"{100 * float(cell['mean_churn_risk']):.0f}%")
+            else:
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append("no customers")
+        z.append(z_row)
+        text.append(text_row)
+        hover.append(hover_row)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z, x=scores, y=scores, text=text, texttemplate="%{text}", textfont={"size": 10},
+            customdata=hover, hovertemplate="R %{y}, FM %{x}<br>%{customdata}<extra></extra>",
+            colorscale="Blues", colorbar={"title": "Customers", "tickformat": ","}, xgap=2, ygap=2,
+        )
+    )
+    style(fig, "RFM segments: recency score x frequency-and-monetary score",
+          "Frequency-and-monetary score (1 = lowest, 5 = highest)", "Recency score (5 = most recent)", height=480)
+    fig.update_xaxes(dtick=1)
+    fig.update_yaxes(dtick=1)
+    return fig
+
+
+def calibration(deciles: pd.DataFrame, horizon_days: int) -> go.Figure:
+    """Predicted vs actual orders per customer by decile of predicted orders (clv.calibration_by_decile rows)."""
+    rows = deciles.sort_values("decile")
+    fig = go.Figure()
+    fig.add_bar(x=rows["decile"], y=rows["predicted_mean"], name="Predicted", marker_color=PALETTE["primary"],
+                customdata=rows["customers"],
+                hovertemplate="decile %{x} (%{customdata:,} customers)<br>predicted %{y:.3f} orders per customer"
+                              "<extra></extra>")
+    fig.add_bar(x=rows["decile"], y=rows["actual_mean"], name="Actual", marker_color=PALETTE["neutral"],
+                customdata=rows["customers"],
+                hovertemplate="decile %{x} (%{customdata:,} customers)<br>actual %{y:.3f} orders per customer"
+                              "<extra></extra>")
+    style(fig, f"Backtest calibration: orders per customer in the {horizon_days} days after the cutoff",
+          "Decile of predicted orders (1 = fewest)", "Orders (purchase days) per customer")
+    fig.update_xaxes(dtick=1)
+    fig.update_yaxes(tickformat=",.2f", rangemode="tozero")
+    fig.update_layout(barmode="group")
+    return fig
+
+
+def backtest_auc(model_auc: float, baseline_auc: float, method: str) -> go.Figure:
+    """The backtest's AUC of the churn risk next to the recency baseline's (0.5 = a coin toss)."""
+    labels = [f"Churn risk ({method})", "Days since last order"]
+    values = [model_auc, baseline_auc]
+    fig = go.Figure(
+        go.Bar(
+            x=values, y=labels, orientation="h", marker_color=[PALETTE["primary"], PALETTE["neutral"]],
+            text=[f"{value:.3f}" for value in values], textposition="outside",
+            hovertemplate="%{y}<br>AUC %{x:.3f}<extra></extra>",
+        )
+    )
+    style(fig, "Backtest: how well each score ranks who did not order (AUC)", "AUC (0.5 = chance, 1 = perfect)",
+          None, height=220)
+    fig.update_xaxes(range=[0.5, 1.0])
+    fig.update_yaxes(autorange="reversed")
+    return fig

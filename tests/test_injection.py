@@ -1,0 +1,441 @@
+"""No injection: hostile text from a widget, a URL query parameter or a segment rule is only ever a value.
+
+Two routes, both on the demo exports (2,000 customers, seed 1) opened the way the app opens them:
+
+- every text or list-of-text ``$parameter`` of every file in ``queries/``, run with ``run_query`` (the model
+  build steps with ``execute_file``) with one hostile value and valid defaults for the other parameters;
+- the app's URL query parameters (AppTest), where the sidebar, the comment search and the page widgets read them.
+
+A hostile value must mean what any other value means: a segment rule that no customer matches selects nobody,
+an unknown dimension or activity gives no rows, an unknown grain or time zone fails like any unknown one, and the
+comment search finds the comments that contain the text literally. After every case no file has appeared in the
+data folder, the state folder or the working directory, the views still have their rows, and no DuckDB setting
+has changed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import churn, demo, figures
+from dashboard.model import Database
+from dashboard.queries import QUERIES_DIR, QueryError, execute_file, load_sql, run_query, sql_parameters
+from dashboard.settings import load_settings
+
+APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+HOSTILE = (
+    "' or 1=1 --",
+    "'; drop table orders; --",
+    "x'); copy orders to 'leak.csv' (--",
+    "'); copy (select * from customers) to 'leak.csv'; --",
+    "'); attach 'leak.db' as leak; --",
+    "'; set enable_external_access = true; set lock_configuration = false; --",
+    "' union select * from customers --",
+    "read_parquet('/etc/passwd')",
+    "$param",
+    "$channels",
+    "$1",
+    "?",
+    "%",
+    "_",
+    "\\",
+    "\\' or 1=1 --",
+    "\x00",
+    "a\x00'; drop view orders; --",
+    '\\"',
+    '"; drop view orders; --',
+    "\u2019 or \u20181\u2019=\u20181\u2019 --",  # curly quotes
+    "\uff07 or 1=1 --",  # fullwidth apostrophe
+    "\U0001f600",
+    "x" * 10_000,
+    ("' or 1=1 -- " * 1_000)[:10_000],
+    "\n; install httpfs; load httpfs;\n--",
+    "{channels}%s",
+    ".",  # literally in most comments: the search must not treat it as a pattern
+    "[email]",  # literally in the masked comments: a regex would read it as a character class
+)
+HOSTILE_IDS = [f"{index:02d}-{value[:12]!r}" for index, value in enumerate(HOSTILE)]
+
+# Every $parameter used by a file in queries/, by kind. A new parameter fails test_every_parameter_is_classified
+# until it is listed here, so a new text parameter cannot escape this test.
+TEXT_PARAMETERS = {"grain", "dimension", "activity", "search", "timezone", "method", "message"}
+TEXT_LIST_PARAMETERS = {"channels", "regions", "categories", "tiers", "kinds", "risk_bands", "rfm_segments",
+                        "nps_categories"}
+AS_OF = date(2026, 11, 15)
+VALID_DEFAULTS = {
+    # text and lists of text: "all" / the page defaults
+    "channels": None,
+    "regions": None,
+    "categories": None,
+    "tiers": None,
+    "kinds": None,
+    "risk_bands": None,
+    "rfm_segments": None,
+    "nps_categories": None,
+    "grain": "month",
+    "dimension": "region",
+    "activity": None,
+    "search": None,
+    "timezone": "UTC",
+    "method": "MBG/NBD",
+    "message": None,
+    # dates, numbers, flags
+    "as_of": AS_OF,
+    "start_date": date(2025, 1, 1),
+    "end_date": AS_OF,
+    "cohort_start": date(2026, 3, 1),
+    "cutoff_at": datetime(2026, 11, 16),
+    "horizon_end_at": datetime(2026, 11, 16),
+    "period_number": 1,
+    "limit": 50,
+    "offset": 0,
+    "min_score": 0,
+    "max_score": 10,
+    "weeks": 26,
+    "small_cohort_size": 30,
+    "min_days_since_last_order": None,
+    "max_days_since_last_order": None,
+    "min_revenue": None,
+    "max_revenue": None,
+    "has_open_complaint": None,
+    "is_marketing_opt_in": None,
+    "show_pii": False,
+    "show_email": False,
+    "n_customers": 2_000,
+    "r": 0.5, "alpha": 50.0, "a": 1.0, "b": 2.0, "gg_p": 6.0, "gg_q": 4.0, "gg_v": 15.0,
+    "high_risk": 0.7, "medium_risk": 0.4, "overdue_gap_ratio": 2.0, "slow_resolution_days": 7,
+    "falling_value_share": 0.5,
+}
+# What an ordinary value that matches nothing gives: the hostile value must give exactly the same.
+UNKNOWN_VALUE = {
+    "grain": "fortnight",
+    "dimension": "no_such_dimension",
+    "activity": "no_such_activity",
+    "timezone": "No/Such_Zone",
+}
+UNKNOWN_LIST_VALUE = "no such value"
+# Parameters a build step stores as they are (the fitted model's method and thin-data message).
+STORED_VERBATIM = {("churn_model_fit", "method"), ("churn_model_fit", "message")}
+
+
+def sql_files() -> list[str]:
+    return sorted(path.stem for path in QUERIES_DIR.glob("*.sql"))
+
+
+def is_build_step(name: str) -> bool:
+    """A file that creates a table or macro (the model layer, the churn scores) rather than returning rows."""
+    code = "\n".join(line.split("--", 1)[0] for line in load_sql(name).splitlines()).strip().lower()
+    return code.startswith("create ")
+
+
+def injection_cases() -> list[tuple[str, str]]:
+    """(file, parameter) for every text or list-of-text parameter a SQL file uses."""
+    return [
+        (name, parameter)
+        for name in sql_files()
+        for parameter in sorted(sql_parameters(load_sql(name)))
+        if parameter in TEXT_PARAMETERS | TEXT_LIST_PARAMETERS
+    ]
+
+
+CASES = injection_cases()
+
+
+def tree_state(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under folder with its size and modification time."""
+    state = {}
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = Path(root) / name
+            stat = path.lstat()
+            state[str(path.relative_to(folder))] = (stat.st_size, stat.st_mtime_ns)
+    return state
+
+
+def duckdb_state(cursor) -> dict:
+    """Settings, catalog objects and the row count of the orders view, as seen from one cursor."""
+    return {
+        "settings": cursor.execute("select name, value from duckdb_settings() order by name").fetchall(),
+        "tables": cursor.execute(
+            "select database_name, schema_name, table_name, estimated_size from duckdb_tables() order by all"
+        ).fetchall(),
+        "views": cursor.execute("select database_name, schema_name, view_name from duckdb_views() "
+                                "where not internal order by all").fetchall(),
+        "databases": cursor.execute("select database_name, path from duckdb_databases() order by all").fetchall(),
+        "orders": cursor.execute("select count(*) from main.orders").fetchone()[0],
+    }
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """The demo exports, their database and an empty working directory (restored afterwards)."""
+    root = tmp_path_factory.mktemp("injection")
+    data_dir = root / "data"
+    demo.generate(data_dir, customers=2_000, seed=1)
+    state_dir = root / "state"
+    workdir = root / "workdir"
+    workdir.mkdir()
+    previous = os.getcwd()
+    os.chdir(workdir)
+    try:
+        settings = load_settings(environ={}, data_dir=data_dir, state_dir=state_dir)
+        database = Database.open(settings)
+        cursor = database.cursor(AS_OF)
+        churn.ensure_customer_scores(cursor)  # the win-back files read customer_scores
+        yield {
+            "root": root,
+            "data_dir": data_dir,
+            "state_dir": state_dir,
+            "workdir": workdir,
+            "database": database,
+            "cursor": cursor,
+            "data_state": tree_state(data_dir),
+            "state_state": tree_state(state_dir),
+            "duckdb_state": duckdb_state(cursor),
+        }
+        cursor.close()
+    finally:
+        os.chdir(previous)
+
+
+def assert_nothing_changed(world, cursor=None, before=None) -> None:
+    """No new or changed file anywhere the hostile values aim at; views, settings and catalog as before."""
+    assert tree_state(world["data_dir"]) == world["data_state"], "the data folder changed"
+    assert tree_state(world["state_dir"]) == world["state_state"], "the state folder changed"
+    assert not any(world["workdir"].iterdir()), f"files appeared in the working directory: {list(world['workdir'].iterdir())}"
+    for name in ("leak.csv", "leak.db"):
+        assert not (PROJECT_ROOT / name).exists(), f"{name} appeared in the project folder"
+        assert not (world["root"] / name).exists()
+    cursor = cursor or world["cursor"]
+    assert duckdb_state(cursor) == (before or world["duckdb_state"])
+
+
+def outcome(cursor, name: str, params: dict):
+    """A query's rows, or the kind of failure (the message may quote the value, so it is not compared)."""
+    try:
+        return "rows", run_query(cursor, name, **params)
+    except QueryError as error:
+        assert str(error).startswith(f"queries/{name}.sql failed: "), error
+        return "error", type(error.__cause__).__name__
+
+
+def build_step_outcome(world, name: str, params: dict):
+    """Run a build step in a scratch schema (the real model is untouched): the table it made, or the failure."""
+    cursor = world["database"].connection.cursor()
+    schema = "scratch_injection"
+    model_schema = world["cursor"].execute("select current_schema()").fetchone()[0]
+    try:
+        cursor.execute(f"create schema {schema}")
+        cursor.execute(f"set search_path = '{schema},{model_schema},main'")
+        try:
+            execute_file(cursor, name, **params)
+        except QueryError as error:
+            return "error", type(error.__cause__).__name__
+        table = cursor.execute(
+            "select table_name from duckdb_tables() where schema_name = $schema", {"schema": schema}
+        ).fetchone()[0]
+        return "rows", cursor.execute(f"select * from {schema}.{table}").df()
+    finally:
+        cursor.execute(f"drop schema if exists {schema} cascade")
+        cursor.close()
+
+
+def assert_same_outcome(actual, expected) -> None:
+    assert actual[0] == expected[0], (actual, expected)
+    if actual[0] == "rows":
+        pd.testing.assert_frame_equal(actual[1], expected[1])
+    else:
+        assert actual[1] == expected[1]
+
+
+def test_every_parameter_is_classified():
+    """Each $parameter is text, a list of text, or has a valid default here (so none is skipped silently)."""
+    used = set().union(*(sql_parameters(load_sql(name)) for name in sql_files()))
+    assert used <= TEXT_PARAMETERS | TEXT_LIST_PARAMETERS | set(VALID_DEFAULTS), used - set(VALID_DEFAULTS)
+    assert set(VALID_DEFAULTS) >= TEXT_PARAMETERS | TEXT_LIST_PARAMETERS
+    assert len(CASES) >= 60, CASES
+
+
+def test_hostile_values_are_not_segment_values(world):
+    """The 'honest meaning' below relies on no customer having a hostile value as a segment value."""
+    values = run_query(world["cursor"], "segment_values")
+    assert not set(values["segment_value"]) & set(HOSTILE)
+    assert {"email", "referral"} <= set(values["segment_value"])
+
+
+@pytest.fixture(scope="module")
+def expected_outcomes(world):
+    """Per (file, parameter): the outcome of an ordinary value that matches nothing (computed once)."""
+    cache = {}
+
+    def expected(name: str, parameter: str):
+        if (name, parameter) not in cache:
+            params = dict(VALID_DEFAULTS)
+            if parameter in TEXT_LIST_PARAMETERS:
+                params[parameter] = [UNKNOWN_LIST_VALUE]
+            else:
+                params[parameter] = UNKNOWN_VALUE[parameter]
+            if is_build_step(name):
+                cache[name, parameter] = build_step_outcome(world, name, params)
+            else:
+                cache[name, parameter] = outcome(world["cursor"], name, params)
+        return cache[name, parameter]
+
+    return expected
+
+
+@pytest.fixture(scope="module")
+def masked_comments(world) -> list[str]:
+    """Every comment as the search sees it (emails and phones masked), with the page's default filters."""
+    frame = run_query(world["cursor"], "survey_comments", **{**VALID_DEFAULTS, "limit": None})
+    assert len(frame) > 100
+    return frame["comment_masked"].tolist()
+
+
+def literal_matches(comments: list[str], text: str) -> int:
+    """Comments containing text literally, ignoring case: the documented meaning of the comment search."""
+    return sum(text.lower() in comment.lower() for comment in comments)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=HOSTILE_IDS)
+@pytest.mark.parametrize(("name", "parameter"), CASES, ids=[f"{name}-{parameter}" for name, parameter in CASES])
+def test_hostile_value_in_sql_parameter_is_only_a_value(world, expected_outcomes, masked_comments,
+                                                        name, parameter, hostile):
+    params = dict(VALID_DEFAULTS)
+    params[parameter] = [hostile] if parameter in TEXT_LIST_PARAMETERS else hostile
+    if parameter == "search":
+        frame = run_query(world["cursor"], name, **{**params, "limit": None})
+        expected = literal_matches(masked_comments, hostile)
+        assert len(frame) == expected
+        if expected:
+            assert (frame["total_matches"] == expected).all()
+            assert all(hostile.lower() in comment.lower() for comment in frame["comment_masked"])
+    elif (name, parameter) in STORED_VERBATIM:
+        kind, table = build_step_outcome(world, name, params)
+        assert kind == "rows" and table[parameter].tolist() == [hostile], "stored as the text it is"
+    elif is_build_step(name):
+        assert_same_outcome(build_step_outcome(world, name, params), expected_outcomes(name, parameter))
+    else:
+        actual = outcome(world["cursor"], name, params)
+        assert_same_outcome(actual, expected_outcomes(name, parameter))
+        if name == "kpis":
+            assert actual[1]["customers"].tolist() == [0], "a segment rule nobody matches selects nobody"
+        if parameter in ("dimension", "activity") or (name, parameter) == ("survey_comments", "kinds"):
+            assert actual[0] == "rows" and actual[1].empty
+    assert_nothing_changed(world)
+
+
+def test_unknown_values_have_the_documented_meaning(world, expected_outcomes):
+    """The baseline the hostile values are compared with is itself what the SQL headers promise."""
+    kind, frame = expected_outcomes("kpis", "channels")
+    assert kind == "rows" and frame["customers"].tolist() == [0]
+    kind, frame = expected_outcomes("repeat_rate_by_segment", "dimension")
+    assert kind == "rows" and frame.empty
+    kind, frame = expected_outcomes("cohort_members", "activity")
+    assert kind == "rows" and frame.empty
+    assert expected_outcomes("activity_trend", "grain") == ("error", "ConversionException")
+    assert expected_outcomes("model_valid_orders", "timezone")[0] == "error"
+
+
+# The app: every URL query parameter a page reads. Values a widget does not offer are dropped by Streamlit
+# (the widget shows its default); the comment search keeps the text and searches for it literally.
+SIDEBAR_PARAMETERS = ("as_of", "range", "grain", "channel", "region", "category", "tier")
+PAGE_PARAMETERS = {
+    "satisfaction": ("q", "kind", "score", "satisfaction_by"),
+    "repeat": ("breakdown",),
+    "cohorts": ("measure", "mode", "cohort", "period", "activity", "k"),
+}
+# The comment search sees every value; the other pages a sample (each AppTest run takes about a second).
+PAGE_SAMPLE = tuple(HOSTILE[index] for index in (0, 2, 8, 16, 20, 23))
+
+
+@pytest.fixture(scope="module")
+def app_environment(world, tmp_path_factory):
+    """Environment variables the app reads, pointing at the demo exports (restored afterwards)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DASHBOARD_DATA_DIR", str(world["data_dir"]))
+        patch.setenv("DASHBOARD_STATE_DIR", str(world["state_dir"]))
+        patch.setenv("DASHBOARD_SETTINGS", str(tmp_path_factory.mktemp("settings") / "none.toml"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def app_database(world, app_environment):
+    """The Database the app's cache holds for these exports, and its state before any hostile run."""
+    from dashboard import cache
+
+    run_app("data", {})  # opens and caches the database
+    database = cache.database(load_settings())
+    cursor = database.connection.cursor()
+    database.cursor(AS_OF).close()
+    return database, cursor, duckdb_state(cursor)
+
+
+def run_app(page: str, query_params: dict) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    if page != "overview":
+        at.switch_page(f"dashboard/pages/{page}.py")
+    for key, value in query_params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def assert_app_clean(at: AppTest, world, app_database) -> None:
+    assert not at.exception, [item.value for item in at.exception]
+    assert not at.error, [item.value for item in at.error]
+    _, cursor, before = app_database
+    assert_nothing_changed(world, cursor, before)
+
+
+def assert_sidebar_defaults(at: AppTest) -> None:
+    """Hostile values for option widgets are not options: every filter is back at 'all'."""
+    for key in ("channel", "region", "category", "tier"):
+        assert at.multiselect(key=key).value == [], key
+    assert at.segmented_control(key="grain").value == "month"
+    assert at.date_input(key="as_of").value == date(2026, 11, 15)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=HOSTILE_IDS)
+def test_hostile_url_parameters_on_the_satisfaction_page(world, app_database, masked_comments, hostile):
+    params = {key: hostile for key in SIDEBAR_PARAMETERS + PAGE_PARAMETERS["satisfaction"]}
+    at = run_app("satisfaction", params)
+    assert_app_clean(at, world, app_database)
+    assert_sidebar_defaults(at)
+    assert at.selectbox(key="kind").value == "all"
+    assert at.segmented_control(key="satisfaction_by").value == "touchpoint"
+    assert at.slider(key="score").value == (0, 10)
+    search = at.text_input(key="q").value
+    assert search == hostile[:200], "the search box holds the text as typed (cut to its 200 characters)"
+    expected = literal_matches(masked_comments, search) if search else len(masked_comments)
+    captions = [caption.value for caption in at.caption if "comments match" in caption.value]
+    if expected:
+        assert captions and captions[0].startswith(f"{expected:,} comments match"), captions
+    else:
+        assert not captions
+        assert any(info.value.startswith("No comment matches") for info in at.info)
+
+
+@pytest.mark.parametrize("hostile", PAGE_SAMPLE, ids=[f"{value[:12]!r}" for value in PAGE_SAMPLE])
+@pytest.mark.parametrize("page", ("repeat", "cohorts"))
+def test_hostile_url_parameters_on_pages(world, app_database, page, hostile):
+    params = {key: hostile for key in SIDEBAR_PARAMETERS + PAGE_PARAMETERS[page]}
+    at = run_app(page, params)
+    assert_app_clean(at, world, app_database)
+    assert_sidebar_defaults(at)
+    if page == "repeat":
+        assert at.segmented_control(key="breakdown").value == "acquisition_channel"
+        repeat_rate = [metric.value for metric in at.metric if metric.label == "Repeat rate"]
+        unfiltered = run_query(world["cursor"], "kpis", **VALID_DEFAULTS)["repeat_rate"].iloc[0]
+        assert repeat_rate == [figures.format_percent(unfiltered)], "hostile filters are dropped: the page is unfiltered"
+    else:
+        assert at.segmented_control(key="measure").value == "customers"
+        assert at.segmented_control(key="activity").value == "did not order"
+        assert at.selectbox(key="cohort").value in at.selectbox(key="cohort").options
