@@ -40,7 +40,8 @@ def _cached_query(_database: Database, version: str, as_of: date, name: str, par
     """A query result; ``version`` and ``as_of`` are in the key, the database object is not."""
     cursor = _database.cursor(as_of)
     try:
-        return queries.run_query(cursor, name, **{key: list(v) if isinstance(v, tuple) else v for key, v in params})
+        return queries.run_query(cursor, name, timeout_seconds=_database.settings.query_timeout_seconds,
+                                 **{key: list(v) if isinstance(v, tuple) else v for key, v in params})
     finally:
         cursor.close()
 

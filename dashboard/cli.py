@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from dashboard import checks
@@ -56,7 +56,9 @@ def command_prepare_demo(args) -> int:
         print(f"using the demo exports in {DEMO_DATA_DIR}")
         return 0
     started = time.perf_counter()
-    counts = demo.generate(DEMO_DATA_DIR, progress=sys.stderr.isatty())
+    # The demo ends yesterday so it looks live; `demo-data` keeps its fixed, reproducible end date.
+    yesterday = date.today() - timedelta(days=1)
+    counts = demo.generate(DEMO_DATA_DIR, progress=sys.stderr.isatty(), end_date=yesterday)
     print(f"wrote demo exports ({counts['customers']:,} customers, {counts['orders']:,} orders) to {DEMO_DATA_DIR} "
           f"in {time.perf_counter() - started:.1f} s")
     return 0

@@ -142,7 +142,21 @@ class Database:
         with self._lock:
             if self._row_findings is None:
                 self._row_findings = checks.check_rows(self.connection.cursor(), self.catalog, self.opened_at)
+                self._row_findings += self._freshness_and_drift()
         return self.catalog.findings + self._row_findings
+
+    def _freshness_and_drift(self) -> list:
+        """Stale newest order; row counts that dropped against the last load (see freshness.py)."""
+        from dashboard import freshness
+
+        findings = []
+        if self.has_orders:
+            findings += freshness.findings_for_age(self)
+        counts = {name: source.row_count for name, source in self.catalog.tables.items() if source.is_usable}
+        findings += freshness.drift_findings_and_record(
+            self.settings.state_dir, self.catalog.data_dir, self.catalog.fingerprint, counts,
+            self.settings.row_drop_warn_share, self.opened_at)
+        return findings
 
     def cursor(self, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
         """A new cursor whose unqualified table names resolve to the model built for as_of."""

@@ -11,6 +11,7 @@ Values are always bound as DuckDB named parameters, never formatted into the SQL
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,19 +59,32 @@ def bind(name: str, params: dict) -> tuple[str, dict]:
     return sql, {key: params[key] for key in used}
 
 
-def run_query(con, name: str, **params) -> pd.DataFrame:
-    """Run ``queries/<name>.sql`` on a DuckDB connection or cursor with bound params; return a DataFrame.
-
-    Example: ``run_query(cur, "repeat_rate_by_segment", channels=["email"])``.
-    Extra keyword arguments the file does not use are ignored, so pages can pass one filter dict.
-    """
-    sql, bound = bind(name, params)
+def execute_with_time_limit(con, sql: str, params: dict, seconds: float | None, label: str) -> pd.DataFrame:
+    """Run SQL with bound params; interrupt it after ``seconds`` (None = no limit) with a clear QueryError."""
+    timer = threading.Timer(seconds, con.interrupt) if seconds else None
+    if timer:
+        timer.daemon = True
+        timer.start()
     try:
-        return con.execute(sql, bound).df()
+        return con.execute(sql, params).df()
     except Exception as error:  # duckdb raises many exception types; callers get one
         if type(error).__name__ == "InterruptException":
-            raise QueryError(f"queries/{name}.sql was stopped: it ran longer than the time limit") from error
-        raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
+            raise QueryError(f"{label} was stopped: it ran longer than the {seconds:g} s time limit") from error
+        raise QueryError(f"{label} failed: {str(error).splitlines()[0]}") from error
+    finally:
+        if timer:
+            timer.cancel()
+
+
+def run_query(con, name: str, timeout_seconds: float | None = None, **params) -> pd.DataFrame:
+    """Run ``queries/<name>.sql`` on a DuckDB connection or cursor with bound params; return a DataFrame.
+
+    Example: ``run_query(cur, "repeat_rate_by_segment", dimension="region", channels=["email"])``.
+    Extra keyword arguments the file does not use are ignored, so pages can pass one filter dict.
+    A query running longer than ``timeout_seconds`` is interrupted (QueryError).
+    """
+    sql, bound = bind(name, params)
+    return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql")
 
 
 def execute_file(con, name: str, **params) -> None:

@@ -34,16 +34,23 @@ def count(database, sql: str) -> int:
     return database.connection.execute(sql).fetchone()[0]
 
 
-@pytest.mark.parametrize("case", [CLEAN, *CASES], ids=lambda case: case.name)
+# The exports where some or all orders are left out, and the clean one.
+LEAVING_ROWS_OUT = [CLEAN] + [
+    case for case in CASES if any("left out" in e.text or "no usable rows" in e.text for e in case.expected)
+]
+
+
+@pytest.mark.parametrize("case", LEAVING_ROWS_OUT, ids=lambda case: case.name)
 def test_usable_rows_equal_raw_rows_minus_rows_reported_left_out(case, broken_export, open_database):
     database = open_database(broken_export(case.name))
     findings = database.findings()
     for table, source in database.catalog.tables.items():
         if not source.is_usable:
             continue
-        raw = count(database, f"select count(*) from raw_{table}")
-        usable = count(database, f"select count(*) from clean_{table}")
-        assert count(database, f"select count(*) from main.{table}") == raw == source.row_count
+        raw, usable = database.connection.execute(
+            f"select (select count(*) from raw_{table}), (select count(*) from clean_{table})"
+        ).fetchone()
+        assert raw == source.row_count
         if table == "orders" and usable == 0:
             assert Finding("ERROR", "orders", "", "no usable rows: every metric is empty", raw) in findings
         else:
