@@ -680,3 +680,25 @@ WINBACK_CSV_COLUMNS = (
 def winback_csv(customers: pd.DataFrame) -> str:
     """The CSV of a win-back list (rows of queries/winback_segment.sql), without the paging column."""
     return customers.loc[:, list(WINBACK_CSV_COLUMNS)].to_csv(index=False)
+
+
+def winback_list(database, as_of: date, rules: WinbackRules, segment: dict | None = None,
+                 show_pii: bool = False) -> pd.DataFrame:
+    """Every customer matching the rules (and the sidebar ``segment``: channels, regions, categories, tiers)."""
+    segment = segment or {}
+    cursor = database.cursor(as_of)
+    try:
+        ensure_customer_scores(cursor)
+        return queries.run_query(
+            cursor, "winback_segment", **rules.params(),
+            **{name: segment.get(name) for name in ("channels", "regions", "categories", "tiers")},
+            show_pii=show_pii, limit=None, offset=0,
+        )
+    finally:
+        cursor.close()
+
+
+def winback_list_csv(database, as_of: date, rules: WinbackRules, segment: dict | None = None,
+                     show_pii: bool = False) -> str:
+    """The win-back list as CSV (what the churn page's download button serves)."""
+    return winback_csv(winback_list(database, as_of, rules, segment, show_pii))
