@@ -67,3 +67,17 @@ def _cached_scores(_database: Database, version: str, as_of: date) -> pd.DataFra
 def scores(db: Database, as_of: date) -> pd.DataFrame:
     """Per-customer churn scores at as_of (cached)."""
     return _cached_scores(db, db.fingerprint, as_of)
+
+
+@st.cache_data(show_spinner="Backtesting the churn model…", max_entries=16, ttl=6 * 3600)
+def _cached_backtest(_database: Database, version: str, cutoff: date, horizon_days: int):
+    """The churn model refitted at cutoff and compared with the next horizon_days: once per data version,
+    because it builds the model layer for the cutoff date and fits the model again."""
+    from dashboard import churn
+
+    return churn.backtest(_database, cutoff, horizon_days)
+
+
+def backtest(db: Database, cutoff: date, horizon_days: int = 90):
+    """The churn model's backtest at cutoff (cached): a ``churn.Backtest``."""
+    return _cached_backtest(db, db.fingerprint, cutoff, horizon_days)

@@ -173,7 +173,25 @@ class _MbgNbdObjective:
 
 
 def _aggregate(x, t_x, age, w):
-    """Identical (frequency, recency, T) rows collapsed into one with the summed weight."""
+    """Identical (frequency, recency, T) rows collapsed into one with the summed weight, sorted.
+
+    Whole-day inputs (the app's) are packed into one integer key per row, which is several times faster than
+    grouping on three float columns; other inputs take the general path.
+    """
+    if x.size and all(np.array_equal(v, np.floor(v)) for v in (x, t_x, age)):
+        spans = [int(v.max()) + 1 for v in (x, t_x, age)]
+        if math.prod(spans) < 2**62:
+            key = (x.astype(np.int64) * spans[1] + t_x.astype(np.int64)) * spans[2] + age.astype(np.int64)
+            codes, keys = pd.factorize(key)  # hashing, cheaper than sorting every row
+            summed = np.bincount(codes, weights=w, minlength=keys.size)
+            order = np.argsort(keys)
+            keys, summed = keys[order], summed[order]
+            keep = summed > 0
+            keys, summed = keys[keep], summed[keep]
+            age_out = keys % spans[2]
+            t_x_out = (keys // spans[2]) % spans[1]
+            x_out = keys // (spans[2] * spans[1])
+            return x_out.astype(float), t_x_out.astype(float), age_out.astype(float), summed
     grouped = (
         pd.DataFrame({"x": x, "t_x": t_x, "age": age, "w": w})
         .groupby(["x", "t_x", "age"], sort=True)["w"].sum()
@@ -401,8 +419,8 @@ def _read_model_info(cursor, schema: str) -> ModelInfo | None:
 
 
 def ensure_customer_scores(cursor) -> ModelInfo:
-    """Build ``customer_scores``, the ``winback_customers`` macro and ``churn_model`` in the cursor's as-of schema
-    unless they exist (one transaction: all three or none).
+    """Build ``customer_scores`` (with ``rfm_segment_map``), the ``winback_customers`` macro and ``churn_model``
+    in the cursor's as-of schema unless they exist (one transaction: all or nothing).
 
     Thread-safe and idempotent: a second caller waits for the first build and then reads its result.
     The cursor must come from ``Database.cursor(as_of)``.
@@ -424,6 +442,7 @@ def ensure_customer_scores(cursor) -> ModelInfo:
         try:
             cursor.execute("begin transaction")
             try:
+                queries.execute_file(cursor, "churn_rfm_segment_map")
                 queries.execute_file(
                     cursor, "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
                     overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,

@@ -13,6 +13,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
+
 from dashboard import checks
 from dashboard.settings import SettingsError, load_settings
 
@@ -100,6 +102,59 @@ def command_report(args) -> int:
     return 0
 
 
+def command_scores(args) -> int:
+    """Write one row of churn scores per customer with a valid order by the as-of date (CSV)."""
+    from dashboard import churn
+    from dashboard.outputs import write_atomically
+
+    database = _open_database(args)
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot score customers, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    as_of = args.as_of or database.default_as_of()
+    show_pii = database.settings.show_pii
+    cursor = database.cursor(as_of)
+    try:
+        result = churn.score_customers(cursor, include_email=show_pii)
+    finally:
+        cursor.close()
+    columns = list(churn.EXPORT_COLUMNS)
+    if show_pii:
+        columns.insert(1, "email")
+    content = result.scores.loc[:, columns].to_csv(index=False)
+    written = write_atomically(args.out, content, data_dir=database.catalog.data_dir)
+    if result.message:
+        print(f"warning: {result.message}", file=sys.stderr)
+    if written:
+        print(f"wrote churn scores of {len(result.scores):,} customers as of {as_of} to {written}", file=sys.stderr)
+    return 0
+
+
+def command_backtest(args) -> int:
+    """Fit the churn model at the cutoff and print how it ranked what happened next, against recency."""
+    from dashboard import churn
+
+    database = _open_database(args)
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot backtest, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    result = churn.backtest(database, args.cutoff, args.horizon_days)
+    print(churn.backtest_table(result))
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from error
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__.splitlines()[0])
@@ -125,6 +180,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=("json", "html", "pdf"), default="json")
     report.add_argument("--out", required=True, help="output file, or - for stdout")
     report.set_defaults(handler=command_report)
+
+    scores = commands.add_parser("scores", help="churn scores per customer (CSV; docs/churn.md)")
+    scores.add_argument("--data", type=Path, help="data folder (default: settings)")
+    scores.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    scores.add_argument("--out", required=True, help="output CSV file (not inside the data folder), or - for stdout")
+    scores.set_defaults(handler=command_scores)
+
+    backtest = commands.add_parser("backtest", help="backtest the churn model against a recency baseline")
+    backtest.add_argument("--data", type=Path, help="data folder (default: settings)")
+    backtest.add_argument("--cutoff", required=True, type=_parse_date, help="fit on what was known on this date")
+    backtest.add_argument("--horizon-days", type=_positive_int, default=90,
+                          help="days after the cutoff to compare with (default 90)")
+    backtest.set_defaults(handler=command_backtest)
     return parser
 
 
@@ -133,8 +201,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (SettingsError, OSError, ValueError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (SettingsError, OSError, ValueError, RuntimeError, duckdb.Error) as error:
+        print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # last resort: one line, never a traceback
+        print(f"error: unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}",
+              file=sys.stderr)
+        return 2

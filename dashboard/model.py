@@ -51,14 +51,10 @@ def cutoff_for(as_of: date, timezone: str) -> datetime:
 
 def clean_view_sql(table: str, now: datetime) -> str:
     """SELECT of a table's usable rows: none of the unusable-row rules hold, first copy of each id."""
-    parameters = checks.row_rule_parameters(now)
-    conditions = []
-    for _, condition, _ in checks.UNUSABLE_ROW_RULES.get(table, []):
-        for name, value in parameters.items():
-            # Our own constants (1990 and now + 1 day), not user input: inlined because views take no parameters.
-            condition = condition.replace(f"${name}", f"timestamp {quote_literal(value.isoformat(sep=' '))}")
-        conditions.append(f"coalesce(not ({condition}), false)")
-    where = " and ".join(conditions) or "true"
+    where = checks.usable_condition(table)
+    for name, value in checks.row_rule_parameters(now).items():
+        # Our own constants (1990 and now + 1 day), not user input: inlined because views take no parameters.
+        where = where.replace(f"${name}", f"timestamp {quote_literal(value.isoformat(sep=' '))}")
     key, time_column = checks.UNIQUE_KEYS[table]
     columns = ", ".join(CONTRACT[table].columns)
     return (
@@ -142,7 +138,11 @@ class Database:
         with self._lock:
             if self._row_findings is None:
                 self._row_findings = checks.check_rows(self.connection.cursor(), self.catalog, self.opened_at)
-                self._row_findings += self._freshness_and_drift()
+                try:
+                    self._row_findings += self._freshness_and_drift()
+                except duckdb.Error as error:
+                    self._row_findings.append(checks.Finding(
+                        "ERROR", "orders", "", f"freshness cannot be checked: {str(error).splitlines()[0]}"))
         return self.catalog.findings + self._row_findings
 
     def _freshness_and_drift(self) -> list:

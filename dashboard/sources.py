@@ -130,7 +130,7 @@ class TableSource:
     """What was found for one contract table and how its canonical view reads it."""
 
     name: str
-    files: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # the files read; the files found when none can be read
     row_count: int = 0
     is_usable: bool = False
     # canonical column -> (source column or None, source DuckDB type or None, SQL expression)
@@ -532,7 +532,8 @@ def _register_table(con, spec: TableSpec, source: TableSource, data_dir: Path, f
         findings.extend(_schema_findings(spec, source, readable, data_dir))
         source.is_usable = select_sql is not None
         return select_sql
-    source.files, source.row_count, source.columns = [], 0, {}
+    # Nothing could be read: keep the files found, so the table shows as unusable rather than not exported.
+    source.files, source.row_count, source.columns = files, 0, {}
     return None
 
 

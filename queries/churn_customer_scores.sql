@@ -3,7 +3,7 @@
 -- Reads churn_model_scores, the rows of churn_features.sql with the model's outputs (p_alive,
 -- expected_orders_90d, churn_risk, expected_order_value, predicted_clv_365d) registered by dashboard/churn.py,
 -- and adds RFM scores and segments, the risk band, the latest survey answers, open complaints and up to three
--- reasons in plain words.
+-- reasons in plain words. Segments come from rfm_segment_map (churn_rfm_segment_map.sql).
 -- Params: $high_risk, $medium_risk, $overdue_gap_ratio, $slow_resolution_days, $falling_value_share
 create table customer_scores as
 with model_scores as (
@@ -40,22 +40,11 @@ rfm_segments as (
 ),
 
 named_segments as (
-    select
-        *,
-        case
-            when recency_score = 5 and frequency_monetary_score >= 4 then 'Champions'
-            when recency_score >= 3 and frequency_monetary_score >= 4 then 'Loyal'
-            when recency_score >= 4 and frequency_monetary_score >= 2 then 'Potential loyalists'
-            when recency_score = 5 then 'New'
-            when recency_score = 4 then 'Promising'
-            when recency_score = 3 and frequency_monetary_score >= 2 then 'Needs attention'
-            when recency_score = 3 then 'Hibernating'
-            when frequency_monetary_score = 5 then 'Can''t lose them'
-            when frequency_monetary_score >= 3 then 'At risk'
-            when recency_score = 2 then 'Hibernating'
-            else 'Lost'
-        end as rfm_segment
+    select rfm_segments.*, rfm_segment_map.rfm_segment
     from rfm_segments
+    inner join rfm_segment_map
+        on rfm_segment_map.recency_score = rfm_segments.recency_score
+       and rfm_segment_map.frequency_monetary_score = rfm_segments.frequency_monetary_score
 ),
 
 surveys_ranked as (

@@ -2,7 +2,7 @@
 
 ``CLEAN`` writes an export that gives no finding at all. Every entry of ``CASES`` starts from it, breaks
 one thing, and says which lines ``python -m dashboard validate`` must print and with what exit code.
-Tests import the ``broken_export`` and ``validate_environment`` fixtures from here.
+Tests import the ``broken_export``, ``validate_environment`` and ``open_checked`` fixtures from here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 LONG_TEXT = "x" * 100_000
+# The corpus is dated 2024; freshness (tests/test_freshness.py) would call every export stale.
+NEVER_STALE = 1_000_000
 
 
 def clean_frames() -> dict[str, pd.DataFrame]:
@@ -634,4 +636,11 @@ def validate_environment(tmp_path, monkeypatch):
         monkeypatch.delenv(variable)
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STALE_AFTER_DAYS", str(NEVER_STALE))
     return dict(os.environ)
+
+
+@pytest.fixture
+def open_checked(open_database):
+    """``open_database`` without the freshness check, which the 2024 corpus would always fail."""
+    return lambda data_dir: open_database(data_dir, stale_after_days=NEVER_STALE)

@@ -16,6 +16,7 @@ from tests.broken_exports import (  # noqa: F401 (fixtures)
     CLEAN,
     broken_export,
     clean_frames,
+    open_checked,
     validate_environment,
     write_frames,
 )
@@ -41,8 +42,8 @@ LEAVING_ROWS_OUT = [CLEAN] + [
 
 
 @pytest.mark.parametrize("case", LEAVING_ROWS_OUT, ids=lambda case: case.name)
-def test_usable_rows_equal_raw_rows_minus_rows_reported_left_out(case, broken_export, open_database):
-    database = open_database(broken_export(case.name))
+def test_usable_rows_equal_raw_rows_minus_rows_reported_left_out(case, broken_export, open_checked):
+    database = open_checked(broken_export(case.name))
     findings = database.findings()
     for table, source in database.catalog.tables.items():
         if not source.is_usable:
@@ -57,7 +58,7 @@ def test_usable_rows_equal_raw_rows_minus_rows_reported_left_out(case, broken_ex
             assert raw - usable == left_out_in_total(findings, table), table
 
 
-def test_overlapping_problems_are_counted_once_in_the_total(tmp_path, open_database):
+def test_overlapping_problems_are_counted_once_in_the_total(tmp_path, open_checked):
     frames = clean_frames()
     orders = frames["orders"]
     orders["order_id"] = ["o1", None, "o3", "o3", "o5", "o6"]
@@ -66,7 +67,7 @@ def test_overlapping_problems_are_counted_once_in_the_total(tmp_path, open_datab
     orders.loc[2, "ordered_at"] = None  # the first copy of o3 is unusable, so the second is not a duplicate
     frames["orders"] = orders
     frames["surveys"] = frames["surveys"].assign(kind=["nps", None, "csat"], score=[9, 99, 4])
-    database = open_database(write_frames(tmp_path / "overlap", frames))
+    database = open_checked(write_frames(tmp_path / "overlap", frames))
     lines = sorted(finding.line() for finding in database.findings())
     assert lines == sorted([
         "WARN orders.order_id: missing order_id (null or empty), rows left out (1 rows)",
@@ -80,8 +81,8 @@ def test_overlapping_problems_are_counted_once_in_the_total(tmp_path, open_datab
     assert count(database, "select count(*) from clean_orders where order_id = 'o3'") == 1
 
 
-def test_open_tickets_are_kept(broken_export, open_database):
-    database = open_database(broken_export(CLEAN.name))
+def test_open_tickets_are_kept(broken_export, open_checked):
+    database = open_checked(broken_export(CLEAN.name))
     assert database.findings() == []
     assert count(database, "select count(*) from clean_tickets") == 2
     cursor = database.cursor(LATE_AS_OF)
@@ -91,9 +92,9 @@ def test_open_tickets_are_kept(broken_export, open_database):
 
 
 @pytest.mark.parametrize("name", ["empty_file", "truncated_parquet", "not_parquet", "corrupt_data_pages"])
-def test_a_broken_second_file_leaves_the_first_usable(name, broken_export, open_database):
+def test_a_broken_second_file_leaves_the_first_usable(name, broken_export, open_checked):
     data_dir = broken_export(name)
-    database = open_database(data_dir)
+    database = open_checked(data_dir)
     orders = database.catalog.tables["orders"]
     assert orders.is_usable and orders.files == [data_dir / "orders" / "part-0.parquet"]
     assert orders.row_count == 3
@@ -104,16 +105,16 @@ def test_a_broken_second_file_leaves_the_first_usable(name, broken_export, open_
     assert contract_metrics(cursor)["revenue"] == 215.5
 
 
-def test_a_bad_optional_table_leaves_the_orders_metrics(broken_export, open_database):
-    database = open_database(broken_export("bad_optional_table"))
+def test_a_bad_optional_table_leaves_the_orders_metrics(broken_export, open_checked):
+    database = open_checked(broken_export("bad_optional_table"))
     assert not database.catalog.tables["surveys"].is_usable
     metrics = contract_metrics(database.cursor(date(2024, 6, 30)))
     assert (metrics["customers"], metrics["orders"], metrics["revenue"]) == (3, 5, 290.5)
     assert metrics["nps_responses_90d"] == 0 and metrics["nps_90d"] is None
 
 
-def test_long_and_control_character_text_is_read_as_it_is(broken_export, open_database):
-    database = open_database(broken_export("awkward_strings"))
+def test_long_and_control_character_text_is_read_as_it_is(broken_export, open_checked):
+    database = open_checked(broken_export("awkward_strings"))
     assert database.findings() == []
     rows = database.connection.execute(
         "select order_id, customer_id, length(channel) from clean_orders where order_id in ('o1', 'o3')"
@@ -139,13 +140,13 @@ def snapshot(folder: Path) -> dict[str, tuple]:
     "name",
     ["clean", "corrupt_data_pages", "invalid_mapping_toml", "bookkeeping_files", "data_folder_is_a_file"],
 )
-def test_nothing_under_the_data_folder_changes(name, broken_export, open_database, validate_environment, capsys):
+def test_nothing_under_the_data_folder_changes(name, broken_export, open_checked, validate_environment, capsys):
     data_dir = broken_export(name)
     folder = data_dir if data_dir.is_dir() else data_dir.parent
     before = snapshot(folder)
     assert before
     cli.main(["validate", "--data", str(data_dir)])
-    database = open_database(data_dir)
+    database = open_checked(data_dir)
     database.findings()
     if database.has_orders:
         contract_metrics(database.cursor(LATE_AS_OF))
@@ -160,10 +161,10 @@ def test_finding_lines_escape_control_characters_and_cut_long_names():
     assert line.endswith("(1,234 rows)")
 
 
-def test_checks_never_raise_on_a_table_that_breaks_after_registration(broken_export, open_database):
+def test_checks_never_raise_on_a_table_that_breaks_after_registration(broken_export, open_checked):
     """A file replaced after the views were made: the check reports an ERROR instead of raising."""
     data_dir = broken_export(CLEAN.name)
-    database = open_database(data_dir)
+    database = open_checked(data_dir)
     (data_dir / "surveys.parquet").write_bytes(b"not parquet any more")
     surveys = [finding for finding in database.findings() if finding.table == "surveys"]
     assert [finding.level for finding in surveys] == ["ERROR"]

@@ -160,15 +160,23 @@ def tree_state(folder: Path) -> dict[str, tuple[int, int]]:
     return state
 
 
-def duckdb_state(cursor) -> dict:
-    """Settings, catalog objects and the row count of the orders view, as seen from one cursor."""
+def duckdb_state(cursor, model_schemas: bool = True) -> dict:
+    """Settings, catalog objects and the row count of the orders view, as seen from one cursor.
+
+    With model_schemas=False the per-as-of schemas (``asof_*``) are left out: the app builds one for each as-of
+    date it is asked about (the churn backtest asks for an earlier one), which is not a change an input made.
+    """
+    schemas = "true" if model_schemas else "schema_name not like 'asof\\_%' escape '\\'"
     return {
         "settings": cursor.execute("select name, value from duckdb_settings() order by name").fetchall(),
         "tables": cursor.execute(
-            "select database_name, schema_name, table_name, estimated_size from duckdb_tables() order by all"
+            f"select database_name, schema_name, table_name, estimated_size from duckdb_tables() where {schemas} "
+            "order by all"
         ).fetchall(),
-        "views": cursor.execute("select database_name, schema_name, view_name from duckdb_views() "
-                                "where not internal order by all").fetchall(),
+        "views": cursor.execute(f"select database_name, schema_name, view_name from duckdb_views() "
+                                f"where not internal and {schemas} order by all").fetchall(),
+        "schemas": cursor.execute(f"select database_name, schema_name from duckdb_schemas() where {schemas} "
+                                  "order by all").fetchall(),
         "databases": cursor.execute("select database_name, path from duckdb_databases() order by all").fetchall(),
         "orders": cursor.execute("select count(*) from main.orders").fetchone()[0],
     }
@@ -198,7 +206,7 @@ def world(tmp_path_factory):
             "database": database,
             "cursor": cursor,
             "data_state": tree_state(data_dir),
-            "state_state": tree_state(state_dir),
+            "spill_state": tree_state(state_dir / "duckdb_tmp"),
             "duckdb_state": duckdb_state(cursor),
         }
         cursor.close()
@@ -206,16 +214,23 @@ def world(tmp_path_factory):
         os.chdir(previous)
 
 
-def assert_nothing_changed(world, cursor=None, before=None) -> None:
-    """No new or changed file anywhere the hostile values aim at; views, settings and catalog as before."""
+def assert_files_unchanged(world) -> None:
+    """No new or changed file where a hostile value could aim: the data folder, DuckDB's spill folder (the two
+    folders the locked-down connection may touch) and the working directory (where a relative path lands)."""
     assert tree_state(world["data_dir"]) == world["data_state"], "the data folder changed"
-    assert tree_state(world["state_dir"]) == world["state_state"], "the state folder changed"
+    assert tree_state(world["state_dir"] / "duckdb_tmp") == world["spill_state"], "DuckDB's spill folder changed"
     assert not any(world["workdir"].iterdir()), f"files appeared in the working directory: {list(world['workdir'].iterdir())}"
     for name in ("leak.csv", "leak.db"):
         assert not (PROJECT_ROOT / name).exists(), f"{name} appeared in the project folder"
         assert not (world["root"] / name).exists()
-    cursor = cursor or world["cursor"]
-    assert duckdb_state(cursor) == (before or world["duckdb_state"])
+
+
+def assert_duckdb_unchanged(world, cursor=None, before=None) -> None:
+    """Settings, schemas, tables, views, attached databases and the orders view's rows as before."""
+    if cursor is None:
+        assert duckdb_state(world["cursor"]) == world["duckdb_state"]
+    else:
+        assert duckdb_state(cursor, model_schemas=False) == before
 
 
 def outcome(cursor, name: str, params: dict):
@@ -273,23 +288,23 @@ def test_hostile_values_are_not_segment_values(world):
 
 @pytest.fixture(scope="module")
 def expected_outcomes(world):
-    """Per (file, parameter): the outcome of an ordinary value that matches nothing (computed once)."""
+    """Per (file, parameter, ordinary value): what the file gives for it (computed once)."""
     cache = {}
 
-    def expected(name: str, parameter: str):
-        if (name, parameter) not in cache:
-            params = dict(VALID_DEFAULTS)
-            if parameter in TEXT_LIST_PARAMETERS:
-                params[parameter] = [UNKNOWN_LIST_VALUE]
-            else:
-                params[parameter] = UNKNOWN_VALUE[parameter]
-            if is_build_step(name):
-                cache[name, parameter] = build_step_outcome(world, name, params)
-            else:
-                cache[name, parameter] = outcome(world["cursor"], name, params)
-        return cache[name, parameter]
+    def expected(name: str, parameter: str, value=None):
+        if value is None:
+            value = [UNKNOWN_LIST_VALUE] if parameter in TEXT_LIST_PARAMETERS else UNKNOWN_VALUE[parameter]
+        key = (name, parameter, repr(value))
+        if key not in cache:
+            cache[key] = run_case(world, name, {**VALID_DEFAULTS, parameter: value})
+        return cache[key]
 
     return expected
+
+
+def run_case(world, name: str, params: dict):
+    """The outcome of one file with params: build steps in a scratch schema, queries on the model's cursor."""
+    return build_step_outcome(world, name, params) if is_build_step(name) else outcome(world["cursor"], name, params)
 
 
 @pytest.fixture(scope="module")
@@ -305,32 +320,100 @@ def literal_matches(comments: list[str], text: str) -> int:
     return sum(text.lower() in comment.lower() for comment in comments)
 
 
-@pytest.mark.parametrize("hostile", HOSTILE, ids=HOSTILE_IDS)
-@pytest.mark.parametrize(("name", "parameter"), CASES, ids=[f"{name}-{parameter}" for name, parameter in CASES])
-def test_hostile_value_in_sql_parameter_is_only_a_value(world, expected_outcomes, masked_comments,
-                                                        name, parameter, hostile):
-    params = dict(VALID_DEFAULTS)
-    params[parameter] = [hostile] if parameter in TEXT_LIST_PARAMETERS else hostile
-    if parameter == "search":
-        frame = run_query(world["cursor"], name, **{**params, "limit": None})
-        expected = literal_matches(masked_comments, hostile)
-        assert len(frame) == expected
-        if expected:
-            assert (frame["total_matches"] == expected).all()
-            assert all(hostile.lower() in comment.lower() for comment in frame["comment_masked"])
-    elif (name, parameter) in STORED_VERBATIM:
-        kind, table = build_step_outcome(world, name, params)
-        assert kind == "rows" and table[parameter].tolist() == [hostile], "stored as the text it is"
-    elif is_build_step(name):
-        assert_same_outcome(build_step_outcome(world, name, params), expected_outcomes(name, parameter))
-    else:
-        actual = outcome(world["cursor"], name, params)
-        assert_same_outcome(actual, expected_outcomes(name, parameter))
-        if name == "kpis":
-            assert actual[1]["customers"].tolist() == [0], "a segment rule nobody matches selects nobody"
-        if parameter in ("dimension", "activity") or (name, parameter) == ("survey_comments", "kinds"):
-            assert actual[0] == "rows" and actual[1].empty
-    assert_nothing_changed(world)
+# Where each list rule reads its values: a real value is put next to the hostile ones.
+REAL_VALUE_SOURCES = {
+    "channels": ("customer_summary", "acquisition_channel"),
+    "regions": ("customer_summary", "region"),
+    "categories": ("customer_summary", "first_category"),
+    "tiers": ("customer_summary", "loyalty_tier"),
+    "kinds": ("valid_surveys", "kind"),
+    "risk_bands": ("customer_scores", "risk_band"),
+    "rfm_segments": ("customer_scores", "rfm_segment"),
+    "nps_categories": ("customer_scores", "latest_nps_category"),
+}
+# The first file of each family of list rules: segment_customers (kpis), the comment filters (survey_comments)
+# and winback_customers (winback_summary). There every hostile value also goes in alone, one query each.
+ENTRY_FILES = ("kpis", "survey_comments", "winback_summary")
+
+
+@pytest.fixture(scope="module")
+def real_values(world) -> dict[str, str]:
+    """The most common value of each list rule in the demo data (never a hostile string)."""
+    values = {}
+    for parameter, (table, column) in REAL_VALUE_SOURCES.items():
+        values[parameter] = world["cursor"].execute(
+            f"select {column} from {table} where {column} is not null group by all order by count(*) desc, 1 limit 1"
+        ).fetchone()[0]
+    assert not set(values.values()) & set(HOSTILE)
+    return values
+
+
+def collect(failures: list[str], label: str, check) -> None:
+    """Run one check; keep its failure (with the value that caused it) instead of stopping at the first."""
+    try:
+        check()
+    except AssertionError as error:
+        failures.append(f"{label}: {str(error)[:300]}")
+
+
+TEXT_CASES = [case for case in CASES if case[1] in TEXT_PARAMETERS]
+LIST_CASES = [case for case in CASES if case[1] in TEXT_LIST_PARAMETERS]
+
+
+@pytest.mark.parametrize(("name", "parameter"), TEXT_CASES, ids=[f"{n}-{p}" for n, p in TEXT_CASES])
+def test_hostile_text_parameter_is_only_a_value(world, expected_outcomes, masked_comments, name, parameter):
+    """Every hostile string alone, one query each: it means what any other value means."""
+    failures: list[str] = []
+    for label, hostile in zip(HOSTILE_IDS, HOSTILE):
+        params = {**VALID_DEFAULTS, parameter: hostile}
+
+        def check():
+            if parameter == "search":
+                frame = run_query(world["cursor"], name, **{**params, "limit": None})
+                expected = literal_matches(masked_comments, hostile)
+                assert len(frame) == expected, f"{len(frame)} comments found, {expected} contain it literally"
+                assert (frame["total_matches"] == expected).all()
+                assert all(hostile.lower() in comment.lower() for comment in frame["comment_masked"])
+            elif (name, parameter) in STORED_VERBATIM:
+                kind, table = build_step_outcome(world, name, params)
+                assert kind == "rows" and table[parameter].tolist() == [hostile], "stored as the text it is"
+            else:
+                actual = run_case(world, name, params)
+                assert_same_outcome(actual, expected_outcomes(name, parameter))
+                if parameter in ("dimension", "activity"):
+                    assert actual[0] == "rows" and actual[1].empty, "an unknown value gives no rows"
+            assert_files_unchanged(world)
+
+        collect(failures, label, check)
+    assert not failures, "\n".join(failures)
+    assert_duckdb_unchanged(world)
+
+
+@pytest.mark.parametrize(("name", "parameter"), LIST_CASES, ids=[f"{n}-{p}" for n, p in LIST_CASES])
+def test_hostile_list_parameter_is_only_a_value(world, expected_outcomes, real_values, name, parameter):
+    """All hostile strings in one list match nobody; next to a real value they change nothing.
+
+    In the entry file of each family of rules, every hostile string also goes in alone.
+    """
+    failures: list[str] = []
+    real = real_values[parameter]
+    cases = [("all hostile values", list(HOSTILE), None), (f"{real!r} + all hostile values", [real, *HOSTILE], [real])]
+    if name in ENTRY_FILES:
+        cases += [(label, [hostile], None) for label, hostile in zip(HOSTILE_IDS, HOSTILE)]
+    for label, value, ordinary in cases:
+        def check():
+            actual = run_case(world, name, {**VALID_DEFAULTS, parameter: value})
+            assert_same_outcome(actual, expected_outcomes(name, parameter, ordinary))
+            if ordinary is None and name == "kpis":
+                assert actual[1]["customers"].tolist() == [0], "a segment rule nobody matches selects nobody"
+            if ordinary is None and name in ("survey_comments", "winback_summary"):
+                count = "total_matches" if name == "survey_comments" else "customers"
+                assert actual[1].empty or actual[1][count].fillna(0).eq(0).all(), actual[1]
+            assert_files_unchanged(world)
+
+        collect(failures, label, check)
+    assert not failures, "\n".join(failures)
+    assert_duckdb_unchanged(world)
 
 
 def test_unknown_values_have_the_documented_meaning(world, expected_outcomes):
@@ -352,9 +435,16 @@ PAGE_PARAMETERS = {
     "satisfaction": ("q", "kind", "score", "satisfaction_by"),
     "repeat": ("breakdown",),
     "cohorts": ("measure", "mode", "cohort", "period", "activity", "k"),
+    "churn": ("risk", "rfm", "nps", "days_min", "days_max", "value_min", "value_max", "complaint", "opt_in"),
 }
-# The comment search sees every value; the other pages a sample (each AppTest run takes about a second).
-PAGE_SAMPLE = tuple(HOSTILE[index] for index in (0, 2, 8, 16, 20, 23))
+# Each AppTest run takes about a second, so the app gets a sample; the SQL tests above take every value.
+# The comment search (the one free-text widget) gets the values that stress the URL -> widget -> query path:
+# quotes, a $name, a LIKE wildcard, NUL, curly quotes, 10,000 characters (the box keeps 200), a newline,
+# and two that match literally.
+SEARCH_SAMPLE = tuple(HOSTILE[index] for index in (0, 2, 9, 12, 16, 20, 23, 25, 27, 28))
+PAGE_SAMPLE = tuple(HOSTILE[index] for index in (1, 16, 24))
+OPTION_WIDGETS = ("multiselect", "selectbox", "segmented_control", "radio", "pills", "number_input", "date_input",
+                  "slider", "select_slider")
 
 
 @pytest.fixture(scope="module")
@@ -375,8 +465,8 @@ def app_database(world, app_environment):
     run_app("data", {})  # opens and caches the database
     database = cache.database(load_settings())
     cursor = database.connection.cursor()
-    database.cursor(AS_OF).close()
-    return database, cursor, duckdb_state(cursor)
+    churn.prepare(database, AS_OF)  # the churn page builds the scores on first use
+    return database, cursor, duckdb_state(cursor, model_schemas=False)
 
 
 def run_app(page: str, query_params: dict) -> AppTest:
@@ -388,11 +478,17 @@ def run_app(page: str, query_params: dict) -> AppTest:
     return at.run()
 
 
-def assert_app_clean(at: AppTest, world, app_database) -> None:
+def assert_app_clean(at: AppTest, world, app_database, hostile: str) -> None:
+    """No exception or error shown, no widget holding the hostile value, nothing changed on disk or in DuckDB."""
     assert not at.exception, [item.value for item in at.exception]
     assert not at.error, [item.value for item in at.error]
+    for kind in OPTION_WIDGETS:
+        for widget in at.get(kind):
+            values = widget.value if isinstance(widget.value, (list, tuple)) else [widget.value]
+            assert hostile not in values, f"{kind} {widget.key!r} took the hostile value"
     _, cursor, before = app_database
-    assert_nothing_changed(world, cursor, before)
+    assert_files_unchanged(world)
+    assert_duckdb_unchanged(world, cursor, before)
 
 
 def assert_sidebar_defaults(at: AppTest) -> None:
@@ -400,21 +496,21 @@ def assert_sidebar_defaults(at: AppTest) -> None:
     for key in ("channel", "region", "category", "tier"):
         assert at.multiselect(key=key).value == [], key
     assert at.segmented_control(key="grain").value == "month"
-    assert at.date_input(key="as_of").value == date(2026, 11, 15)
+    assert at.date_input(key="as_of").value == AS_OF
 
 
-@pytest.mark.parametrize("hostile", HOSTILE, ids=HOSTILE_IDS)
+@pytest.mark.parametrize("hostile", SEARCH_SAMPLE, ids=[f"{value[:12]!r}" for value in SEARCH_SAMPLE])
 def test_hostile_url_parameters_on_the_satisfaction_page(world, app_database, masked_comments, hostile):
     params = {key: hostile for key in SIDEBAR_PARAMETERS + PAGE_PARAMETERS["satisfaction"]}
     at = run_app("satisfaction", params)
-    assert_app_clean(at, world, app_database)
+    assert_app_clean(at, world, app_database, hostile)
     assert_sidebar_defaults(at)
     assert at.selectbox(key="kind").value == "all"
     assert at.segmented_control(key="satisfaction_by").value == "touchpoint"
     assert at.slider(key="score").value == (0, 10)
     search = at.text_input(key="q").value
     assert search == hostile[:200], "the search box holds the text as typed (cut to its 200 characters)"
-    expected = literal_matches(masked_comments, search) if search else len(masked_comments)
+    expected = literal_matches(masked_comments, search)
     captions = [caption.value for caption in at.caption if "comments match" in caption.value]
     if expected:
         assert captions and captions[0].startswith(f"{expected:,} comments match"), captions
@@ -424,18 +520,39 @@ def test_hostile_url_parameters_on_the_satisfaction_page(world, app_database, ma
 
 
 @pytest.mark.parametrize("hostile", PAGE_SAMPLE, ids=[f"{value[:12]!r}" for value in PAGE_SAMPLE])
-@pytest.mark.parametrize("page", ("repeat", "cohorts"))
-def test_hostile_url_parameters_on_pages(world, app_database, page, hostile):
-    params = {key: hostile for key in SIDEBAR_PARAMETERS + PAGE_PARAMETERS[page]}
-    at = run_app(page, params)
-    assert_app_clean(at, world, app_database)
+@pytest.mark.parametrize("page_name", ("repeat", "cohorts", "churn"))
+def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile):
+    params = {key: hostile for key in SIDEBAR_PARAMETERS + PAGE_PARAMETERS[page_name]}
+    at = run_app(page_name, params)
+    assert_app_clean(at, world, app_database, hostile)
     assert_sidebar_defaults(at)
-    if page == "repeat":
+    if page_name == "repeat":
         assert at.segmented_control(key="breakdown").value == "acquisition_channel"
         repeat_rate = [metric.value for metric in at.metric if metric.label == "Repeat rate"]
         unfiltered = run_query(world["cursor"], "kpis", **VALID_DEFAULTS)["repeat_rate"].iloc[0]
         assert repeat_rate == [figures.format_percent(unfiltered)], "hostile filters are dropped: the page is unfiltered"
-    else:
+    elif page_name == "cohorts":
         assert at.segmented_control(key="measure").value == "customers"
         assert at.segmented_control(key="activity").value == "did not order"
         assert at.selectbox(key="cohort").value in at.selectbox(key="cohort").options
+    else:
+        assert at.multiselect(key="risk").value == ["high"], "the win-back rules are back at their defaults"
+        assert at.multiselect(key="rfm").value == [] and at.multiselect(key="nps").value == []
+        assert at.number_input(key="days_min").value is None and at.number_input(key="value_max").value is None
+
+
+# Numbers in the URL that no number box can hold. Streamlit drops what is out of range, but its integer
+# number_input turns the text into an int first, and int(float("inf")) raises OverflowError, an exception its
+# URL binding does not catch (it catches ValueError, TypeError, IndexError): the page crashes.
+NUMBER_PARAMETERS = {"cohorts": ("period", "k"), "churn": ("days_min", "days_max", "value_min", "value_max")}
+NUMBER_SAMPLE = ("inf", "-1e309", "nan")
+
+
+@pytest.mark.parametrize("hostile", NUMBER_SAMPLE)
+@pytest.mark.parametrize("page_name", NUMBER_PARAMETERS)
+def test_numbers_a_number_box_cannot_hold_are_dropped(world, app_database, page_name, hostile):
+    at = run_app(page_name, {key: hostile for key in NUMBER_PARAMETERS[page_name]})
+    assert_app_clean(at, world, app_database, hostile)
+    for key in NUMBER_PARAMETERS[page_name]:
+        value = at.number_input(key=key).value
+        assert value is None or (value == value and abs(value) < 10**6), f"{key} holds {value!r}"

@@ -53,7 +53,7 @@ EXTRA_PARAMS = {
     "weekly_kpis": {"weeks": 3},
     "cohort_members": {
         "grain": "month", "cohort_start": date(2024, 1, 1), "period_number": 1, "activity": None,
-        "limit": 50, "offset": 0,
+        "show_email": False, "limit": 50, "offset": 0,
     },
 }
 
@@ -443,7 +443,7 @@ def test_segment_movements_segment_filter(cursor):
 
 # cohort_members
 
-COHORT_PARAMS = {"grain": "month", "cohort_start": date(2024, 1, 1), "limit": 50, "offset": 0}
+COHORT_PARAMS = {"grain": "month", "cohort_start": date(2024, 1, 1), "show_email": False, "limit": 50, "offset": 0}
 
 
 def test_cohort_members_flag_activity_in_the_chosen_period(cursor):
@@ -488,6 +488,12 @@ def test_cohort_members_mask_emails(cursor):
     april = run_query(cursor, "cohort_members", **ALL, **{**COHORT_PARAMS, "cohort_start": date(2024, 4, 1)},
                       period_number=0, activity=None)
     assert march["email"].tolist() == [None] and april["email"].tolist() == ["n***"]
+
+
+def test_cohort_members_show_real_emails_only_when_asked(cursor):
+    frame = run_query(cursor, "cohort_members", **ALL, **{**COHORT_PARAMS, "show_email": True},
+                      period_number=1, activity=None)
+    assert frame["email"].tolist() == ["jane@example.com", "bob@shop.org"]
 
 
 # every query

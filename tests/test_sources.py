@@ -228,3 +228,17 @@ def test_the_data_contract_doc_lists_every_table_and_column_as_the_code_does():
     }
     assert "`orders` is required. The other tables are optional" in text
     assert [name for name, spec in CONTRACT.items() if spec.is_required] == ["orders"]
+
+
+def test_a_table_whose_files_all_fail_is_unusable_not_missing(tmp_path):
+    data_dir = build("not_parquet", tmp_path)
+    (data_dir / "orders" / "part-0.parquet").write_bytes(b"")
+    con, catalog = register(data_dir)
+    orders = catalog.tables["orders"]
+    assert not orders.is_usable and orders.location == "orders/"
+    assert [path.name for path in orders.files] == ["part-0.parquet", "part-1.parquet"]
+    lines = [finding.line() for finding in catalog.findings]
+    assert lines[0] == "ERROR orders: file orders/part-0.parquet is empty (0 bytes), skipped"
+    assert lines[1].startswith("ERROR orders: file orders/part-1.parquet is not readable Parquet, skipped: ")
+    assert len(lines) == 2
+    assert con.execute("select count(*) from orders").fetchone() == (0,)

@@ -22,7 +22,7 @@ DEFAULTS = {
     "channels": None, "regions": None, "categories": None, "tiers": None,
     "start_date": None, "end_date": None, "grain": "month", "small_cohort_size": 30,
     "dimension": "acquisition_channel", "weeks": 8, "cohort_start": date(2026, 3, 1), "period_number": 1,
-    "activity": "active", "limit": 10, "offset": 0, "search": None, "kinds": None, "min_score": None,
+    "activity": "active", "show_email": False, "limit": 10, "offset": 0, "search": None, "kinds": None, "min_score": None,
     "max_score": None,
 }
 

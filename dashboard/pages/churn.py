@@ -1,5 +1,185 @@
-"""Placeholder until the page lands."""
+"""Churn risk and win-back: who is slipping away and why, a win-back list to download, and the model's backtest."""
+
+from datetime import timedelta
+
+import pandas as pd
 import streamlit as st
 
-st.title("churn")
-st.info("This page is being built.")
+from dashboard import cache, churn, churn_figures, figures
+from dashboard.pages.common import PAGE_SIZE, chart, current_view, empty, query, require_data
+
+st.title("Churn risk and win-back")
+st.caption(
+    "**Churn risk** is the model's probability that a customer places no order in the next 90 days, from how "
+    "often and how recently they bought (an MBG/NBD model fitted on your own orders). High: 70% or more, "
+    "medium: 40-70%, low: under 40%. Definitions and the backtest method: docs/churn.md."
+)
+view = current_view()
+if not require_data(view):
+    st.stop()
+
+with st.spinner("Fitting the churn model…"):
+    try:
+        model = churn.prepare(view.database, view.as_of)
+    except Exception as error:  # a page explains, it does not print a traceback
+        st.error(f"The churn scores could not be computed: {error}", icon=":material/error:")
+        st.stop()
+if model.message:
+    st.warning(model.message, icon=":material/warning:")
+if model.n_customers == 0:
+    empty("No customer has a valid order by the as-of date, so there is nobody to score. Move the as-of date.")
+    st.stop()
+if view.filters.is_segmented:
+    st.caption("Everything below is limited to the customers of the segment chosen in the sidebar.")
+
+st.subheader("Who is slipping away")
+bins = query(view, "churn_risk_distribution")
+if bins is None:
+    st.stop()
+if bins.empty:
+    empty("No customer of this segment has a valid order by the as-of date. Widen the sidebar filters.")
+    st.stop()
+chart(churn_figures.risk_distribution(bins), key="risk_distribution")
+
+cells = query(view, "churn_rfm_grid")
+if cells is not None and len(cells):
+    chart(churn_figures.rfm_grid(cells), key="rfm_grid")
+    tiles = (
+        cells.groupby("rfm_segment", as_index=False)
+        .agg(customers=("customers", "sum"), revenue=("revenue", "sum"))
+        .set_index("rfm_segment").reindex(list(churn.RFM_SEGMENTS)).dropna().reset_index()
+    )
+    columns = st.columns(5)
+    for index, tile in enumerate(tiles.itertuples(index=False)):
+        with columns[index % 5].container(border=True):
+            st.metric(tile.rfm_segment, f"{int(tile.customers):,}", border=False,
+                      help="Customers in this RFM segment (docs/churn.md has the rules).")
+            st.caption(f"Lifetime revenue {figures.format_currency(tile.revenue)}")
+
+st.subheader("Build a win-back list")
+st.caption("Every rule narrows the list; an empty rule means any. The rules live in the URL, so a link shares the list.")
+band_column, segment_column, nps_column = st.columns(3)
+bands = band_column.multiselect(
+    "Risk band", options=list(churn.RISK_BANDS), default=["high"], key="risk", bind="query-params",
+    format_func=churn_figures.RISK_BAND_LABELS.get, placeholder="Any",
+)
+segments = segment_column.multiselect(
+    "RFM segment", options=list(churn.RFM_SEGMENTS), default=[], key="rfm", bind="query-params", placeholder="Any",
+)
+nps = nps_column.multiselect(
+    "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=[], key="nps", bind="query-params",
+    format_func=lambda value: "no NPS answer" if value == "none" else value, placeholder="Any",
+)
+days_from, days_to, value_from, value_to, complaint_column, opt_in_column = st.columns(6)
+min_days = days_from.number_input("Days since last order, from", min_value=0, value=None, step=1, key="days_min",
+                                  bind="query-params", placeholder="any")
+max_days = days_to.number_input("to (days)", min_value=0, value=None, step=1, key="days_max",
+                                bind="query-params", placeholder="any")
+min_value = value_from.number_input("Lifetime revenue from ($)", min_value=0.0, value=None, step=50.0,
+                                    key="value_min", bind="query-params", placeholder="any")
+max_value = value_to.number_input("to ($)", min_value=0.0, value=None, step=50.0, key="value_max",
+                                  bind="query-params", placeholder="any")
+complaint = complaint_column.segmented_control(
+    "Open complaint", options=["yes", "no"], default=None, key="complaint", bind="query-params",
+    help="A support ticket still unresolved at the as-of date. Nothing selected: any.",
+)
+opt_in = opt_in_column.segmented_control(
+    "Marketing opt-in", options=["yes", "no"], default=None, key="opt_in", bind="query-params",
+    help="Whether the customer agreed to marketing e-mails. Nothing selected: any.",
+)
+rules = churn.WinbackRules(
+    risk_bands=tuple(bands) or None,
+    segments=tuple(segments) or None,
+    min_days_since_last_order=None if min_days is None else int(min_days),
+    max_days_since_last_order=None if max_days is None else int(max_days),
+    min_revenue=min_value,
+    max_revenue=max_value,
+    nps_categories=tuple(nps) or None,
+    has_open_complaint=None if complaint is None else complaint == "yes",
+    is_marketing_opt_in=None if opt_in is None else opt_in == "yes",
+)
+
+summary = query(view, "winback_summary", **rules.params())
+if summary is None:
+    st.stop()
+totals = summary.iloc[0]
+count_column, revenue_column, value_column, orders_column = st.columns(4)
+count_column.metric("Customers in the list", f"{int(totals['customers']):,}")
+revenue_column.metric("Revenue at stake", figures.format_currency(totals["revenue"]),
+                      help="Lifetime revenue of the customers in the list.")
+value_column.metric("Predicted value, next 365 days", figures.format_currency(totals["predicted_clv_365d"]),
+                    help="Discounted predicted spend (10% a year) if nothing is done.")
+orders_column.metric("Expected orders, next 90 days", figures.format_number(totals["expected_orders_90d"]))
+
+show_pii = view.settings.show_pii
+page = query(view, "winback_segment", **rules.params(), show_pii=show_pii, limit=PAGE_SIZE, offset=0)
+if page is None:
+    st.stop()
+total = int(page["total_matches"].iloc[0]) if len(page) else 0
+if total == 0:
+    empty("Nobody matches these rules. Remove a rule or widen a range.")
+else:
+    st.dataframe(
+        page.drop(columns=["total_matches"]), width="stretch", hide_index=True, key="winback_customers",
+        column_config={
+            "customer_id": st.column_config.TextColumn("Customer"),
+            "email": st.column_config.TextColumn("E-mail" if show_pii else "E-mail (masked)"),
+            "rfm_segment": st.column_config.TextColumn("RFM segment"),
+            "risk_band": st.column_config.TextColumn("Risk"),
+            "churn_risk": st.column_config.ProgressColumn("Churn risk", format="percent", min_value=0, max_value=1),
+            "p_alive": st.column_config.NumberColumn("P(alive)", format="percent"),
+            "days_since_last_order": st.column_config.NumberColumn("Days since last order"),
+            "frequency": st.column_config.NumberColumn("Repeat purchases"),
+            "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar"),
+            "predicted_clv_365d": st.column_config.NumberColumn("Predicted 365-day value", format="dollar"),
+            "latest_nps_category": st.column_config.TextColumn("Latest NPS"),
+            "has_open_complaint": st.column_config.CheckboxColumn("Open complaint"),
+            "is_marketing_opt_in": st.column_config.CheckboxColumn("Opted in"),
+            "reasons": st.column_config.TextColumn("Why at risk", width="large"),
+            "last_comment_masked": st.column_config.TextColumn("Last comment (masked)", width="large"),
+        },
+    )
+    if total > len(page):
+        st.caption(f"Showing the {len(page):,} highest-revenue of {total:,}; the download has all of them.")
+
+    segment = view.filters.params()
+
+    def winback_file() -> str:
+        return churn.winback_list_csv(view.database, view.as_of, rules, segment, show_pii)
+
+    st.download_button(
+        "Download the list (CSV)", data=winback_file, file_name=rules.file_name(view.as_of), mime="text/csv",
+        icon=":material/download:", key="winback_download", on_click="ignore",
+    )
+
+st.subheader("Can we trust it? The backtest")
+cutoff = view.as_of - timedelta(days=churn.RISK_HORIZON_DAYS)
+st.caption(
+    f"The model is fitted again on what was known on **{cutoff:%d %b %Y}** (90 days before the as-of date) and "
+    "its churn risk is compared with who actually ordered in the 90 days after. AUC is the chance that a "
+    "customer who did not order was ranked riskier than one who did (0.5 = coin toss). The baseline ranks "
+    "customers by days since their last order."
+)
+try:
+    result = cache.backtest(view.database, cutoff, churn.RISK_HORIZON_DAYS)
+except ValueError as error:
+    empty(f"No backtest: {error}.")
+    st.stop()
+if result.message:
+    st.warning(f"Backtest: {result.message}", icon=":material/warning:")
+if result.n_customers == 0 or pd.isna(result.auc):
+    empty(f"No backtest: on {cutoff:%d %b %Y} there were no customers to score, or everyone behaved alike.")
+    st.stop()
+auc_column, baseline_column, predicted_column, actual_column = st.columns(4)
+auc_column.metric("AUC, churn risk", f"{result.auc:.3f}",
+                  delta=f"{result.auc - result.baseline_auc:+.3f} vs recency", delta_color="normal")
+baseline_column.metric("AUC, days since last order", f"{result.baseline_auc:.3f}")
+predicted_column.metric("Orders predicted", figures.format_number(result.predicted_orders))
+actual_column.metric("Orders placed", f"{result.actual_orders:,}",
+                     help="Purchase days with a valid order in the 90 days after the cutoff.")
+if result.auc <= result.baseline_auc:
+    st.warning("On this data the model ranks no better than days since the last order: use the list with care.",
+               icon=":material/warning:")
+chart(churn_figures.backtest_auc(result.auc, result.baseline_auc, result.method), key="backtest_auc")
+if len(result.calibration):
+    chart(churn_figures.calibration(result.calibration, result.horizon_days), key="backtest_calibration")

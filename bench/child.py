@@ -1,0 +1,308 @@
+"""The measured steps, each in a fresh process: ``python -m bench.child STEP '{"data_dir": ...}'``.
+
+A step prints one JSON object on its last line of stdout: wall and CPU seconds, the peak RSS (VmHWM, reset
+before each timed block so a step's peak is its own), and what it measured. Settings come from the
+environment the parent sets (DASHBOARD_STATE_DIR under bench/cache, DASHBOARD_MEMORY_LIMIT, no settings file).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.measure import Repeats, median, peak_rss_mb, reset_peak_rss, timed
+
+FILTER_CHANGES = ("segment", "date range")
+
+
+def _say(message: str) -> None:
+    print(f"bench:   {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def model_step_timer():
+    """Seconds per SQL file run by ``queries.execute_file`` (the model build steps, the churn tables)."""
+    from dashboard import queries
+
+    original = queries.execute_file
+    seconds: dict[str, float] = {}
+
+    def timed_execute_file(con, name, **params):
+        started = time.perf_counter()
+        try:
+            return original(con, name, **params)
+        finally:
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+
+    queries.execute_file = timed_execute_file
+    try:
+        yield seconds
+    finally:
+        queries.execute_file = original
+
+
+def _open_and_build(data_dir: str) -> tuple:
+    """What the app does before its first page: open the exports, find the as-of date, build the model,
+    and the sidebar's segment options. Returns the database, as-of date, a cursor and the timings."""
+    from dashboard.model import Database
+    from dashboard.queries import run_query
+    from dashboard.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir)
+    with model_step_timer() as steps, timed() as total:
+        with timed(reset_peak=False) as opening:
+            database = Database.open(settings)
+        with timed(reset_peak=False) as finding_as_of:
+            as_of = database.default_as_of()
+        with timed(reset_peak=False) as building:
+            cursor = database.cursor(as_of)
+        with timed(reset_peak=False) as options:
+            run_query(cursor, "segment_values")
+    timings = {
+        "seconds": total.seconds, "cpu": total.cpu, "peak_mb": total.peak_mb,
+        "parts": {"Database.open (register sources)": opening.seconds,
+                  "default_as_of()": finding_as_of.seconds,
+                  "model build (db.cursor)": building.seconds,
+                  "segment_values (sidebar options)": options.seconds},
+        "model_steps": steps,
+        "orders": database.catalog.tables["orders"].row_count,
+    }
+    return database, as_of, cursor, timings
+
+
+def cold_start(data_dir: str) -> dict:
+    """Register the exports and build the model layer the first page needs (a fresh process each run)."""
+    _, as_of, _, timings = _open_and_build(data_dir)
+    return {**timings, "as_of": as_of.isoformat()}
+
+
+def floor(data_dir: str, memory_limit: str | None = None, temp_dir: str | None = None) -> dict:
+    """The least work a correct cold start must do: one scan aggregating orders by customer."""
+    import duckdb
+
+    from dashboard.sources import find_table_files, quote_literal
+
+    with timed() as total:
+        files = find_table_files(Path(data_dir), "orders")
+        connection = duckdb.connect(":memory:")
+        if memory_limit:
+            connection.execute("set memory_limit = $limit", {"limit": memory_limit})
+        if temp_dir:
+            connection.execute("set temp_directory = $path", {"path": temp_dir})
+        paths = ", ".join(quote_literal(str(path)) for path in files)
+        connection.execute(
+            "create table customer_totals as "
+            "select customer_id, count(*) as count_orders, sum(revenue) as revenue, "
+            "min(ordered_at) as first_ordered_at, max(ordered_at) as last_ordered_at "
+            f"from read_parquet([{paths}], hive_partitioning = true) group by customer_id"
+        )
+    customers = connection.execute("select count(*) from customer_totals").fetchone()[0]
+    return {"seconds": total.seconds, "cpu": total.cpu, "peak_mb": total.peak_mb, "customers": customers}
+
+
+def _run_page(cursor, page: str, params: dict) -> tuple[dict, dict]:
+    """Run a page's queries for the Filters params as the page does; frames and seconds per query."""
+    from bench.pages import PAGE_QUERIES, cohort_drilldown, winback_rule_params
+    from dashboard.queries import run_query
+
+    frames, seconds = {}, {}
+    for page_query in PAGE_QUERIES[page]:
+        extra = dict(page_query.params)
+        if page_query.uses_winback_rules:
+            extra.update(winback_rule_params())
+        if page_query.name == "cohort_members":
+            cell = cohort_drilldown(frames["cohort_retention"], params)
+            if cell is None:
+                continue
+            extra.update(cell, grain=params["grain"])
+        started = time.perf_counter()
+        frames[page_query.name] = run_query(cursor, page_query.name, **{**params, **extra})
+        seconds[page_query.name] = time.perf_counter() - started
+    return frames, seconds
+
+
+def _page_reruns(cursor, page: str, as_of, runs: int, budget: float, out_dir: Path) -> dict:
+    """A page's reruns after each kind of filter change, uncached (run_query, not the Streamlit cache)."""
+    from bench.pages import filter_change
+
+    results = {}
+    for kind in FILTER_CHANGES:
+        samples, per_query = [], {}
+        reset_peak_rss()
+        for run in Repeats(runs, budget):
+            params = filter_change(kind, run, as_of)
+            with timed(reset_peak=False) as total:
+                frames, seconds = _run_page(cursor, page, params)
+            samples.append(total)
+            for name, value in seconds.items():
+                per_query.setdefault(name, []).append(value)
+            if run == 0:
+                with open(out_dir / f"ours-{page}-{kind}.pkl", "wb") as handle:
+                    pickle.dump(frames, handle)
+        results[kind] = {"seconds": [s.seconds for s in samples], "cpu": [s.cpu for s in samples],
+                         "peak_mb": peak_rss_mb(), "queries": {name: median(v) for name, v in per_query.items()}}
+        _say(f"{page}, {kind} change: {median(results[kind]['seconds']):.3f} s median of {len(samples)}")
+    return results
+
+
+def _scores_available() -> str | None:
+    """None when dashboard.churn.score_customers(cursor) exists, else why not."""
+    try:
+        from dashboard import churn
+    except Exception as error:  # an unfinished module must not stop the benchmark
+        return f"dashboard.churn cannot be imported: {type(error).__name__}: {error}"
+    if not hasattr(churn, "score_customers"):
+        return "dashboard.churn has no score_customers(cursor)"
+    return None
+
+
+def session(data_dir: str, runs: int, budget: float, out_dir: str) -> dict:
+    """One warm app process: the sidebar, every page's reruns, the Data page, the JSON report, scores."""
+    from bench.pages import NEEDS_SCORES, available_pages
+    from dashboard.queries import run_query
+    from dashboard.report import metrics_report
+
+    out = Path(out_dir)
+    database, as_of, cursor, build = _open_and_build(data_dir)
+    _say(f"model built in {build['seconds']:.1f} s (as of {as_of})")
+    result = {"as_of": as_of.isoformat(), "build": build, "pages": {}, "unavailable": {}}
+
+    samples = []
+    for _ in Repeats(runs, budget):
+        with timed() as timing:
+            database.default_as_of()
+        samples.append(timing)
+    result["sidebar"] = {"seconds": [s.seconds for s in samples], "cpu": [s.cpu for s in samples],
+                         "peak_mb": max(s.peak_mb for s in samples)}
+    _say(f"sidebar default_as_of(): {median(result['sidebar']['seconds']):.3f} s")
+
+    pages = available_pages()
+    for page, reason in pages.items():
+        if reason:
+            result["unavailable"][page] = reason
+        elif page not in NEEDS_SCORES:
+            result["pages"][page] = _page_reruns(cursor, page, as_of, runs, budget, out)
+
+    with timed() as timing:
+        run_query(cursor, "data_overview")
+        database.findings()
+    result["data_page"] = {"seconds": [timing.seconds], "cpu": [timing.cpu], "peak_mb": timing.peak_mb}
+    _say(f"Data page first view: {timing.seconds:.1f} s")
+
+    samples = []
+    for run in Repeats(runs, budget):
+        with timed() as timing:
+            report = metrics_report(database, as_of)
+        samples.append(timing)
+        if run == 0:
+            (out / "ours-report.json").write_text(json.dumps(report), encoding="utf-8")
+    result["report"] = {"seconds": [s.seconds for s in samples], "cpu": [s.cpu for s in samples],
+                        "peak_mb": max(s.peak_mb for s in samples)}
+    _say(f"JSON report (model warm): {median(result['report']['seconds']):.2f} s")
+
+    reason = _scores_available()
+    if reason:
+        result["scores"] = {"unavailable": reason}
+    else:
+        from dashboard import churn
+
+        with model_step_timer() as steps, timed() as timing:
+            scored = churn.score_customers(cursor)
+        result["scores"] = {"seconds": [timing.seconds], "cpu": [timing.cpu], "peak_mb": timing.peak_mb,
+                            "customers": len(scored.scores), "sql_steps": steps}
+        _say(f"scores (fit included): {timing.seconds:.1f} s for {len(scored.scores):,} customers")
+        for page in NEEDS_SCORES:
+            if not pages.get(page):
+                result["pages"][page] = _page_reruns(cursor, page, as_of, runs, budget, out)
+    return result
+
+
+def scores(data_dir: str) -> dict:
+    """Churn scores for every customer, fit included, on a freshly built model (not timed: the build)."""
+    reason = _scores_available()
+    if reason:
+        return {"unavailable": reason}
+    from dashboard import churn
+
+    _, _, cursor, _ = _open_and_build(data_dir)
+    with model_step_timer() as steps, timed() as timing:
+        scored = churn.score_customers(cursor)
+    return {"seconds": timing.seconds, "cpu": timing.cpu, "peak_mb": timing.peak_mb,
+            "customers": len(scored.scores), "sql_steps": steps}
+
+
+def pandas_cold_start(data_dir: str) -> dict:
+    """The baseline's first load: read the Parquet exports into pandas and build the per-customer frame."""
+    from bench import baseline
+
+    with timed() as timing:
+        model = baseline.load(Path(data_dir), with_surveys=True)
+    return {"seconds": timing.seconds, "cpu": timing.cpu, "peak_mb": timing.peak_mb, "as_of": model.as_of.isoformat()}
+
+
+def pandas_session(data_dir: str, runs: int, budget: float, out_dir: str, as_of: str) -> dict:
+    """The baseline's reruns: every rerun reads the exports again, filters the segment and groups by."""
+    from datetime import date
+
+    from bench import baseline
+    from bench.pages import filter_change
+
+    out, as_of_date, data = Path(out_dir), date.fromisoformat(as_of), Path(data_dir)
+    result = {"pages": {}}
+    for page in baseline.PANDAS_PAGES:
+        result["pages"][page] = {}
+        for kind in FILTER_CHANGES:
+            samples = []
+            reset_peak_rss()
+            for run in Repeats(runs, budget):
+                params = filter_change(kind, run, as_of_date)
+                with timed(reset_peak=False) as timing:
+                    model = baseline.load(data, with_surveys=page in baseline.PAGES_NEEDING_SURVEYS)
+                    numbers = baseline.page_numbers(page, model, params)
+                samples.append(timing)
+                if run == 0:
+                    with open(out / f"pandas-{page}-{kind}.pkl", "wb") as handle:
+                        pickle.dump(numbers, handle)
+                del model, numbers
+            result["pages"][page][kind] = {"seconds": [s.seconds for s in samples], "cpu": [s.cpu for s in samples],
+                                           "peak_mb": peak_rss_mb()}
+            _say(f"pandas {page}, {kind} change: {median(result['pages'][page][kind]['seconds']):.2f} s")
+    samples = []
+    reset_peak_rss()
+    for run in Repeats(runs, budget):
+        with timed(reset_peak=False) as timing:
+            model = baseline.load(data, with_surveys=True)
+            report = baseline.report_numbers(model)
+        samples.append(timing)
+        if run == 0:
+            (out / "pandas-report.json").write_text(json.dumps(report), encoding="utf-8")
+        del model
+    result["report"] = {"seconds": [s.seconds for s in samples], "cpu": [s.cpu for s in samples],
+                        "peak_mb": peak_rss_mb()}
+    return result
+
+
+STEPS = {
+    "cold_start": cold_start,
+    "floor": floor,
+    "session": session,
+    "scores": scores,
+    "pandas_cold_start": pandas_cold_start,
+    "pandas_session": pandas_session,
+}
+
+
+def main(argv: list[str]) -> int:
+    """Run one step with its JSON arguments and print its JSON result."""
+    step, arguments = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    result = STEPS[step](**arguments)
+    print(json.dumps(result, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,212 @@
+"""The results table: one row per step and size, the targets each row is held to, and results.md."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from bench.data import parse_size
+from bench.measure import available_memory_mb, median
+
+TARGET_SIZE = 10_000_000  # targets are stated for 10M orders; they are checked at every size of 10M or more
+FLOOR_FACTOR = 2.0
+RERUN_SECONDS = 0.3
+RERUN_SPEEDUP = 10.0
+GROWTH_FACTOR = 1.5
+SCORES_SECONDS = 60.0
+REPORT_SECONDS = 5.0
+
+
+@dataclass
+class Target:
+    """One target on one row: what it asks, what was measured, and whether it holds (None: not measurable)."""
+
+    label: str
+    passed: bool | None
+    measured: str
+
+
+@dataclass
+class Row:
+    """One step at one size: our samples, the pandas baseline's, peak memory, targets and a note."""
+
+    step: str
+    size: str
+    kind: str  # floor, cold, rerun, sidebar, report, scores, cli, info
+    ours: list[float] | None = None
+    pandas: list[float] | None = None
+    peak_mb: float | None = None
+    pandas_peak_mb: float | None = None
+    note: str = ""
+    unavailable: str | None = None
+    targets: list[Target] = field(default_factory=list)
+    floor_seconds: float | None = None
+
+    @property
+    def ours_median(self) -> float | None:
+        return median(self.ours or [])
+
+    @property
+    def pandas_median(self) -> float | None:
+        return median(self.pandas or [])
+
+    @property
+    def runs(self) -> str:
+        if self.unavailable:
+            return "–"
+        text = str(len(self.ours or []))
+        return text + (f" / {len(self.pandas)}" if self.pandas else "")
+
+    @property
+    def speedup(self) -> float | None:
+        """pandas median / our median: how many times faster we are."""
+        if self.ours_median and self.pandas_median:
+            return self.pandas_median / self.ours_median
+        return None
+
+    @property
+    def floor_ratio(self) -> float | None:
+        """our median / the floor scan's median at the same size."""
+        if self.ours_median is not None and self.floor_seconds:
+            return self.ours_median / self.floor_seconds
+        return None
+
+
+def seconds_text(value: float | None) -> str:
+    """``0.123 s``, ``12.3 s``, ``3 min 12 s``; ``–`` for nothing."""
+    if value is None:
+        return "–"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    if value < 100:
+        return f"{value:.1f} s"
+    return f"{int(value // 60)} min {value % 60:.0f} s"
+
+
+def _times(value: float | None) -> str:
+    return "–" if value is None else (f"{value:.1f}x" if value < 100 else f"{value:.0f}x")
+
+
+def _memory(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1024:.1f} GB" if value >= 1024 else f"{value:.0f} MB"
+
+
+def evaluate_targets(rows: list[Row]) -> None:
+    """Attach the issue's targets to the rows at sizes of 10M orders or more."""
+    by_key = {(row.step, row.size): row for row in rows}
+    smallest = {}
+    for row in rows:
+        if row.kind == "rerun" and row.ours_median is not None:
+            if row.step not in smallest or parse_size(row.size) < parse_size(smallest[row.step].size):
+                smallest[row.step] = row
+    for row in rows:
+        if parse_size(row.size) < TARGET_SIZE:
+            continue
+        value = row.ours_median
+        if row.kind == "cold":
+            ratio = row.floor_ratio
+            row.targets.append(Target(f"cold start <= {FLOOR_FACTOR:g}x the floor scan",
+                                      None if ratio is None else ratio <= FLOOR_FACTOR, _times(ratio)))
+        elif row.kind == "rerun":
+            row.targets.append(Target(f"rerun median < {RERUN_SECONDS * 1000:.0f} ms",
+                                      None if value is None else value < RERUN_SECONDS, seconds_text(value)))
+            speedup = row.speedup
+            row.targets.append(Target(f"rerun >= {RERUN_SPEEDUP:g}x faster than pandas",
+                                      None if speedup is None else speedup >= RERUN_SPEEDUP,
+                                      _times(speedup) if speedup is not None else "no pandas baseline"))
+            base = smallest.get(row.step)
+            if base is not None and base.size != row.size and value is not None:
+                growth = value / base.ours_median
+                row.targets.append(Target(f"rerun at {row.size} <= {GROWTH_FACTOR:g}x of {base.size}",
+                                          growth <= GROWTH_FACTOR, _times(growth)))
+            else:
+                row.targets.append(Target(f"rerun <= {GROWTH_FACTOR:g}x of a smaller size", None,
+                                          "needs a smaller size in the same run"))
+        elif row.kind == "scores":
+            row.targets.append(Target(f"scores < {SCORES_SECONDS:g} s", None if value is None else value < SCORES_SECONDS,
+                                      seconds_text(value) if value is not None else (row.unavailable or "–")))
+        elif row.kind == "report":
+            row.targets.append(Target(f"JSON report < {REPORT_SECONDS:g} s",
+                                      None if value is None else value < REPORT_SECONDS, seconds_text(value)))
+    del by_key
+
+
+def _verdict(target: Target) -> str:
+    return "n/a" if target.passed is None else ("PASS" if target.passed else "FAIL")
+
+
+def targets_text(row: Row) -> str:
+    """``PASS <= 2x floor (1.4x); FAIL < 300 ms (2.1 s)`` for the table's targets column."""
+    return "; ".join(f"{_verdict(t)}: {t.label} ({t.measured})" for t in row.targets) or "–"
+
+
+def results_table(rows: list[Row]) -> str:
+    """The main Markdown table."""
+    lines = [
+        "| step | size | ours (median) | pandas (median) | ratio (pandas / ours) | floor ratio (ours / floor) "
+        "| peak memory ours / pandas | runs ours / pandas | targets |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        if row.unavailable:
+            ours = f"not available: {row.unavailable}"
+        else:
+            ours = seconds_text(row.ours_median)
+        memory = _memory(row.peak_mb) + (f" / {_memory(row.pandas_peak_mb)}" if row.pandas_peak_mb else "")
+        step = row.step + (f" — {row.note}" if row.note else "")
+        lines.append(
+            f"| {step} | {row.size} | {ours} | {seconds_text(row.pandas_median)} | {_times(row.speedup)} "
+            f"| {_times(row.floor_ratio)} | {memory} | {row.runs} | {targets_text(row)} |"
+        )
+    return "\n".join(lines)
+
+
+def targets_summary(rows: list[Row]) -> str:
+    """One line per target and row it applies to, with PASS / FAIL."""
+    lines = ["| target | step | size | measured | result |", "|---|---|---|---:|---|"]
+    for row in rows:
+        for target in row.targets:
+            lines.append(f"| {target.label} | {row.step} | {row.size} | {target.measured} | {_verdict(target)} |")
+    if len(lines) == 2:
+        lines.append("| (no size of 10M orders or more in this run: targets not evaluated) | | | | |")
+    return "\n".join(lines)
+
+
+def machine_lines(load_before, load_after) -> list[str]:
+    """The machine the numbers come from."""
+    import duckdb
+    import pandas as pd
+    import pyarrow
+
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    memory = available_memory_mb()
+
+    def load_text(load):
+        return "unknown" if load is None else " / ".join(f"{value:.1f}" for value in load)
+
+    return [
+        f"- CPU: {model}, {cores} cores; RAM: {_memory(memory)}; {platform.system()} {platform.release()}",
+        f"- Python {sys.version.split()[0]}, DuckDB {duckdb.__version__}, pandas {pd.__version__}, "
+        f"pyarrow {pyarrow.__version__}",
+        f"- Load average (1/5/15 min) at start: {load_text(load_before)}; at end: {load_text(load_after)} "
+        f"(anything above 0 is other work sharing the {cores} cores during the run)",
+    ]
+
+
+def utc_now_text() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
