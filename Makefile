@@ -39,3 +39,6 @@ validate: $(RUNTIME_STAMP)
 
 clean-demo:
 	rm -rf data/demo
+
+load: $(DEV_STAMP)
+	$(BIN)/python -m bench.load

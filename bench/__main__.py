@@ -51,8 +51,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _samples(payloads: list[dict]) -> list[float]:
-    return [payload["seconds"] for payload in payloads]
+def _samples(payloads: list[dict], key: str = "seconds") -> list[float]:
+    return [payload[key] for payload in payloads]
 
 
 def _peak(*values) -> float | None:
@@ -75,18 +75,19 @@ def _cli_rows(label: str, data_dir: Path, env: dict, args, out_dir: Path, rows: 
         if help_check.returncode != 0:
             rows.append(Row(step, label, kind, unavailable=f"`python -m dashboard {arguments[0]}` does not exist yet"))
             continue
-        samples, peaks, failure = [], [], None
+        samples, cpu, peaks, failure = [], [], [], None
         for _ in Repeats(args.runs, args.step_budget):
             result = run_cli(arguments, env)
             if result.returncode not in ok_codes:
                 failure = f"exit {result.returncode}: {(result.stderr.strip().splitlines() or ['?'])[-1][:200]}"
                 break
             samples.append(result.seconds)
+            cpu.append(result.cpu)
             peaks.append(result.peak_mb)
         if failure:
             rows.append(Row(step, label, kind, unavailable=f"failed ({failure})"))
         else:
-            rows.append(Row(step, label, kind, ours=samples, peak_mb=max(peaks),
+            rows.append(Row(step, label, kind, ours=samples, cpu=cpu, peak_mb=max(peaks),
                             note="includes interpreter start, imports and the cold start"))
         say(f"{label} {arguments[0]} CLI: {seconds_text(median(samples)) if samples else failure}")
 
@@ -110,7 +111,7 @@ def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]
     floor_seconds = median(_samples(floors))
     say(f"{label} floor scan: {seconds_text(floor_seconds)}")
     floor_row = Row("floor: one DuckDB scan aggregating orders by customer (count, sum, min, max)", label, "floor",
-                    ours=_samples(floors), peak_mb=_peak(*(p["peak_mb"] for p in floors)))
+                    ours=_samples(floors), cpu=_samples(floors, "cpu"), peak_mb=_peak(*(p["peak_mb"] for p in floors)))
 
     say(f"{label} warm session (model build, sidebar, page reruns, Data page, report, scores)")
     session, _ = run_step("session", {"data_dir": str(data_dir), "runs": args.runs, "budget": args.step_budget,
@@ -138,13 +139,13 @@ def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]
 
     rows.append(floor_row)
     rows.append(Row("cold start: register sources, default as-of, build the model layer, sidebar options", label,
-                    "cold", ours=_samples(colds), peak_mb=_peak(*(c["peak_mb"] for c in colds)),
+                    "cold", ours=_samples(colds), cpu=_samples(colds, "cpu"), peak_mb=_peak(*(c["peak_mb"] for c in colds)),
                     pandas=_samples(pandas_colds) or None,
                     pandas_peak_mb=_peak(*(p["peak_mb"] for p in pandas_colds))))
     sidebar = session["sidebar"]
     sidebar_median = median(sidebar["seconds"])
     rows.append(Row("sidebar, on every rerun of every page: database.default_as_of() (not cached)", label, "sidebar",
-                    ours=sidebar["seconds"], peak_mb=sidebar["peak_mb"]))
+                    ours=sidebar["seconds"], cpu=sidebar["cpu"], peak_mb=sidebar["peak_mb"]))
     for page in PAGE_QUERIES:
         for kind in FILTER_CHANGES:
             step = f"{page} page: rerun after a {kind} change"
@@ -161,6 +162,7 @@ def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]
             rows.append(Row(
                 step, label, "rerun",
                 ours=[seconds + sidebar_median for seconds in measured["seconds"]],
+                cpu=[seconds + median(sidebar["cpu"]) for seconds in measured["cpu"]],
                 peak_mb=_peak(measured["peak_mb"], sidebar["peak_mb"]),
                 pandas=theirs["seconds"] if theirs else None,
                 pandas_peak_mb=theirs["peak_mb"] if theirs else None,
@@ -169,10 +171,11 @@ def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]
             profile.setdefault("queries", {})[(page, kind)] = measured["queries"]
     data_page = session["data_page"]
     rows.append(Row(f"Data page, first view ({', '.join(FILTER_FREE_QUERIES['data'])} + findings)", label, "info",
-                    ours=data_page["seconds"], peak_mb=data_page["peak_mb"],
+                    ours=data_page["seconds"], cpu=data_page["cpu"], peak_mb=data_page["peak_mb"],
                     note="takes no filter params: a filter change is a cache hit"))
     report = session["report"]
     rows.append(Row("JSON report, model warm (report.metrics_report)", label, "report", ours=report["seconds"],
+                    cpu=report["cpu"],
                     peak_mb=report["peak_mb"], pandas=(pandas or {}).get("report", {}).get("seconds"),
                     pandas_peak_mb=(pandas or {}).get("report", {}).get("peak_mb")))
 
@@ -181,16 +184,17 @@ def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]
         rows.append(Row("scores for all customers, fit included (churn.score_customers, model warm)", label, "scores",
                         unavailable=scores["unavailable"]))
     else:
-        samples, peaks = list(scores["seconds"]), [scores["peak_mb"]]
+        samples, cpu, peaks = list(scores["seconds"]), list(scores["cpu"]), [scores["peak_mb"]]
         spent = sum(samples)
         while len(samples) < args.runs and spent < args.step_budget:
             payload, process = run_step("scores", {"data_dir": str(data_dir)}, env)
             samples.append(payload["seconds"])
+            cpu.append(payload["cpu"])
             peaks.append(payload["peak_mb"])
             spent += process.seconds
         profile["scores_sql"] = scores.get("sql_steps", {})
         rows.append(Row("scores for all customers, fit included (churn.score_customers, model warm)", label, "scores",
-                        ours=samples, peak_mb=max(peaks), note=f"{scores['customers']:,} customers scored"))
+                        ours=samples, cpu=cpu, peak_mb=max(peaks), note=f"{scores['customers']:,} customers scored"))
 
     _cli_rows(label, data_dir, env, args, out_dir, rows)
     for row in rows:

@@ -36,6 +36,7 @@ class Row:
     size: str
     kind: str  # floor, cold, rerun, sidebar, report, scores, cli, info
     ours: list[float] | None = None
+    cpu: list[float] | None = None
     pandas: list[float] | None = None
     peak_mb: float | None = None
     pandas_peak_mb: float | None = None
@@ -47,6 +48,10 @@ class Row:
     @property
     def ours_median(self) -> float | None:
         return median(self.ours or [])
+
+    @property
+    def cpu_median(self) -> float | None:
+        return median(self.cpu or [])
 
     @property
     def pandas_median(self) -> float | None:
@@ -97,7 +102,6 @@ def _memory(value: float | None) -> str:
 
 def evaluate_targets(rows: list[Row]) -> None:
     """Attach the issue's targets to the rows at sizes of 10M orders or more."""
-    by_key = {(row.step, row.size): row for row in rows}
     smallest = {}
     for row in rows:
         if row.kind == "rerun" and row.ours_median is not None:
@@ -132,7 +136,6 @@ def evaluate_targets(rows: list[Row]) -> None:
         elif row.kind == "report":
             row.targets.append(Target(f"JSON report < {REPORT_SECONDS:g} s",
                                       None if value is None else value < REPORT_SECONDS, seconds_text(value)))
-    del by_key
 
 
 def _verdict(target: Target) -> str:
@@ -148,8 +151,8 @@ def results_table(rows: list[Row]) -> str:
     """The main Markdown table."""
     lines = [
         "| step | size | ours (median) | pandas (median) | ratio (pandas / ours) | floor ratio (ours / floor) "
-        "| peak memory ours / pandas | runs ours / pandas | targets |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| peak memory ours / pandas | ours CPU time (median) | runs ours / pandas | targets |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         if row.unavailable:
@@ -160,7 +163,8 @@ def results_table(rows: list[Row]) -> str:
         step = row.step + (f" — {row.note}" if row.note else "")
         lines.append(
             f"| {step} | {row.size} | {ours} | {seconds_text(row.pandas_median)} | {_times(row.speedup)} "
-            f"| {_times(row.floor_ratio)} | {memory} | {row.runs} | {targets_text(row)} |"
+            f"| {_times(row.floor_ratio)} | {memory} | {seconds_text(row.cpu_median)} | {row.runs} "
+            f"| {targets_text(row)} |"
         )
     return "\n".join(lines)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -317,6 +317,84 @@ def mbg_predicted_clv(fit: MbgNbdFit, gg_fit: clv.GammaGammaFit, frequency, rece
     return np.asarray(shifted) * _one_time_buyer_factor(fit, x, t_x, age)
 
 
+def fit_gamma_gamma(frequency, monetary) -> clv.GammaGammaFit:
+    """``clv.fit_gamma_gamma``'s maximum-likelihood fit, several times faster on millions of customers.
+
+    Same likelihood (note 025, eq. 1a), same customers (frequency > 0 and monetary > 0), same rescaling and
+    checks; the terms in p x alone are computed once per distinct frequency and the sums of log m, x log m and
+    x log x once, so an evaluation is two passes over the customers (log(v + m x) and its reciprocal) instead of
+    a dozen gamma and digamma passes. Tests check it returns ``clv.fit_gamma_gamma``'s parameters.
+    """
+    x = np.ravel(np.asarray(frequency, dtype=float))
+    m = np.ravel(np.asarray(monetary, dtype=float))
+    if x.shape != m.shape:
+        raise ValueError(f"frequency and monetary differ in shape: {x.shape}, {m.shape}")
+    if np.isnan(x).any() or np.isnan(m).any() or (x < 0).any() or (m < 0).any():
+        raise ValueError("frequency and monetary must be numbers >= 0")
+    used = (x > 0) & (m > 0)
+    x, m = x[used], m[used]
+    n = int(used.sum())
+    if n == 0:
+        return clv.GammaGammaFit(math.nan, math.nan, math.nan, math.nan, False, 0, math.nan,
+                                 "no customers with repeat purchases and spend > 0")
+    mean_monetary = float(m.mean())
+    money_scale = float(np.median(m))
+    m_scaled = m / money_scale
+    x_values, x_index = np.unique(x, return_inverse=True)
+    count_by_x = np.bincount(x_index, minlength=x_values.size).astype(float)
+    log_m = np.log(m_scaled)
+    sum_log_m, sum_x_log_m, sum_x_log_x = log_m.sum(), x @ log_m, x @ np.log(x)
+
+    def objective(log_params):
+        p, q, v = np.exp(log_params)
+        px = p * x_values
+        spend = v + m_scaled * x
+        log_spend = np.log(spend)
+        inverse_spend = 1.0 / spend
+        total = (
+            count_by_x @ (special.gammaln(px + q) - special.gammaln(px)) - n * special.gammaln(q) + n * q * math.log(v)
+            + p * sum_x_log_m - sum_log_m + p * sum_x_log_x - p * (x @ log_spend) - q * log_spend.sum()
+        )
+        digamma_pxq = special.digamma(px + q)
+        d_p = (count_by_x * x_values) @ (digamma_pxq - special.digamma(px)) + sum_x_log_m + sum_x_log_x - x @ log_spend
+        d_q = count_by_x @ digamma_pxq - n * special.digamma(q) + n * math.log(v) - log_spend.sum()
+        d_v = n * q / v - p * (x @ inverse_spend) - q * inverse_spend.sum()
+        gradient = np.array([d_p * p, d_q * q, d_v * v])
+        return -total / n, -gradient / n
+
+    bounds = [(-_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)] * 3
+    best, best_ok = None, False
+    for start in (np.zeros(3), np.log([2.0, 3.0, 2.0]), np.log([10.0, 10.0, 10.0])):
+        result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                   options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        ok = _converged(objective, result)
+        if best is None or (ok, -result.fun) > (best_ok, -best.fun):
+            best, best_ok = result, ok
+        if ok:
+            break
+    p, q, v_scaled = np.exp(best.x)
+    v = float(v_scaled * money_scale)
+    px = p * x
+    log_likelihood = float(np.sum(
+        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v)
+        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x)
+    ))
+    problems = []
+    if n < clv.MIN_CUSTOMERS_TO_FIT:
+        problems.append(f"only {n} customer(s) with repeat purchases; need at least {clv.MIN_CUSTOMERS_TO_FIT}")
+    at_bound = [f"{name}={math.exp(value):.3g}" for name, value in zip(("p", "q", "v"), best.x)
+                if abs(value) >= _AT_BOUND]
+    if at_bound:
+        problems.append(f"parameter(s) at the optimizer bound ({', '.join(at_bound)}): no interior maximum")
+    elif not best_ok:
+        problems.append(f"optimizer did not converge: {best.message}")
+    if q <= 1:
+        problems.append(f"q = {q:.3g} <= 1: the population mean order value is infinite")
+    converged = best_ok and not problems
+    return clv.GammaGammaFit(float(p), float(q), v, log_likelihood, converged, n, mean_monetary,
+                             "converged" if converged else "; ".join(problems))
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """What was fitted at an as-of date: the method, its parameters and the thin-data warning (or None)."""
@@ -341,7 +419,6 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
     expected_order_value, predicted_clv_365d. When the MBG/NBD cannot be fitted, churn_risk falls back to
     ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
     """
-    as_of = None
     x = features["frequency"].to_numpy(dtype=float)
     t_x = features["recency_days"].to_numpy(dtype=float)
     age = features["t_days"].to_numpy(dtype=float)
@@ -352,7 +429,7 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
     if n == 0:
         for column in ("p_alive", "expected_orders", "churn_risk", "expected_order_value", "predicted_clv_365d"):
             out[column] = pd.Series(dtype="float64")
-        return out, ModelInfo(as_of, "none", 0, message="No customer has a valid order by this date.")
+        return out, ModelInfo(None, "none", 0, message="No customer has a valid order by this date.")
 
     fit = fit_mbgnbd(x, t_x, age)
     if not fit.converged:
@@ -363,15 +440,17 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
         out["expected_order_value"] = np.nan
         out["predicted_clv_365d"] = np.nan
         message = (
-            f"Too little data to fit the churn model ({fit.message}). Churn risk is a plain recency score "
+            f"The churn model could not be fitted on this data ({fit.message}). Churn risk is a plain recency score "
             f"instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
             "P(alive), expected orders and predicted value are not available."
         )
-        return out, ModelInfo(as_of, "recency fallback", n, message=message)
+        return out, ModelInfo(None, "recency fallback", n, message=message)
 
-    gg = clv.fit_gamma_gamma(x, spend)
+    gg = fit_gamma_gamma(x, spend)
+    gg_params = (gg.p, gg.q, gg.v)
     messages = []
     if not gg.converged:
+        gg_params = (math.nan, math.nan, math.nan)
         # No pooling: a repeat customer's own mean spend, the mean spend of all repeat purchases for the others
         # (p = q = 1, v = 0 turns E[order value] = p (v + x m) / (p x + q - 1) into m; see clv.expected_order_value).
         own_mean = float(spend[x > 0].mean()) if (x > 0).any() else float(features["revenue"].mean())
@@ -383,8 +462,7 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
     out["churn_risk"] = mbg_prob_no_purchase(fit, horizon_days, x, t_x, age)
     out["expected_order_value"] = clv.expected_order_value(gg, x, spend)
     out["predicted_clv_365d"] = mbg_predicted_clv(fit, gg, x, t_x, age, spend)
-    info = ModelInfo(as_of, "MBG/NBD", n, fit.r, fit.alpha, fit.a, fit.b, gg.p, gg.q, gg.v,
-                     " ".join(messages) or None)
+    info = ModelInfo(None, "MBG/NBD", n, fit.r, fit.alpha, fit.a, fit.b, *gg_params, " ".join(messages) or None)
     return out, info
 
 
@@ -436,7 +514,7 @@ def ensure_customer_scores(cursor) -> ModelInfo:
         features = queries.run_query(cursor, "churn_features")
         as_of = cursor.execute("select as_of from model_info").fetchall()[0][0]
         predictions, info = predict(features)
-        info = ModelInfo(**{**info.__dict__, "as_of": as_of})
+        info = replace(info, as_of=as_of)
         scored = pd.concat([features, predictions.rename(columns={"expected_orders": "expected_orders_90d"})], axis=1)
         cursor.register("churn_model_scores", scored)
         try:
@@ -525,6 +603,7 @@ class Backtest:
 
     cutoff: date
     horizon_days: int
+    horizon_end: date
     n_customers: int
     silent_share: float
     auc: float
@@ -534,7 +613,6 @@ class Backtest:
     calibration: pd.DataFrame
     method: str
     message: str | None = None
-    horizon_end: date = field(default=None)
 
 
 def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> Backtest:
@@ -575,6 +653,7 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
     return Backtest(
         cutoff=cutoff,
         horizon_days=horizon_days,
+        horizon_end=horizon_end,
         n_customers=n,
         silent_share=float(silent.mean()) if n else math.nan,
         auc=clv.roc_auc(churn_risk, silent) if n else math.nan,
@@ -585,7 +664,6 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
                      else pd.DataFrame(columns=["decile", "customers", "predicted_mean", "actual_mean"])),
         method=info.method,
         message=info.message,
-        horizon_end=horizon_end,
     )
 
 

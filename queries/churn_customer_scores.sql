@@ -18,33 +18,67 @@ profiles as (
     select customer_id, email, is_marketing_opt_in from customer_summary
 ),
 
--- RFM: score = 1 + floor(5 x share of the other customers with a strictly smaller value), capped at 5, so equal
--- values always get equal scores. Recency is ranked in reverse: the most recent customers score 5.
-rfm_scores as (
-    select
-        customer_id,
-        least(5, 1 + floor(5 * percent_rank() over (order by days_since_last_order desc))) as recency_score,
-        least(5, 1 + floor(5 * percent_rank() over (order by frequency))) as frequency_score,
-        least(5, 1 + floor(5 * percent_rank() over (order by revenue))) as monetary_score
-    from model_scores
+customer_count as (
+    select count(*) as customers from model_scores
 ),
 
-rfm_segments as (
+-- RFM: score = 1 + floor(5 x share of the other customers with a strictly smaller value), capped at 5 (what
+-- percent_rank gives, computed per distinct value instead of sorting every customer), so equal values always
+-- get equal scores. Recency counts the customers whose last order is strictly older: the most recent score 5.
+recency_values as (
     select
-        customer_id,
-        cast(recency_score as integer) as recency_score,
-        cast(frequency_score as integer) as frequency_score,
-        cast(monetary_score as integer) as monetary_score,
+        days_since_last_order,
+        sum(count(*)) over (order by days_since_last_order desc) - count(*) as customers_below
+    from model_scores
+    group by days_since_last_order
+),
+
+frequency_values as (
+    select
+        frequency,
+        sum(count(*)) over (order by frequency) - count(*) as customers_below
+    from model_scores
+    group by frequency
+),
+
+monetary_values as (
+    select
+        revenue,
+        sum(count(*)) over (order by revenue) - count(*) as customers_below
+    from model_scores
+    group by revenue
+),
+
+rfm_values as (
+    select
+        model_scores.customer_id,
+        cast(coalesce(least(5, 1 + floor(5 * recency_values.customers_below
+            / nullif(customer_count.customers - 1, 0))), 1) as integer) as recency_score,
+        cast(coalesce(least(5, 1 + floor(5 * frequency_values.customers_below
+            / nullif(customer_count.customers - 1, 0))), 1) as integer) as frequency_score,
+        cast(coalesce(least(5, 1 + floor(5 * monetary_values.customers_below
+            / nullif(customer_count.customers - 1, 0))), 1) as integer) as monetary_score
+    from model_scores
+    cross join customer_count
+    inner join recency_values on recency_values.days_since_last_order = model_scores.days_since_last_order
+    inner join frequency_values on frequency_values.frequency = model_scores.frequency
+    inner join monetary_values on monetary_values.revenue = model_scores.revenue
+),
+
+-- FM combines frequency and spend: floor((F + M) / 2).
+rfm_scores as (
+    select
+        *,
         cast(floor((frequency_score + monetary_score) / 2) as integer) as frequency_monetary_score
-    from rfm_scores
+    from rfm_values
 ),
 
 named_segments as (
-    select rfm_segments.*, rfm_segment_map.rfm_segment
-    from rfm_segments
+    select rfm_scores.*, rfm_segment_map.rfm_segment
+    from rfm_scores
     inner join rfm_segment_map
-        on rfm_segment_map.recency_score = rfm_segments.recency_score
-       and rfm_segment_map.frequency_monetary_score = rfm_segments.frequency_monetary_score
+        on rfm_segment_map.recency_score = rfm_scores.recency_score
+       and rfm_segment_map.frequency_monetary_score = rfm_scores.frequency_monetary_score
 ),
 
 surveys_ranked as (
@@ -84,6 +118,16 @@ comments_ranked as (
     select
         customer_id,
         submitted_at as last_comment_at,
+        comment,
+        row_number() over (partition by customer_id order by submitted_at desc, response_id) as recency_rank
+    from valid_surveys
+    where trim(comment) <> ''
+),
+
+last_comments as (
+    select
+        customer_id,
+        last_comment_at,
         regexp_replace(
             regexp_replace(
                 comment,
@@ -94,14 +138,9 @@ comments_ranked as (
             '\+?\(?[0-9](?:[ .()-]*[0-9]){6,}',
             '[phone]',
             'g'
-        ) as last_comment_masked,
-        row_number() over (partition by customer_id order by submitted_at desc, response_id) as recency_rank
-    from valid_surveys
-    where trim(comment) <> ''
-),
-
-last_comments as (
-    select customer_id, last_comment_at, last_comment_masked from comments_ranked where recency_rank = 1
+        ) as last_comment_masked
+    from comments_ranked
+    where recency_rank = 1
 ),
 
 tickets_local as (
@@ -301,4 +340,3 @@ final as (
 )
 
 select * from final
-order by customer_id

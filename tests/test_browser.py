@@ -93,12 +93,13 @@ def browser():
 def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
     """Wait for the app to load and finish running its script."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+    try:
+        page.wait_for_selector("[data-test-script-state='running']", timeout=1_500)
+    except Exception:  # the run may already be over
+        pass
+    page.wait_for_selector("[data-test-script-state='notRunning']", timeout=timeout_ms)
     page.wait_for_selector("h1", timeout=timeout_ms)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('[data-testid=\"stSpinner\"]')", timeout=timeout_ms,
-    )
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(500)
 
 
 def save_screenshot(page, name: str) -> None:

@@ -20,6 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import cli, demo
+from dashboard.outputs import OutputError, write_atomically
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP = str(PROJECT_ROOT / "streamlit_app.py")
@@ -176,7 +177,7 @@ def test_report_into_the_data_folder_is_refused(exports, tmp_path):
 
 
 def test_every_way_into_the_data_folder_is_refused(exports, environment, capsys):
-    """Nested paths, the folder itself, .. detours and symlinks all resolve into the data folder."""
+    """Nested paths, an export's own name, the folder itself, .. detours and symlinks all resolve into it."""
     root, data_dir = exports["root"], exports["data_dir"]
     link = root / "link-to-data"
     if not link.exists():
@@ -190,15 +191,15 @@ def test_every_way_into_the_data_folder_is_refused(exports, environment, capsys)
         root / "out" / ".." / "data" / "x.json",
         link / "x.json",
     ]
-    runs = [(["report", "--format", "json"], target) for target in targets]
-    runs += [(["scores"], target) for target in (data_dir / "scores.csv", link / "scores.csv")]
-    for command, target in runs:
-        code = cli.main([*command, "--data", str(data_dir), "--out", str(target)])
-        err = capsys.readouterr().err
-        assert code == 2, (command, target, err)
-        assert err.startswith("error: refusing to write ") and "inside the data folder" in err, err
+    for target in targets:
+        with pytest.raises(OutputError, match="inside the data folder"):
+            write_atomically(target, "{}\n", data_dir=data_dir)
         assert_exports_unchanged(exports)
+    code = cli.main(["scores", "--data", str(link), "--out", str(data_dir / "scores.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: refusing to write ") and "inside the data folder" in err, err
     assert not (data_dir / "new-folder").exists()
+    assert_exports_unchanged(exports)
 
 
 def test_outputs_are_replaced_atomically(exports, environment, capsys):

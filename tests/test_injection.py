@@ -2,15 +2,19 @@
 
 Two routes, both on the demo exports (2,000 customers, seed 1) opened the way the app opens them:
 
-- every text or list-of-text ``$parameter`` of every file in ``queries/``, run with ``run_query`` (the model
-  build steps with ``execute_file``) with one hostile value and valid defaults for the other parameters;
+- every text or list-of-text ``$parameter`` of every file in ``queries/``, run with ``run_query`` (build steps that
+  create tables with ``execute_file``, in a scratch schema), valid defaults for the other parameters:
+  a text parameter gets each hostile string alone, one query each; a list parameter gets all of them in one list,
+  then all of them next to a real value, and in the entry file of each family of list rules (kpis for the segment
+  macro, survey_comments, winback_summary for the win-back macro) each one alone as well;
 - the app's URL query parameters (AppTest), where the sidebar, the comment search and the page widgets read them.
 
 A hostile value must mean what any other value means: a segment rule that no customer matches selects nobody,
-an unknown dimension or activity gives no rows, an unknown grain or time zone fails like any unknown one, and the
-comment search finds the comments that contain the text literally. After every case no file has appeared in the
-data folder, the state folder or the working directory, the views still have their rows, and no DuckDB setting
-has changed.
+an unknown dimension or activity gives no rows, an unknown grain or time zone fails like any unknown one, the
+comment search finds the comments that contain the text literally, and the fitted model's method and message are
+stored as the text they are. After every case no file has appeared in the data folder, DuckDB's spill folder or
+the working directory; after every file x parameter the views still have their rows and no DuckDB setting, schema,
+table, view or attached database has changed.
 """
 
 from __future__ import annotations
@@ -219,7 +223,8 @@ def assert_files_unchanged(world) -> None:
     folders the locked-down connection may touch) and the working directory (where a relative path lands)."""
     assert tree_state(world["data_dir"]) == world["data_state"], "the data folder changed"
     assert tree_state(world["state_dir"] / "duckdb_tmp") == world["spill_state"], "DuckDB's spill folder changed"
-    assert not any(world["workdir"].iterdir()), f"files appeared in the working directory: {list(world['workdir'].iterdir())}"
+    appeared = list(world["workdir"].iterdir())
+    assert not appeared, f"files appeared in the working directory: {appeared}"
     for name in ("leak.csv", "leak.db"):
         assert not (PROJECT_ROOT / name).exists(), f"{name} appeared in the project folder"
         assert not (world["root"] / name).exists()
@@ -442,7 +447,7 @@ PAGE_PARAMETERS = {
 # quotes, a $name, a LIKE wildcard, NUL, curly quotes, 10,000 characters (the box keeps 200), a newline,
 # and two that match literally.
 SEARCH_SAMPLE = tuple(HOSTILE[index] for index in (0, 2, 9, 12, 16, 20, 23, 25, 27, 28))
-PAGE_SAMPLE = tuple(HOSTILE[index] for index in (1, 16, 24))
+PAGE_SAMPLE = tuple(HOSTILE[index] for index in (1, 24))
 OPTION_WIDGETS = ("multiselect", "selectbox", "segmented_control", "radio", "pills", "number_input", "date_input",
                   "slider", "select_slider")
 
@@ -530,7 +535,7 @@ def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile
         assert at.segmented_control(key="breakdown").value == "acquisition_channel"
         repeat_rate = [metric.value for metric in at.metric if metric.label == "Repeat rate"]
         unfiltered = run_query(world["cursor"], "kpis", **VALID_DEFAULTS)["repeat_rate"].iloc[0]
-        assert repeat_rate == [figures.format_percent(unfiltered)], "hostile filters are dropped: the page is unfiltered"
+        assert repeat_rate == [figures.format_percent(unfiltered)], "hostile filters are dropped: page unfiltered"
     elif page_name == "cohorts":
         assert at.segmented_control(key="measure").value == "customers"
         assert at.segmented_control(key="activity").value == "did not order"
@@ -545,7 +550,7 @@ def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile
 # number_input turns the text into an int first, and int(float("inf")) raises OverflowError, an exception its
 # URL binding does not catch (it catches ValueError, TypeError, IndexError): the page crashes.
 NUMBER_PARAMETERS = {"cohorts": ("period", "k"), "churn": ("days_min", "days_max", "value_min", "value_max")}
-NUMBER_SAMPLE = ("inf", "-1e309", "nan")
+NUMBER_SAMPLE = ("inf", "-1e309")
 
 
 @pytest.mark.parametrize("hostile", NUMBER_SAMPLE)

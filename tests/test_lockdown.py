@@ -17,7 +17,6 @@ source: the SQL files, and every ``execute`` call in ``dashboard/``.
 from __future__ import annotations
 
 import ast
-import os
 import re
 from pathlib import Path
 
@@ -116,7 +115,8 @@ def test_probe_raises_and_leaves_no_file(locked, monkeypatch, probe, cursor_kind
     database = locked["database"]
     cursor = database.cursor() if cursor_kind == "model cursor" else database.connection.cursor()
     monkeypatch.chdir(data_dir)  # so '../secret.csv' is "outside the data folder by a relative path"
-    before = {"root": folder_state(root), "tmp": {path: path.exists() and path.stat().st_mtime_ns for path in TMP_TARGETS}}
+    tmp_state = {path: path.exists() and path.stat().st_mtime_ns for path in TMP_TARGETS}
+    before = {"root": folder_state(root), "tmp": tmp_state}
     settings_before = cursor.execute("select name, value from duckdb_settings() order by name").fetchall()
     with pytest.raises(duckdb.Error) as raised:
         rows = cursor.execute(probes(root, data_dir)[probe]).fetchall()
@@ -177,6 +177,21 @@ def test_sql_file_neither_touches_files_nor_builds_sql(path):
     assert not patterns, f"a $parameter used as a LIKE/regex pattern: {patterns}"
 
 
+def test_the_sql_scan_finds_what_it_forbids():
+    bad = {
+        "runs SQL text": "select * from query('select ' || $text)",
+        "reads a file": "select * from read_csv($path)",
+        "reads the environment": "select getenv('HOME')",
+        "a file, database or settings statement": "select 1;\ncopy orders to 'out.csv'",
+        "a quoted file name": "select * from 'orders.parquet'",
+    }
+    for why, sql in bad.items():
+        assert re.search(FORBIDDEN_IN_SQL_FILES[why], sql, re.IGNORECASE | re.MULTILINE), why
+    assert PATTERN_USE_OF_PARAMETER.search("where comment ilike '%' || $search || '%'")
+    assert PATTERN_USE_OF_PARAMETER.search("where regexp_matches(comment, $search)")
+    assert not PATTERN_USE_OF_PARAMETER.search("where contains(lower(comment_masked), lower($search))")
+
+
 # DuckDB methods that run SQL text (on a connection, a cursor or the duckdb module).
 SQL_METHODS = {"execute", "executemany", "sql", "from_query"}
 DUCKDB_RECEIVERS = {"duckdb", "con", "connection", "cursor", "conn", "db"}
@@ -215,22 +230,33 @@ INTERNAL_INTERPOLATIONS = {
 SQL_FROM_QUERY_FILES = {("dashboard/queries.py", "sql")}
 
 
+# Helpers of the code that run SQL text they are given, and the position of that text among their arguments.
+SQL_RUNNERS = {"execute_with_time_limit": 1}
+
+
 def sql_calls(tree: ast.AST):
-    """(call node, enclosing function) for every call that hands SQL text to DuckDB."""
+    """(SQL text argument, call, enclosing function) for every call that hands SQL text to DuckDB."""
     parents = {}
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             parents[child] = node
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
+        if not isinstance(node, ast.Call):
             continue
-        method, receiver = node.func.attr, node.func.value
-        receiver_name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
-        if method in SQL_METHODS or (method == "query" and receiver_name in DUCKDB_RECEIVERS):
-            function = node
-            while function in parents and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                function = parents[function]
-            yield node, function
+        if isinstance(node.func, ast.Attribute) and node.args:
+            method, receiver = node.func.attr, node.func.value
+            receiver_name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
+            if not (method in SQL_METHODS or (method == "query" and receiver_name in DUCKDB_RECEIVERS)):
+                continue
+            sql = node.args[0]
+        elif isinstance(node.func, ast.Name) and node.func.id in SQL_RUNNERS:
+            sql = node.args[SQL_RUNNERS[node.func.id]]
+        else:
+            continue
+        function = node
+        while function in parents and not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = parents[function]
+        yield sql, node, function
 
 
 STRING_BUILDERS = (ast.JoinedStr, ast.Constant, ast.BinOp)
@@ -265,8 +291,7 @@ def scan_sql_text() -> dict[str, list[tuple[int, str, list[str]]]]:
     for path in sorted(DASHBOARD_DIR.rglob("*.py")):
         module = path.relative_to(PROJECT_ROOT).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for call, function in sql_calls(tree):
-            sql = call.args[0]
+        for sql, call, function in sql_calls(tree):
             if isinstance(sql, ast.Constant):
                 kind = "literal"
             elif isinstance(sql, ast.Name) and (module, sql.id) in SQL_FROM_QUERY_FILES:
@@ -298,6 +323,22 @@ def test_sql_text_interpolates_only_internal_values():
     assert not unexpected, "SQL text formats values not reviewed as internal:\n" + "\n".join(sorted(unexpected))
 
 
+def test_sql_from_query_files_is_only_read_from_queries():
+    """In queries.py, the SQL text handed to DuckDB is only ever ``load_sql(name)`` or what ``bind`` returns."""
+    tree = ast.parse((DASHBOARD_DIR / "queries.py").read_text(encoding="utf-8"))
+    sources = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            targets = [element for target in node.targets
+                       for element in (target.elts if isinstance(target, ast.Tuple) else [target])]
+            if any(isinstance(target, ast.Name) and target.id == "sql" for target in targets):
+                value = node.value
+                sources.append(ast.unparse(value.func) if isinstance(value, ast.Call) else ast.unparse(value))
+    assert sources and set(sources) <= {"load_sql", "bind"}, sources
+    handed_over = {ast.unparse(sql) for sql, _, _ in sql_calls(tree)}
+    assert handed_over == {"sql"}, handed_over
+
+
 def test_pages_never_hand_sql_to_duckdb():
     """Pages go through common.query / cache.query (run_query with bound parameters), never execute."""
     pages = {module: calls for module, calls in scan_sql_text().items() if module.startswith("dashboard/pages/")}
@@ -315,5 +356,5 @@ def test_the_scan_finds_formatting_it_has_not_reviewed():
         "    cursor.sql(f'select {channel}')\n"
     )
     tree = ast.parse(source)
-    found = [interpolations(call.args[0], function, "page.py") for call, function in sql_calls(tree)]
+    found = [interpolations(sql, function, "page.py") for sql, _, function in sql_calls(tree)]
     assert found == [["channel"], ["channel"], ["'select %s' % channel"], ["channel"]]

@@ -59,16 +59,17 @@ if cells is not None and len(cells):
 st.subheader("Build a win-back list")
 st.caption("Every rule narrows the list; an empty rule means any. The rules live in the URL, so a link shares the list.")
 band_column, segment_column, nps_column = st.columns(3)
+# Options are shown as they are (no format_func): the URL keeps the option itself, e.g. ?risk=high.
 bands = band_column.multiselect(
     "Risk band", options=list(churn.RISK_BANDS), default=["high"], key="risk", bind="query-params",
-    format_func=churn_figures.RISK_BAND_LABELS.get, placeholder="Any",
+    placeholder="Any", help="high: churn risk 70% or more; medium: 40-70%; low: under 40%.",
 )
 segments = segment_column.multiselect(
     "RFM segment", options=list(churn.RFM_SEGMENTS), default=[], key="rfm", bind="query-params", placeholder="Any",
 )
 nps = nps_column.multiselect(
     "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=[], key="nps", bind="query-params",
-    format_func=lambda value: "no NPS answer" if value == "none" else value, placeholder="Any",
+    placeholder="Any", help="The category of the customer's latest NPS answer; none: never answered NPS.",
 )
 days_from, days_to, value_from, value_to, complaint_column, opt_in_column = st.columns(6)
 min_days = days_from.number_input("Days since last order, from", min_value=0, value=None, step=1, key="days_min",

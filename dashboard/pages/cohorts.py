@@ -71,7 +71,7 @@ def follow_clicked_cell() -> None:
     if points and points[0].get("customdata"):
         clicked_cohort, clicked_period = points[0]["customdata"][:2]
         st.session_state["cohort"] = figures.cohort_label(clicked_cohort, grain)
-        st.session_state["period"] = int(clicked_period)
+        st.session_state["period"] = float(int(clicked_period))
 
 
 chart(heatmap, key="cohort_heatmap", on_select=follow_clicked_cell, selection_mode="points")
@@ -88,8 +88,10 @@ chosen_cohort = pick_left.selectbox(
 )
 max_period = int(shown["period_number"].max()) if len(shown) else 0
 chosen_period = pick_middle.number_input(
-    f"{grain.capitalize()}s since first order", min_value=0, max_value=max(max_period, 0), step=1, key="period",
-    value=None if "period" in st.session_state else min(1, max_period), bind="query-params",
+    # Float with whole-number display: Streamlit's integer box crashes on ?period=inf from a URL.
+    f"{grain.capitalize()}s since first order", min_value=0.0, max_value=float(max(max_period, 0)), step=1.0,
+    format="%.0f", key="period", value=None if "period" in st.session_state else float(min(1, max_period)),
+    bind="query-params",
 )
 activity_choice = pick_right.segmented_control(
     "Customers who", options=["did not order", "ordered"], default="did not order", key="activity",
@@ -151,9 +153,8 @@ chart(figures.retention_curves(shown, grain, [cohort_starts[c] for c in curve_ch
 
 st.subheader(f"Is period-k retention improving?")
 k = st.number_input(
-    f"{grain.capitalize()} k", min_value=1, max_value=max(1, max_period), value=min(3 if grain == "month" else 1,
-                                                                                  max(1, max_period)),
-    step=1, key="k", bind="query-params",
+    f"{grain.capitalize()} k", min_value=1.0, max_value=float(max(1, max_period)), step=1.0, format="%.0f",
+    value=float(min(3 if grain == "month" else 1, max(1, max_period))), key="k", bind="query-params",
 )
 k_figure = figures.period_k_across_cohorts(shown, grain, int(k), value_column, label)
 if not k_figure.data[0].x is None and len(k_figure.data[0].x):
