@@ -161,7 +161,9 @@ class _MbgNbdObjective:
         d_r = self.weight_by_x @ (special.digamma(r + xv) - special.digamma(r) + np.log(alpha)) - w @ (
             share_alive * log_age + share_dropped * log_t_x
         )
-        d_alpha = self.total_weight * r / alpha - w @ (shape * (share_alive * inverse_age + share_dropped * inverse_t_x))
+        d_alpha = self.total_weight * r / alpha - w @ (
+            shape * (share_alive * inverse_age + share_dropped * inverse_t_x)
+        )
         d_a = self.weight_by_x @ (digamma_ab - digamma_abx1) + w_dropped_by_x.sum() / a
         d_b = (
             self.weight_by_x @ (digamma_ab - digamma_abx1 - special.digamma(b))
@@ -440,8 +442,8 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
         out["expected_order_value"] = np.nan
         out["predicted_clv_365d"] = np.nan
         message = (
-            f"The churn model could not be fitted on this data ({fit.message}). Churn risk is a plain recency score "
-            f"instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
+            f"The churn model could not be fitted on this data ({fit.message}). Churn risk is a plain recency "
+            f"score instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
             "P(alive), expected orders and predicted value are not available."
         )
         return out, ModelInfo(None, "recency fallback", n, message=message)

@@ -373,7 +373,8 @@ def docs_segment_table() -> dict[tuple[int, int], str]:
 def test_rfm_segment_map_is_the_documented_table(reasons_cursor):
     churn.ensure_customer_scores(reasons_cursor)
     table = reasons_cursor.execute("select * from rfm_segment_map").df()
-    in_sql = {(int(row.recency_score), int(row.frequency_monetary_score)): row.rfm_segment for row in table.itertuples()}
+    in_sql = {(int(row.recency_score), int(row.frequency_monetary_score)): row.rfm_segment
+              for row in table.itertuples()}
     assert len(in_sql) == 25
     assert in_sql == docs_segment_table()
     assert set(in_sql.values()) == set(churn.RFM_SEGMENTS)
@@ -423,6 +424,20 @@ def test_thin_data_gives_a_warning_and_a_usable_score(open_database, tmp_path, c
     assert scores.churn_risk.between(0, 1).all()
     assert scores.risk_band.isin(churn.RISK_BANDS).all()
     assert scores.rfm_segment.isin(churn.RFM_SEGMENTS).all()
+
+
+def test_order_value_model_failing_falls_back_to_each_customers_own_mean(cdnow_summary):
+    """Every repeat purchase worth exactly $50: the Gamma-Gamma has no interior maximum."""
+    features = pd.DataFrame({
+        "frequency": cdnow_summary.frequency, "recency_days": cdnow_summary.recency, "t_days": cdnow_summary["T"],
+        "monetary": np.where(cdnow_summary.frequency > 0, 50.0, 0.0),
+        "days_since_last_order": cdnow_summary["T"] - cdnow_summary.recency,
+        "revenue": 50.0 * (cdnow_summary.frequency + 1),
+    })
+    predictions, info = churn.predict(features)
+    assert info.method == "MBG/NBD" and "order-value model could not be fitted" in info.message
+    assert (predictions.expected_order_value == 50.0).all()
+    assert predictions.predicted_clv_365d.notna().all() and (predictions.predicted_clv_365d > 0).all()
 
 
 def test_no_customers_yet_gives_an_empty_table_and_a_message(open_database, tmp_path):

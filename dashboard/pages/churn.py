@@ -57,7 +57,9 @@ if cells is not None and len(cells):
             st.caption(f"Lifetime revenue {figures.format_currency(tile.revenue)}")
 
 st.subheader("Build a win-back list")
-st.caption("Every rule narrows the list; an empty rule means any. The rules live in the URL, so a link shares the list.")
+st.caption(
+    "Every rule narrows the list; an empty rule means any. The rules live in the URL, so a link shares the list."
+)
 band_column, segment_column, nps_column = st.columns(3)
 # Options are shown as they are (no format_func): the URL keeps the option itself, e.g. ?risk=high.
 bands = band_column.multiselect(
