@@ -37,8 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1M,10M", help="orders per export, comma-separated (default 1M,10M)")
     parser.add_argument("--runs", type=int, default=3, help="runs per step; medians are reported (default 3)")
-    parser.add_argument("--step-budget", type=float, default=60.0, metavar="SECONDS",
-                        help="stop repeating a step once its runs took this long (at least one run; default 60)")
+    parser.add_argument("--step-budget", type=float, default=45.0, metavar="SECONDS",
+                        help="stop repeating a step once its runs took this long (at least one run; default 45)")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit for our steps and the floor, e.g. 12GB")
     parser.add_argument("--skip-pandas", action="store_true", help="no pandas baseline (for sizes it cannot hold)")
     parser.add_argument("--out", type=Path, default=RESULTS_PATH, help="where to write the results (Markdown)")
@@ -111,7 +111,8 @@ def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]
     floor_seconds = median(_samples(floors))
     say(f"{label} floor scan: {seconds_text(floor_seconds)}")
     floor_row = Row("floor: one DuckDB scan aggregating orders by customer (count, sum, min, max)", label, "floor",
-                    ours=_samples(floors), cpu=_samples(floors, "cpu"), peak_mb=_peak(*(p["peak_mb"] for p in floors)))
+                    ours=_samples(floors), cpu=_samples(floors, "cpu"),
+                    peak_mb=_peak(*(p["peak_mb"] for p in floors)))
 
     say(f"{label} warm session (model build, sidebar, page reruns, Data page, report, scores)")
     session, _ = run_step("session", {"data_dir": str(data_dir), "runs": args.runs, "budget": args.step_budget,
@@ -139,8 +140,8 @@ def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]
 
     rows.append(floor_row)
     rows.append(Row("cold start: register sources, default as-of, build the model layer, sidebar options", label,
-                    "cold", ours=_samples(colds), cpu=_samples(colds, "cpu"), peak_mb=_peak(*(c["peak_mb"] for c in colds)),
-                    pandas=_samples(pandas_colds) or None,
+                    "cold", ours=_samples(colds), cpu=_samples(colds, "cpu"),
+                    peak_mb=_peak(*(c["peak_mb"] for c in colds)), pandas=_samples(pandas_colds) or None,
                     pandas_peak_mb=_peak(*(p["peak_mb"] for p in pandas_colds))))
     sidebar = session["sidebar"]
     sidebar_median = median(sidebar["seconds"])
@@ -325,10 +326,19 @@ def main(argv: list[str] | None = None) -> int:
         say(f"warning: {problem}")
     rows, profiles, problems = [], {}, {}
     for label in args.sizes:
-        size_rows, profiles[label], problems[label] = bench_size(label, args, env)
+        try:
+            size_rows, profiles[label], problems[label] = bench_size(label, args, env)
+        except Exception as error:  # keep the sizes already measured; say what broke
+            say(f"{label} failed: {type(error).__name__}: {error}")
+            rows.append(Row("benchmark run", label, "info", unavailable=f"failed: {type(error).__name__}: {error}"))
+            problems[label] = [f"the run failed before the comparison: {error}"]
+            continue
         rows += size_rows
         for problem in problems[label]:
             say(f"{label} MISMATCH: {problem}")
+        results.evaluate_targets(rows)  # written after every size, so a later failure keeps these
+        text = write_results(args.out, rows, profiles, problems, drift, args, load_before, load_average(),
+                             time.perf_counter() - started)
     results.evaluate_targets(rows)
     text = write_results(args.out, rows, profiles, problems, drift, args, load_before, load_average(),
                          time.perf_counter() - started)

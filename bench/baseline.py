@@ -310,7 +310,8 @@ def second_order_rate_by_cohort(customers: pd.DataFrame, cutoff: pd.Timestamp) -
     grouped = _flag_90d(customers, cutoff).groupby("cohort_month").agg(
         cohort_size=("count_orders", "size"), eligible_customers=("is_eligible", "sum"),
         second_order_customers=("is_second", "sum"))
-    grouped["second_order_rate_90d"] = grouped["second_order_customers"] / grouped["eligible_customers"].replace(0, np.nan)
+    eligible = grouped["eligible_customers"].replace(0, np.nan)
+    grouped["second_order_rate_90d"] = grouped["second_order_customers"] / eligible
     return grouped.rename_axis("cohort_start").reset_index()
 
 
@@ -352,7 +353,8 @@ def _survey_trend(surveys: pd.DataFrame, kind: str, params: dict) -> pd.DataFram
                               "detractors": grouped.apply(lambda s: (s <= 6).sum())})
         frame["nps"] = 100.0 * (frame["promoters"] - frame["detractors"]) / frame["responses"]
     else:
-        frame = pd.DataFrame({"responses": grouped.size(), "satisfied_responses": grouped.apply(lambda s: (s >= 4).sum()),
+        frame = pd.DataFrame({"responses": grouped.size(),
+                              "satisfied_responses": grouped.apply(lambda s: (s >= 4).sum()),
                               "mean_score": grouped.mean()})
         frame["csat"] = frame["satisfied_responses"] / frame["responses"]
     return frame.reset_index()

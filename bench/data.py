@@ -1,9 +1,10 @@
 """The benchmark's demo exports: one folder per size under ``bench/cache/`` (git-ignored), made once.
 
-A size is a number of orders written ``1M``, ``10M``, ``250K`` or ``100M``. The demo generator draws about
-3.4 orders per customer, so a size asks it for ``orders * 0.3`` customers (1M -> 300,000 customers).
-A folder is reused while its stamp (``bench-exports.json``: customers, seed, the generator's source hash)
-matches; otherwise it is written again, with the generator's progress bar on stderr.
+A size is a number of orders written ``1M``, ``10M``, ``250K`` or ``100M``. How many customers that takes depends
+on the demo generator (about 2.7 orders per customer today), so the ratio is measured once per version of the
+generator on 20,000 customers and cached in ``calibration.json``. An export folder is reused while its stamp
+(``bench-exports.json``: customers, seed, the generator's source hash) matches; otherwise it is written again,
+with the generator's progress bar on stderr.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import inspect
 import json
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / "cache"
-CUSTOMERS_PER_ORDER = 0.3
+CALIBRATION_CUSTOMERS = 20_000
 SEED = 7
 STAMP_NAME = "bench-exports.json"
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)\s*$")
@@ -36,9 +38,27 @@ def parse_size(text: str) -> int:
     return orders
 
 
-def customers_for(orders: int) -> int:
+def customers_for(orders: int, cache_dir: Path = CACHE_DIR) -> int:
     """Customers to ask the demo generator for, to get about ``orders`` orders."""
-    return max(1, round(orders * CUSTOMERS_PER_ORDER))
+    return max(1, round(orders / orders_per_customer(cache_dir)))
+
+
+def orders_per_customer(cache_dir: Path = CACHE_DIR) -> float:
+    """Orders per customer the current demo generator draws (measured once per generator version)."""
+    from dashboard import demo
+
+    path = cache_dir / "calibration.json"
+    version = generator_hash()
+    if path.is_file():
+        calibration = json.loads(path.read_text(encoding="utf-8"))
+        if calibration.get("generator") == version:
+            return calibration["orders_per_customer"]
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache_dir) as folder:
+        counts = demo.generate(folder, customers=CALIBRATION_CUSTOMERS, seed=SEED)
+    ratio = counts["orders"] / CALIBRATION_CUSTOMERS
+    path.write_text(json.dumps({"generator": version, "orders_per_customer": ratio}) + "\n", encoding="utf-8")
+    return ratio
 
 
 def generator_hash() -> str:
@@ -52,7 +72,7 @@ def ensure_exports(label: str, cache_dir: Path = CACHE_DIR) -> tuple[Path, dict]
     """The export folder for a size (generated when missing or stale) and its stamp."""
     from dashboard import demo
 
-    customers = customers_for(parse_size(label))
+    customers = customers_for(parse_size(label), cache_dir)
     folder = cache_dir / f"exports-{label}"
     stamp_path = folder / STAMP_NAME
     wanted = {"customers": customers, "seed": SEED, "generator": generator_hash()}

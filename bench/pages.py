@@ -136,7 +136,8 @@ def cohort_drilldown(cohorts: pd.DataFrame, params: dict) -> dict | None:
     start, end = params.get("start_date"), params.get("end_date")
     in_range = cohorts
     if start and end:
-        in_range = cohorts[(cohorts["cohort_start"] >= pd.Timestamp(start)) & (cohorts["cohort_start"] <= pd.Timestamp(end))]
+        starts = cohorts["cohort_start"]
+        in_range = cohorts[(starts >= pd.Timestamp(start)) & (starts <= pd.Timestamp(end))]
         if in_range.empty:
             in_range = cohorts
     max_cohorts = 36 if params["grain"] != "week" else 26

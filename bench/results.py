@@ -102,6 +102,8 @@ def _memory(value: float | None) -> str:
 
 def evaluate_targets(rows: list[Row]) -> None:
     """Attach the issue's targets to the rows at sizes of 10M orders or more."""
+    for row in rows:
+        row.targets = []
     smallest = {}
     for row in rows:
         if row.kind == "rerun" and row.ours_median is not None:
@@ -131,7 +133,8 @@ def evaluate_targets(rows: list[Row]) -> None:
                 row.targets.append(Target(f"rerun <= {GROWTH_FACTOR:g}x of a smaller size", None,
                                           "needs a smaller size in the same run"))
         elif row.kind == "scores":
-            row.targets.append(Target(f"scores < {SCORES_SECONDS:g} s", None if value is None else value < SCORES_SECONDS,
+            row.targets.append(Target(f"scores < {SCORES_SECONDS:g} s",
+                                      None if value is None else value < SCORES_SECONDS,
                                       seconds_text(value) if value is not None else (row.unavailable or "–")))
         elif row.kind == "report":
             row.targets.append(Target(f"JSON report < {REPORT_SECONDS:g} s",

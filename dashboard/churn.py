@@ -334,7 +334,8 @@ def fit_gamma_gamma(frequency, monetary) -> clv.GammaGammaFit:
     if np.isnan(x).any() or np.isnan(m).any() or (x < 0).any() or (m < 0).any():
         raise ValueError("frequency and monetary must be numbers >= 0")
     used = (x > 0) & (m > 0)
-    x, m = x[used], m[used]
+    order = np.lexsort((m[used], x[used]))  # a canonical order: the same fit, bit for bit, whatever the row order
+    x, m = x[used][order], m[used][order]
     n = int(used.sum())
     if n == 0:
         return clv.GammaGammaFit(math.nan, math.nan, math.nan, math.nan, False, 0, math.nan,

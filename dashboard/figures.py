@@ -139,7 +139,7 @@ def activity_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
         barmode="stack",
         yaxis={"tickformat": ","},
         yaxis2={"title": "Returning-customer rate", "overlaying": "y", "side": "right", "tickformat": ".0%",
-                "range": [0, 1], "showgrid": False},
+                "range": [0, 1], "tickmode": "linear", "dtick": 0.25, "showgrid": False},
     )
     return fig
 
@@ -432,4 +432,23 @@ def care_groups(rows: pd.DataFrame, title: str, x_title: str) -> go.Figure:
     style(fig, title, x_title, "Bought again within 90 days", height=360)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(type="category")
+    return fig
+
+
+def revenue_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
+    """Revenue per period (bars, orders on hover) with the average order value (line, right axis)."""
+    rows = periods.sort_values("period_start")
+    fig = go.Figure()
+    fig.add_bar(x=rows["period_start"], y=rows["revenue"], name="Revenue", marker_color=PALETTE["primary"],
+                customdata=rows["orders"],
+                hovertemplate="%{x|%d %b %Y}<br>revenue %{y:$,.0f} from %{customdata:,} orders<extra></extra>")
+    fig.add_scatter(x=rows["period_start"], y=rows["aov"], name="Average order value", yaxis="y2",
+                    mode="lines+markers", line={"color": PALETTE["secondary"], "width": 2},
+                    hovertemplate="%{x|%d %b %Y}<br>AOV %{y:$,.2f}<extra></extra>")
+    style(fig, f"Revenue, orders and average order value per {grain}", grain.capitalize(), "Revenue ($)")
+    fig.update_layout(
+        yaxis={"tickprefix": CURRENCY, "tickformat": ",.0f", "rangemode": "tozero"},
+        yaxis2={"title": "Average order value ($)", "overlaying": "y", "side": "right", "tickprefix": CURRENCY,
+                "tickformat": ",.0f", "rangemode": "tozero", "showgrid": False},
+    )
     return fig

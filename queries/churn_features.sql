@@ -1,4 +1,4 @@
--- Grain: one row per customer with at least one valid order by the as-of date (model_info.as_of): the
+-- Grain: one row per customer with at least one valid order by the as-of date (model_info.as_of), unordered: the
 -- purchase summary the churn model is fitted on, in whole days of the configured time zone.
 -- A purchase day is a calendar day with at least one valid order (the CDNOW convention: two orders on one day
 -- are one purchase). frequency = purchase days - 1 (repeat purchases); recency_days = last - first purchase
@@ -57,4 +57,3 @@ final as (
 )
 
 select * from final
-order by customer_id

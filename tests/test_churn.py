@@ -170,7 +170,8 @@ def test_fast_gamma_gamma_fit_equals_clv_fit():
         assert fast.converged and reference.converged
         np.testing.assert_allclose([fast.p, fast.q, fast.v], [reference.p, reference.q, reference.v], rtol=1e-5)
         assert fast.log_likelihood == pytest.approx(reference.log_likelihood, rel=1e-12)
-        assert (fast.n_customers, fast.mean_monetary) == (reference.n_customers, reference.mean_monetary)
+        assert fast.n_customers == reference.n_customers
+        assert fast.mean_monetary == pytest.approx(reference.mean_monetary, rel=1e-12)
     published = churn.fit_gamma_gamma(summary.x, summary.zbar)  # Fader, Hardie & Lee (2005): 6.25, 3.74, 15.44
     assert (published.p, published.q, published.v) == pytest.approx((6.25, 3.74, 15.45), abs=6e-3)
 
@@ -229,7 +230,7 @@ def features_dir(tmp_path):
 
 def test_features_by_hand(open_database, features_dir):
     cursor = open_database(features_dir).cursor(date(2024, 6, 30))
-    got = run_query(cursor, "churn_features")
+    got = run_query(cursor, "churn_features").sort_values("customer_id", ignore_index=True)
     expected = pd.DataFrame([
         ("a", 2, 121, 181, 60, 30.0, 60.5, "2024-01-01", "2024-05-01", 4, 140.0, 20.0, 40.0),
         ("b", 0, 0, 0, 0, 0.0, None, "2024-06-30", "2024-06-30", 1, 10.0, 10.0, None),

@@ -54,6 +54,7 @@ if trend["active_customers"].sum() == 0:
     empty("No valid orders in the trend range for this segment.")
 else:
     chart(figures.activity_trend(trend, grain), key="activity_trend")
+    chart(figures.revenue_trend(trend, grain), key="revenue_trend")
 
 left, right = st.columns(2)
 with left:
