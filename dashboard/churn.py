@@ -622,21 +622,14 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
     """Fit on what was known at ``cutoff`` and score "no order in (cutoff, cutoff + horizon_days]".
 
     Actual orders are the valid orders (usable, not cancelled) of ``main.clean_orders``, counted as purchase
-    days like the model's frequency. Raises ValueError when the horizon runs past the latest order.
+    days like the model's frequency. Raises ValueError when the horizon runs past the latest order (the check
+    costs nothing extra: the same pass over the orders finds the latest one).
     """
     from dashboard.model import cutoff_for
 
     if horizon_days < 1:
         raise ValueError("the horizon must be at least 1 day")
     horizon_end = cutoff + timedelta(days=horizon_days)
-    latest = database.latest_order_date()
-    if latest is None:
-        raise ValueError("there are no valid orders to backtest on")
-    if horizon_end > latest:
-        raise ValueError(
-            f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, after the latest order ({latest}): "
-            f"pick a cutoff on or before {latest - timedelta(days=horizon_days)}"
-        )
     cursor = database.cursor(cutoff)
     try:
         features = queries.run_query(cursor, "churn_features")
@@ -645,8 +638,16 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
         )
     finally:
         cursor.close()
+    latest = outcomes["latest_order_on"].dropna()
+    latest = pd.Timestamp(latest.iloc[0]).date() if len(latest) else None
+    if latest is None or latest < horizon_end:
+        seen = f"the latest order is on {latest}" if latest else "there is no valid order after the cutoff"
+        raise ValueError(f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, but {seen}: pick a cutoff "
+                         f"at least {horizon_days} days before the latest order")
+    outcomes = outcomes.dropna(subset=["customer_id"])
     predictions, info = predict(features, horizon_days)
-    actual = features[["customer_id"]].merge(outcomes, on="customer_id", how="left", validate="one_to_one")
+    actual = features[["customer_id"]].merge(outcomes[["customer_id", "actual_orders"]], on="customer_id",
+                                             how="left", validate="one_to_one")
     actual_orders = actual["actual_orders"].fillna(0).to_numpy(dtype=float)
     silent = actual_orders == 0
     churn_risk = predictions["churn_risk"].to_numpy(dtype=float)
@@ -775,30 +776,3 @@ WINBACK_CSV_COLUMNS = (
     "frequency", "revenue", "predicted_clv_365d", "latest_nps_category", "has_open_complaint",
     "is_marketing_opt_in", "reasons", "last_comment_masked",
 )
-
-
-def winback_csv(customers: pd.DataFrame) -> str:
-    """The CSV of a win-back list (rows of queries/winback_segment.sql), without the paging column."""
-    return customers.loc[:, list(WINBACK_CSV_COLUMNS)].to_csv(index=False)
-
-
-def winback_list(database, as_of: date, rules: WinbackRules, segment: dict | None = None,
-                 show_pii: bool = False) -> pd.DataFrame:
-    """Every customer matching the rules (and the sidebar ``segment``: channels, regions, categories, tiers)."""
-    segment = segment or {}
-    cursor = database.cursor(as_of)
-    try:
-        ensure_customer_scores(cursor)
-        return queries.run_query(
-            cursor, "winback_segment", **rules.params(),
-            **{name: segment.get(name) for name in ("channels", "regions", "categories", "tiers")},
-            show_pii=show_pii, limit=None, offset=0,
-        )
-    finally:
-        cursor.close()
-
-
-def winback_list_csv(database, as_of: date, rules: WinbackRules, segment: dict | None = None,
-                     show_pii: bool = False) -> str:
-    """The win-back list as CSV (what the churn page's download button serves)."""
-    return winback_csv(winback_list(database, as_of, rules, segment, show_pii))

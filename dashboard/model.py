@@ -33,6 +33,7 @@ MODEL_STEPS = (
     "model_segment_customers",
 )
 MAX_AS_OF_SCHEMAS = 4
+_UNKNOWN = object()
 
 
 def data_version(data_dir) -> str:
@@ -49,18 +50,30 @@ def cutoff_for(as_of: date, timezone: str) -> datetime:
     return local_midnight.astimezone(dt_timezone.utc).replace(tzinfo=None)
 
 
-def clean_view_sql(table: str, now: datetime) -> str:
-    """SELECT of a table's usable rows: none of the unusable-row rules hold, first copy of each id."""
+def usable_rows_sql(table: str, now: datetime) -> str:
+    """SELECT of a table's usable rows: none of checks' unusable-row rules holds."""
     where = checks.usable_condition(table)
     for name, value in checks.row_rule_parameters(now).items():
-        # Our own constants (1990 and now + 1 day), not user input: inlined because views take no parameters.
+        # Our own constants (1990 and now + 1 day), not user input: inlined because DDL takes no parameters.
         where = where.replace(f"${name}", f"timestamp {quote_literal(value.isoformat(sep=' '))}")
+    return f"select {', '.join(CONTRACT[table].columns)} from main.{table} where {where}"
+
+
+def build_clean_table(connection, table: str, now: datetime) -> None:
+    """Materialise ``clean_<table>`` once per data version: usable rows, first copy of each id by time.
+
+    Deduplication only sorts the rows whose id repeats (a hash aggregate finds them), so the one scan of
+    the raw files dominates; every as-of model build then reads this table, never the Parquet again.
+    """
     key, time_column = checks.UNIQUE_KEYS[table]
     columns = ", ".join(CONTRACT[table].columns)
-    return (
-        f"select {columns} from (select *, row_number() over (partition by {key} "
-        f"order by {time_column} nulls last, {columns}) as copy_number from main.{table} where {where}) "
-        f"where copy_number = 1 or {key} is null"
+    connection.execute(f"create or replace table clean_{table} as {usable_rows_sql(table, now)}")
+    connection.execute(
+        f"delete from clean_{table} where rowid in ("
+        f"select rowid from (select rowid, row_number() over (partition by {key} "
+        f"order by {time_column} nulls last, {columns}) as copy_number from clean_{table} "
+        f"where {key} in (select {key} from clean_{table} where {key} is not null "
+        f"group by {key} having count(*) > 1)) where copy_number > 1)"
     )
 
 
@@ -75,6 +88,7 @@ class Database:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _schemas: dict[date, str] = field(default_factory=dict)
     _row_findings: list | None = None
+    _latest_order_date: object = None
     build_seconds: dict[date, float] = field(default_factory=dict)
 
     @classmethod
@@ -87,8 +101,8 @@ class Database:
             connection.execute("set memory_limit = $limit", {"limit": settings.memory_limit})
         catalog = register_sources(connection, settings.data_dir)
         for table in CONTRACT:
-            connection.execute(f"create or replace view clean_{table} as {clean_view_sql(table, now)}")
-        database = cls(settings, connection, catalog, now)
+            build_clean_table(connection, table, now)
+        database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN)
         database._lock_down()
         return database
 
@@ -120,14 +134,17 @@ class Database:
         return orders.is_usable and orders.row_count > 0
 
     def latest_order_date(self) -> date | None:
-        """The local date of the latest usable, not cancelled order: the default as-of date."""
+        """The local date of the latest usable, not cancelled order: the default as-of date (computed once)."""
+        if self._latest_order_date is not _UNKNOWN:
+            return self._latest_order_date
         cursor = self.connection.cursor()
         row = cursor.execute(
             "select max(timezone($timezone, ordered_at at time zone 'UTC')) from clean_orders "
             "where coalesce(lower(trim(status)), '') not in ('cancelled', 'canceled')",
             {"timezone": self.settings.timezone},
         ).fetchone()
-        return row[0].date() if row and row[0] is not None else None
+        self._latest_order_date = row[0].date() if row and row[0] is not None else None
+        return self._latest_order_date
 
     def default_as_of(self) -> date:
         """The latest order's date, or today when there are no orders."""

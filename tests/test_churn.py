@@ -578,7 +578,7 @@ def test_backtest_cli_prints_the_table(cli_env, tmp_path, capsys):
     assert "outcomes 2026-08-18 .. 2026-11-15 (90 days)" in printed
     assert len(re.findall(r"^\s+\d+\s+[\d,]+\s+\d\.\d{3}\s+\d\.\d{3}$", printed, re.MULTILINE)) == 10
     assert main(["backtest", "--data", str(tmp_path / "demo"), "--cutoff", "2026-10-01"]) == 2
-    assert "after the latest order (2026-11-15)" in capsys.readouterr().err
+    assert "ends on 2026-12-30, but the latest order is on 2026-11-15" in capsys.readouterr().err
 
 
 # Backtests: the churn risk must rank better than days since the last order

@@ -1,5 +1,6 @@
 """The churn page, run headless on small demo exports: it renders, the URL restores the win-back rules, the count
-shown is the count of the customer_scores rows those rules match, and the CSV download holds exactly them."""
+shown is the count of the customer_scores rows those rules match, the CSV download holds exactly them, and
+e-mails follow the user's role."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import churn, demo
@@ -32,6 +34,7 @@ def app_env(monkeypatch, tmp_path, demo_dir):
     monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     monkeypatch.delenv("DASHBOARD_SHOW_PII", raising=False)
+    monkeypatch.delenv("DASHBOARD_DEFAULT_ROLE", raising=False)
     return monkeypatch
 
 
@@ -92,22 +95,57 @@ def test_url_restores_the_rules_and_the_count_matches_sql(app_env, table):
     assert metric(at, "Revenue at stake") == f"${expected.revenue.sum():,.0f}"
 
 
-def test_download_is_deferred_and_holds_every_matching_customer(app_env, demo_dir, tmp_path, table):
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """The callables the page hands to st.download_button, by file name (Streamlit runs them on click)."""
+    captured = {}
+    register = MediaFileManager.add_deferred
+
+    def recording(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        captured[file_name] = data_callable
+        return register(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording)
+    return captured
+
+
+def test_download_is_built_on_click_and_holds_every_matching_customer(app_env, tmp_path, table, downloads):
     at = churn_page({"risk": "high", "rfm": ["At risk", "Can't lose them"]})
     assert not at.exception
     button = at.get("download_button")
     assert len(button) == 1 and button[0].key == "winback_download"
-    assert button[0].proto.deferred_file_id  # built by a callable, only when clicked
-    rules = churn.WinbackRules(risk_bands=("high",), segments=("At risk", "Can't lose them"))
-    assert rules.file_name(AS_OF) == "winback-high-risk-at-risk-cant-lose-them-2026-11-15.csv"
-    database = Database.open(load_settings(environ={}, data_dir=demo_dir, state_dir=tmp_path / "state"))
-    written = pd.read_csv(io.StringIO(churn.winback_list_csv(database, AS_OF, rules)))
+    assert button[0].proto.deferred_file_id  # nothing built until it is clicked
+    name = "winback-high-risk-at-risk-cant-lose-them-2026-11-15.csv"
+    assert [file for file in downloads if file.startswith("winback-")] == [name]
+    written = pd.read_csv(io.StringIO(downloads[name]()))  # what a click serves
     expected = table[(table.risk_band == "high") & table.rfm_segment.isin(["At risk", "Can't lose them"])]
     assert list(written.columns) == list(churn.WINBACK_CSV_COLUMNS)
     assert len(written) == len(expected) > 50  # more than the page shows
     assert sorted(written.customer_id) == sorted(expected.customer_id)
     assert written.revenue.is_monotonic_decreasing
     assert written.email.dropna().str.fullmatch(r"[^@*]\*\*\*@[\w.-]+").all()  # masked
+    audit = (tmp_path / "state").rglob("*")
+    assert any(path.is_file() and name in path.read_text(encoding="utf-8", errors="ignore") for path in audit)
+
+
+def test_marketing_role_sees_real_emails(app_env, table, downloads):
+    app_env.setenv("DASHBOARD_SHOW_PII", "1")
+    at = churn_page({"risk": "high", "rfm": "Champions"})
+    assert not at.exception
+    shown = at.dataframe[0].value
+    emails = table.set_index("customer_id").loc[shown.customer_id, "email"]
+    assert shown.email.tolist() == emails.tolist()
+    written = pd.read_csv(io.StringIO(downloads["winback-high-risk-champions-2026-11-15.csv"]()))
+    assert written.email.str.contains("@").all() and not written.email.str.contains(r"\*\*\*").any()
+
+
+def test_viewer_role_sees_counts_but_no_customers(app_env, table):
+    app_env.setenv("DASHBOARD_DEFAULT_ROLE", "viewer")
+    at = churn_page()
+    assert not at.exception
+    assert metric(at, "Customers in the list") == f"{(table.risk_band == 'high').sum():,}"
+    assert len(at.dataframe) == 0 and len(at.get("download_button")) == 0
+    assert any("aggregates only" in info.value for info in at.info)
 
 
 def test_empty_export_explains_instead_of_failing(monkeypatch, tmp_path):

@@ -201,7 +201,7 @@ DUCKDB_RECEIVERS = {"duckdb", "con", "connection", "cursor", "conn", "db"}
 INTERNAL_INTERPOLATIONS = {
     "dashboard/model.py": {
         "table": "a key of sources.CONTRACT (orders, surveys, ...)",
-        "clean_view_sql(table, now)": "checks' row rules (constants) with timestamps the code computes, quoted",
+        "usable_rows_sql(table, now)": "checks' row rules (constants) with timestamps the code computes, quoted",
         "schema": "'asof_' + the digits of a datetime.date (re.sub(r'\\D', ''))",
         "oldest": "a schema name made as above",
     },

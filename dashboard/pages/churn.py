@@ -6,7 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, churn, churn_figures, figures
-from dashboard.pages.common import PAGE_SIZE, chart, current_view, empty, query, require_data
+from dashboard.pages.common import (PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all,
+                                    query, require_data)
+
+MAX_DAYS = 100_000.0  # bounds of the number boxes: anything a real customer can have, nothing infinite
+MAX_REVENUE = 1e12
 
 st.title("Churn risk and win-back")
 st.caption(
@@ -74,14 +78,16 @@ nps = nps_column.multiselect(
     placeholder="Any", help="The category of the customer's latest NPS answer; none: never answered NPS.",
 )
 days_from, days_to, value_from, value_to, complaint_column, opt_in_column = st.columns(6)
-min_days = days_from.number_input("Days since last order, from", min_value=0, value=None, step=1, key="days_min",
-                                  bind="query-params", placeholder="any")
-max_days = days_to.number_input("to (days)", min_value=0, value=None, step=1, key="days_max",
-                                bind="query-params", placeholder="any")
-min_value = value_from.number_input("Lifetime revenue from ($)", min_value=0.0, value=None, step=50.0,
-                                    key="value_min", bind="query-params", placeholder="any")
-max_value = value_to.number_input("to ($)", min_value=0.0, value=None, step=50.0, key="value_max",
-                                  bind="query-params", placeholder="any")
+# Float boxes with whole-number display and finite bounds: Streamlit's integer box crashes on ?days_min=inf, and
+# a value outside the bounds in the URL is dropped (the box shows "any").
+min_days = days_from.number_input("Days since last order, from", min_value=0.0, max_value=MAX_DAYS, value=None,
+                                  step=1.0, format="%.0f", key="days_min", bind="query-params", placeholder="any")
+max_days = days_to.number_input("to (days)", min_value=0.0, max_value=MAX_DAYS, value=None, step=1.0,
+                                format="%.0f", key="days_max", bind="query-params", placeholder="any")
+min_value = value_from.number_input("Lifetime revenue from ($)", min_value=0.0, max_value=MAX_REVENUE, value=None,
+                                    step=50.0, key="value_min", bind="query-params", placeholder="any")
+max_value = value_to.number_input("to ($)", min_value=0.0, max_value=MAX_REVENUE, value=None, step=50.0,
+                                  key="value_max", bind="query-params", placeholder="any")
 complaint = complaint_column.segmented_control(
     "Open complaint", options=["yes", "no"], default=None, key="complaint", bind="query-params",
     help="A support ticket still unresolved at the as-of date. Nothing selected: any.",
@@ -114,14 +120,18 @@ value_column.metric("Predicted value, next 365 days", figures.format_currency(to
                     help="Discounted predicted spend (10% a year) if nothing is done.")
 orders_column.metric("Expected orders, next 90 days", figures.format_number(totals["expected_orders_90d"]))
 
-show_pii = view.settings.show_pii
-page = query(view, "winback_segment", **rules.params(), show_pii=show_pii, limit=PAGE_SIZE, offset=0)
-if page is None:
-    st.stop()
-total = int(page["total_matches"].iloc[0]) if len(page) else 0
-if total == 0:
-    empty("Nobody matches these rules. Remove a rule or widen a range.")
+user_access = current_access(view.settings)
+show_pii = user_access.can_see_pii
+if not user_access.can_see_customers:
+    st.info(f"Your role ({user_access.role}) sees aggregates only; customer lists need the analyst or marketing role.",
+            icon=":material/lock:")
+    page = None
 else:
+    page = query(view, "winback_segment", **rules.params(), show_pii=show_pii, limit=PAGE_SIZE, offset=0)
+total = int(page["total_matches"].iloc[0]) if page is not None and len(page) else 0
+if page is not None and total == 0:
+    empty("Nobody matches these rules. Remove a rule or widen a range.")
+elif page is not None:
     st.dataframe(
         page.drop(columns=["total_matches"]), width="stretch", hide_index=True, key="winback_customers",
         column_config={
@@ -145,14 +155,16 @@ else:
     if total > len(page):
         st.caption(f"Showing the {len(page):,} highest-revenue of {total:,}; the download has all of them.")
 
-    segment = view.filters.params()
+    file_name = rules.file_name(view.as_of)
 
-    def winback_file() -> str:
-        return churn.winback_list_csv(view.database, view.as_of, rules, segment, show_pii)
+    def winback_frame() -> pd.DataFrame:
+        everyone = fetch_all(view, "winback_segment", **rules.params(), show_pii=show_pii, limit=None, offset=0)
+        return everyone.loc[:, list(churn.WINBACK_CSV_COLUMNS)]
 
     st.download_button(
-        "Download the list (CSV)", data=winback_file, file_name=rules.file_name(view.as_of), mime="text/csv",
-        icon=":material/download:", key="winback_download", on_click="ignore",
+        "Download the list (CSV)", mime="text/csv", icon=":material/download:", key="winback_download",
+        data=audited_csv(view, "win-back list", file_name, winback_frame, {**view.filters.params(), **rules.params()}),
+        file_name=file_name, disabled=not user_access.can_download, on_click="ignore",
     )
 
 st.subheader("Can we trust it? The backtest")
