@@ -204,6 +204,9 @@ INTERNAL_INTERPOLATIONS = {
         "usable_rows_sql(table, now)": "checks' row rules (constants) with timestamps the code computes, quoted",
         "schema": "'asof_' + the digits of a datetime.date (re.sub(r'\\D', ''))",
         "oldest": "a schema name made as above",
+        "key": "checks.UNIQUE_KEYS: a contract id column name",
+        "time_column": "checks.UNIQUE_KEYS: a contract timestamp column name",
+        "columns": "the contract column names of the table, joined",
     },
     "dashboard/sources.py": {
         "spec.name": "a contract table name",

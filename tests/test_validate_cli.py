@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import re
 import subprocess
 import sys
@@ -78,10 +80,18 @@ def test_missing_orders_table_is_an_error(tmp_path, validate_environment, capsys
     assert lines == ["ERROR orders: required table not found (expected orders.parquet or orders/)"]
 
 
-def test_unreadable_data_folder(broken_export, validate_environment, capsys):
+def test_unreadable_data_folder(broken_export, validate_environment, capsys, monkeypatch):
+    """chmod 000 where permissions apply; as root (CI), listing the folder is refused the same way on purpose."""
     data_dir = broken_export(UNREADABLE.name)
     if not permissions_are_enforced(data_dir):
-        pytest.skip("running as root: chmod 000 does not stop reads (data_folder_is_a_file covers the error path)")
+        real_scandir = sources.os.scandir
+
+        def refuse_listing(path="."):
+            if pathlib.Path(path) == data_dir:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_scandir(path)
+
+        monkeypatch.setattr(sources.os, "scandir", refuse_listing)
     code, lines, _ = run_validate(capsys, data_dir)
     assert_prints_exactly(lines, UNREADABLE.expected)
     assert code == UNREADABLE.exit_code
