@@ -80,29 +80,18 @@ comments_ranked as (
     select
         customer_id,
         submitted_at,
-        comment,
+        comment_masked,
         row_number() over (partition by customer_id order by submitted_at desc, response_id) as recency_rank
     from valid_surveys
-    where trim(comment) <> ''
+    where trim(comment_masked) <> ''
 ),
 
--- The latest comment, masked inside DuckDB as in survey_comments.sql: e-mail addresses become '[email]' and
--- phone numbers (7+ digits, possibly separated) '[phone]'; the raw text never leaves the database.
+-- The latest comment, masked by the model (valid_surveys.comment_masked): the raw text never leaves DuckDB.
 last_comments as (
     select
         customer_id,
         submitted_at as last_comment_at,
-        regexp_replace(
-            regexp_replace(
-                comment,
-                '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}',
-                '[email]',
-                'g'
-            ),
-            '\+?\(?[0-9](?:[ .()-]*[0-9]){6,}',
-            '[phone]',
-            'g'
-        ) as last_comment_masked
+        comment_masked as last_comment_masked
     from comments_ranked
     where recency_rank = 1
 ),

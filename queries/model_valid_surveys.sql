@@ -1,5 +1,6 @@
--- Grain: one row per usable survey response submitted before $cutoff_at, kind lower-cased,
--- with the NPS category (promoter 9-10, passive 7-8, detractor 0-6) for NPS responses.
+-- Grain: one row per usable survey response submitted before $cutoff_at, kind lower-cased, with the
+-- NPS category (promoter 9-10, passive 7-8, detractor 0-6) for NPS responses and the comment with
+-- emails and phone numbers masked (the raw comment is not kept).
 -- Params: $cutoff_at, $timezone
 create table valid_surveys as
 select
@@ -11,7 +12,20 @@ select
     lower(trim(kind)) as kind,
     score,
     coalesce(nullif(trim(touchpoint), ''), 'unknown') as touchpoint,
-    comment,
+    -- Only the masked comment is kept: e-mail addresses become '[email]' and phone numbers (7+ digits,
+    -- possibly separated by spaces, dots, dashes or parentheses, optional leading +) '[phone]', so no
+    -- query can return what a customer typed about themselves.
+    regexp_replace(
+        regexp_replace(
+            comment,
+            '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}',
+            '[email]',
+            'g'
+        ),
+        '\+?\(?[0-9](?:[ .()-]*[0-9]){6,}',
+        '[phone]',
+        'g'
+    ) as comment_masked,
     case
         when lower(trim(kind)) <> 'nps' then null
         when score >= 9 then 'promoter'

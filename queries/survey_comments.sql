@@ -17,19 +17,9 @@ with commented as (
         valid_surveys.score,
         valid_surveys.nps_category,
         valid_surveys.touchpoint,
-        regexp_replace(
-            regexp_replace(
-                valid_surveys.comment,
-                '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}',
-                '[email]',
-                'g'
-            ),
-            '\+?\(?[0-9](?:[ .()-]*[0-9]){6,}',
-            '[phone]',
-            'g'
-        ) as comment_masked
+        valid_surveys.comment_masked
     from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
-    where trim(valid_surveys.comment) <> ''
+    where trim(valid_surveys.comment_masked) <> ''
 ),
 
 matches as (
