@@ -25,8 +25,11 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python -m dashboard prepare-demo
 	$(BIN)/python -m streamlit run streamlit_app.py
 
+# The real-browser tests run on their own afterwards: a browser, a server and two test workers on
+# two cores at once make page timings meaningless.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench

@@ -90,7 +90,7 @@ def browser():
         instance.close()
 
 
-def wait_until_idle(page, timeout_ms: int = 120_000) -> None:
+def wait_until_idle(page, timeout_ms: int = 180_000) -> None:
     """Wait for the app to load and finish running its script."""
     page.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     try:
@@ -119,7 +119,7 @@ def test_page_renders_in_a_real_browser(app_url, browser, name):
     wait_until_idle(page)
     assert page.locator("[data-testid='stException']").count() == 0, page.locator("[data-testid='stException']").first.inner_text()
     if name != "data":
-        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=180_000)
         assert page.locator(".js-plotly-plot").count() >= 1
         titles = [text.strip() for text in page.locator(".js-plotly-plot .gtitle").all_text_contents()]
         assert titles and all(titles), titles
@@ -134,7 +134,7 @@ def test_clicking_a_cohort_cell_lists_that_cohorts_customers(app_url, browser):
     page.goto(f"{app_url}/cohorts?range=2024-01-01&range=2026-11-15")
     wait_until_idle(page)
     heatmap = page.locator(".js-plotly-plot").first
-    heatmap.wait_for(timeout=60_000)
+    heatmap.wait_for(timeout=180_000)
     before = page.get_by_text("customers of the").first.inner_text()
     # The invisible markers over the cells: click the cell of the third cohort, period 2.
     cell = page.evaluate(
