@@ -215,5 +215,41 @@ def machine_lines(load_before, load_after) -> list[str]:
     ]
 
 
+def code_version() -> dict:
+    """The git commit, the files changed since it, and a hash of the code the steps run (dashboard/, queries/)."""
+    import hashlib
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for folder in ("dashboard", "queries"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".sql"):
+                digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+
+    def git(*arguments) -> str:
+        try:
+            return subprocess.run(["git", *arguments], cwd=root, capture_output=True, text=True,
+                                  timeout=30).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    changed = [line[3:] for line in git("status", "--porcelain", "--", "dashboard", "queries").splitlines()]
+    return {"commit": git("rev-parse", "--short", "HEAD") or "unknown", "changed": changed,
+            "code_hash": digest.hexdigest()[:12]}
+
+
+def code_lines(before: dict, after: dict) -> list[str]:
+    """Which code was measured, and a warning when it changed while the benchmark ran."""
+    changed = f" with uncommitted changes to {', '.join(before['changed'])}" if before["changed"] else ""
+    lines = [f"- Code: commit {before['commit']}{changed} (dashboard/ and queries/ hash {before['code_hash']})"]
+    if after["code_hash"] != before["code_hash"]:
+        lines.append(f"- **Warning: dashboard/ or queries/ changed during the run** (hash {before['code_hash']} at "
+                     f"start, {after['code_hash']} at the end, commit {after['commit']}): steps started at "
+                     "different times may have measured different code. Run again on a quiet tree.")
+    return lines
+
+
 def utc_now_text() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -112,11 +112,22 @@ def save_screenshot(page, name: str) -> None:
         shutil.copy(path, target / f"{name}.png")
 
 
+MAX_BYTES_TO_BROWSER = 2_000_000
+
+
 @pytest.mark.parametrize("name", list(PAGES))
 def test_page_renders_in_a_real_browser(app_url, browser, name):
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    received = []
+
+    def count_frames(websocket):
+        websocket.on("framereceived", lambda payload: received.append(len(payload)))
+
+    page.on("websocket", count_frames)
     page.goto(f"{app_url}/{PAGES[name]}")
     wait_until_idle(page)
+    # The browser gets what a person can read: aggregated charts and one page of rows, not the data.
+    assert 0 < sum(received) < MAX_BYTES_TO_BROWSER, f"{name} sent {sum(received):,} bytes over the websocket"
     assert page.locator("[data-testid='stException']").count() == 0, page.locator("[data-testid='stException']").first.inner_text()
     if name != "data":
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=180_000)
@@ -158,3 +169,19 @@ def test_clicking_a_cohort_cell_lists_that_cohorts_customers(app_url, browser):
     assert page.locator("[data-testid='stException']").count() == 0
     save_screenshot(page, "cohorts-drilldown")
     page.close()
+
+
+def test_weekly_report_prints_to_pdf_and_html_opens_offline(tmp_path):
+    """The weekly review as PDF (printed by Debian's chromium) and as HTML with Plotly inlined."""
+    from dashboard import cli
+
+    data_dir = tmp_path / "demo"
+    demo.generate(data_dir, customers=1_500, seed=9)
+    pdf = tmp_path / "out" / "weekly.pdf"
+    html = tmp_path / "out" / "weekly.html"
+    assert cli.main(["report", "--data", str(data_dir), "--format", "pdf", "--out", str(pdf)]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 20_000
+    assert cli.main(["report", "--data", str(data_dir), "--format", "html", "--out", str(html)]) == 0
+    text = html.read_text(encoding="utf-8")
+    assert "Weekly review: week ending" in text and "What changed this week" in text
+    assert "<script src=\"http" not in text and "plotly" in text.lower()  # no CDN: opens offline
