@@ -6,11 +6,10 @@ import io
 
 import pandas as pd
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 
 from dashboard import access, demo
 from dashboard.settings import load_settings
-from tests.test_app import run_page
+from tests.test_app import captured_downloads, run_page
 
 
 @pytest.fixture(scope="module")
@@ -44,18 +43,6 @@ def test_audit_log_records_who_what_and_how_many(tmp_path):
     entry = entries[0]
     assert entry["user"] == "ana@acme.com" and entry["rows"] == 42 and entry["segment"] == {"channels": ["email"]}
     assert entry["with_emails"] is True and entry["file_name"] == "w.csv" and entry["at"].endswith("+00:00")
-
-
-def captured_downloads(monkeypatch) -> list:
-    captured = []
-    original = MediaFileManager.add_deferred
-
-    def spy(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
-        captured.append((file_name, data_callable))
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
-    return captured
 
 
 def cohort_table(at) -> pd.DataFrame | None:

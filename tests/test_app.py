@@ -141,7 +141,8 @@ def test_cohort_heatmap_shows_the_engine_retention(exports, monkeypatch, tmp_pat
         assert values == pytest.approx(cohort["retention"])
 
 
-def test_cohort_download_produces_the_members_csv(exports, monkeypatch, tmp_path):
+def captured_downloads(monkeypatch) -> list:
+    """Record each deferred download the app registers as (file_name, callable), to build its file in a test."""
     captured = []
     original = MediaFileManager.add_deferred
 
@@ -150,6 +151,11 @@ def test_cohort_download_produces_the_members_csv(exports, monkeypatch, tmp_path
         return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kwargs)
 
     monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return captured
+
+
+def test_cohort_download_produces_the_members_csv(exports, monkeypatch, tmp_path):
+    captured = captured_downloads(monkeypatch)
     at = run_page(monkeypatch, tmp_path, exports["demo"], "cohorts",
                   {"cohort": "2026-03", "period": "2", "activity": "ordered"})
     assert not at.exception
