@@ -198,13 +198,13 @@ class Database:
             cursor.execute(f"set search_path = '{schema},main'")
             parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
             try:
-                for step in MODEL_STEPS:
-                    queries.execute_file(cursor, step, **parameters)
                 cursor.execute(
                     "create table model_info as select $as_of::date as as_of, $cutoff_at::timestamp as cutoff_at, "
                     "$timezone as timezone",
                     {"as_of": as_of, **parameters},
                 )
+                for step in MODEL_STEPS:
+                    queries.execute_file(cursor, step, **parameters)
             except Exception:
                 cursor.execute(f"drop schema if exists {schema} cascade")
                 raise

@@ -6,23 +6,11 @@
 -- is_partial_period: the period containing the as-of date, unless the as-of day is its last day.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
 with segment as (
-    select
-        customer_id,
-        case $grain when 'week' then cohort_week when 'quarter' then cohort_quarter else cohort_month end
-            as cohort_start
-    from segment_customers($channels, $regions, $categories, $tiers)
+    select * from segment_cohorts($grain, $channels, $regions, $categories, $tiers)
 ),
 
 as_of_period as (
-    select
-        cast(date_trunc($grain, as_of) as date) as period_start,
-        -- the as-of period is complete only when the as-of day is its last day
-        case $grain
-            when 'week' then date_trunc('week', as_of) + interval 7 day
-            when 'quarter' then date_trunc('quarter', as_of) + interval 3 month
-            else date_trunc('month', as_of) + interval 1 month
-        end > as_of + interval 1 day as is_incomplete
-    from model_info
+    select * from period_of_as_of($grain)
 ),
 
 first_period as (

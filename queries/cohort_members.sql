@@ -6,11 +6,7 @@
 -- email is masked ('j***@example.com') unless $show_email is true (roles allowed to see personal data).
 -- Params: $grain, $cohort_start, $period_number, $activity, $show_email, $limit, $offset, $channels, $regions, $categories, $tiers
 with segment as (
-    select
-        *,
-        case $grain when 'week' then cohort_week when 'quarter' then cohort_quarter else cohort_month end
-            as cohort_start
-    from segment_customers($channels, $regions, $categories, $tiers)
+    select * from segment_cohorts($grain, $channels, $regions, $categories, $tiers)
 ),
 
 cohort as (

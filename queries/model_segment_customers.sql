@@ -18,3 +18,24 @@ select *
 from valid_surveys
 where (channels is null and regions is null and categories is null and tiers is null)
    or customer_id in (select customer_id from segment_customers(channels, regions, categories, tiers))
+;
+
+-- segment_cohorts: the segment's customers (all customer_summary columns) with cohort_start, the start
+-- of their cohort period at a grain ('week', 'month' or 'quarter' of the first valid order).
+create macro segment_cohorts(grain, channels, regions, categories, tiers) as table
+select
+    *,
+    case grain when 'week' then cohort_week when 'quarter' then cohort_quarter else cohort_month end as cohort_start
+from segment_customers(channels, regions, categories, tiers);
+
+-- period_of_as_of: the calendar period at a grain that contains the as-of date, and whether it is still
+-- incomplete (it is complete only when the as-of day is its last day).
+create macro period_of_as_of(grain) as table
+select
+    cast(date_trunc(grain, as_of) as date) as period_start,
+    case grain
+        when 'week' then date_trunc('week', as_of) + interval 7 day
+        when 'quarter' then date_trunc('quarter', as_of) + interval 3 month
+        else date_trunc('month', as_of) + interval 1 month
+    end > as_of + interval 1 day as is_incomplete
+from model_info

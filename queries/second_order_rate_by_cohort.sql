@@ -4,11 +4,7 @@
 -- are the eligible ones whose second valid order came within 90 days of the first.
 -- Params: $grain, $channels, $regions, $categories, $tiers
 with segment as (
-    select
-        *,
-        case $grain when 'week' then cohort_week when 'quarter' then cohort_quarter else cohort_month end
-            as cohort_start
-    from segment_customers($channels, $regions, $categories, $tiers)
+    select * from segment_cohorts($grain, $channels, $regions, $categories, $tiers)
 ),
 
 flagged as (
