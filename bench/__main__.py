@@ -15,6 +15,7 @@ import json
 import pickle
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -264,7 +265,7 @@ def profile_text(label: str, profile: dict) -> list[str]:
 
 
 def write_results(path: Path, rows: list[Row], profiles: dict, problems: dict, drift: list[str], args,
-                  load_before, load_after, elapsed: float, code_before: dict) -> str:
+                  load_before, load_after, elapsed: float, code_before: dict, load_during: str = "") -> str:
     """results.md: machine, targets, the table, the equality check, the profile."""
     command = "python -m bench " + " ".join(
         [f"--sizes {','.join(args.sizes)}", f"--runs {args.runs}", f"--step-budget {args.step_budget:g}"]
@@ -279,6 +280,8 @@ def write_results(path: Path, rows: list[Row], profiles: dict, problems: dict, d
         "Machine:",
         "",
         *results.machine_lines(load_before, load_after),
+        *([f"- Load average while the benchmark ran (its own processes count about 1-2): {load_during}"]
+          if load_during else []),
         *results.code_lines(code_before, results.code_version()),
         "",
         "## Targets",
@@ -315,9 +318,34 @@ def write_results(path: Path, rows: list[Row], profiles: dict, problems: dict, d
     return text
 
 
+class LoadSampler:
+    """The 1-minute load average every 15 s while the benchmark runs: how busy the machine was."""
+
+    def __init__(self, every: float = 15.0):
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        while not self._stop.is_set():
+            load = load_average()
+            if load is not None:
+                self.samples.append(load[0])
+            self._stop.wait(every)
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "not sampled"
+        ordered = sorted(self.samples)
+        return (f"min {ordered[0]:.1f}, median {median(ordered):.1f}, max {ordered[-1]:.1f} over "
+                f"{len(ordered)} samples")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    sampler = LoadSampler()
     load_before = load_average()
     code_before = results.code_version()
     state_dir = CACHE_DIR / "state"
@@ -340,10 +368,10 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{label} MISMATCH: {problem}")
         results.evaluate_targets(rows)  # written after every size, so a later failure keeps these
         write_results(args.out, rows, profiles, problems, drift, args, load_before, load_average(),
-                      time.perf_counter() - started, code_before)
+                      time.perf_counter() - started, code_before, sampler.summary())
     results.evaluate_targets(rows)
     text = write_results(args.out, rows, profiles, problems, drift, args, load_before, load_average(),
-                         time.perf_counter() - started, code_before)
+                         time.perf_counter() - started, code_before, sampler.summary())
     print(text)
     say(f"wrote {args.out} in {(time.perf_counter() - started) / 60:.1f} minutes")
     return 1 if any(problems.values()) else 0

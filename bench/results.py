@@ -210,8 +210,8 @@ def machine_lines(load_before, load_after) -> list[str]:
         f"- CPU: {model}, {cores} cores; RAM: {_memory(memory)}; {platform.system()} {platform.release()}",
         f"- Python {sys.version.split()[0]}, DuckDB {duckdb.__version__}, pandas {pd.__version__}, "
         f"pyarrow {pyarrow.__version__}",
-        f"- Load average (1/5/15 min) at start: {load_text(load_before)}; at end: {load_text(load_after)} "
-        f"(anything above 0 is other work sharing the {cores} cores during the run)",
+        f"- Load average (1/5/15 min) before the run: {load_text(load_before)}; at its end: {load_text(load_after)} "
+        f"(work beyond ours on {cores} cores slows every step; CPU time is less affected than wall time)",
     ]
 
 

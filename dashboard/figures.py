@@ -186,7 +186,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
     fig = go.Figure(
         go.Heatmap(
             z=values.values, x=periods, y=y_labels, text=text, texttemplate="%{text}",
-            textfont={"size": 10}, zmin=0, zmax=top, colorscale="Blues",
+            textfont={"size": 10 if len(periods) <= 18 else 8}, zmin=0, zmax=top, colorscale="Blues",
             colorbar={"title": "Share", "tickformat": ".0%"},
             hoverinfo="skip", xgap=1, ygap=1,
         )
@@ -212,7 +212,8 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
           f"{grain.capitalize()}s since first order", "Cohort (first order) and size",
           height=max(380, 26 * len(values.index) + 140))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(dtick=1 if len(periods) <= 40 else 4, side="top")
+    fig.update_xaxes(dtick=1 if len(periods) <= 40 else 4, side="top",
+                     range=[min(periods) - 0.5, max(periods) + 0.5] if periods else None)
     fig.update_layout(margin={"t": 110})
     fig.update_layout(clickmode="event+select", dragmode=False)
     return fig
