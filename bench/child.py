@@ -125,27 +125,41 @@ def _run_page(cursor, page: str, params: dict) -> tuple[dict, dict]:
     return frames, seconds
 
 
-def _page_reruns(cursor, page: str, as_of, runs: int, budget: float, out_dir: Path) -> dict:
-    """A page's reruns after each kind of filter change, uncached (run_query, not the Streamlit cache)."""
+def _page_reruns(cursor, pages: list[str], as_of, runs: int, budget: float, out_dir: Path) -> dict:
+    """Each page's reruns after each kind of filter change, uncached (run_query, not the Streamlit cache).
+
+    Runs go round-robin (run 1 of every page and change, then run 2, ...), so a burst of other work on the
+    machine lands on one run of many steps rather than on every run of one step; medians absorb it.
+    """
     from bench.pages import filter_change
 
-    results = {}
-    for kind in FILTER_CHANGES:
-        samples, per_query = [], {}
-        reset_peak_rss()
-        for run in Repeats(runs, budget):
+    steps = [(page, kind) for page in pages for kind in FILTER_CHANGES]
+    samples = {step: [] for step in steps}
+    per_query = {step: {} for step in steps}
+    spent = dict.fromkeys(steps, 0.0)
+    for run in range(runs):
+        for page, kind in steps:
+            if run > 0 and spent[(page, kind)] >= budget:
+                continue
             params = filter_change(kind, run, as_of)
-            with timed(reset_peak=False) as total:
+            with timed() as total:
                 frames, seconds = _run_page(cursor, page, params)
-            samples.append(total)
+            spent[(page, kind)] += total.seconds
+            samples[(page, kind)].append(total)
             for name, value in seconds.items():
-                per_query.setdefault(name, []).append(value)
+                per_query[(page, kind)].setdefault(name, []).append(value)
             if run == 0:
                 with open(out_dir / f"ours-{page}-{kind}.pkl", "wb") as handle:
                     pickle.dump(frames, handle)
-        results[kind] = {"seconds": [s.seconds for s in samples], "cpu": [s.cpu for s in samples],
-                         "peak_mb": peak_rss_mb(), "queries": {name: median(v) for name, v in per_query.items()}}
-        _say(f"{page}, {kind} change: {median(results[kind]['seconds']):.3f} s median of {len(samples)}")
+    results = {}
+    for page, kind in steps:
+        runs_done = samples[(page, kind)]
+        results.setdefault(page, {})[kind] = {
+            "seconds": [s.seconds for s in runs_done], "cpu": [s.cpu for s in runs_done],
+            "peak_mb": max(s.peak_mb for s in runs_done),
+            "queries": {name: median(v) for name, v in per_query[(page, kind)].items()},
+        }
+        _say(f"{page}, {kind} change: {median(results[page][kind]['seconds']):.3f} s median of {len(runs_done)}")
     return results
 
 
@@ -181,11 +195,9 @@ def session(data_dir: str, runs: int, budget: float, out_dir: str) -> dict:
     _say(f"sidebar default_as_of(): {median(result['sidebar']['seconds']):.3f} s")
 
     pages = available_pages()
-    for page, reason in pages.items():
-        if reason:
-            result["unavailable"][page] = reason
-        elif page not in NEEDS_SCORES:
-            result["pages"][page] = _page_reruns(cursor, page, as_of, runs, budget, out)
+    result["unavailable"] = {page: reason for page, reason in pages.items() if reason}
+    ready = [page for page, reason in pages.items() if not reason and page not in NEEDS_SCORES]
+    result["pages"] = _page_reruns(cursor, ready, as_of, runs, budget, out)
 
     with timed() as timing:
         run_query(cursor, "data_overview")
@@ -215,9 +227,8 @@ def session(data_dir: str, runs: int, budget: float, out_dir: str) -> dict:
         result["scores"] = {"seconds": [timing.seconds], "cpu": [timing.cpu], "peak_mb": timing.peak_mb,
                             "customers": len(scored.scores), "sql_steps": steps}
         _say(f"scores (fit included): {timing.seconds:.1f} s for {len(scored.scores):,} customers")
-        for page in NEEDS_SCORES:
-            if not pages.get(page):
-                result["pages"][page] = _page_reruns(cursor, page, as_of, runs, budget, out)
+        scored_pages = [page for page in NEEDS_SCORES if page in pages and not pages[page]]
+        result["pages"].update(_page_reruns(cursor, scored_pages, as_of, runs, budget, out))
     return result
 
 
@@ -252,25 +263,30 @@ def pandas_session(data_dir: str, runs: int, budget: float, out_dir: str, as_of:
     from bench.pages import filter_change
 
     out, as_of_date, data = Path(out_dir), date.fromisoformat(as_of), Path(data_dir)
+    steps = [(page, kind) for page in baseline.PANDAS_PAGES for kind in FILTER_CHANGES]
+    samples = {step: [] for step in steps}
+    spent = dict.fromkeys(steps, 0.0)
+    for run in range(runs):  # round-robin, as for our reruns
+        for page, kind in steps:
+            if run > 0 and spent[(page, kind)] >= budget:
+                continue
+            params = filter_change(kind, run, as_of_date)
+            with timed() as timing:
+                model = baseline.load(data, with_surveys=page in baseline.PAGES_NEEDING_SURVEYS)
+                numbers = baseline.page_numbers(page, model, params)
+            spent[(page, kind)] += timing.seconds
+            samples[(page, kind)].append(timing)
+            if run == 0:
+                with open(out / f"pandas-{page}-{kind}.pkl", "wb") as handle:
+                    pickle.dump(numbers, handle)
+            del model, numbers
     result = {"pages": {}}
-    for page in baseline.PANDAS_PAGES:
-        result["pages"][page] = {}
-        for kind in FILTER_CHANGES:
-            samples = []
-            reset_peak_rss()
-            for run in Repeats(runs, budget):
-                params = filter_change(kind, run, as_of_date)
-                with timed(reset_peak=False) as timing:
-                    model = baseline.load(data, with_surveys=page in baseline.PAGES_NEEDING_SURVEYS)
-                    numbers = baseline.page_numbers(page, model, params)
-                samples.append(timing)
-                if run == 0:
-                    with open(out / f"pandas-{page}-{kind}.pkl", "wb") as handle:
-                        pickle.dump(numbers, handle)
-                del model, numbers
-            result["pages"][page][kind] = {"seconds": [s.seconds for s in samples], "cpu": [s.cpu for s in samples],
-                                           "peak_mb": peak_rss_mb()}
-            _say(f"pandas {page}, {kind} change: {median(result['pages'][page][kind]['seconds']):.2f} s")
+    for page, kind in steps:
+        runs_done = samples[(page, kind)]
+        result["pages"].setdefault(page, {})[kind] = {
+            "seconds": [t.seconds for t in runs_done], "cpu": [t.cpu for t in runs_done],
+            "peak_mb": max(t.peak_mb for t in runs_done)}
+        _say(f"pandas {page}, {kind} change: {median([t.seconds for t in runs_done]):.2f} s")
     samples = []
     reset_peak_rss()
     for run in Repeats(runs, budget):

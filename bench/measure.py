@@ -74,6 +74,7 @@ class Repeats:
 
     runs: int
     budget_seconds: float
+    before: object = None  # called before each run, outside the budget (e.g. waiting for a quiet machine)
     spent: float = 0.0
     done: int = 0
     samples: list = field(default_factory=list)
@@ -82,6 +83,8 @@ class Repeats:
         for run in range(self.runs):
             if run > 0 and self.spent >= self.budget_seconds:
                 return
+            if self.before is not None:
+                self.before()
             started = time.perf_counter()
             yield run
             self.spent += time.perf_counter() - started
@@ -106,3 +109,28 @@ def load_average() -> tuple[float, float, float] | None:
         return os.getloadavg()
     except OSError:
         return None
+
+
+def other_runnable(samples: int = 5, interval: float = 0.2) -> float:
+    """How many other threads want a CPU right now, averaged over ``samples`` readings of /proc/loadavg."""
+    counts = []
+    for _ in range(samples):
+        try:
+            with open("/proc/loadavg", encoding="ascii") as loadavg:
+                running = int(loadavg.read().split()[3].split("/")[0])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        counts.append(running - 1)  # this process, reading
+        time.sleep(interval)
+    return sum(counts) / len(counts)
+
+
+def wait_for_quiet(max_seconds: float, threshold: float = 0.5) -> tuple[float, bool]:
+    """Wait until no other work wants the CPU (at most max_seconds); (seconds waited, whether it got quiet)."""
+    started = time.perf_counter()
+    while True:
+        if other_runnable() < threshold:
+            return time.perf_counter() - started, True
+        if time.perf_counter() - started >= max_seconds:
+            return time.perf_counter() - started, False
+        time.sleep(3)
