@@ -3,8 +3,8 @@ baseline and the floor scan, at 1M and 10M orders; writes bench/results.md and p
 
 Examples::
 
-    python -m bench                              # 1M and 10M orders, 3 runs per step (about 20+ minutes)
-    python -m bench --sizes 1M --runs 5          # a quick run
+    python -m bench                              # 1M and 10M orders, 3 runs per step (about 25 minutes today)
+    python -m bench --sizes 1M --runs 5          # a quick run (about 7 minutes)
     python -m bench --sizes 100M --memory-limit 12GB --runs 1 --skip-pandas   # the documented big run
 """
 
@@ -65,7 +65,10 @@ GATE = QuietGate(0)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark the dashboard at 1M and 10M orders against a pandas baseline and the floor scan; "
+                    "writes bench/results.md.")
     parser.add_argument("--sizes", default="1M,10M", help="orders per export, comma-separated (default 1M,10M)")
     parser.add_argument("--runs", type=int, default=3, help="runs per step; medians are reported (default 3)")
     parser.add_argument("--step-budget", type=float, default=45.0, metavar="SECONDS",
@@ -124,6 +127,7 @@ def _cli_rows(label: str, data_dir: Path, env: dict, args, out_dir: Path, rows: 
             rows.append(Row(step, label, kind, ours=samples, cpu=cpu, peak_mb=max(peaks),
                             note="includes interpreter start, imports and the cold start"))
         say(f"{label} {arguments[0]} CLI: {seconds_text(median(samples)) if samples else failure}")
+    (out_dir / "scores.csv").unlink(missing_ok=True)  # hundreds of MB at 10M; only its timing matters
 
 
 def bench_size(label: str, args, env: dict) -> tuple[list[Row], dict, list[str]]:
