@@ -36,10 +36,15 @@ class PageQuery:
 
 # name -> the page's queries in the order the script runs them (dashboard/pages/<name>.py).
 PAGE_QUERIES: dict[str, tuple[PageQuery, ...]] = {
-    # overview.py: the weekly KPI table and "what changed". cache.scores() is keyed by data version and
-    # as-of only, so a filter change does not refit; it is measured as its own step (scores).
+    # overview.py: the weekly KPI table, the high-risk card (after churn.prepare(), once per as-of, measured
+    # as the scores step) and "what changed".
     "overview": (
         PageQuery("weekly_kpis", {"weeks": 26}),
+        PageQuery("winback_summary", {
+            "risk_bands": ["high"], "rfm_segments": None, "min_days_since_last_order": None,
+            "max_days_since_last_order": None, "min_revenue": None, "max_revenue": None, "nps_categories": None,
+            "has_open_complaint": None, "is_marketing_opt_in": None,
+        }),
         PageQuery("segment_movements"),
     ),
     # repeat.py: KPI cards, trend, time to 2nd order, orders per customer, by cohort, by segment
@@ -92,7 +97,7 @@ PAGE_QUERIES: dict[str, tuple[PageQuery, ...]] = {
 # The Data page's only query takes no filter params: a filter change is a cache hit there.
 FILTER_FREE_QUERIES = {"data": ("data_overview",)}
 # Pages whose queries read the churn scores table (built by dashboard.churn.prepare / score_customers).
-NEEDS_SCORES = {"churn"}
+NEEDS_SCORES = {"churn", "overview"}
 
 SEGMENT_CHANGES = (["email"], ["referral"], ["paid_social"], ["organic_search"], ["marketplace"])
 

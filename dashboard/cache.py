@@ -52,23 +52,6 @@ def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
     return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
 
 
-@st.cache_data(show_spinner="Fitting the churn model…", max_entries=16, ttl=6 * 3600)
-def _cached_scores(_database: Database, version: str, as_of: date) -> pd.DataFrame:
-    """Churn scores for every customer at as_of (fit included): computed once per data version."""
-    from dashboard import churn
-
-    cursor = _database.cursor(as_of)
-    try:
-        return churn.score_customers(cursor).scores
-    finally:
-        cursor.close()
-
-
-def scores(db: Database, as_of: date) -> pd.DataFrame:
-    """Per-customer churn scores at as_of (cached)."""
-    return _cached_scores(db, db.fingerprint, as_of)
-
-
 @st.cache_data(show_spinner="Backtesting the churn model…", max_entries=16, ttl=6 * 3600)
 def _cached_backtest(_database: Database, version: str, cutoff: date, horizon_days: int):
     """The churn model refitted at cutoff and compared with the next horizon_days: once per data version,

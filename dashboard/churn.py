@@ -203,6 +203,20 @@ def _aggregate(x, t_x, age, w):
     return tuple(grouped[column].to_numpy(dtype=float) for column in ("x", "t_x", "age", "w"))
 
 
+def _minimize_from_starts(objective, starts, bounds):
+    """L-BFGS-B from each start in turn until one converges; else the best result. Returns (result, converged)."""
+    best, best_ok = None, False
+    for start in starts:
+        result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                   options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        ok = _converged(objective, result)
+        if best is None or (ok, -result.fun) > (best_ok, -best.fun):
+            best, best_ok = result, ok
+        if ok:
+            break
+    return best, best_ok
+
+
 def _converged(objective, result) -> bool:
     if not (np.all(np.isfinite(result.x)) and np.isfinite(result.fun)) or np.any(np.abs(result.x) >= _AT_BOUND):
         return False
@@ -236,15 +250,8 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
     objective = _MbgNbdObjective(x, t_x / time_scale, age / time_scale, w)
     rate = max(float(np.average(x, weights=w)) / max(float(np.average(age / time_scale, weights=w)), 1e-9), 1e-3)
     bounds = [(-_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)] * 4
-    best, best_ok = None, False
-    for start in (np.log([0.5, 0.5 / rate, 0.5, 2.0]), np.zeros(4), np.log([2.0, 2.0 / rate, 2.0, 10.0])):
-        result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                                   options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
-        ok = _converged(objective, result)
-        if best is None or (ok, -result.fun) > (best_ok, -best.fun):
-            best, best_ok = result, ok
-        if ok:
-            break
+    starts = (np.log([0.5, 0.5 / rate, 0.5, 2.0]), np.zeros(4), np.log([2.0, 2.0 / rate, 2.0, 10.0]))
+    best, best_ok = _minimize_from_starts(objective, starts, bounds)
     r, alpha_scaled, a, b = np.exp(best.x)
     alpha = float(alpha_scaled * time_scale)
     log_likelihood = float(mbgnbd_log_likelihood((r, alpha, a, b), x, t_x, age, w).sum())
@@ -366,15 +373,8 @@ def fit_gamma_gamma(frequency, monetary) -> clv.GammaGammaFit:
         return -total / n, -gradient / n
 
     bounds = [(-_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)] * 3
-    best, best_ok = None, False
-    for start in (np.zeros(3), np.log([2.0, 3.0, 2.0]), np.log([10.0, 10.0, 10.0])):
-        result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,
-                                   options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
-        ok = _converged(objective, result)
-        if best is None or (ok, -result.fun) > (best_ok, -best.fun):
-            best, best_ok = result, ok
-        if ok:
-            break
+    starts = (np.zeros(3), np.log([2.0, 3.0, 2.0]), np.log([10.0, 10.0, 10.0]))
+    best, best_ok = _minimize_from_starts(objective, starts, bounds)
     p, q, v_scaled = np.exp(best.x)
     v = float(v_scaled * money_scale)
     px = p * x
@@ -582,6 +582,26 @@ def risk_summary(scores: pd.DataFrame) -> dict:
     summary["high_risk_share"] = summary["high_risk_customers"] / summary["customers"] if len(scores) else math.nan
     summary["mean_churn_risk"] = float(scores["churn_risk"].mean()) if len(scores) else math.nan
     return summary
+
+
+WINBACK_ANY = {
+    "risk_bands": None, "rfm_segments": None, "min_days_since_last_order": None, "max_days_since_last_order": None,
+    "min_revenue": None, "max_revenue": None, "nps_categories": None, "has_open_complaint": None,
+    "is_marketing_opt_in": None,
+}
+
+
+def high_risk_summary(cursor, channels=None, regions=None, categories=None, tiers=None) -> dict:
+    """High-risk customers of a segment and what they are worth, from the scores table (built if needed).
+
+    Summed in SQL (queries/winback_summary.sql), so no per-customer frame leaves DuckDB.
+    """
+    ensure_customer_scores(cursor)
+    segment = {"channels": channels, "regions": regions, "categories": categories, "tiers": tiers}
+    row = queries.run_query(cursor, "winback_summary", **{**WINBACK_ANY, **segment, "risk_bands": ["high"]})
+    row = row.to_dict("records")[0]
+    return {"high_risk_customers": int(row["customers"]), "high_risk_revenue": float(row["revenue"]),
+            "high_risk_predicted_clv": float(row["predicted_clv_365d"])}
 
 
 def prepare(database, as_of: date) -> ModelInfo:

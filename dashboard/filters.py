@@ -38,6 +38,10 @@ class Filters:
         """True when any segment filter narrows the customers."""
         return any(value is not None for value in (self.channels, self.regions, self.categories, self.tiers))
 
+    def segment_params(self) -> dict:
+        """Only the four segment lists (None = all), as bound parameters."""
+        return {name: self.params()[name] for name in ("channels", "regions", "categories", "tiers")}
+
     def params(self) -> dict:
         """Bound parameters for the SQL files (lists for segment filters, None for 'all')."""
         values = {}

@@ -67,9 +67,8 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
         try:
             from dashboard import churn
 
-            scored = churn.score_customers(cursor)
-            risk = churn.risk_summary(scored.scores)
-            risk_note = scored.message
+            risk_note = churn.ensure_customer_scores(cursor).message
+            risk = churn.high_risk_summary(cursor, **filters.segment_params())
         except Exception as error:  # the review still goes out without the churn section
             risk, risk_note = None, f"Churn scores unavailable: {error}"
     finally:

@@ -171,3 +171,17 @@ def test_cohort_download_produces_the_members_csv(exports, monkeypatch, tmp_path
     expected = set(members) & set(active["customer_id"])
     assert set(csv["customer_id"]) == expected and len(csv) == len(expected) > 0
     assert "@" not in "".join(csv["email"].dropna()) or all("***@" in e for e in csv["email"].dropna())
+
+
+def test_overview_high_risk_card_follows_the_segment_filter(exports, monkeypatch, tmp_path):
+    from dashboard import churn
+
+    database = Database.open(load_settings(environ={}, data_dir=exports["demo"], state_dir=tmp_path / "e"))
+    cursor = database.cursor()
+    everyone = churn.high_risk_summary(cursor)["high_risk_customers"]
+    referral = churn.high_risk_summary(cursor, channels=["referral"])["high_risk_customers"]
+    scores = churn.score_customers(cursor).scores
+    assert everyone == int((scores["churn_risk"] >= 0.7).sum()) and 0 < referral < everyone
+    at = run_page(monkeypatch, tmp_path, exports["demo"], "overview", {"channel": "referral"})
+    assert not at.exception
+    assert metric_value(at, "High churn risk") == f"{referral:,}"

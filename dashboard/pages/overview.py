@@ -28,15 +28,16 @@ recent = weeks[weeks["week_number"] < 12].sort_values("week_end")
 cards = list(WEEKLY_KPIS)
 risk_cards = []
 try:
-    from dashboard import cache
+    from dashboard import churn
 
-    scores = cache.scores(view.database, view.as_of)
-    if scores is not None and len(scores):
-        high = scores[scores["risk_band"] == "high"] if "risk_band" in scores else scores[scores["churn_risk"] >= 0.7]
+    churn.prepare(view.database, view.as_of)  # fits the model once per data version and as-of date
+    high = query(view, "winback_summary", **{**churn.WINBACK_ANY, "risk_bands": ["high"]})
+    if high is not None:
+        high = high.to_dict("records")[0]
         risk_cards = [
-            ("High churn risk", f"{len(high):,}", "Customers whose chance of no order in the next 90 days is 70% or more."),
-            ("Revenue at risk", figures.format_currency(high["revenue"].sum() if "revenue" in high else None),
-             "Lifetime revenue of the high-risk customers."),
+            ("High churn risk", f"{high['customers']:,}",
+             "Customers of this segment whose chance of no order in the next 90 days is 70% or more."),
+            ("Revenue at risk", figures.format_currency(high["revenue"]), "Lifetime revenue of those customers."),
         ]
 except Exception as error:  # the churn page explains model problems; the review still renders
     risk_cards = [("High churn risk", "–", f"Churn scores unavailable: {error}")]
