@@ -4,7 +4,7 @@ Why cached: opening the exports and building the model layer scans the raw order
 rerun after that (a filter change, a page switch, another user in the same meeting) must answer
 from the derived tables without rescanning.  The database is cached per data version (a
 fingerprint of the export files' paths, sizes and mtimes), so a new export is picked up on the
-next rerun; query results are cached per (data version, as-of date, query, parameters).
+next rerun; query results are cached per (data version, as-of date, query, the parameters it uses).
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ def _cached_query(_database: Database, version: str, as_of: date, name: str, par
 
 def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
     """Run ``queries/<name>.sql`` for as_of with bound params, cached; a copy the caller may change."""
-    frozen = tuple(sorted((key, _freeze(value)) for key, value in params.items()))
+    # Keyed on the parameters the SQL file uses, so a change to a filter the query ignores (the trend dates
+    # for a query without them) is a cache hit instead of a rerun.
+    used = queries.used_parameters(name)
+    frozen = tuple(sorted((key, _freeze(value)) for key, value in params.items() if key in used))
     return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
 
 

@@ -6,6 +6,10 @@ Every file starts with a header naming its grain and the ``$parameters`` it take
     -- Params: $grain, $channels
 
 Values are always bound as DuckDB named parameters, never formatted into the SQL text.
+
+Aggregate tables (``queries/cube_<name>.sql``, each a ``create table cube_<name> as ...`` reading the model
+tables) are built lazily: the first query whose SQL names ``cube_<name>`` builds it in the cursor's as-of
+schema, once, for every session; later filter changes read only the aggregate.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import pandas as pd
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 PARAMETER = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)")
 HEADER_PARAMS = re.compile(r"^--\s*Params:\s*(.*)$", re.MULTILINE | re.IGNORECASE)
+CUBE_TABLE = re.compile(r"\b(cube_[a-z0-9_]+)\b")
+_CUBE_BUILD_LOCK = threading.RLock()
 
 
 class QueryError(RuntimeError):
@@ -37,8 +43,13 @@ def load_sql(name: str) -> str:
 
 def sql_parameters(sql: str) -> set[str]:
     """Names of the ``$parameters`` used in a SQL text (comments excluded)."""
-    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return set(PARAMETER.findall(code))
+    return set(PARAMETER.findall(_code(sql)))
+
+
+@lru_cache(maxsize=None)
+def used_parameters(name: str) -> frozenset[str]:
+    """Names of the ``$parameters`` ``queries/<name>.sql`` uses: what a cached result depends on."""
+    return frozenset(sql_parameters(load_sql(name)))
 
 
 def declared_parameters(sql: str) -> set[str]:
@@ -49,10 +60,57 @@ def declared_parameters(sql: str) -> set[str]:
     return set(re.findall(r"\$([a-z_][a-z0-9_]*)", match.group(1)))
 
 
+def _code(sql: str) -> str:
+    """SQL text without its ``--`` comments."""
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+@lru_cache(maxsize=None)
+def required_cubes(name: str) -> tuple[str, ...]:
+    """The aggregate tables ``queries/<name>.sql`` reads, dependencies first (each a ``cube_*.sql`` file).
+
+    Example: ``required_cubes("kpis") == ("cube_customer_totals",)`` when kpis.sql reads that table.
+    """
+    ordered: list[str] = []
+
+    def visit(file_name: str, trail: tuple[str, ...]) -> None:
+        for cube in dict.fromkeys(CUBE_TABLE.findall(_code(load_sql(file_name)))):
+            if cube == file_name or cube in ordered or not (QUERIES_DIR / f"{cube}.sql").is_file():
+                continue
+            if cube in trail:
+                raise ValueError(f"queries/{cube}.sql depends on itself through {' -> '.join(trail)}")
+            visit(cube, trail + (cube,))
+            ordered.append(cube)
+
+    visit(name, (name,))
+    return tuple(ordered)
+
+
+def _table_exists(con, table: str) -> bool:
+    """True when the cursor's search path (its as-of schema, then main) holds the table."""
+    try:
+        con.table(table)
+    except Exception as error:  # duckdb.CatalogException; duckdb is not imported here
+        if type(error).__name__ == "CatalogException":
+            return False
+        raise
+    return True
+
+
+def ensure_cubes(con, name: str) -> None:
+    """Build the aggregate tables ``queries/<name>.sql`` reads that the cursor's schema lacks (once)."""
+    for cube in required_cubes(name):
+        if _table_exists(con, cube):
+            continue
+        with _CUBE_BUILD_LOCK:  # one build per cube even when many sessions open the page at once
+            if not _table_exists(con, cube):
+                execute_file(con, cube)
+
+
 def bind(name: str, params: dict) -> tuple[str, dict]:
     """The SQL of a file and the subset of params it uses; unknown or missing names raise."""
     sql = load_sql(name)
-    used = sql_parameters(sql)
+    used = used_parameters(name)
     missing = used - set(params)
     if missing:
         raise TypeError(f"queries/{name}.sql needs parameters: {', '.join(sorted(missing))}")
@@ -84,6 +142,12 @@ def run_query(con, name: str, timeout_seconds: float | None = None, **params) ->
     A query running longer than ``timeout_seconds`` is interrupted (QueryError).
     """
     sql, bound = bind(name, params)
+    try:
+        ensure_cubes(con, name)
+    except QueryError:
+        raise
+    except Exception as error:
+        raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
     return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql")
 
 

@@ -1,6 +1,7 @@
 -- Grain: one row per customer with at least one valid order: first/second/last order, counts,
 -- revenue, and the segment the customer belongs to (by profile, else by first order).
--- Cohorts are calendar periods of the first order in the configured time zone.
+-- Cohorts are calendar periods of the first order in the configured time zone. seg_key numbers the
+-- customer's segment combination (see the segments table).
 -- Params: none
 create table customer_summary as
 with totals as (
@@ -63,4 +64,10 @@ final as (
     left join profiles on profiles.customer_id = totals.customer_id
 )
 
-select * from final
+-- seg_key numbers the segment combinations (channel x region x category x tier) so the aggregate tables
+-- (cube_*.sql) can be keyed by a small integer instead of four strings.
+select
+    *,
+    cast(dense_rank() over (order by acquisition_channel, region, first_category, loyalty_tier) as integer)
+        as seg_key
+from final

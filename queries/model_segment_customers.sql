@@ -39,3 +39,29 @@ select
         else date_trunc('month', as_of) + interval 1 month
     end > as_of + interval 1 day as is_incomplete
 from model_info
+
+;
+
+-- segments: one row per segment combination present among customers with a valid order, keyed by
+-- customer_summary.seg_key. The aggregate tables (queries/cube_*.sql) are grouped by seg_key, so a segment
+-- filter picks a handful of keys here and sums the aggregates' rows for them, never customer rows.
+create table segments as
+select seg_key, acquisition_channel, region, first_category, loyalty_tier, count(*) as customers
+from customer_summary
+group by all
+order by seg_key
+;
+
+-- segment_keys: the seg_keys a segment filter accepts (same rules as segment_customers). Without any
+-- segment filter it also returns -1, the key aggregates use for rows of people with no valid order
+-- (survey responses of unknown customers), which only the unfiltered view counts (as segment_surveys does).
+create macro segment_keys(channels, regions, categories, tiers) as table
+select seg_key
+from segments
+where (channels is null or list_contains(channels, acquisition_channel))
+  and (regions is null or list_contains(regions, region))
+  and (categories is null or list_contains(categories, first_category))
+  and (tiers is null or list_contains(tiers, loyalty_tier))
+union all
+select -1 as seg_key
+where channels is null and regions is null and categories is null and tiers is null

@@ -1,0 +1,52 @@
+"""``python -m bench.profile --size 1M [--pages repeat,care] [--runs 3]``: where a page rerun spends its time.
+
+A quick look, not the benchmark: one process builds the model on the cached bench exports of that size, then
+prints the model build steps and every page query's median seconds after each kind of filter change (the same
+filter changes and page queries as ``make bench``). Use it while working on a query; ``make bench`` is the
+measurement of record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.child import _open_and_build, _page_reruns
+from bench.data import ensure_exports
+from bench.pages import NEEDS_SCORES, PAGE_QUERIES
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="1M", help="orders in the export, e.g. 1M or 10M (default 1M)")
+    parser.add_argument("--pages", default=",".join(PAGE_QUERIES), help="comma-separated pages (default all)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per page and filter change (default 3)")
+    args = parser.parse_args(argv)
+
+    data_dir, _ = ensure_exports(args.size)
+    database, as_of, cursor, build = _open_and_build(str(data_dir))
+    print(f"cold start {build['seconds']:.2f} s as of {as_of}:")
+    for part, seconds in build["parts"].items():
+        print(f"  {part:<40} {seconds:8.3f} s")
+    for step, seconds in build["model_steps"].items():
+        print(f"    {step:<38} {seconds:8.3f} s")
+    pages = [page.strip() for page in args.pages.split(",") if page.strip()]
+    if any(page in NEEDS_SCORES for page in pages):
+        from dashboard import churn
+
+        churn.prepare(database, as_of)
+    with tempfile.TemporaryDirectory() as out:
+        results = _page_reruns(cursor, pages, as_of, args.runs, 1e9, Path(out))
+    for page, kinds in results.items():
+        for kind, result in kinds.items():
+            total = sorted(result["seconds"])[len(result["seconds"]) // 2]
+            print(f"{page}, {kind} change: {total * 1000:.0f} ms")
+            for name, seconds in result["queries"].items():
+                print(f"    {name:<36} {seconds * 1000:8.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
