@@ -24,6 +24,7 @@ from dashboard.settings import Settings
 from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
 
 MODEL_STEPS = (
+    "model_local_offsets",
     "model_valid_orders",
     "model_customer_summary",
     "model_customer_activity",
@@ -99,9 +100,17 @@ class Database:
         connection.execute("set TimeZone = 'UTC'")
         if settings.memory_limit:
             connection.execute("set memory_limit = $limit", {"limit": settings.memory_limit})
-        catalog = register_sources(connection, settings.data_dir)
-        for table in CONTRACT:
-            build_clean_table(connection, table, now)
+        # Registration reads only the files' footers; materialising the clean tables reads every row once. A
+        # file that fails there (corrupt data behind a good footer) is found by registering again with a full
+        # decode pass, which reports and leaves out the broken files.
+        catalog = register_sources(connection, settings.data_dir, decode=False)
+        try:
+            for table in CONTRACT:
+                build_clean_table(connection, table, now)
+        except duckdb.Error:
+            catalog = register_sources(connection, settings.data_dir, decode=True)
+            for table in CONTRACT:
+                build_clean_table(connection, table, now)
         database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN)
         database._lock_down()
         return database
@@ -138,9 +147,13 @@ class Database:
         if self._latest_order_date is not _UNKNOWN:
             return self._latest_order_date
         cursor = self.connection.cursor()
+        # Local time is converted only for orders within two days of the latest instant: no zone's offset
+        # moves by two days, so the latest local time is among them (one time zone lookup per candidate row).
         row = cursor.execute(
-            "select max(timezone($timezone, ordered_at at time zone 'UTC')) from clean_orders "
-            "where coalesce(lower(trim(status)), '') not in ('cancelled', 'canceled')",
+            "with valid as (select ordered_at from clean_orders "
+            "where coalesce(lower(trim(status)), '') not in ('cancelled', 'canceled')) "
+            "select max(timezone($timezone, ordered_at at time zone 'UTC')) from valid "
+            "where ordered_at >= (select max(ordered_at) from valid) - interval 2 day",
             {"timezone": self.settings.timezone},
         ).fetchone()
         self._latest_order_date = row[0].date() if row and row[0] is not None else None

@@ -144,9 +144,7 @@ def run_query(con, name: str, timeout_seconds: float | None = None, **params) ->
     sql, bound = bind(name, params)
     try:
         ensure_cubes(con, name)
-    except QueryError:
-        raise
-    except Exception as error:
+    except Exception as error:  # names the query the page asked for, then the aggregate that failed
         raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
     return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql")
 

@@ -1,7 +1,8 @@
 -- Grain: one row per valid order as of the cutoff: a usable order (see clean_orders), not cancelled,
 -- placed before $cutoff_at (the end of the as-of day). order_seq ranks a customer's orders by
--- (ordered_at, order_id), so two orders at the same instant are two orders.
--- Params: $cutoff_at, $timezone
+-- (ordered_at, order_id), so two orders at the same instant are two orders. ordered_local is the time in
+-- the configured zone (local_offsets).
+-- Params: $cutoff_at
 create table valid_orders as
 with not_cancelled as (
     select
@@ -20,10 +21,11 @@ with not_cancelled as (
 
 final as (
     select
-        *,
-        timezone($timezone, ordered_at at time zone 'UTC') as ordered_local,
+        not_cancelled.*,
+        ordered_at + local_offsets.utc_offset as ordered_local,
         row_number() over (partition by customer_id order by ordered_at, order_id) as order_seq
     from not_cancelled
+    left join local_offsets on local_offsets.slot_utc = time_bucket(interval 15 minute, not_cancelled.ordered_at)
 )
 
 select * from final

@@ -1,14 +1,15 @@
 -- Grain: one row per usable survey response submitted before $cutoff_at, kind lower-cased, with the
 -- NPS category (promoter 9-10, passive 7-8, detractor 0-6) for NPS responses and the comment with
 -- emails and phone numbers masked (the raw comment is not kept).
--- Params: $cutoff_at, $timezone
+-- submitted_local is the time in the configured zone (local_offsets).
+-- Params: $cutoff_at
 create table valid_surveys as
 select
     response_id,
     customer_id,
     order_id,
     submitted_at,
-    timezone($timezone, submitted_at at time zone 'UTC') as submitted_local,
+    submitted_at + local_offsets.utc_offset as submitted_local,
     lower(trim(kind)) as kind,
     score,
     coalesce(nullif(trim(touchpoint), ''), 'unknown') as touchpoint,
@@ -33,4 +34,5 @@ select
         else 'detractor'
     end as nps_category
 from main.clean_surveys
+left join local_offsets on local_offsets.slot_utc = time_bucket(interval 15 minute, clean_surveys.submitted_at)
 where submitted_at < $cutoff_at
