@@ -5,9 +5,10 @@ with the page's own extra params (``query`` adds the sidebar's Filters params). 
 with the page scripts, so a page that gains or loses a query shows up in the results instead of going stale.
 
 On every rerun the router also runs the sidebar (``pages/common.py``): ``database.default_as_of()``, which is
-not cached, and ``segment_values``, which is (its params never change). A filter change puts new Filters params
-in every query's cache key, so every query of the page misses ``st.cache_data`` and runs again; the queries
-of pages that take none of the filters (the Data page) are served from the cache.
+not cached, and ``segment_values``, which is (its params never change). The app caches each query result on
+the SQL file and the parameters that file uses (``dashboard/cache.py``): after a filter change, the queries
+that use the changed filter run again and the others are served from the cache (the trend dates change only
+the five files that take ``$start_date``/``$end_date``; the Data page takes no filter at all).
 """
 
 from __future__ import annotations
@@ -102,6 +103,12 @@ NEEDS_SCORES = {"churn", "overview"}
 SEGMENT_CHANGES = (["email"], ["referral"], ["paid_social"], ["organic_search"], ["marketplace"])
 
 
+def default_params(as_of: date) -> dict:
+    """The Filters params of a page opened without URL parameters: all customers, the last 365 days, months."""
+    return {"channels": None, "regions": None, "categories": None, "tiers": None,
+            "start_date": as_of - timedelta(days=365), "end_date": as_of, "grain": "month"}
+
+
 def filter_change(kind: str, run: int, as_of: date) -> dict:
     """The Filters params after the user's ``run``-th change of the given kind.
 
@@ -109,9 +116,7 @@ def filter_change(kind: str, run: int, as_of: date) -> dict:
     ``date range``: all customers, a trend range other than the default last 365 days.
     Example: ``filter_change("segment", 0, as_of)["channels"] == ["email"]``.
     """
-    default_start = as_of - timedelta(days=365)
-    params = {"channels": None, "regions": None, "categories": None, "tiers": None,
-              "start_date": default_start, "end_date": as_of, "grain": "month"}
+    params = default_params(as_of)
     if kind == "segment":
         params["channels"] = list(SEGMENT_CHANGES[run % len(SEGMENT_CHANGES)])
     elif kind == "date range":
