@@ -105,7 +105,7 @@ def command_report(args) -> int:
 def command_scores(args) -> int:
     """Write one row of churn scores per customer with a valid order by the as-of date (CSV)."""
     from dashboard import churn
-    from dashboard.outputs import write_atomically
+    from dashboard.outputs import csv_writer, write_atomically
 
     database = _open_database(args)
     if not database.has_orders:
@@ -122,7 +122,7 @@ def command_scores(args) -> int:
     columns = list(churn.EXPORT_COLUMNS)
     if show_pii:
         columns.insert(1, "email")
-    content = result.scores.loc[:, columns].to_csv(index=False)
+    content = csv_writer(result.scores.loc[:, columns])
     written = write_atomically(args.out, content, data_dir=database.catalog.data_dir)
     if result.message:
         print(f"warning: {result.message}", file=sys.stderr)
