@@ -18,8 +18,9 @@ def csv_writer(frame):
     def write(path: str) -> None:
         import duckdb
 
-        connection = duckdb.connect(":memory:", config={"enable_progress_bar": False})
+        connection = duckdb.connect(":memory:")
         try:
+            connection.execute("set enable_progress_bar = false")
             connection.from_df(frame).write_csv(path, header=True)
         finally:
             connection.close()
