@@ -69,7 +69,7 @@ def _code(sql: str) -> str:
 def required_cubes(name: str) -> tuple[str, ...]:
     """The aggregate tables ``queries/<name>.sql`` reads, dependencies first (each a ``cube_*.sql`` file).
 
-    Example: ``required_cubes("kpis") == ("cube_customer_totals",)`` when kpis.sql reads that table.
+    Example: ``required_cubes("kpis") == ("cube_repeat_customers",)``: kpis.sql reads that aggregate.
     """
     ordered: list[str] = []
 

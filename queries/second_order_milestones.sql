@@ -2,28 +2,34 @@
 -- valid order at least that many days before the cutoff (first + milestone days <= cutoff); of them,
 -- reached customers placed their second valid order within the milestone (second <= first + days).
 -- The 90-day row equals second_order_rate_90d.sql.
+-- Reads the aggregate cube_repeat_customers (seg_key x order-count bucket; eligible_/reached_ per milestone).
 -- Params: $channels, $regions, $categories, $tiers
-with segment as (
-    select * from segment_customers($channels, $regions, $categories, $tiers)
-),
-
-milestones as (
-    select milestone_days
-    from (values (30), (60), (90), (180), (365)) as milestone_list (milestone_days)
+with totals as (
+    select
+        cast(coalesce(sum(eligible_30d), 0) as bigint) as eligible_30d,
+        cast(coalesce(sum(reached_30d), 0) as bigint) as reached_30d,
+        cast(coalesce(sum(eligible_60d), 0) as bigint) as eligible_60d,
+        cast(coalesce(sum(reached_60d), 0) as bigint) as reached_60d,
+        cast(coalesce(sum(eligible_90d), 0) as bigint) as eligible_90d,
+        cast(coalesce(sum(reached_90d), 0) as bigint) as reached_90d,
+        cast(coalesce(sum(eligible_180d), 0) as bigint) as eligible_180d,
+        cast(coalesce(sum(reached_180d), 0) as bigint) as reached_180d,
+        cast(coalesce(sum(eligible_365d), 0) as bigint) as eligible_365d,
+        cast(coalesce(sum(reached_365d), 0) as bigint) as reached_365d
+    from cube_repeat_customers
+    where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
 ),
 
 progress as (
-    select
-        milestones.milestone_days,
-        count(segment.customer_id) as eligible_customers,
-        count(segment.customer_id) filter (
-            where segment.second_ordered_at <= segment.first_ordered_at + to_days(milestones.milestone_days)
-        ) as reached_customers
-    from milestones
-    cross join model_info
-    left join segment
-        on segment.first_ordered_at + to_days(milestones.milestone_days) <= model_info.cutoff_at
-    group by milestones.milestone_days
+    select 30 as milestone_days, eligible_30d as eligible_customers, reached_30d as reached_customers from totals
+    union all
+    select 60, eligible_60d, reached_60d from totals
+    union all
+    select 90, eligible_90d, reached_90d from totals
+    union all
+    select 180, eligible_180d, reached_180d from totals
+    union all
+    select 365, eligible_365d, reached_365d from totals
 ),
 
 final as (

@@ -1,23 +1,26 @@
 -- Grain: one row. Among customers whose first valid order is at least 90 days before the cutoff
 -- (first + 90 days <= cutoff), the share whose second valid order came within 90 days of the first.
+-- Reads the aggregate cube_repeat_customers (seg_key x order-count bucket; eligible_90d, reached_90d).
 -- Params: $channels, $regions, $categories, $tiers
 with segment as (
-    select * from segment_customers($channels, $regions, $categories, $tiers)
+    select *
+    from cube_repeat_customers
+    where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
 ),
 
-eligible as (
-    select segment.*
-    from segment, model_info
-    where segment.first_ordered_at + interval 90 day <= model_info.cutoff_at
+totals as (
+    select
+        cast(coalesce(sum(eligible_90d), 0) as bigint) as eligible_customers,
+        cast(coalesce(sum(reached_90d), 0) as bigint) as second_order_customers
+    from segment
 ),
 
 final as (
     select
-        count(*) as eligible_customers,
-        count(*) filter (where second_ordered_at <= first_ordered_at + interval 90 day) as second_order_customers,
-        count(*) filter (where second_ordered_at <= first_ordered_at + interval 90 day)
-            / nullif(count(*), 0) as second_order_rate_90d
-    from eligible
+        eligible_customers,
+        second_order_customers,
+        second_order_customers / nullif(eligible_customers, 0) as second_order_rate_90d
+    from totals
 )
 
 select * from final

@@ -2,30 +2,33 @@
 -- customers' first valid order, for cohorts with at least one customer in the segment. Eligible
 -- customers had their first valid order at least 90 days before the cutoff; second_order_customers
 -- are the eligible ones whose second valid order came within 90 days of the first.
+-- Reads the aggregate cube_repeat_cohorts (grain x cohort_start x seg_key); any other $grain is month.
 -- Params: $grain, $channels, $regions, $categories, $tiers
 with segment as (
-    select * from segment_cohorts($grain, $channels, $regions, $categories, $tiers)
+    select *
+    from cube_repeat_cohorts
+    where grain = case $grain when 'week' then 'week' when 'quarter' then 'quarter' else 'month' end
+      and seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
 ),
 
-flagged as (
+totals as (
     select
-        segment.cohort_start,
-        segment.first_ordered_at + interval 90 day <= model_info.cutoff_at as is_eligible_90d,
-        coalesce(segment.second_ordered_at <= segment.first_ordered_at + interval 90 day, false)
-            as has_second_order_90d
-    from segment, model_info
+        cohort_start,
+        cast(sum(cohort_size) as bigint) as cohort_size,
+        cast(sum(eligible_customers) as bigint) as eligible_customers,
+        cast(sum(second_order_customers) as bigint) as second_order_customers
+    from segment
+    group by cohort_start
 ),
 
 final as (
     select
         cohort_start,
-        count(*) as cohort_size,
-        count(*) filter (where is_eligible_90d) as eligible_customers,
-        count(*) filter (where is_eligible_90d and has_second_order_90d) as second_order_customers,
-        count(*) filter (where is_eligible_90d and has_second_order_90d)
-            / nullif(count(*) filter (where is_eligible_90d), 0) as second_order_rate_90d
-    from flagged
-    group by cohort_start
+        cohort_size,
+        eligible_customers,
+        second_order_customers,
+        second_order_customers / nullif(eligible_customers, 0) as second_order_rate_90d
+    from totals
 )
 
 select * from final
