@@ -4,17 +4,33 @@
 -- their first valid order and returning when they order in a period after it (Shopify's definition),
 -- so active_customers = new_customers + returning_customers.
 -- is_partial_period: the period containing the as-of date, unless the as-of day is its last day.
+-- Reads cube_gaps_activity, summed over the segment's seg_keys; the segment's first period is the earliest
+-- period with activity (every customer is active in the period of their first valid order).
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
-with segment as (
-    select * from segment_cohorts($grain, $channels, $regions, $categories, $tiers)
+with keys as (
+    select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),
 
 as_of_period as (
     select * from period_of_as_of($grain)
 ),
 
+activity as (
+    select
+        period_start,
+        cast(sum(active_customers) as bigint) as active_customers,
+        cast(sum(new_customers) as bigint) as new_customers,
+        cast(sum(returning_customers) as bigint) as returning_customers,
+        cast(sum(orders) as bigint) as orders,
+        sum(revenue) as revenue
+    from cube_gaps_activity
+    where grain = $grain
+      and seg_key in (select seg_key from keys)
+    group by period_start
+),
+
 first_period as (
-    select min(cohort_start) as period_start from segment
+    select min(period_start) as period_start from activity
 ),
 
 period_numbers as (
@@ -34,20 +50,6 @@ periods as (
             else cast(first_period_start + to_months(cast(period_number as integer)) as date)
         end as period_start
     from period_numbers
-),
-
-activity as (
-    select
-        customer_activity.period_start,
-        count(*) as active_customers,
-        count(*) filter (where segment.cohort_start = customer_activity.period_start) as new_customers,
-        count(*) filter (where segment.cohort_start < customer_activity.period_start) as returning_customers,
-        cast(sum(customer_activity.count_orders) as bigint) as orders,
-        sum(customer_activity.revenue) as revenue
-    from customer_activity
-    inner join segment on segment.customer_id = customer_activity.customer_id
-    where customer_activity.grain = $grain
-    group by customer_activity.period_start
 ),
 
 final as (
