@@ -4,98 +4,92 @@
 -- return_rate = valid orders with a return (linked by order_id) / valid orders.
 -- silent_unhappy_customers = customers whose latest NPS response is a detractor (0-6) and who never opened a
 -- ticket; as for satisfaction, without segment filters respondents with no orders count too.
+-- Reads cube_care_segment_totals (counts per seg_key, summed over the filter's seg_keys) and, for the exact
+-- median, cube_care_resolution_buckets (resolved tickets per seg_key x resolution-time slice) to find the
+-- slice(s) holding the middle ticket(s), then only those slices of cube_care_resolution_times. DuckDB's
+-- median of an even count interpolates the two middle values: low + (high - low) * 0.5.
 -- Params: $channels, $regions, $categories, $tiers
-with segment as (
-    select customer_id from segment_customers($channels, $regions, $categories, $tiers)
+with keys as (
+    select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),
 
-segment_tickets as (
-    select valid_tickets.*
-    from valid_tickets
-    inner join segment on segment.customer_id = valid_tickets.customer_id
-),
-
-segment_returns as (
-    select valid_returns.*
-    from valid_returns
-    inner join segment on segment.customer_id = valid_returns.customer_id
-),
-
-segment_orders as (
-    select valid_orders.order_id
-    from valid_orders
-    inner join segment on segment.customer_id = valid_orders.customer_id
-),
-
-returned_orders as (
-    select distinct order_id
-    from valid_returns
-    where order_id is not null
-),
-
-ranked_nps_responses as (
+totals as (
     select
-        valid_surveys.customer_id,
-        valid_surveys.nps_category,
-        row_number() over (
-            partition by valid_surveys.customer_id
-            order by valid_surveys.submitted_at desc, valid_surveys.response_id desc, valid_surveys.score
-        ) as recency_rank
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
-    where valid_surveys.kind = 'nps'
+        cast(coalesce(sum(tickets), 0) as bigint) as tickets,
+        cast(coalesce(sum(resolved_tickets), 0) as bigint) as resolved_tickets,
+        cast(coalesce(sum(unresolved_tickets), 0) as bigint) as unresolved_tickets,
+        cast(coalesce(sum(customers_with_open_ticket), 0) as bigint) as customers_with_open_ticket,
+        cast(coalesce(sum(returns), 0) as bigint) as returns,
+        cast(coalesce(sum(orders), 0) as bigint) as orders,
+        cast(coalesce(sum(returned_orders), 0) as bigint) as returned_orders,
+        cast(coalesce(sum(silent_unhappy_customers), 0) as bigint) as silent_unhappy_customers
+    from cube_care_segment_totals
+    where seg_key in (select seg_key from keys)
 ),
 
-silent_unhappy as (
-    select ranked_nps_responses.customer_id
-    from ranked_nps_responses
-    where ranked_nps_responses.recency_rank = 1
-      and ranked_nps_responses.nps_category = 'detractor'
-      and ranked_nps_responses.customer_id not in (
-          select customer_id from valid_tickets where customer_id is not null
-      )
+bucket_counts as (
+    select bucket, cast(sum(tickets) as bigint) as tickets
+    from cube_care_resolution_buckets
+    where seg_key in (select seg_key from keys)
+    group by bucket
 ),
 
-ticket_totals as (
+bucket_positions as (
     select
-        count(*) as tickets,
-        count(*) filter (where is_resolved) as resolved_tickets,
-        count(*) filter (where not is_resolved) as unresolved_tickets,
-        median(resolution_days) filter (where is_resolved) as median_resolution_days,
-        count(distinct customer_id) filter (where not is_resolved) as customers_with_open_ticket
-    from segment_tickets
+        bucket,
+        tickets,
+        sum(tickets) over (order by bucket rows between unbounded preceding and 1 preceding) as tickets_before,
+        sum(tickets) over () as resolved_total
+    from bucket_counts
 ),
 
-return_totals as (
-    select count(*) as returns
-    from segment_returns
-),
-
-order_totals as (
+-- The middle position(s) of the resolved tickets sorted by resolution time: one for an odd count, two for
+-- an even count (low_position = high_position - 1).
+middle_buckets as (
     select
-        count(*) as orders,
-        count(*) filter (where order_id in (select order_id from returned_orders)) as returned_orders
-    from segment_orders
+        bucket,
+        coalesce(tickets_before, 0) as tickets_before,
+        (resolved_total + 1) // 2 as low_position,
+        resolved_total // 2 + 1 as high_position
+    from bucket_positions
+    where ((resolved_total + 1) // 2 > coalesce(tickets_before, 0)
+            and (resolved_total + 1) // 2 <= coalesce(tickets_before, 0) + tickets)
+       or (resolved_total // 2 + 1 > coalesce(tickets_before, 0)
+            and resolved_total // 2 + 1 <= coalesce(tickets_before, 0) + tickets)
 ),
 
-silent_unhappy_totals as (
-    select count(*) as silent_unhappy_customers
-    from silent_unhappy
+middle_tickets as (
+    select
+        times.resolution_days,
+        middle_buckets.tickets_before
+            + row_number() over (partition by times.bucket order by times.resolution_days) as position,
+        middle_buckets.low_position,
+        middle_buckets.high_position
+    from cube_care_resolution_times as times
+    inner join middle_buckets on middle_buckets.bucket = times.bucket
+    where times.seg_key in (select seg_key from keys)
+),
+
+median_resolution as (
+    select
+        max(resolution_days) filter (where position = low_position) as low_days,
+        max(resolution_days) filter (where position = high_position) as high_days
+    from middle_tickets
 ),
 
 final as (
     select
-        ticket_totals.tickets,
-        ticket_totals.resolved_tickets,
-        ticket_totals.unresolved_tickets,
-        ticket_totals.median_resolution_days,
-        return_totals.returns,
-        order_totals.returned_orders / nullif(order_totals.orders, 0) as return_rate,
-        ticket_totals.customers_with_open_ticket,
-        silent_unhappy_totals.silent_unhappy_customers
-    from ticket_totals
-    cross join return_totals
-    cross join order_totals
-    cross join silent_unhappy_totals
+        totals.tickets,
+        totals.resolved_tickets,
+        totals.unresolved_tickets,
+        median_resolution.low_days + (median_resolution.high_days - median_resolution.low_days) * 0.5
+            as median_resolution_days,
+        totals.returns,
+        totals.returned_orders / nullif(totals.orders, 0) as return_rate,
+        totals.customers_with_open_ticket,
+        totals.silent_unhappy_customers
+    from totals
+    cross join median_resolution
 )
 
 select * from final
