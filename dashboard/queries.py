@@ -104,7 +104,13 @@ def ensure_cubes(con, name: str) -> None:
             continue
         with _CUBE_BUILD_LOCK:  # one build per cube even when many sessions open the page at once
             if not _table_exists(con, cube):
-                execute_file(con, cube)
+                try:
+                    execute_file(con, cube)
+                except QueryError:
+                    # Another builder outside this lock (a second copy of this module after a code reload)
+                    # may have won the race: its table is as good as ours.
+                    if not _table_exists(con, cube):
+                        raise
 
 
 def bind(name: str, params: dict) -> tuple[str, dict]:
