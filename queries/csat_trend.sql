@@ -3,25 +3,22 @@
 -- csat = share of responses scoring 4-5 (satisfied); mean_score = average score on the 1-5 scale.
 -- Without segment filters every response counts, including those of customers with no orders.
 -- is_partial_period: the period ends after the as-of day, so it is not complete yet.
+-- Reads cube_sat_period (counts and score sums per grain x period x seg_key): summed over the filter's
+-- seg_keys, then divided.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
-with csat_responses as (
-    select
-        cast(date_trunc($grain, valid_surveys.submitted_local) as date) as period_start,
-        valid_surveys.score
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
-    where valid_surveys.kind = 'csat'
-),
-
-periods as (
+with periods as (
     select
         period_start,
-        count(*) as responses,
-        count(*) filter (where score >= 4) as satisfied_responses,
-        avg(score) as mean_score
-    from csat_responses
-    where (cast($start_date as date) is null or period_start >= cast($start_date as date))
+        cast(sum(csat_responses) as bigint) as responses,
+        cast(sum(csat_satisfied) as bigint) as satisfied_responses,
+        sum(csat_score_sum) / nullif(sum(csat_scored), 0) as mean_score
+    from cube_sat_period
+    where grain = lower($grain)
+      and seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+      and (cast($start_date as date) is null or period_start >= cast($start_date as date))
       and (cast($end_date as date) is null or period_start <= cast($end_date as date))
     group by period_start
+    having sum(csat_responses) > 0
 ),
 
 final as (

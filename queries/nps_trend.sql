@@ -3,26 +3,22 @@
 -- Promoters score 9-10, passives 7-8, detractors 0-6; nps = 100 x (promoters - detractors) / responses.
 -- Without segment filters every response counts, including those of customers with no orders.
 -- is_partial_period: the period ends after the as-of day, so it is not complete yet.
+-- Reads cube_sat_period (counts per grain x period x seg_key): summed over the filter's seg_keys, then divided.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
-with nps_responses as (
-    select
-        cast(date_trunc($grain, valid_surveys.submitted_local) as date) as period_start,
-        valid_surveys.nps_category
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
-    where valid_surveys.kind = 'nps'
-),
-
-periods as (
+with periods as (
     select
         period_start,
-        count(*) as responses,
-        count(*) filter (where nps_category = 'promoter') as promoters,
-        count(*) filter (where nps_category = 'passive') as passives,
-        count(*) filter (where nps_category = 'detractor') as detractors
-    from nps_responses
-    where (cast($start_date as date) is null or period_start >= cast($start_date as date))
+        cast(sum(nps_responses) as bigint) as responses,
+        cast(sum(nps_promoters) as bigint) as promoters,
+        cast(sum(nps_passives) as bigint) as passives,
+        cast(sum(nps_detractors) as bigint) as detractors
+    from cube_sat_period
+    where grain = lower($grain)
+      and seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+      and (cast($start_date as date) is null or period_start >= cast($start_date as date))
       and (cast($end_date as date) is null or period_start <= cast($end_date as date))
     group by period_start
+    having sum(nps_responses) > 0
 ),
 
 final as (

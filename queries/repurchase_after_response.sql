@@ -4,6 +4,7 @@
 -- share whose customer placed a valid order after the response and at most 90 days after it.
 -- Every group is listed; a group without eligible responses has 0 responses and a null rate.
 -- Without segment filters every response counts, including those of customers with no orders.
+-- Reads cube_sat_repurchase (counts per seg_key x kind x response_group): summed over the filter's seg_keys.
 -- Params: $channels, $regions, $categories, $tiers
 with response_groups as (
     select *
@@ -20,45 +21,16 @@ with response_groups as (
     ) as response_groups (kind, response_group, group_order)
 ),
 
-segment_responses as (
-    select valid_surveys.*
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
-),
-
-eligible_responses as (
+group_counts as (
     select
-        -- response_id may be null (such rows are kept by the model), so number the responses.
-        row_number() over (
-            order by segment_responses.response_id, segment_responses.customer_id, segment_responses.submitted_at,
-                segment_responses.kind, segment_responses.score
-        ) as response_number,
-        segment_responses.customer_id,
-        segment_responses.submitted_at,
-        segment_responses.kind,
-        case
-            when segment_responses.kind = 'nps' then segment_responses.nps_category
-            else cast(cast(floor(segment_responses.score) as integer) as varchar)
-        end as response_group
-    from segment_responses
-    cross join model_info
-    where segment_responses.submitted_at + interval 90 day <= model_info.cutoff_at
-),
-
-repurchased as (
-    select distinct eligible_responses.response_number
-    from eligible_responses
-    inner join valid_orders
-        on valid_orders.customer_id = eligible_responses.customer_id
-        and valid_orders.ordered_at > eligible_responses.submitted_at
-        and valid_orders.ordered_at <= eligible_responses.submitted_at + interval 90 day
-),
-
-outcomes as (
-    select
-        eligible_responses.*,
-        repurchased.response_number is not null as is_repurchased
-    from eligible_responses
-    left join repurchased on repurchased.response_number = eligible_responses.response_number
+        kind,
+        response_group,
+        cast(sum(responses) as bigint) as responses,
+        cast(sum(repurchased_responses) as bigint) as repurchased_responses,
+        cast(sum(customers) as bigint) as customers
+    from cube_sat_repurchase
+    where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+    group by kind, response_group
 ),
 
 final as (
@@ -66,16 +38,15 @@ final as (
         response_groups.kind,
         response_groups.response_group,
         response_groups.group_order,
-        count(outcomes.response_number) as responses,
-        count(outcomes.response_number) filter (where outcomes.is_repurchased) as repurchased_responses,
-        count(outcomes.response_number) filter (where outcomes.is_repurchased)
-            / nullif(count(outcomes.response_number), 0) as repurchase_rate_90d,
-        count(distinct outcomes.customer_id) as customers
+        coalesce(group_counts.responses, 0) as responses,
+        coalesce(group_counts.repurchased_responses, 0) as repurchased_responses,
+        coalesce(group_counts.repurchased_responses, 0) / nullif(coalesce(group_counts.responses, 0), 0)
+            as repurchase_rate_90d,
+        coalesce(group_counts.customers, 0) as customers
     from response_groups
-    left join outcomes
-        on outcomes.kind = response_groups.kind
-        and outcomes.response_group = response_groups.response_group
-    group by response_groups.kind, response_groups.response_group, response_groups.group_order
+    left join group_counts
+        on group_counts.kind = response_groups.kind
+        and group_counts.response_group = response_groups.response_group
 )
 
 select * from final

@@ -1,24 +1,26 @@
 -- Grain: one row. NPS and CSAT over responses submitted in the 90 days ending at the cutoff
 -- ([cutoff - 90 days, cutoff)). NPS = 100 x (share 9-10 - share 0-6); CSAT = share scoring 4-5.
 -- Without segment filters every response counts, including those of customers with no orders.
+-- Reads cube_sat_window90 (counts per seg_key): the filter picks seg_keys, the counts are summed, then divided.
 -- Params: $channels, $regions, $categories, $tiers
-with in_window as (
-    select valid_surveys.*
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys, model_info
-    where valid_surveys.submitted_at >= model_info.cutoff_at - interval 90 day
+with window_counts as (
+    select
+        cast(coalesce(sum(nps_responses), 0) as bigint) as nps_responses,
+        cast(coalesce(sum(nps_high_scores), 0) as bigint) as nps_high_scores,
+        cast(coalesce(sum(nps_low_scores), 0) as bigint) as nps_low_scores,
+        cast(coalesce(sum(csat_responses), 0) as bigint) as csat_responses,
+        cast(coalesce(sum(csat_satisfied), 0) as bigint) as csat_satisfied
+    from cube_sat_window90
+    where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
 ),
 
 final as (
     select
-        count(*) filter (where kind = 'nps') as nps_responses_90d,
-        100.0 * (
-            count(*) filter (where kind = 'nps' and score >= 9)
-            - count(*) filter (where kind = 'nps' and score <= 6)
-        ) / nullif(count(*) filter (where kind = 'nps'), 0) as nps_90d,
-        count(*) filter (where kind = 'csat') as csat_responses_90d,
-        count(*) filter (where kind = 'csat' and score >= 4)
-            / nullif(count(*) filter (where kind = 'csat'), 0) as csat_90d
-    from in_window
+        nps_responses as nps_responses_90d,
+        100.0 * (nps_high_scores - nps_low_scores) / nullif(nps_responses, 0) as nps_90d,
+        csat_responses as csat_responses_90d,
+        csat_satisfied / nullif(csat_responses, 0) as csat_90d
+    from window_counts
 )
 
 select * from final

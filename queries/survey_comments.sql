@@ -7,47 +7,64 @@
 -- and searching the masked text means a search cannot probe for a hidden address or number.
 -- total_matches = number of responses matching the filters (all pages).
 -- Without segment filters every response counts, including those of customers with no orders.
+-- Reads cube_sat_comments (the commented responses in list order, with seg_key, comment_key, comment_row),
+-- cube_sat_comment_texts (each distinct comment once: the search runs on these, then selects rows by key) and
+-- cube_sat_comment_counts (responses per seg_key x comment x kind x score, for total_matches).
 -- Params: $search, $kinds, $min_score, $max_score, $limit, $offset, $channels, $regions, $categories, $tiers
-with commented as (
-    select
-        valid_surveys.response_id,
-        valid_surveys.submitted_at,
-        valid_surveys.customer_id,
-        valid_surveys.kind,
-        valid_surveys.score,
-        valid_surveys.nps_category,
-        valid_surveys.touchpoint,
-        valid_surveys.comment_masked
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
-    where trim(valid_surveys.comment_masked) <> ''
+with matching_texts as (
+    select comment_key
+    from cube_sat_comment_texts
+    where $search is null or contains(comment_lower, lower($search))
 ),
 
-matches as (
-    select *
-    from commented
-    where ($search is null or contains(lower(comment_masked), lower($search)))
+accepted_keys as (
+    select seg_key from segment_keys($channels, $regions, $categories, $tiers)
+),
+
+-- total_matches: the matching responses counted from cube_sat_comment_counts (no rows read).
+total as (
+    select cast(coalesce(sum(responses), 0) as bigint) as total_matches
+    from cube_sat_comment_counts
+    where seg_key in (select seg_key from accepted_keys)
+      and ($search is null or comment_key in (select comment_key from matching_texts))
       and ($kinds is null or list_contains($kinds, kind))
       and ($min_score is null or score >= $min_score)
       and ($max_score is null or score <= $max_score)
 ),
 
+-- The page's positions: comment_row is the list's order (newest first, then response_id, customer_id, kind,
+-- score, comment; response_id may be null, the other columns make the order deterministic). The cube is stored
+-- in that order, so the scan stops early; only the page's rows are then read in full.
+page as (
+    select comment_row
+    from cube_sat_comments
+    where seg_key in (select seg_key from accepted_keys)
+      and ($search is null or comment_key in (select comment_key from matching_texts))
+      and ($kinds is null or list_contains($kinds, kind))
+      and ($min_score is null or score >= $min_score)
+      and ($max_score is null or score <= $max_score)
+    order by comment_row
+    limit $limit
+    offset $offset
+),
+
 final as (
     select
-        submitted_at,
-        customer_id,
-        kind,
-        score,
-        nps_category,
-        touchpoint,
-        comment_masked,
-        count(*) over () as total_matches,
-        response_id
-    from matches
+        cube_sat_comments.submitted_at,
+        cube_sat_comments.customer_id,
+        cube_sat_comments.kind,
+        cube_sat_comments.score,
+        cube_sat_comments.nps_category,
+        cube_sat_comments.touchpoint,
+        cube_sat_comment_texts.comment_masked,
+        total.total_matches,
+        cube_sat_comments.comment_row
+    from page
+    inner join cube_sat_comments on cube_sat_comments.comment_row = page.comment_row
+    inner join cube_sat_comment_texts on cube_sat_comment_texts.comment_key = cube_sat_comments.comment_key
+    cross join total
 )
 
 select submitted_at, customer_id, kind, score, nps_category, touchpoint, comment_masked, total_matches
 from final
--- response_id may be null (kept by the model): the other columns make the order deterministic.
-order by submitted_at desc, response_id, customer_id, kind, score, comment_masked
-limit $limit
-offset $offset
+order by comment_row

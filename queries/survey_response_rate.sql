@@ -3,45 +3,30 @@
 -- responses_per_order = survey responses submitted in the period / valid orders placed in the period
 -- (a volume ratio: a response need not be about an order of the same period).
 -- Without segment filters every response counts, including those of customers with no orders.
+-- Reads cube_sat_period (orders and responses per grain x period x seg_key): summed over the filter's seg_keys.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
-with segment as (
-    select customer_id from segment_customers($channels, $regions, $categories, $tiers)
-),
-
-segment_orders as (
-    select cast(date_trunc($grain, valid_orders.ordered_local) as date) as period_start
-    from valid_orders
-    inner join segment on segment.customer_id = valid_orders.customer_id
-),
-
-segment_responses as (
-    select cast(date_trunc($grain, valid_surveys.submitted_local) as date) as period_start
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
-),
-
-order_periods as (
-    select period_start, count(*) as orders
-    from segment_orders
+with periods as (
+    select
+        period_start,
+        cast(sum(orders) as bigint) as orders,
+        cast(sum(responses) as bigint) as responses
+    from cube_sat_period
+    where grain = lower($grain)
+      and seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+      and (cast($start_date as date) is null or period_start >= cast($start_date as date))
+      and (cast($end_date as date) is null or period_start <= cast($end_date as date))
     group by period_start
-),
-
-response_periods as (
-    select period_start, count(*) as responses
-    from segment_responses
-    group by period_start
+    having sum(orders) > 0 or sum(responses) > 0
 ),
 
 final as (
     select
-        coalesce(order_periods.period_start, response_periods.period_start) as period_start,
-        coalesce(order_periods.orders, 0) as orders,
-        coalesce(response_periods.responses, 0) as responses,
-        coalesce(response_periods.responses, 0) / nullif(coalesce(order_periods.orders, 0), 0) as responses_per_order
-    from order_periods
-    full outer join response_periods on response_periods.period_start = order_periods.period_start
+        period_start,
+        orders,
+        responses,
+        responses / nullif(orders, 0) as responses_per_order
+    from periods
 )
 
 select * from final
-where (cast($start_date as date) is null or period_start >= cast($start_date as date))
-  and (cast($end_date as date) is null or period_start <= cast($end_date as date))
 order by period_start

@@ -1,0 +1,50 @@
+-- Grain: one row per seg_key x kind x response_group among responses submitted at least 90 days before the
+-- cutoff (submitted_at + 90 days <= cutoff_at), the responses repurchase_after_response counts. response_group
+-- is the NPS category, or the CSAT score's whole number as text ('1' .. '5'). seg_key is the customer's, -1 for
+-- customers with no valid order. Counts only: responses, repurchased_responses (the customer placed a valid
+-- order after the response and at most 90 days after it) and customers (distinct; a customer has one seg_key,
+-- so the counts add up across seg_keys).
+-- Params: none
+create table cube_sat_repurchase as
+with eligible_responses as (
+    select
+        valid_surveys.customer_id,
+        valid_surveys.submitted_at,
+        valid_surveys.kind,
+        case
+            when valid_surveys.kind = 'nps' then valid_surveys.nps_category
+            else cast(cast(floor(valid_surveys.score) as integer) as varchar)
+        end as response_group
+    from valid_surveys
+    cross join model_info
+    where valid_surveys.submitted_at + interval 90 day <= model_info.cutoff_at
+),
+
+-- The customer's first valid order after the response: the response is repurchased when it falls within
+-- 90 days (an order at most 90 days later exists exactly when the first one after the response is).
+next_orders as (
+    select
+        eligible_responses.*,
+        valid_orders.ordered_at as next_ordered_at
+    from eligible_responses
+    asof left join valid_orders
+        on valid_orders.customer_id = eligible_responses.customer_id
+        and valid_orders.ordered_at > eligible_responses.submitted_at
+),
+
+final as (
+    select
+        coalesce(customer_summary.seg_key, -1) as seg_key,
+        next_orders.kind,
+        next_orders.response_group,
+        count(*) as responses,
+        count(*) filter (where next_orders.next_ordered_at <= next_orders.submitted_at + interval 90 day)
+            as repurchased_responses,
+        count(distinct next_orders.customer_id) as customers
+    from next_orders
+    left join customer_summary on customer_summary.customer_id = next_orders.customer_id
+    group by all
+)
+
+select * from final
+order by seg_key, kind, response_group
