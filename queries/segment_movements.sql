@@ -3,42 +3,43 @@
 -- new_customers and active_customers. this_week is the 7 local days ending on the as-of date
 -- (as_of - 6 .. as_of), previous_week the 7 days before; a segment value appears when the segment's
 -- customers with that value ordered in either week. change_rate = change / previous_week.
+-- Reads weeks 0 and 1 of the aggregate cube_overview_weekly_orders for the seg_keys of the segment; each
+-- seg_key has one value per dimension (segments), so its customer counts add up.
 -- Params: $channels, $regions, $categories, $tiers
-with segment as (
-    select * from segment_customers($channels, $regions, $categories, $tiers)
-),
-
-recent_orders as (
+with segment_orders as (
     select
-        valid_orders.customer_id,
-        valid_orders.revenue,
-        valid_orders.order_seq,
-        valid_orders.ordered_local >= cast(model_info.as_of - to_days(6) as date) as is_this_week
-    from valid_orders, model_info
-    where valid_orders.ordered_local >= cast(model_info.as_of - to_days(13) as date)
-),
-
-segment_orders as (
-    select recent_orders.*, segment.acquisition_channel, segment.region, segment.first_category,
-        segment.loyalty_tier
-    from recent_orders
-    inner join segment on segment.customer_id = recent_orders.customer_id
+        cube_overview_weekly_orders.week_index = 0 as is_this_week,
+        cube_overview_weekly_orders.orders,
+        cube_overview_weekly_orders.revenue,
+        cube_overview_weekly_orders.new_customers,
+        cube_overview_weekly_orders.active_customers,
+        segments.acquisition_channel,
+        segments.region,
+        segments.first_category,
+        segments.loyalty_tier
+    from cube_overview_weekly_orders
+    inner join segments on segments.seg_key = cube_overview_weekly_orders.seg_key
+    where cube_overview_weekly_orders.week_index <= 1
+      and cube_overview_weekly_orders.seg_key in (
+          select seg_key from segment_keys($channels, $regions, $categories, $tiers)
+      )
 ),
 
 orders_by_value as (
-    select 'acquisition_channel' as dimension, acquisition_channel as segment_value, customer_id, revenue,
-        order_seq, is_this_week
+    select 'acquisition_channel' as dimension, acquisition_channel as segment_value, is_this_week, orders, revenue,
+        new_customers, active_customers
     from segment_orders
     union all
-    select 'region' as dimension, region as segment_value, customer_id, revenue, order_seq, is_this_week
+    select 'region' as dimension, region as segment_value, is_this_week, orders, revenue, new_customers,
+        active_customers
     from segment_orders
     union all
-    select 'first_category' as dimension, first_category as segment_value, customer_id, revenue, order_seq,
-        is_this_week
+    select 'first_category' as dimension, first_category as segment_value, is_this_week, orders, revenue,
+        new_customers, active_customers
     from segment_orders
     union all
-    select 'loyalty_tier' as dimension, loyalty_tier as segment_value, customer_id, revenue, order_seq,
-        is_this_week
+    select 'loyalty_tier' as dimension, loyalty_tier as segment_value, is_this_week, orders, revenue, new_customers,
+        active_customers
     from segment_orders
 ),
 
@@ -46,15 +47,14 @@ weekly as (
     select
         dimension,
         segment_value,
-        count(*) filter (where is_this_week) as orders_this_week,
-        count(*) filter (where not is_this_week) as orders_previous_week,
+        coalesce(sum(orders) filter (where is_this_week), 0) as orders_this_week,
+        coalesce(sum(orders) filter (where not is_this_week), 0) as orders_previous_week,
         coalesce(sum(revenue) filter (where is_this_week), 0) as revenue_this_week,
         coalesce(sum(revenue) filter (where not is_this_week), 0) as revenue_previous_week,
-        count(distinct customer_id) filter (where is_this_week and order_seq = 1) as new_customers_this_week,
-        count(distinct customer_id) filter (where not is_this_week and order_seq = 1)
-            as new_customers_previous_week,
-        count(distinct customer_id) filter (where is_this_week) as active_customers_this_week,
-        count(distinct customer_id) filter (where not is_this_week) as active_customers_previous_week
+        coalesce(sum(new_customers) filter (where is_this_week), 0) as new_customers_this_week,
+        coalesce(sum(new_customers) filter (where not is_this_week), 0) as new_customers_previous_week,
+        coalesce(sum(active_customers) filter (where is_this_week), 0) as active_customers_this_week,
+        coalesce(sum(active_customers) filter (where not is_this_week), 0) as active_customers_previous_week
     from orders_by_value
     group by dimension, segment_value
 ),

@@ -3,87 +3,100 @@
 -- aov are within the week. repeat_rate, second_order_rate_90d, nps_90d and csat_90d are the contract
 -- metrics computed as of the end of week_end (week_cutoff_at, the first UTC instant after that local
 -- day), so week 0 equals kpis.sql, second_order_rate_90d.sql and satisfaction_90d.sql.
+-- Reads the aggregates cube_overview_weekly_orders (within-week counts), cube_overview_customer_weeks (the
+-- week each customer enters the cumulative counts) and cube_overview_weekly_surveys (changes of the 90-day
+-- survey counts), summed over the seg_keys of the segment.
 -- Params: $weeks, $channels, $regions, $categories, $tiers
-with segment as (
-    select * from segment_customers($channels, $regions, $categories, $tiers)
+with segment_keys_in_scope as (
+    select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),
 
 week_numbers as (
     select unnest(generate_series(0, $weeks - 1)) as week_number
 ),
 
-week_ends as (
-    select
-        week_numbers.week_number,
-        cast(model_info.as_of - to_days(cast(7 * week_numbers.week_number as integer)) as date) as week_end,
-        model_info.timezone
-    from week_numbers, model_info
-),
-
 weeks as (
     select
-        week_number,
-        cast(week_end - to_days(6) as date) as week_start,
-        week_end,
-        -- local midnight after week_end, and the same instant in UTC (how cutoff_at is defined)
-        cast(week_end + to_days(1) as timestamp) as week_end_local_at,
-        timezone('UTC', timezone(timezone, cast(week_end + to_days(1) as timestamp))) as week_cutoff_at
-    from week_ends
+        week_numbers.week_number,
+        cast(model_info.as_of - to_days(cast(7 * week_numbers.week_number as integer) + 6) as date) as week_start,
+        cast(model_info.as_of - to_days(cast(7 * week_numbers.week_number as integer)) as date) as week_end
+    from week_numbers, model_info
 ),
 
 week_orders as (
     select
-        weeks.week_number,
-        count(distinct valid_orders.customer_id) as active_customers,
-        count(distinct valid_orders.customer_id) filter (where valid_orders.order_seq = 1) as new_customers,
-        count(*) as orders,
-        sum(valid_orders.revenue) as revenue
-    from valid_orders
-    inner join segment on segment.customer_id = valid_orders.customer_id
-    inner join weeks
-        on valid_orders.ordered_local >= weeks.week_start
-        and valid_orders.ordered_local < weeks.week_end_local_at
-    group by weeks.week_number
+        week_index as week_number,
+        sum(active_customers) as active_customers,
+        sum(new_customers) as new_customers,
+        sum(orders) as orders,
+        sum(revenue) as revenue
+    from cube_overview_weekly_orders
+    where seg_key in (select seg_key from segment_keys_in_scope)
+      and week_index < $weeks
+    group by week_index
 ),
 
+progress_by_week as (
+    select
+        week_index,
+        sum(customers) as customers,
+        sum(repeat_customers) as repeat_customers,
+        sum(eligible_customers_90d) as eligible_customers_90d,
+        sum(second_order_customers_90d) as second_order_customers_90d
+    from cube_overview_customer_weeks
+    where seg_key in (select seg_key from segment_keys_in_scope)
+    group by week_index
+),
+
+-- a customer counts in every week from the one they entered (week_index) to week 0
 customer_progress as (
     select
         weeks.week_number,
-        count(*) filter (where segment.first_ordered_local < weeks.week_end_local_at) as customers,
-        count(*) filter (where segment.second_ordered_local < weeks.week_end_local_at) as repeat_customers,
-        count(*) filter (
-            where segment.first_ordered_at + interval 90 day <= weeks.week_cutoff_at
-        ) as eligible_customers_90d,
-        count(*) filter (
-            where segment.first_ordered_at + interval 90 day <= weeks.week_cutoff_at
-              and segment.second_ordered_at <= segment.first_ordered_at + interval 90 day
-        ) as second_order_customers_90d
+        sum(progress_by_week.customers) as customers,
+        sum(progress_by_week.repeat_customers) as repeat_customers,
+        sum(progress_by_week.eligible_customers_90d) as eligible_customers_90d,
+        sum(progress_by_week.second_order_customers_90d) as second_order_customers_90d
     from weeks
-    cross join segment
+    inner join progress_by_week on progress_by_week.week_index >= weeks.week_number
     group by weeks.week_number
 ),
 
-surveys_in_scope as (
-    select valid_surveys.submitted_at, valid_surveys.kind, valid_surveys.score
-    from segment_surveys($channels, $regions, $categories, $tiers) as valid_surveys
+survey_changes as (
+    select
+        week_index,
+        sum(nps_responses_change) as nps_responses_change,
+        sum(nps_high_scores_change) as nps_high_scores_change,
+        sum(nps_low_scores_change) as nps_low_scores_change,
+        sum(csat_responses_change) as csat_responses_change,
+        sum(csat_satisfied_change) as csat_satisfied_change
+    from cube_overview_weekly_surveys
+    where seg_key in (select seg_key from segment_keys_in_scope)
+      and week_index < $weeks
+    group by week_index
+),
+
+-- the responses in a week's 90-day window: the changes of that week and every later one (week_index <= it)
+week_survey_counts as (
+    select
+        weeks.week_number,
+        cast(sum(survey_changes.nps_responses_change) as bigint) as nps_responses,
+        cast(sum(survey_changes.nps_high_scores_change) as bigint) as nps_high_scores,
+        cast(sum(survey_changes.nps_low_scores_change) as bigint) as nps_low_scores,
+        cast(sum(survey_changes.csat_responses_change) as bigint) as csat_responses,
+        cast(sum(survey_changes.csat_satisfied_change) as bigint) as csat_satisfied
+    from weeks
+    inner join survey_changes on survey_changes.week_index <= weeks.week_number
+    group by weeks.week_number
 ),
 
 week_surveys as (
     select
-        weeks.week_number,
-        count(*) filter (where surveys_in_scope.kind = 'nps') as nps_responses_90d,
-        100.0 * (
-            count(*) filter (where surveys_in_scope.kind = 'nps' and surveys_in_scope.score >= 9)
-            - count(*) filter (where surveys_in_scope.kind = 'nps' and surveys_in_scope.score <= 6)
-        ) / nullif(count(*) filter (where surveys_in_scope.kind = 'nps'), 0) as nps_90d,
-        count(*) filter (where surveys_in_scope.kind = 'csat') as csat_responses_90d,
-        count(*) filter (where surveys_in_scope.kind = 'csat' and surveys_in_scope.score >= 4)
-            / nullif(count(*) filter (where surveys_in_scope.kind = 'csat'), 0) as csat_90d
-    from surveys_in_scope
-    inner join weeks
-        on surveys_in_scope.submitted_at >= weeks.week_cutoff_at - interval 90 day
-        and surveys_in_scope.submitted_at < weeks.week_cutoff_at
-    group by weeks.week_number
+        week_number,
+        nps_responses as nps_responses_90d,
+        100.0 * (nps_high_scores - nps_low_scores) / nullif(nps_responses, 0) as nps_90d,
+        csat_responses as csat_responses_90d,
+        csat_satisfied / nullif(csat_responses, 0) as csat_90d
+    from week_survey_counts
 ),
 
 final as (
@@ -91,9 +104,9 @@ final as (
         weeks.week_number,
         weeks.week_start,
         weeks.week_end,
-        coalesce(week_orders.active_customers, 0) as active_customers,
-        coalesce(week_orders.new_customers, 0) as new_customers,
-        coalesce(week_orders.orders, 0) as orders,
+        cast(coalesce(week_orders.active_customers, 0) as bigint) as active_customers,
+        cast(coalesce(week_orders.new_customers, 0) as bigint) as new_customers,
+        cast(coalesce(week_orders.orders, 0) as bigint) as orders,
         coalesce(week_orders.revenue, 0) as revenue,
         week_orders.revenue / nullif(week_orders.orders, 0) as aov,
         customer_progress.repeat_customers / nullif(customer_progress.customers, 0) as repeat_rate,

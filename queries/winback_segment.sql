@@ -3,42 +3,94 @@
 -- $offset (null = all rows, from the first). total_matches = customers matching (all pages).
 -- email is masked to its first character and domain ('j***@example.com') unless $show_pii; the comment was
 -- masked when customer_scores was built (churn_customer_scores.sql).
+-- The page is the first matching rows of cube_churn_winback_rows by position (its rows are stored in this
+-- order, so DuckDB reads only the row groups it needs), then the shown columns of those customers' rows of
+-- customer_scores (by rowid, score_row); total_matches is summed like winback_summary.sql
+-- (cube_churn_winback_groups without day or revenue bounds, else the rows).
 -- Params: $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in, $channels, $regions, $categories, $tiers, $show_pii, $limit, $offset
-with matches as (
-    select *
-    from winback_customers(
-        $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue,
-        $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in,
-        $channels, $regions, $categories, $tiers
-    )
+with segment_keys_in_scope as (
+    select seg_key from segment_keys($channels, $regions, $categories, $tiers)
+),
+
+-- the page's positions, from the columns the rules test; then its customers' rows of customer_scores
+page_positions as (
+    select position, score_row
+    from cube_churn_winback_rows
+    where winback_rules_match(
+          $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue,
+          $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in,
+          risk_band, rfm_segment, days_since_last_order, revenue, latest_nps_category, has_open_complaint,
+          is_marketing_opt_in
+      )
+      and (($channels is null and $regions is null and $categories is null and $tiers is null)
+           or seg_key in (select seg_key from segment_keys_in_scope))
+    order by position
+    limit $limit
+    offset $offset
+),
+
+page as (
+    select page_positions.position, customer_scores.*
+    from customer_scores
+    inner join page_positions on page_positions.score_row = customer_scores.rowid
+),
+
+matching_counts as (
+    select customers
+    from cube_churn_winback_groups
+    where $min_days_since_last_order is null and $max_days_since_last_order is null
+      and $min_revenue is null and $max_revenue is null
+      and winback_rules_match(
+          $risk_bands, $rfm_segments, null, null, null, null, $nps_categories, $has_open_complaint,
+          $is_marketing_opt_in,
+          risk_band, rfm_segment, null, null, latest_nps_category, has_open_complaint, is_marketing_opt_in
+      )
+      and seg_key in (select seg_key from segment_keys_in_scope)
+    union all
+    select 1 as customers
+    from cube_churn_winback_rows
+    where not ($min_days_since_last_order is null and $max_days_since_last_order is null
+               and $min_revenue is null and $max_revenue is null)
+      and winback_rules_match(
+          $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue,
+          $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in,
+          risk_band, rfm_segment, days_since_last_order, revenue, latest_nps_category, has_open_complaint,
+          is_marketing_opt_in
+      )
+      and (($channels is null and $regions is null and $categories is null and $tiers is null)
+           or seg_key in (select seg_key from segment_keys_in_scope))
+),
+
+total as (
+    select cast(coalesce(sum(customers), 0) as bigint) as total_matches from matching_counts
 ),
 
 final as (
     select
-        customer_id,
+        page.position,
+        page.customer_id,
         case
-            when $show_pii then email
-            when instr(email, '@') > 1 then left(email, 1) || '***' || substr(email, instr(email, '@'))
+            when $show_pii then page.email
+            when instr(page.email, '@') > 1 then left(page.email, 1) || '***' || substr(page.email, instr(page.email, '@'))
         end as email,
-        rfm_segment,
-        risk_band,
-        churn_risk,
-        p_alive,
-        days_since_last_order,
-        frequency,
-        revenue,
-        predicted_clv_365d,
-        latest_nps_category,
-        has_open_complaint,
-        is_marketing_opt_in,
-        reasons,
-        last_comment_masked,
-        count(*) over () as total_matches
-    from matches
+        page.rfm_segment,
+        page.risk_band,
+        page.churn_risk,
+        page.p_alive,
+        page.days_since_last_order,
+        page.frequency,
+        page.revenue,
+        page.predicted_clv_365d,
+        page.latest_nps_category,
+        page.has_open_complaint,
+        page.is_marketing_opt_in,
+        page.reasons,
+        page.last_comment_masked,
+        total.total_matches
+    from page
+    cross join total
 )
 
-select *
+select * exclude (position)
 from final
-order by revenue desc, customer_id
-limit $limit
-offset $offset
+order by position

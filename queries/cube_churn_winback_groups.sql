@@ -1,0 +1,25 @@
+-- Grain: one row per risk_band x seg_key x rfm_segment x latest_nps_category x has_open_complaint x
+-- is_marketing_opt_in of customer_scores (built after the churn scores, see dashboard/churn.py): customers,
+-- summed lifetime revenue, predicted 365-day value and expected orders in 90 days, and the sum and count of
+-- the non-null churn risks. Every win-back rule except the day and revenue bounds is one of these columns, so
+-- winback_summary.sql (and winback_segment.sql's total) sum these rows when no bound is set. Sorted by
+-- (risk_band, seg_key). seg_key -1: a scored customer missing from customer_summary (counted only unfiltered).
+-- Params: none
+create table cube_churn_winback_groups as
+select
+    customer_scores.risk_band,
+    coalesce(customer_summary.seg_key, -1) as seg_key,
+    customer_scores.rfm_segment,
+    customer_scores.latest_nps_category,
+    customer_scores.has_open_complaint,
+    customer_scores.is_marketing_opt_in,
+    count(*) as customers,
+    sum(customer_scores.revenue) as revenue,
+    sum(customer_scores.predicted_clv_365d) as predicted_clv_365d,
+    sum(customer_scores.expected_orders_90d) as expected_orders_90d,
+    sum(customer_scores.churn_risk) as churn_risk_sum,
+    count(customer_scores.churn_risk) as churn_risk_count
+from customer_scores
+left join customer_summary on customer_summary.customer_id = customer_scores.customer_id
+group by all
+order by risk_band, seg_key, rfm_segment, latest_nps_category, has_open_complaint, is_marketing_opt_in

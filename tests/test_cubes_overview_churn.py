@@ -1,0 +1,358 @@
+"""The overview and churn pages' aggregate tables (cube_overview_*, cube_churn_*) and the queries that read them.
+
+weekly_kpis, segment_movements, churn_risk_distribution, churn_rfm_grid, winback_summary and winback_segment run
+on real DuckDB over small demo exports (UTC at the latest order; America/New_York at an earlier as-of date, so
+weeks and 90-day windows cross daylight-saving changes) and are compared, under several segment filters, with
+an independent pandas computation on the model's own rows: valid_orders and valid_surveys for the weekly
+numbers, customer_scores (the churn model's output, which the churn cubes summarise) for the churn numbers.
+A customer's segment is read from customer_summary's segment columns, never from seg_key or a cube.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard import churn, demo
+from dashboard.model import Database
+from dashboard.queries import run_query
+from dashboard.settings import load_settings
+
+ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
+SEGMENT_FILTERS = [
+    pytest.param({}, id="all"),
+    pytest.param({"channels": ["email"]}, id="one-channel"),
+    pytest.param({"channels": ["email", "referral"]}, id="two-channels"),
+    pytest.param({"channels": ["referral"], "tiers": ["gold", "none"]}, id="channel-and-tiers"),
+    pytest.param({"regions": ["Europe", "UK"], "categories": ["apparel", "home"]}, id="regions-and-categories"),
+    pytest.param({"channels": []}, id="empty-list"),
+    pytest.param({"channels": ["no such channel"]}, id="unknown-value"),
+]
+FILTER_COLUMNS = {"channels": "acquisition_channel", "regions": "region", "categories": "first_category",
+                  "tiers": "loyalty_tier"}
+DIMENSIONS = ("acquisition_channel", "region", "first_category", "loyalty_tier")
+WINBACK_RULES = [
+    pytest.param(churn.WinbackRules(risk_bands=("high",)), id="high-risk"),
+    pytest.param(churn.WinbackRules(), id="no-rules"),
+    pytest.param(churn.WinbackRules(risk_bands=("medium", "high"), min_days_since_last_order=60, min_revenue=50.0),
+                 id="bands-days-revenue"),
+    pytest.param(churn.WinbackRules(segments=("At risk", "Hibernating", "Lost"), nps_categories=("none", "detractor"),
+                                    is_marketing_opt_in=True), id="segments-nps-opt-in"),
+    pytest.param(churn.WinbackRules(max_days_since_last_order=200, max_revenue=300.0, has_open_complaint=False),
+                 id="upper-bounds"),
+    pytest.param(churn.WinbackRules(risk_bands=()), id="empty-band-list"),
+]
+DAY = pd.Timedelta(days=1)
+
+
+@pytest.fixture(scope="module", params=[("UTC", None), ("America/New_York", date(2026, 6, 30))],
+                ids=["utc-latest", "new-york-earlier"])
+def model(request, tmp_path_factory):
+    """A cursor over 1,500 demo customers with the churn scores built, and the model's own rows in pandas."""
+    timezone, as_of = request.param
+    root = tmp_path_factory.mktemp("cubes_overview_churn")
+    demo.generate(root / "demo", customers=1_500, seed=31)
+    database = Database.open(load_settings(environ={}, data_dir=root / "demo", state_dir=root / "state",
+                                           timezone=timezone))
+    cursor = database.cursor(as_of or database.default_as_of())
+    churn.ensure_customer_scores(cursor)
+    info = cursor.execute("select as_of, cutoff_at, timezone from model_info").fetchone()
+    rows = {table: cursor.execute(f"select * from {table}").df()
+            for table in ("valid_orders", "valid_surveys", "customer_summary", "customer_scores")}
+    return {"cursor": cursor, "as_of": info[0], "cutoff_at": pd.Timestamp(info[1]), "timezone": info[2], **rows}
+
+
+def segment_ids(model, segment: dict) -> set:
+    """Customers of the segment, from customer_summary's segment columns (null list = any value)."""
+    summary = model["customer_summary"]
+    keep = pd.Series(True, index=summary.index)
+    for parameter, values in segment.items():
+        if values is not None:
+            keep &= summary[FILTER_COLUMNS[parameter]].isin(values)
+    return set(summary.loc[keep, "customer_id"])
+
+
+def is_unfiltered(segment: dict) -> bool:
+    return all(values is None for values in segment.values())
+
+
+def local_midnight_utc(day: date, timezone: str) -> pd.Timestamp:
+    """The first instant of ``day`` in the time zone, as a naive UTC timestamp."""
+    local = datetime.combine(day, datetime.min.time(), ZoneInfo(timezone))
+    return pd.Timestamp(local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None))
+
+
+def close(actual, expected) -> bool:
+    if expected is None or (isinstance(expected, float) and math.isnan(expected)):
+        return actual is None or pd.isna(actual)
+    return not pd.isna(actual) and math.isclose(float(actual), float(expected), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def assert_rows_close(frame: pd.DataFrame, expected: list[dict]) -> None:
+    assert len(frame) == len(expected), (len(frame), len(expected))
+    for (_, row), wanted in zip(frame.iterrows(), expected):
+        for column, value in wanted.items():
+            assert close(row[column], value) if not isinstance(value, (str, date)) else row[column] == value, (
+                column, row[column], value, wanted)
+
+
+# weekly_kpis
+
+def expected_weekly_kpis(model, segment: dict, weeks: int) -> list[dict]:
+    """weekly_kpis recomputed from valid_orders and valid_surveys, week by week."""
+    as_of, timezone = model["as_of"], model["timezone"]
+    ids = segment_ids(model, segment)
+    orders = model["valid_orders"][model["valid_orders"]["customer_id"].isin(ids)]
+    firsts = orders[orders["order_seq"] == 1].set_index("customer_id")
+    seconds = orders[orders["order_seq"] == 2].set_index("customer_id")
+    customers = pd.DataFrame({
+        "first_local": firsts["ordered_local"], "first_at": firsts["ordered_at"],
+        "second_local": seconds["ordered_local"].reindex(firsts.index),
+        "second_at": seconds["ordered_at"].reindex(firsts.index),
+    })
+    surveys = model["valid_surveys"]
+    if not is_unfiltered(segment):
+        surveys = surveys[surveys["customer_id"].isin(ids)]
+    expected = []
+    for week in range(weeks):
+        week_end = as_of - timedelta(days=7 * week)
+        week_start = week_end - timedelta(days=6)
+        end_local = pd.Timestamp(week_end + timedelta(days=1))
+        cutoff = local_midnight_utc(week_end + timedelta(days=1), timezone)
+        in_week = orders[(orders["ordered_local"] >= pd.Timestamp(week_start)) & (orders["ordered_local"] < end_local)]
+        started = customers["first_local"] < end_local
+        repeat = customers["second_local"] < end_local
+        eligible = customers["first_at"] + 90 * DAY <= cutoff
+        second_90d = eligible & (customers["second_at"] <= customers["first_at"] + 90 * DAY)
+        window = surveys[(surveys["submitted_at"] >= cutoff - 90 * DAY) & (surveys["submitted_at"] < cutoff)]
+        nps = window[window["kind"] == "nps"]
+        csat = window[window["kind"] == "csat"]
+        revenue = float(in_week["revenue"].sum())
+        expected.append({
+            "week_number": week, "week_start": week_start, "week_end": week_end,
+            "active_customers": in_week["customer_id"].nunique(),
+            "new_customers": in_week.loc[in_week["order_seq"] == 1, "customer_id"].nunique(),
+            "orders": len(in_week), "revenue": revenue,
+            "aov": revenue / len(in_week) if len(in_week) else None,
+            "repeat_rate": repeat.sum() / started.sum() if started.sum() else None,
+            "second_order_rate_90d": second_90d.sum() / eligible.sum() if eligible.sum() else None,
+            "nps_90d": 100.0 * ((nps["score"] >= 9).sum() - (nps["score"] <= 6).sum()) / len(nps) if len(nps) else None,
+            "csat_90d": (csat["score"] >= 4).sum() / len(csat) if len(csat) else None,
+            "nps_responses_90d": len(nps), "csat_responses_90d": len(csat),
+        })
+    return expected
+
+
+def weekly_kpis(model, segment: dict, weeks: int) -> pd.DataFrame:
+    frame = run_query(model["cursor"], "weekly_kpis", **segment, weeks=weeks)
+    frame["week_start"] = pd.to_datetime(frame["week_start"]).dt.date
+    frame["week_end"] = pd.to_datetime(frame["week_end"]).dt.date
+    return frame
+
+
+@pytest.mark.parametrize("segment", SEGMENT_FILTERS)
+def test_weekly_kpis_match_a_week_by_week_recount(model, segment):
+    weeks = 30  # past the 26 the overview shows, so the 90-day windows of older weeks are covered too
+    frame = weekly_kpis(model, {**ALL, **segment}, weeks)
+    assert_rows_close(frame, expected_weekly_kpis(model, {**ALL, **segment}, weeks))
+
+
+def test_weekly_kpis_beyond_the_history_and_zero_weeks(model):
+    """Weeks older than the first order have no orders or customers; nothing is returned for zero weeks."""
+    first_day = model["valid_orders"]["ordered_local"].min().date()
+    weeks = (model["as_of"] - first_day).days // 7 + 3
+    frame = weekly_kpis(model, ALL, weeks)
+    assert frame["week_number"].tolist() == list(range(weeks))
+    old = frame.tail(2)
+    assert (old["orders"] == 0).all() and (old["active_customers"] == 0).all()
+    assert old["repeat_rate"].isna().all() and old["second_order_rate_90d"].isna().all()
+    assert_rows_close(frame.tail(4).reset_index(drop=True), expected_weekly_kpis(model, ALL, weeks)[-4:])
+    assert run_query(model["cursor"], "weekly_kpis", **ALL, weeks=0).empty
+
+
+# segment_movements
+
+def expected_segment_movements(model, segment: dict) -> pd.DataFrame:
+    as_of = model["as_of"]
+    ids = segment_ids(model, segment)
+    orders = model["valid_orders"]
+    orders = orders[orders["customer_id"].isin(ids)
+                    & (orders["ordered_local"] >= pd.Timestamp(as_of - timedelta(days=13)))].copy()
+    orders["is_this_week"] = orders["ordered_local"] >= pd.Timestamp(as_of - timedelta(days=6))
+    orders = orders[["customer_id", "revenue", "order_seq", "is_this_week"]].merge(
+        model["customer_summary"][["customer_id", *DIMENSIONS]], on="customer_id")
+    rows = []
+    for dimension in DIMENSIONS:
+        for value, group in orders.groupby(dimension):
+            this, previous = group[group["is_this_week"]], group[~group["is_this_week"]]
+            metrics = {
+                "orders": (len(this), len(previous)),
+                "revenue": (this["revenue"].sum(), previous["revenue"].sum()),
+                "new_customers": (this.loc[this["order_seq"] == 1, "customer_id"].nunique(),
+                                  previous.loc[previous["order_seq"] == 1, "customer_id"].nunique()),
+                "active_customers": (this["customer_id"].nunique(), previous["customer_id"].nunique()),
+            }
+            for metric, (now, before) in metrics.items():
+                change = float(now) - float(before)
+                rows.append({"dimension": dimension, "segment_value": value, "metric": metric,
+                             "this_week": float(now), "previous_week": float(before), "change": change,
+                             "change_rate": change / before if before else None})
+    return pd.DataFrame(rows, columns=["dimension", "segment_value", "metric", "this_week", "previous_week",
+                                       "change", "change_rate"])
+
+
+@pytest.mark.parametrize("segment", SEGMENT_FILTERS)
+def test_segment_movements_match_a_recount_of_the_last_two_weeks(model, segment):
+    frame = run_query(model["cursor"], "segment_movements", **{**ALL, **segment})
+    expected = expected_segment_movements(model, {**ALL, **segment})
+    assert list(frame.columns) == list(expected.columns)
+    keys = ["dimension", "segment_value", "metric"]
+    actual_sorted = frame.sort_values(keys).reset_index(drop=True)
+    expected_sorted = expected.sort_values(keys).reset_index(drop=True)
+    assert_rows_close(actual_sorted, expected_sorted.astype(object).where(expected_sorted.notna(), None)
+                      .to_dict("records"))
+    # the query's order: |change_rate| descending (nulls last), then |change| descending
+    rates = frame["change_rate"].abs().to_numpy(dtype=float)
+    known = rates[~np.isnan(rates)]
+    assert np.all(np.diff(known) <= 1e-12) and not np.isnan(rates[: len(known)]).any()
+
+
+# churn_risk_distribution and churn_rfm_grid
+
+def scores_of(model, segment: dict) -> pd.DataFrame:
+    scores = model["customer_scores"]
+    if is_unfiltered(segment):
+        return scores
+    return scores[scores["customer_id"].isin(segment_ids(model, segment))]
+
+
+@pytest.mark.parametrize("segment", SEGMENT_FILTERS)
+def test_churn_risk_distribution_matches_binned_scores(model, segment):
+    frame = run_query(model["cursor"], "churn_risk_distribution", **{**ALL, **segment})
+    scores = scores_of(model, {**ALL, **segment}).copy()
+    scores["risk_bin"] = np.minimum(19, np.floor(scores["churn_risk"] * 20)).astype(int)
+    grouped = (scores.groupby(["risk_bin", "risk_band"])
+               .agg(customers=("customer_id", "size"), revenue=("revenue", "sum"),
+                    predicted_clv_365d=("predicted_clv_365d", "sum"))
+               .reset_index().sort_values(["risk_bin", "risk_band"]))
+    expected = [{"risk_bin_start": row.risk_bin / 20.0, "risk_band": row.risk_band, "customers": row.customers,
+                 "revenue": row.revenue, "predicted_clv_365d": row.predicted_clv_365d}
+                for row in grouped.itertuples()]
+    assert list(frame.columns) == ["risk_bin_start", "risk_band", "customers", "revenue", "predicted_clv_365d"]
+    assert_rows_close(frame, expected)
+    assert frame["customers"].sum() == len(scores)
+
+
+@pytest.mark.parametrize("segment", SEGMENT_FILTERS)
+def test_churn_rfm_grid_matches_grouped_scores(model, segment):
+    frame = run_query(model["cursor"], "churn_rfm_grid", **{**ALL, **segment})
+    scores = scores_of(model, {**ALL, **segment})
+    grouped = (scores.groupby(["recency_score", "frequency_monetary_score", "rfm_segment"])
+               .agg(customers=("customer_id", "size"), revenue=("revenue", "sum"),
+                    mean_churn_risk=("churn_risk", "mean"))
+               .reset_index()
+               .sort_values(["recency_score", "frequency_monetary_score"], ascending=False))
+    expected = [row._asdict() for row in grouped.itertuples(index=False)]
+    assert list(frame.columns) == ["recency_score", "frequency_monetary_score", "rfm_segment", "customers",
+                                   "revenue", "mean_churn_risk"]
+    assert_rows_close(frame, expected)
+
+
+# winback_summary and winback_segment
+
+def expected_winback(model, rules: churn.WinbackRules, segment: dict) -> pd.DataFrame:
+    """The customers matching the rules and the segment, highest revenue first, ties by customer_id."""
+    scores = scores_of(model, segment)
+    keep = pd.Series(True, index=scores.index)
+    if rules.risk_bands is not None:
+        keep &= scores["risk_band"].isin(rules.risk_bands)
+    if rules.segments is not None:
+        keep &= scores["rfm_segment"].isin(rules.segments)
+    if rules.nps_categories is not None:
+        keep &= scores["latest_nps_category"].isin(rules.nps_categories)
+    if rules.min_days_since_last_order is not None:
+        keep &= scores["days_since_last_order"] >= rules.min_days_since_last_order
+    if rules.max_days_since_last_order is not None:
+        keep &= scores["days_since_last_order"] <= rules.max_days_since_last_order
+    if rules.min_revenue is not None:
+        keep &= scores["revenue"] >= rules.min_revenue
+    if rules.max_revenue is not None:
+        keep &= scores["revenue"] <= rules.max_revenue
+    if rules.has_open_complaint is not None:
+        keep &= scores["has_open_complaint"] == rules.has_open_complaint
+    if rules.is_marketing_opt_in is not None:
+        keep &= scores["is_marketing_opt_in"] == rules.is_marketing_opt_in
+    matches = scores[keep]
+    return matches.sort_values(["revenue", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+
+
+def winback_params(rules: churn.WinbackRules, segment: dict) -> dict:
+    params = rules.params()
+    if rules.risk_bands == ():
+        params["risk_bands"] = []  # an empty list matches nobody (params() turns it into "any")
+    return {**ALL, **segment, **params}
+
+
+@pytest.mark.parametrize("rules", WINBACK_RULES)
+@pytest.mark.parametrize("segment", SEGMENT_FILTERS)
+def test_winback_summary_matches_the_matching_customers(model, rules, segment):
+    params = winback_params(rules, segment)
+    frame = run_query(model["cursor"], "winback_summary", **params)
+    matches = expected_winback(model, churn.WinbackRules(**{**rules.__dict__, "risk_bands": params["risk_bands"]}),
+                               {**ALL, **segment})
+    assert list(frame.columns) == ["customers", "revenue", "predicted_clv_365d", "expected_orders_90d",
+                                   "mean_churn_risk"]
+    assert_rows_close(frame, [{
+        "customers": len(matches), "revenue": matches["revenue"].sum(),
+        "predicted_clv_365d": matches["predicted_clv_365d"].sum(),
+        "expected_orders_90d": matches["expected_orders_90d"].sum(),
+        "mean_churn_risk": matches["churn_risk"].mean() if len(matches) else None,
+    }])
+
+
+def masked(email):
+    if email is None or (isinstance(email, float) and math.isnan(email)):
+        return None
+    at = email.find("@")
+    return email[0] + "***" + email[at:] if at > 0 else None
+
+
+@pytest.mark.parametrize("rules", WINBACK_RULES)
+@pytest.mark.parametrize("segment", SEGMENT_FILTERS)
+def test_winback_segment_pages_match_the_sorted_matches(model, rules, segment):
+    params = winback_params(rules, segment)
+    matches = expected_winback(model, churn.WinbackRules(**{**rules.__dict__, "risk_bands": params["risk_bands"]}),
+                               {**ALL, **segment})
+    for limit, offset, show_pii in ((50, 0, False), (20, 35, True), (None, None, False)):
+        frame = run_query(model["cursor"], "winback_segment", **params, show_pii=show_pii, limit=limit,
+                          offset=offset)
+        assert list(frame.columns) == list(churn.WINBACK_CSV_COLUMNS) + ["total_matches"]
+        start = offset or 0
+        page = matches.iloc[start: None if limit is None else start + limit]
+        assert frame["customer_id"].tolist() == page["customer_id"].tolist()
+        assert (frame["total_matches"] == len(matches)).all()
+        emails = page["email"].tolist() if show_pii else [masked(email) for email in page["email"]]
+        assert [None if pd.isna(value) else value for value in frame["email"]] == [
+            None if pd.isna(value) else value for value in emails]
+        for column in ("churn_risk", "p_alive", "revenue", "predicted_clv_365d", "days_since_last_order",
+                       "frequency"):
+            assert np.allclose(frame[column].to_numpy(dtype=float), page[column].to_numpy(dtype=float),
+                               rtol=1e-12, equal_nan=True), column
+        for column in ("rfm_segment", "risk_band", "latest_nps_category", "has_open_complaint",
+                       "is_marketing_opt_in", "reasons", "last_comment_masked"):
+            assert [None if pd.isna(v) else v for v in frame[column]] == [
+                None if pd.isna(v) else v for v in page[column]], column
+
+
+def test_high_risk_summary_of_the_overview_uses_the_same_customers(model):
+    """churn.high_risk_summary (the overview card) reads winback_summary: the high-risk customers of a segment."""
+    scores = scores_of(model, {**ALL, "channels": ["email"]})
+    summary = churn.high_risk_summary(model["cursor"], channels=["email"])
+    high = scores[scores["risk_band"] == "high"]
+    assert summary["high_risk_customers"] == len(high)
+    assert summary["high_risk_revenue"] == pytest.approx(high["revenue"].sum(), rel=1e-12)
