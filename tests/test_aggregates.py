@@ -1,0 +1,116 @@
+"""The aggregate tables (queries/cube_*.sql): built lazily once per as-of date, and enough on their own.
+
+Once a page has been opened, a filter change must be answered from aggregates whose size depends on segments x
+periods, never by rescanning customers or orders. The strongest check of that is behavioural: build the
+aggregates, drop every customer- and order-level table of the model, and ask again with other filters. The
+answers must equal those computed while the tables were there.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+
+from dashboard import churn, demo
+from dashboard.model import Database
+from dashboard.queries import QUERIES_DIR, required_cubes, run_query
+from dashboard.settings import load_settings
+
+# Every query a page reruns after a filter change, except the three that list people (cohort_members,
+# winback_segment, survey_comments: their rows are customers or comments, so they read row-level tables).
+AGGREGATE_QUERIES = (
+    "weekly_kpis", "segment_movements", "kpis", "second_order_rate_90d", "median_days_between_orders",
+    "activity_trend", "time_to_second_order", "second_order_milestones", "orders_per_customer",
+    "second_order_rate_by_cohort", "repeat_rate_by_segment", "cohort_retention", "satisfaction_90d", "nps_trend",
+    "csat_trend", "repurchase_after_response", "satisfaction_by_dimension", "survey_response_rate", "care_summary",
+    "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid",
+)
+ROW_LEVEL_TABLES = ("valid_orders", "customer_summary", "customer_activity", "valid_surveys", "valid_tickets",
+                    "valid_returns", "customer_scores")
+SEGMENTS = ({"channels": None, "regions": None, "categories": None, "tiers": None},
+            {"channels": ["email", "referral"], "regions": None, "categories": None, "tiers": None},
+            {"channels": None, "regions": ["Europe"], "categories": ["apparel", "home"], "tiers": ["gold"]},
+            {"channels": [], "regions": None, "categories": None, "tiers": None})
+
+
+def parameter_sets(as_of: date) -> list[dict]:
+    sets = []
+    for segment in SEGMENTS:
+        for grain, start in (("month", as_of - timedelta(days=365)), ("week", as_of - timedelta(days=120)),
+                             ("quarter", None)):
+            sets.append({**segment, "grain": grain, "start_date": start, "end_date": as_of if start else None,
+                         "weeks": 12, "small_cohort_size": 30, "dimension": "region", **churn.WinbackRules().params()})
+    return sets
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory):
+    root = tmp_path_factory.mktemp("aggregates")
+    demo.generate(root / "data", customers=2_500, seed=4)
+    return Database.open(load_settings(environ={}, data_dir=root / "data", state_dir=root / "state"))
+
+
+def test_every_page_query_reads_aggregates(database):
+    """Each listed query reads at least one aggregate table (a file of queries/ named cube_*)."""
+    missing = [name for name in AGGREGATE_QUERIES if not required_cubes(name)]
+    assert not missing, f"these page queries read no aggregate table: {missing}"
+    assert all((QUERIES_DIR / f"{cube}.sql").is_file() for name in AGGREGATE_QUERIES for cube in required_cubes(name))
+
+
+def test_filter_changes_are_answered_from_the_aggregates_alone(database, tmp_path):
+    as_of = database.default_as_of() - timedelta(days=3)  # a schema of its own: the drops below stay in it
+    churn.prepare(database, as_of)
+    cursor = database.cursor(as_of)
+    sets = parameter_sets(as_of)
+    before = {(name, index): run_query(cursor, name, **params)
+              for name in AGGREGATE_QUERIES for index, params in enumerate(sets)}
+    assert sum(len(frame) for frame in before.values()) > 1_000, "the demo should give rows to compare"
+    for table in ROW_LEVEL_TABLES:
+        cursor.execute(f"drop table {table}")  # our own constant names, not user input
+    for name in AGGREGATE_QUERIES:
+        for index, params in enumerate(sets):
+            after = run_query(cursor, name, **params)
+            pd.testing.assert_frame_equal(after, before[(name, index)], obj=f"{name} with {params}")
+    with pytest.raises(Exception, match="customer_summary"):
+        cursor.execute("select count(*) from customer_summary").fetchall()  # the drop did happen
+    database._schemas.pop(as_of, None)  # the schema is broken now; let nothing else use it
+
+
+def test_aggregates_are_built_once_when_many_sessions_ask_at_once(database):
+    """Eight sessions open the same page at the same moment: each aggregate is built once, all answers agree."""
+    as_of = database.default_as_of() - timedelta(days=10)
+    database.cursor(as_of).close()
+    results, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def session():
+        cursor = database.cursor(as_of)
+        try:
+            barrier.wait()
+            results.append(run_query(cursor, "cohort_retention", channels=None, regions=None, categories=None,
+                                     tiers=None, grain="month", small_cohort_size=30))
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+        finally:
+            cursor.close()
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(results) == 8 and all(frame.equals(results[0]) for frame in results)
+    schema = database._schemas[as_of]
+    cursor = database.cursor(as_of)
+    tables = cursor.execute("select table_name from duckdb_tables() where schema_name = $schema",
+                            {"schema": schema}).df()["table_name"].tolist()
+    for cube in required_cubes("cohort_retention"):
+        assert tables.count(cube) == 1
+    # Another as-of date has its own aggregates: they are not shared across dates.
+    other = database.cursor(as_of - timedelta(days=30))
+    other_tables = other.execute("select table_name from duckdb_tables() where schema_name = current_schema()").df()
+    assert not set(required_cubes("cohort_retention")) & set(other_tables["table_name"])
