@@ -9,6 +9,7 @@ next rerun; query results are cached per (data version, as-of date, query, the p
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pandas as pd
@@ -21,8 +22,15 @@ from dashboard.settings import Settings
 
 @st.cache_resource(show_spinner="Reading the exports and building the model…", max_entries=3)
 def _open_database(settings: Settings, version: str) -> Database:
-    """One Database per settings and data version; shared by every session of this server."""
-    return Database.open(settings)
+    """One Database per settings and data version; shared by every session of this server.
+
+    Once it is open, a background thread builds the churn scores and every page's aggregate tables for the
+    default as-of date, so the pages people open next are answered from ready aggregates; a page opened
+    before its aggregates are ready builds them itself (each is built once, whoever asks first).
+    """
+    database = Database.open(settings)
+    threading.Thread(target=database.warm, name="warm-aggregates", daemon=True).start()
+    return database
 
 
 def database(settings: Settings) -> Database:

@@ -188,6 +188,36 @@ class Database:
             self.settings.row_drop_warn_share, self.opened_at)
         return findings
 
+    def warm(self, as_of: date | None = None) -> list[str]:
+        """Build, for as_of, every aggregate table the pages read and the churn scores, ahead of the first
+        session that needs them (the app runs this in a background thread after opening the exports).
+
+        Returns the problems met (each also shows on the page that needs the failed table, when opened).
+        """
+        from dashboard import churn
+
+        if not self.has_orders:
+            return []
+        problems = []
+        cursor = self.cursor(as_of)
+        try:
+            names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql") if not path.stem.startswith("cube_"))
+            needs_scores = [name for name in names if name.startswith(("churn_", "winback_"))]
+            for name in [name for name in names if name not in needs_scores]:
+                try:
+                    queries.ensure_cubes(cursor, name)
+                except Exception as error:  # reported, and the page shows it too
+                    problems.append(f"{name}: {error}")
+            try:
+                churn.ensure_customer_scores(cursor)
+                for name in needs_scores:
+                    queries.ensure_cubes(cursor, name)
+            except Exception as error:  # thin or unusable data: the churn page explains it
+                problems.append(f"churn scores: {error}")
+        finally:
+            cursor.close()
+        return problems
+
     def cursor(self, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
         """A new cursor whose unqualified table names resolve to the model built for as_of."""
         as_of = as_of or self.default_as_of()

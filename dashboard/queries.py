@@ -25,7 +25,8 @@ QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 PARAMETER = re.compile(r"(?<![:$\w])\$([a-z_][a-z0-9_]*)")
 HEADER_PARAMS = re.compile(r"^--\s*Params:\s*(.*)$", re.MULTILINE | re.IGNORECASE)
 CUBE_TABLE = re.compile(r"\b(cube_[a-z0-9_]+)\b")
-_CUBE_BUILD_LOCK = threading.RLock()
+_CUBE_LOCKS: dict[str, threading.Lock] = {}
+_CUBE_LOCKS_GUARD = threading.Lock()
 
 
 class QueryError(RuntimeError):
@@ -97,12 +98,27 @@ def _table_exists(con, table: str) -> bool:
     return True
 
 
+def _cube_lock(cube: str) -> threading.Lock:
+    """The lock of one aggregate: sessions wait only for a build of the aggregate they need."""
+    with _CUBE_LOCKS_GUARD:
+        return _CUBE_LOCKS.setdefault(cube, threading.Lock())
+
+
+def cubes_of_all_queries() -> tuple[str, ...]:
+    """Every aggregate any file of queries/ reads, dependencies first: what a warm-up builds."""
+    ordered: dict[str, None] = {}
+    for path in sorted(QUERIES_DIR.glob("*.sql")):
+        if not path.stem.startswith("cube_"):
+            ordered.update(dict.fromkeys(required_cubes(path.stem)))
+    return tuple(ordered)
+
+
 def ensure_cubes(con, name: str) -> None:
     """Build the aggregate tables ``queries/<name>.sql`` reads that the cursor's schema lacks (once)."""
     for cube in required_cubes(name):
         if _table_exists(con, cube):
             continue
-        with _CUBE_BUILD_LOCK:  # one build per cube even when many sessions open the page at once
+        with _cube_lock(cube):  # one build per cube even when many sessions open the page at once
             if not _table_exists(con, cube):
                 try:
                     execute_file(con, cube)

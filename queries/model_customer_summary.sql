@@ -62,12 +62,26 @@ final as (
     inner join first_orders on first_orders.customer_id = totals.customer_id
     left join second_orders on second_orders.customer_id = totals.customer_id
     left join profiles on profiles.customer_id = totals.customer_id
-)
+),
 
 -- seg_key numbers the segment combinations (channel x region x category x tier) so the aggregate tables
 -- (cube_*.sql) can be keyed by a small integer instead of four strings.
-select
-    *,
-    cast(dense_rank() over (order by acquisition_channel, region, first_category, loyalty_tier) as integer)
-        as seg_key
+segment_keys as (
+    select
+        acquisition_channel,
+        region,
+        first_category,
+        loyalty_tier,
+        cast(row_number() over (order by acquisition_channel, region, first_category, loyalty_tier) as integer)
+            as seg_key
+    from (select distinct acquisition_channel, region, first_category, loyalty_tier from final)
+)
+
+-- A join to the few hundred combinations instead of a window over every customer (no sort of the customers).
+select final.*, segment_keys.seg_key
 from final
+inner join segment_keys
+    on segment_keys.acquisition_channel = final.acquisition_channel
+    and segment_keys.region = final.region
+    and segment_keys.first_category = final.first_category
+    and segment_keys.loyalty_tier = final.loyalty_tier
