@@ -10,6 +10,12 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+
+# The house template for every figure, set once: naming it in each figure's layout made plotly validate and
+# copy the whole template per figure (about 15 ms each, most of a page rerun's CPU); as the default it is
+# applied once when the figure is serialised, with the same result in the figure's JSON.
+pio.templates.default = "plotly_white"
 
 PALETTE = {
     "primary": "#2563eb",
@@ -61,10 +67,9 @@ def format_number(value, digits: int = 0) -> str:
 
 
 def style(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, height: int = 380) -> go.Figure:
-    """The house layout: a title, axis titles, white template, compact margins, unified hover."""
+    """The house layout: a title, axis titles, compact margins, unified hover (white template: the default)."""
     fig.update_layout(
         title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
-        template="plotly_white",
         height=height,
         margin={"l": 60, "r": 20, "t": 60, "b": 90},
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
@@ -91,7 +96,7 @@ def sparkline(values: pd.Series, dates: pd.Series, value_format: str = ",.0f", c
         )
     )
     fig.update_layout(
-        height=60, margin={"l": 0, "r": 0, "t": 0, "b": 0}, template="plotly_white", showlegend=False
+        height=60, margin={"l": 0, "r": 0, "t": 0, "b": 0}, showlegend=False
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
