@@ -115,7 +115,7 @@ def _cache_key(name: str, params: dict) -> tuple:
 def _run_page(cursor, page: str, params: dict, cache: dict | None = None) -> tuple[dict, dict]:
     """Run a page's queries for the Filters params as the page does; frames and seconds per query.
 
-    With a cache (a dict shared by every page of the session, like the app's ``st.cache_data``), a query whose
+    With a cache (the page's own results so far, a model of the app's ``st.cache_data``), a query whose
     file and used parameters were answered before is served from it and takes 0 s, as in the app.
     """
     from bench.pages import PAGE_QUERIES, cohort_drilldown, winback_rule_params
@@ -144,7 +144,7 @@ def _run_page(cursor, page: str, params: dict, cache: dict | None = None) -> tup
     return frames, seconds
 
 
-def _first_views(cursor, pages: list[str], as_of, cache: dict) -> dict:
+def _first_views(cursor, pages: list[str], as_of, caches: dict) -> dict:
     """Each page opened once with the default filters (all customers, the last 365 days, months), as a user
     opens it: this builds the page's aggregate tables (once per as-of date, for every session) and fills the
     query cache the reruns then start from."""
@@ -153,7 +153,7 @@ def _first_views(cursor, pages: list[str], as_of, cache: dict) -> dict:
     results = {}
     for page in pages:
         with timed() as total:
-            _, seconds = _run_page(cursor, page, default_params(as_of), cache)
+            _, seconds = _run_page(cursor, page, default_params(as_of), caches[page])
         results[page] = {"seconds": [total.seconds], "cpu": [total.cpu], "peak_mb": total.peak_mb,
                          "queries": seconds}
         _say(f"{page}, first view: {total.seconds:.3f} s")
@@ -161,7 +161,7 @@ def _first_views(cursor, pages: list[str], as_of, cache: dict) -> dict:
 
 
 def _page_reruns(cursor, pages: list[str], as_of, runs: int, budget: float, out_dir: Path,
-                 cache: dict | None = None) -> dict:
+                 caches: dict | None = None) -> dict:
     """Each page's reruns after each kind of filter change, through a model of the app's query cache.
 
     Only the queries whose used parameters changed run (the others are cache hits in the app). Without a
@@ -182,7 +182,7 @@ def _page_reruns(cursor, pages: list[str], as_of, runs: int, budget: float, out_
                 continue
             params = filter_change(kind, run, as_of)
             with timed() as total:
-                frames, seconds = _run_page(cursor, page, params, cache)
+                frames, seconds = _run_page(cursor, page, params, caches[page] if caches is not None else None)
             spent[(page, kind)] += total.seconds
             samples[(page, kind)].append(total)
             for name, value in seconds.items():
@@ -236,9 +236,12 @@ def session(data_dir: str, runs: int, budget: float, out_dir: str) -> dict:
     pages = available_pages()
     result["unavailable"] = {page: reason for page, reason in pages.items() if reason}
     ready = [page for page, reason in pages.items() if not reason and page not in NEEDS_SCORES]
-    cache: dict = {}
-    result["first_views"] = _first_views(cursor, ready, as_of, cache)
-    result["pages"] = _page_reruns(cursor, ready, as_of, runs, budget, out, cache)
+    # One query cache per page: a page's reruns are served only what its own first view and earlier reruns
+    # cached (in the app, another page with the same query and filters could have filled it too; counting on
+    # that would make a page's numbers depend on the order pages are measured in).
+    caches: dict = {page: {} for page in pages}
+    result["first_views"] = _first_views(cursor, ready, as_of, caches)
+    result["pages"] = _page_reruns(cursor, ready, as_of, runs, budget, out, caches)
 
     with timed() as timing:
         run_query(cursor, "data_overview")
@@ -268,9 +271,9 @@ def session(data_dir: str, runs: int, budget: float, out_dir: str) -> dict:
         result["scores"] = {"seconds": [timing.seconds], "cpu": [timing.cpu], "peak_mb": timing.peak_mb,
                             "customers": len(scored.scores), "sql_steps": steps}
         _say(f"scores (fit included): {timing.seconds:.1f} s for {len(scored.scores):,} customers")
-        scored_pages = [page for page in NEEDS_SCORES if page in pages and not pages[page]]
-        result["first_views"].update(_first_views(cursor, scored_pages, as_of, cache))
-        result["pages"].update(_page_reruns(cursor, scored_pages, as_of, runs, budget, out, cache))
+        scored_pages = [page for page in pages if page in NEEDS_SCORES and not pages[page]]
+        result["first_views"].update(_first_views(cursor, scored_pages, as_of, caches))
+        result["pages"].update(_page_reruns(cursor, scored_pages, as_of, runs, budget, out, caches))
     return result
 
 

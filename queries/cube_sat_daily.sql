@@ -2,7 +2,9 @@
 -- valid survey response. seg_key is the customer's (customer_summary.seg_key), -1 for responses of customers
 -- with no valid order (they count only without segment filters, see segment_keys). Counts only, no rates:
 -- responses (any kind); NPS responses, scores 9-10 / 0-6 and promoter/passive/detractor categories;
--- CSAT responses, scores 4-5, the sum and count of their scores (for the mean).
+-- CSAT responses, scores 4-5, the sum and count of their scores (for the mean). Also one row per
+-- submitted_day x touchpoint under seg_key 0 with the totals over everyone (every seg_key and -1), which the
+-- unfiltered view reads (segment_keys_with_total).
 -- Params: none
 create table cube_sat_daily as
 with responses as (
@@ -19,7 +21,7 @@ with responses as (
 
 select
     submitted_day,
-    seg_key,
+    case when grouping(seg_key) = 1 then 0 else seg_key end as seg_key,
     touchpoint,
     count(*) as responses,
     count(*) filter (where kind = 'nps') as nps_responses,
@@ -33,5 +35,5 @@ select
     coalesce(sum(score) filter (where kind = 'csat'), 0) as csat_score_sum,
     count(score) filter (where kind = 'csat') as csat_scored
 from responses
-group by submitted_day, seg_key, touchpoint
-order by submitted_day, seg_key, touchpoint
+group by grouping sets ((submitted_day, seg_key, touchpoint), (submitted_day, touchpoint))
+order by 1, 2, 3

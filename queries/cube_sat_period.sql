@@ -1,7 +1,8 @@
 -- Grain: one row per grain ('week', 'month', 'quarter') x period_start (calendar period of the local day) x
 -- seg_key with a valid order or a survey response. The counts of cube_sat_daily summed over the period's days
 -- and touchpoints, plus orders: valid orders placed in the period by the segment's customers (seg_key -1 has
--- none). Counts only, no rates.
+-- none). Counts only, no rates. Also one row per grain x period_start under seg_key 0 with the totals over
+-- everyone (every seg_key and -1), which the unfiltered view reads (segment_keys_with_total).
 -- Params: none
 create table cube_sat_period as
 with grains as (
@@ -33,6 +34,7 @@ response_days as (
         sum(csat_scored) as csat_scored,
         0 as orders
     from cube_sat_daily
+    where seg_key <> 0  -- the per-segment rows; the totals are made again below
     group by submitted_day, seg_key
     union all
     select ordered_day, seg_key, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, orders
@@ -43,7 +45,7 @@ final as (
     select
         grains.grain,
         cast(date_trunc(grains.grain, response_days.day) as date) as period_start,
-        response_days.seg_key,
+        case when grouping(response_days.seg_key) = 1 then 0 else response_days.seg_key end as seg_key,
         cast(sum(response_days.responses) as bigint) as responses,
         cast(sum(response_days.nps_responses) as bigint) as nps_responses,
         cast(sum(response_days.nps_promoters) as bigint) as nps_promoters,
@@ -56,7 +58,7 @@ final as (
         cast(sum(response_days.orders) as bigint) as orders
     from response_days
     cross join grains
-    group by grains.grain, period_start, response_days.seg_key
+    group by grouping sets ((grains.grain, period_start, response_days.seg_key), (grains.grain, period_start))
 )
 
 select * from final

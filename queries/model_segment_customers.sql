@@ -65,3 +65,16 @@ where (channels is null or list_contains(channels, acquisition_channel))
 union all
 select -1 as seg_key
 where channels is null and regions is null and categories is null and tiers is null
+;
+
+-- segment_keys_with_total: the keys to read from an aggregate that also stores its totals over everyone
+-- (every seg_key and -1) under seg_key 0: without any segment filter only 0, so the unfiltered view reads one
+-- row per period instead of summing a few hundred; with a filter the same keys as segment_keys. Only for
+-- aggregates that store those totals (they say so in their header).
+create macro segment_keys_with_total(channels, regions, categories, tiers) as table
+select seg_key
+from segment_keys(channels, regions, categories, tiers)
+where not (channels is null and regions is null and categories is null and tiers is null)
+union all
+select 0 as seg_key
+where channels is null and regions is null and categories is null and tiers is null

@@ -16,7 +16,15 @@ with key_counts as (
         sum(csat_responses) as csat_responses,
         sum(csat_satisfied) as csat_satisfied
     from cube_sat_daily
-    where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+    where seg_key in (
+        select seg_key
+        from segment_keys_with_total($channels, $regions, $categories, $tiers)
+        where $dimension = 'touchpoint'
+        union all
+        select seg_key
+        from segment_keys($channels, $regions, $categories, $tiers)
+        where $dimension is distinct from 'touchpoint'
+    )
       and (cast($start_date as date) is null or submitted_day >= cast($start_date as date))
       and (cast($end_date as date) is null or submitted_day <= cast($end_date as date))
     group by seg_key, touchpoint

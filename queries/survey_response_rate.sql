@@ -12,7 +12,7 @@ with periods as (
         cast(sum(responses) as bigint) as responses
     from cube_sat_period
     where grain = lower($grain)
-      and seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+      and seg_key in (select seg_key from segment_keys_with_total($channels, $regions, $categories, $tiers))
       and (cast($start_date as date) is null or period_start >= cast($start_date as date))
       and (cast($end_date as date) is null or period_start <= cast($end_date as date))
     group by period_start
