@@ -20,19 +20,8 @@ from dashboard import demo
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
+from tests.segments import ALL, FILTER_COLUMNS, SEGMENT_FILTERS, in_segment
 
-ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
-SEGMENT_FILTERS = [
-    pytest.param({}, id="all"),
-    pytest.param({"channels": ["email"]}, id="one-channel"),
-    pytest.param({"channels": ["email", "referral"]}, id="two-channels"),
-    pytest.param({"channels": ["referral"], "tiers": ["gold", "none"]}, id="channel-and-tiers"),
-    pytest.param({"regions": ["Europe", "UK"], "categories": ["apparel", "home"]}, id="regions-and-categories"),
-    pytest.param({"channels": []}, id="empty-list"),
-    pytest.param({"channels": ["no such channel"]}, id="unknown-value"),
-]
-FILTER_COLUMNS = {"channels": "acquisition_channel", "regions": "region", "categories": "first_category",
-                  "tiers": "loyalty_tier"}
 CARE_GROUPS = [
     ("ticket", "no ticket", 1), ("ticket", "resolved", 2), ("ticket", "unresolved", 3),
     ("resolution_time", "< 1 day", 1), ("resolution_time", "1-3 days", 2), ("resolution_time", "3-7 days", 3),
@@ -83,10 +72,7 @@ def customer_segments(orders: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFr
 
 def segment_ids(customers: pd.DataFrame, segment: dict) -> set:
     """customer_ids of the segment a filter selects."""
-    keep = pd.Series(True, index=customers.index)
-    for key, values in segment.items():
-        keep &= customers[FILTER_COLUMNS[key]].isin(values)
-    return set(customers.index[keep])
+    return set(in_segment(customers, segment).index)
 
 
 def run(cursor, name: str, segment: dict) -> pd.DataFrame:

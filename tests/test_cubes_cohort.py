@@ -19,19 +19,8 @@ from dashboard import demo
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
+from tests.segments import ALL, SEGMENT_FILTERS, in_segment
 
-ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
-SEGMENT_FILTERS = [
-    pytest.param({}, id="all"),
-    pytest.param({"channels": ["email"]}, id="one-channel"),
-    pytest.param({"channels": ["email", "referral"]}, id="two-channels"),
-    pytest.param({"channels": ["referral"], "tiers": ["gold", "none"]}, id="channel-and-tiers"),
-    pytest.param({"regions": ["Europe", "UK"], "categories": ["apparel", "home"]}, id="regions-and-categories"),
-    pytest.param({"channels": []}, id="empty-list"),
-    pytest.param({"channels": ["no such channel"]}, id="unknown-value"),
-]
-FILTER_COLUMNS = {"channels": "acquisition_channel", "regions": "region", "categories": "first_category",
-                  "tiers": "loyalty_tier"}
 GRAINS = ("week", "month", "quarter")
 ODD_EMAILS = ["   ", None, " padded.person@example.org ", "no-at-sign", "@leading.example", "two@at@signs.example"]
 RETENTION_COLUMNS = ["cohort_start", "period_number", "period_start", "cohort_size", "active_customers",
@@ -115,13 +104,6 @@ def expected_customers_and_orders(cursor) -> tuple[pd.DataFrame, pd.DataFrame]:
         cohort = orders["customer_id"].map(customers[f"cohort_{grain}"])
         orders[f"number_{grain}"] = periods_between(cohort, orders[f"period_{grain}"], grain)
     return customers, orders
-
-
-def in_segment(customers: pd.DataFrame, segment: dict) -> pd.DataFrame:
-    keep = pd.Series(True, index=customers.index)
-    for parameter, values in segment.items():
-        keep &= customers[FILTER_COLUMNS[parameter]].isin(values)
-    return customers[keep]
 
 
 def expected_retention(customers, orders, as_of, segment, grain, small_cohort_size) -> pd.DataFrame:

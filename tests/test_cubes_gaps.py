@@ -18,9 +18,9 @@ from dashboard import demo
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
+from tests.segments import ALL, in_segment
 
-ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
-SEGMENT_FILTERS = [
+SEGMENT_FILTERS = [  # other values than tests/segments.py's list, so the two files cover more combinations
     pytest.param({}, id="all"),
     pytest.param({"channels": ["email"]}, id="one-channel"),
     pytest.param({"channels": ["email", "referral", "marketplace"]}, id="three-channels"),
@@ -29,12 +29,6 @@ SEGMENT_FILTERS = [
     pytest.param({"tiers": []}, id="empty-list"),
     pytest.param({"regions": ["nowhere"]}, id="unknown-value"),
 ]
-SEGMENT_COLUMNS = {
-    "channels": "acquisition_channel",
-    "regions": "region",
-    "categories": "first_category",
-    "tiers": "loyalty_tier",
-}
 MICROSECONDS_PER_DAY = 86_400_000_000
 
 
@@ -56,10 +50,7 @@ def model(request, tmp_path_factory):
 
 def segment_ids(customers: pd.DataFrame, segment: dict) -> set:
     """The customer ids a segment filter keeps, by pandas on customer_summary's segment columns."""
-    keep = pd.Series(True, index=customers.index)
-    for param, values in segment.items():
-        keep &= customers[SEGMENT_COLUMNS[param]].isin(values)
-    return set(customers.loc[keep, "customer_id"])
+    return set(in_segment(customers, segment)["customer_id"])
 
 
 def segment_orders(model, segment: dict) -> pd.DataFrame:

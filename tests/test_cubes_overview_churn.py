@@ -22,19 +22,8 @@ from dashboard import churn, demo
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
+from tests.segments import ALL, SEGMENT_FILTERS, in_segment
 
-ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
-SEGMENT_FILTERS = [
-    pytest.param({}, id="all"),
-    pytest.param({"channels": ["email"]}, id="one-channel"),
-    pytest.param({"channels": ["email", "referral"]}, id="two-channels"),
-    pytest.param({"channels": ["referral"], "tiers": ["gold", "none"]}, id="channel-and-tiers"),
-    pytest.param({"regions": ["Europe", "UK"], "categories": ["apparel", "home"]}, id="regions-and-categories"),
-    pytest.param({"channels": []}, id="empty-list"),
-    pytest.param({"channels": ["no such channel"]}, id="unknown-value"),
-]
-FILTER_COLUMNS = {"channels": "acquisition_channel", "regions": "region", "categories": "first_category",
-                  "tiers": "loyalty_tier"}
 DIMENSIONS = ("acquisition_channel", "region", "first_category", "loyalty_tier")
 WINBACK_RULES = [
     pytest.param(churn.WinbackRules(risk_bands=("high",)), id="high-risk"),
@@ -69,12 +58,7 @@ def model(request, tmp_path_factory):
 
 def segment_ids(model, segment: dict) -> set:
     """Customers of the segment, from customer_summary's segment columns (null list = any value)."""
-    summary = model["customer_summary"]
-    keep = pd.Series(True, index=summary.index)
-    for parameter, values in segment.items():
-        if values is not None:
-            keep &= summary[FILTER_COLUMNS[parameter]].isin(values)
-    return set(summary.loc[keep, "customer_id"])
+    return set(in_segment(model["customer_summary"], segment)["customer_id"])
 
 
 def is_unfiltered(segment: dict) -> bool:

@@ -18,19 +18,8 @@ from dashboard import demo
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
+from tests.segments import ALL, SEGMENT_FILTERS, in_segment
 
-ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
-SEGMENT_FILTERS = [
-    pytest.param({}, id="all"),
-    pytest.param({"channels": ["email"]}, id="one-channel"),
-    pytest.param({"channels": ["email", "referral"]}, id="two-channels"),
-    pytest.param({"channels": ["referral"], "tiers": ["gold", "none"]}, id="channel-and-tiers"),
-    pytest.param({"regions": ["Europe", "UK"], "categories": ["apparel", "home"]}, id="regions-and-categories"),
-    pytest.param({"channels": []}, id="empty-list"),
-    pytest.param({"channels": ["no such channel"]}, id="unknown-value"),
-]
-FILTER_COLUMNS = {"channels": "acquisition_channel", "regions": "region", "categories": "first_category",
-                  "tiers": "loyalty_tier"}
 MILESTONES = (30, 60, 90, 180, 365)
 BUCKETS = ("1", "2", "3", "4", "5", "6-10", "11+")
 
@@ -84,13 +73,6 @@ def expected_customers(cursor) -> pd.DataFrame:
         customers[f"eligible_{days}"] = eligible
         customers[f"reached_{days}"] = eligible & (customers["second_ordered_at"] <= customers["first_ordered_at"] + window)
     return customers
-
-
-def in_segment(customers: pd.DataFrame, segment: dict) -> pd.DataFrame:
-    keep = pd.Series(True, index=customers.index)
-    for parameter, values in segment.items():
-        keep &= customers[FILTER_COLUMNS[parameter]].isin(values)
-    return customers[keep]
 
 
 def share(numerator, denominator):

@@ -18,8 +18,9 @@ from dashboard import demo
 from dashboard.model import Database
 from dashboard.queries import required_cubes, run_query
 from dashboard.settings import load_settings
+from tests.segments import ALL, FILTER_COLUMNS, in_segment
 
-NO_FILTER = {"channels": None, "regions": None, "categories": None, "tiers": None}
+NO_FILTER = ALL
 SEGMENT_FILTERS = {
     "all": NO_FILTER,
     "one channel": {**NO_FILTER, "channels": ["email"]},
@@ -28,8 +29,6 @@ SEGMENT_FILTERS = {
     "categories and regions": {**NO_FILTER, "categories": ["apparel", "home"], "regions": ["UK", "Asia Pacific"]},
     "empty list": {**NO_FILTER, "channels": []},
 }
-SEGMENT_COLUMNS = {"channels": "acquisition_channel", "regions": "region", "categories": "first_category",
-                   "tiers": "loyalty_tier"}
 SAT_QUERIES = ("satisfaction_90d", "nps_trend", "csat_trend", "repurchase_after_response",
                "satisfaction_by_dimension", "survey_response_rate", "survey_comments")
 
@@ -49,15 +48,11 @@ class Model:
 
     def members(self, segment: dict) -> pd.DataFrame:
         """customer_summary rows of the segment (all customers when no filter is set)."""
-        members = self.customers
-        for key, column in SEGMENT_COLUMNS.items():
-            if segment[key] is not None:
-                members = members[members[column].isin(segment[key])]
-        return members
+        return in_segment(self.customers, segment)
 
     def segment_surveys(self, segment: dict) -> pd.DataFrame:
         """Every response without a filter (customers with no order too), else the segment customers' ones."""
-        if all(segment[key] is None for key in SEGMENT_COLUMNS):
+        if all(segment[key] is None for key in FILTER_COLUMNS):
             return self.surveys
         return self.surveys[self.surveys["customer_id"].isin(self.members(segment)["customer_id"])]
 
