@@ -104,15 +104,6 @@ def _cube_lock(cube: str) -> threading.Lock:
         return _CUBE_LOCKS.setdefault(cube, threading.Lock())
 
 
-def cubes_of_all_queries() -> tuple[str, ...]:
-    """Every aggregate any file of queries/ reads, dependencies first: what a warm-up builds."""
-    ordered: dict[str, None] = {}
-    for path in sorted(QUERIES_DIR.glob("*.sql")):
-        if not path.stem.startswith("cube_"):
-            ordered.update(dict.fromkeys(required_cubes(path.stem)))
-    return tuple(ordered)
-
-
 def ensure_cubes(con, name: str) -> None:
     """Build the aggregate tables ``queries/<name>.sql`` reads that the cursor's schema lacks (once)."""
     for cube in required_cubes(name):
