@@ -70,6 +70,7 @@ def _open_and_build(data_dir: str) -> tuple:
                   "segment_values (sidebar options)": options.seconds},
         "model_steps": steps,
         "orders": database.catalog.tables["orders"].row_count,
+        "snapshot": str(database.snapshot) if database.snapshot else None,
     }
     return database, as_of, cursor, timings
 

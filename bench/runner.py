@@ -35,11 +35,16 @@ class ProcessResult:
         return json.loads(lines[-1])
 
 
-def child_environment(state_dir: Path, memory_limit: str | None) -> dict:
-    """The environment of every child: no settings file, our state folder, the memory limit if any."""
+def child_environment(state_dir: Path, memory_limit: str | None, snapshots: bool = False) -> dict:
+    """The environment of every child: no settings file, our state folder, the memory limit if any.
+
+    Model snapshots are off unless asked for: a step then builds from the exports, as the first start on a new
+    export does; the steps that measure a start on exports already prepared turn them on.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("DASHBOARD_")}
     env["DASHBOARD_SETTINGS"] = str(state_dir / "no-settings-file.toml")  # absent: defaults only
     env["DASHBOARD_STATE_DIR"] = str(state_dir)
+    env["DASHBOARD_MODEL_SNAPSHOTS"] = "1" if snapshots else "0"
     if memory_limit:
         env["DASHBOARD_MEMORY_LIMIT"] = memory_limit
     env["PYTHONPATH"] = str(PROJECT_ROOT) + os.pathsep + env.get("PYTHONPATH", "")

@@ -26,10 +26,11 @@ def _open_database(settings: Settings, version: str) -> Database:
 
     Once it is open, a background thread builds the churn scores and every page's aggregate tables for the
     default as-of date, so the pages people open next are answered from ready aggregates; a page opened
-    before its aggregates are ready builds them itself (each is built once, whoever asks first).
+    before its aggregates are ready builds them itself (each is built once, whoever asks first). It then
+    saves the model snapshot, so the next start on these exports (a restart, the report) skips the build.
     """
     database = Database.open(settings)
-    threading.Thread(target=database.warm, name="warm-aggregates", daemon=True).start()
+    threading.Thread(target=database.prepare, name="warm-aggregates", daemon=True).start()
     return database
 
 

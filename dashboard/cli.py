@@ -131,6 +131,33 @@ def command_scores(args) -> int:
     return 0
 
 
+def command_prepare(args) -> int:
+    """Build the model, every page's aggregates and the churn scores, and save them as this export's snapshot."""
+    database = _open_database(args)
+    if database.snapshot is not None:
+        print(f"already prepared: {database.snapshot} holds the model of these exports", file=sys.stderr)
+        return 0
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot prepare the model, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    as_of = args.as_of or database.default_as_of()
+    problems = database.prepare(as_of)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    path = database.snapshot_path
+    if not database.settings.model_snapshots:
+        print("model snapshots are off (model_snapshots = false): aggregates built, nothing saved", file=sys.stderr)
+    elif path.is_file():
+        print(f"prepared the model as of {as_of} in {time.perf_counter() - started:.1f} s: {path} "
+              f"({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
+    else:
+        print("the model was built but could not be saved (see the warnings above)", file=sys.stderr)
+        return 2
+    return 0
+
+
 def command_backtest(args) -> int:
     """Fit the churn model at the cutoff and print how it ranked what happened next, against recency."""
     from dashboard import churn
@@ -186,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     scores.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
     scores.add_argument("--out", required=True, help="output CSV file (not inside the data folder), or - for stdout")
     scores.set_defaults(handler=command_scores)
+
+    prepare_model = commands.add_parser(
+        "prepare", help="build the model, aggregates and scores once and save them, so later starts on these "
+                        "exports (app, report, scores) take a second; run it after each new export")
+    prepare_model.add_argument("--data", type=Path, help="data folder (default: settings)")
+    prepare_model.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    prepare_model.set_defaults(handler=command_prepare)
 
     backtest = commands.add_parser("backtest", help="backtest the churn model against a recency baseline")
     backtest.add_argument("--data", type=Path, help="data folder (default: settings)")

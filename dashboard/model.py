@@ -6,6 +6,11 @@ date, the derived tables every query reads (``valid_orders``, ``customer_summary
 ``customer_activity``, ``valid_surveys``, ``valid_tickets``, ``valid_returns``) in a schema of
 their own, and returns a fresh cursor whose search path points there.  Each thread or Streamlit
 session must use its own cursor: a DuckDB connection refuses a second concurrent call.
+
+When a snapshot of this version of the exports exists (``dashboard/snapshots.py``, written by
+``Database.prepare``), ``open`` attaches it read-only instead of reading the exports: its clean tables,
+as-of schemas, aggregates and scores are used as they are, and anything built later (another as-of date,
+an aggregate it lacks) goes to an in-memory schema searched first.
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone as dt_timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dashboard import checks, queries
+from dashboard import checks, queries, snapshots
 from dashboard.settings import Settings
 from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
 
@@ -91,6 +97,9 @@ class Database:
     _row_findings: list | None = None
     _latest_order_date: object = None
     build_seconds: dict[date, float] = field(default_factory=dict)
+    snapshot: Path | None = None  # the snapshot file this database reads, if any
+    _snapshot_schemas: dict[date, str] = field(default_factory=dict)
+    _is_decoded: bool = False  # the exports needed the full decode pass (a corrupt file was left out)
 
     @classmethod
     def open(cls, settings: Settings, now: datetime | None = None) -> "Database":
@@ -104,16 +113,81 @@ class Database:
         # file that fails there (corrupt data behind a good footer) is found by registering again with a full
         # decode pass, which reports and leaves out the broken files.
         catalog = register_sources(connection, settings.data_dir, decode=False)
-        try:
-            for table in CONTRACT:
-                build_clean_table(connection, table, now)
-        except duckdb.Error:
-            catalog = register_sources(connection, settings.data_dir, decode=True)
-            for table in CONTRACT:
-                build_clean_table(connection, table, now)
         database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN)
+        if not (settings.model_snapshots and database._use_snapshot()):
+            try:
+                for table in CONTRACT:
+                    build_clean_table(connection, table, now)
+            except duckdb.Error:
+                database.catalog = register_sources(connection, settings.data_dir, decode=True)
+                database._is_decoded = True
+                for table in CONTRACT:
+                    build_clean_table(connection, table, now)
         database._lock_down()
         return database
+
+    @property
+    def snapshot_key(self) -> str:
+        """The key of this version's snapshot: the exports' fingerprint, the time zone and the code."""
+        return snapshots.snapshot_key(self.catalog.fingerprint, self.settings.timezone)
+
+    @property
+    def snapshot_path(self) -> Path:
+        """Where this version's snapshot is, or would be, saved."""
+        return snapshots.snapshot_path(self.settings.state_dir, self.snapshot_key)
+
+    def _use_snapshot(self) -> bool:
+        """Attach this version's snapshot, if there is a usable one, and read the clean tables from it."""
+        path = self.snapshot_path
+        schemas = snapshots.attach(self.connection, path, self.opened_at)
+        if schemas is None:
+            return False
+        for table in CONTRACT:
+            self.connection.execute(
+                f"create or replace view clean_{table} as select * from {snapshots.CATALOG}.main.clean_{table}")
+        self.snapshot, self._snapshot_schemas = path, schemas
+        return True
+
+    def prepare(self, as_of: date | None = None) -> list[str]:
+        """Build everything the pages read for as_of (``warm``), then save the snapshot so later starts on these
+        exports (the app, the report, the scores) read it instead of rebuilding. Returns the problems met.
+        """
+        problems = self.warm(as_of)
+        try:
+            self.save_snapshot()
+        except (duckdb.Error, OSError) as error:
+            problems.append(f"model snapshot not saved: {str(error).splitlines()[0]}")
+        return problems
+
+    def save_snapshot(self) -> Path | None:
+        """Write this database's clean tables and as-of schemas to its snapshot; None when there is nothing new to
+        save (it was read from one, snapshots are off, or a corrupt export file had to be left out this time).
+        """
+        if self.snapshot is not None or self._is_decoded or not self.settings.model_snapshots:
+            return None
+        with self._lock:
+            complete = dict(self._schemas)
+        if not complete:
+            return None
+        cursor = self.connection.cursor()
+        try:
+            path = snapshots.write(cursor, self.settings.state_dir, self.settings.state_dir / "duckdb_tmp",
+                                   self.snapshot_key, complete, self.opened_at, self._valid_until(cursor))
+        finally:
+            cursor.close()
+        return path
+
+    def _valid_until(self, cursor) -> datetime | None:
+        """The last "now" at which the clean tables stay as they are: a day before the earliest row left out
+        for being in the future (``checks``' rule: a time at or after now + 1 day). None when no row was.
+        """
+        latest_at = checks.row_rule_parameters(self.opened_at)["latest_at"]
+        parts = [f"select min({column}) as future_at from {table} where {column} >= $latest_at"
+                 for table, rules in checks.UNUSABLE_ROW_RULES.items()
+                 for column, condition, _ in rules if "$latest_at" in condition]
+        earliest, = cursor.execute(f"select min(future_at) from ({' union all '.join(parts)})",
+                                   {"latest_at": latest_at}).fetchone()
+        return None if earliest is None else earliest - timedelta(days=1)
 
     @property
     def fingerprint(self) -> str:
@@ -122,7 +196,7 @@ class Database:
 
     def _lock_down(self) -> None:
         """Restrict file access to the data folder and freeze the configuration (DuckDB's order matters)."""
-        spill_dir = self.settings.state_dir / "duckdb_tmp"
+        spill_dir = self.settings.state_dir / "duckdb_tmp"  # also where a snapshot is written before its rename
         allowed = [str(self.catalog.data_dir) + "/"]
         try:
             spill_dir.mkdir(parents=True, exist_ok=True)
@@ -223,8 +297,14 @@ class Database:
         as_of = as_of or self.default_as_of()
         schema = self._ensure_model(as_of)
         cursor = self.connection.cursor()
-        cursor.execute(f"set search_path = '{schema},main'")
+        cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
         return cursor
+
+    def _search_path(self, as_of: date, schema: str) -> str:
+        """The as-of schema first (where new tables go), then the snapshot's schema for as_of if any, then main."""
+        if as_of in self._snapshot_schemas:
+            return f"memory.{schema},{snapshots.CATALOG}.{self._snapshot_schemas[as_of]},memory.main"
+        return f"{schema},main"
 
     def _ensure_model(self, as_of: date) -> str:
         """Build the derived tables for as_of once (thread-safe); drop the oldest beyond a few."""
@@ -238,6 +318,10 @@ class Database:
             cursor = self.connection.cursor()
             cursor.execute(f"drop schema if exists {schema} cascade")
             cursor.execute(f"create schema {schema}")
+            if as_of in self._snapshot_schemas:  # built already: the schema only takes what is built later
+                self.build_seconds[as_of] = time.perf_counter() - started
+                self._schemas[as_of] = schema
+                return schema
             cursor.execute(f"set search_path = '{schema},main'")
             parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
             try:

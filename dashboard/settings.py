@@ -38,6 +38,7 @@ class Settings:
     query_timeout_seconds: float = 30.0
     memory_limit: str = ""
     state_dir: Path = STATE_DIR
+    model_snapshots: bool = True
 
     def __post_init__(self) -> None:
         try:
@@ -50,6 +51,11 @@ class Settings:
             raise SettingsError("small_cohort_size must be 0 or more")
 
 
+def _flag(text: str) -> bool:
+    """An environment variable read as a yes/no setting: 1, true, yes and on are yes."""
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
 # setting name -> (environment variable, parser)
 _ENVIRONMENT = {
     "data_dir": ("DASHBOARD_DATA_DIR", Path),
@@ -57,11 +63,12 @@ _ENVIRONMENT = {
     "small_cohort_size": ("DASHBOARD_SMALL_COHORT_SIZE", int),
     "stale_after_days": ("DASHBOARD_STALE_AFTER_DAYS", int),
     "row_drop_warn_share": ("DASHBOARD_ROW_DROP_WARN_SHARE", float),
-    "show_pii": ("DASHBOARD_SHOW_PII", lambda text: text.strip().lower() in {"1", "true", "yes", "on"}),
+    "show_pii": ("DASHBOARD_SHOW_PII", _flag),
     "default_role": ("DASHBOARD_DEFAULT_ROLE", str),
     "query_timeout_seconds": ("DASHBOARD_QUERY_TIMEOUT_SECONDS", float),
     "memory_limit": ("DASHBOARD_MEMORY_LIMIT", str),
     "state_dir": ("DASHBOARD_STATE_DIR", Path),
+    "model_snapshots": ("DASHBOARD_MODEL_SNAPSHOTS", _flag),
 }
 
 

@@ -18,32 +18,10 @@ from dashboard import churn, demo
 from dashboard.model import Database
 from dashboard.queries import QUERIES_DIR, required_cubes, run_query
 from dashboard.settings import load_settings
+from tests.segments import AGGREGATE_QUERIES, parameter_sets
 
-# Every query a page reruns after a filter change, except the three that list people (cohort_members,
-# winback_segment, survey_comments: their rows are customers or comments, so they read row-level tables).
-AGGREGATE_QUERIES = (
-    "weekly_kpis", "segment_movements", "kpis", "second_order_rate_90d", "median_days_between_orders",
-    "activity_trend", "time_to_second_order", "second_order_milestones", "orders_per_customer",
-    "second_order_rate_by_cohort", "repeat_rate_by_segment", "cohort_retention", "satisfaction_90d", "nps_trend",
-    "csat_trend", "repurchase_after_response", "satisfaction_by_dimension", "survey_response_rate", "care_summary",
-    "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid",
-)
 ROW_LEVEL_TABLES = ("valid_orders", "customer_summary", "customer_activity", "valid_surveys", "valid_tickets",
                     "valid_returns", "customer_scores")
-SEGMENTS = ({"channels": None, "regions": None, "categories": None, "tiers": None},
-            {"channels": ["email", "referral"], "regions": None, "categories": None, "tiers": None},
-            {"channels": None, "regions": ["Europe"], "categories": ["apparel", "home"], "tiers": ["gold"]},
-            {"channels": [], "regions": None, "categories": None, "tiers": None})
-
-
-def parameter_sets(as_of: date) -> list[dict]:
-    sets = []
-    for segment in SEGMENTS:
-        for grain, start in (("month", as_of - timedelta(days=365)), ("week", as_of - timedelta(days=120)),
-                             ("quarter", None)):
-            sets.append({**segment, "grain": grain, "start_date": start, "end_date": as_of if start else None,
-                         "weeks": 12, "small_cohort_size": 30, "dimension": "region", **churn.WinbackRules().params()})
-    return sets
 
 
 @pytest.fixture(scope="module")

@@ -91,6 +91,7 @@ def command_arguments(exports) -> dict[str, list[list[str]]]:
         "backtest": [["--data", data, "--cutoff", "2026-06-30"]],
         "demo-data": [["--out", str(root / "another-demo"), "--customers", "300", "--seed", "2"]],
         "prepare-demo": [[]],  # with DASHBOARD_DATA_DIR set it only says which exports it uses
+        "prepare": [["--data", data], ["--data", data]],  # builds and saves a snapshot, then finds it
     }
 
 
@@ -109,9 +110,11 @@ def test_every_cli_command_is_run_here(exports):
 
 @pytest.mark.parametrize("command", cli_commands())
 def test_cli_command_leaves_the_exports_unchanged(exports, environment, capsys, command):
+    messages = []
     for arguments in command_arguments(exports)[command]:
         code = cli.main([command, *arguments])
         captured = capsys.readouterr()
+        messages.append(captured.err)
         allowed = (0, 1) if command == "validate" else (0,)  # validate exits 1 when it finds an ERROR
         assert code in allowed, f"{command} {arguments} exited {code}: {captured.err}"
         assert_exports_unchanged(exports)
@@ -123,6 +126,9 @@ def test_cli_command_leaves_the_exports_unchanged(exports, environment, capsys, 
         assert (exports["root"] / "another-demo" / "customers.parquet").is_file()
     if command == "scores":
         assert (exports["out_dir"] / "scores.csv").read_text(encoding="utf-8").startswith("customer_id,")
+    if command == "prepare":  # the snapshot goes to the state folder (not the data folder); the second run finds it
+        assert list((exports["root"] / "state" / "snapshots").glob("model-*.duckdb"))
+        assert messages[-1].startswith("already prepared"), messages
 
 
 PAGES = {

@@ -207,6 +207,14 @@ INTERNAL_INTERPOLATIONS = {
         "key": "checks.UNIQUE_KEYS: a contract id column name",
         "time_column": "checks.UNIQUE_KEYS: a contract timestamp column name",
         "columns": "the contract column names of the table, joined",
+        "snapshots.CATALOG": "the constant name a snapshot is attached under",
+        "' union all '.join(parts)": "min() over checks' row-rule timestamp columns of contract tables (constants)",
+        "self._search_path(as_of, schema)": "schema names made as above (snapshots.attach accepts only asof_<digits>)",
+    },
+    "dashboard/snapshots.py": {
+        "CATALOG": "the constant name a snapshot is attached under",
+        "quote_literal(str(path))": "a snapshot path under the state folder: the state folder, a hash key",
+        "quote_literal(str(temporary))": "a path in the spill folder: a hash key, the process id, random hex",
     },
     "dashboard/sources.py": {
         "spec.name": "a contract table name",

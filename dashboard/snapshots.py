@@ -1,0 +1,148 @@
+"""Model snapshots: one version of the exports' clean tables, model and aggregates, kept in a DuckDB file.
+
+Building the model reads every export and takes about 30 s at 10M orders; reading it back from a snapshot takes
+well under a second. A snapshot is written once per version of the exports (by the app's background warm-up or
+by ``python -m dashboard prepare``) under ``<state_dir>/snapshots/``, and every later start (the app, the report,
+the scores, on any number of processes at once) attaches it read-only instead of rebuilding.
+
+Its name is a key of everything its content depends on, so a snapshot is never used for data or code it was
+not built from:
+
+- the exports' fingerprint (every file's path, size and modification time, and ``mapping.toml``);
+- the time zone;
+- the code that builds it (the text of every ``queries/*.sql`` and ``dashboard/*.py``) and DuckDB's version.
+
+One more input changes with time: a row dated more than a day after "now" is left out as being in the future.
+The snapshot records when its earliest such row stops being in the future (``valid_until``); from then on it is
+not used, and the next start builds and saves a new one.
+
+A snapshot is written to a temporary file in DuckDB's spill folder (the only folder the locked-down connection
+may write to besides the exports, which it never writes) and then renamed into place, so a reader never sees a
+half-written file. Nothing in a snapshot is changed after it is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+import uuid
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+
+from dashboard.sources import quote_literal
+
+FORMAT = 1  # bump when the layout of a snapshot changes
+KEEP_SNAPSHOTS = 2  # newest snapshots kept per state folder (one for the running exports, one for the last)
+CATALOG = "snapshot"  # the name a snapshot is attached under
+_PROJECT = Path(__file__).resolve().parent.parent
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """A hash of the code that decides what a snapshot holds: every SQL file and dashboard module, DuckDB's version."""
+    digest = hashlib.sha256(f"{FORMAT}|{duckdb.__version__}".encode())
+    for path in sorted([*(_PROJECT / "queries").glob("*.sql"), *(_PROJECT / "dashboard").glob("*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def snapshot_key(exports_fingerprint: str, timezone: str) -> str:
+    """The key of a snapshot: changes with the exports, the time zone and the code."""
+    return hashlib.sha256(f"{exports_fingerprint}|{timezone}|{code_version()}".encode()).hexdigest()[:20]
+
+
+def snapshot_dir(state_dir: Path) -> Path:
+    """Where snapshots are kept."""
+    return Path(state_dir) / "snapshots"
+
+
+def snapshot_path(state_dir: Path, key: str) -> Path:
+    """The file of the snapshot with this key (it may not exist)."""
+    return snapshot_dir(state_dir) / f"model-{key}.duckdb"
+
+
+def attach(connection, path: Path, now: datetime) -> dict[date, str] | None:
+    """Attach the snapshot at path read-only; return its as-of dates and their schemas, or None when it cannot
+    be used (missing, unreadable, or built when a row it left out as future was less than a day ahead of now).
+
+    A snapshot that cannot be read is removed, so the next save replaces it.
+    """
+    if not path.is_file():
+        return None
+    try:
+        connection.execute(f"attach {quote_literal(str(path))} as {CATALOG} (read_only)")
+    except duckdb.Error:
+        _remove(path)
+        return None
+    try:
+        valid_until, = connection.execute(f"select valid_until from {CATALOG}.main.snapshot_info").fetchone()
+        schemas = dict(connection.execute(f"select as_of, schema_name from {CATALOG}.main.snapshot_schemas").fetchall())
+    except duckdb.Error:
+        connection.execute(f"detach {CATALOG}")
+        _remove(path)
+        return None
+    is_ours = all(re.fullmatch(r"asof_[0-9]{8}", str(schema)) for schema in schemas.values())  # formatted into SQL
+    if (valid_until is not None and now > valid_until) or not schemas or not is_ours:
+        connection.execute(f"detach {CATALOG}")
+        return None
+    return schemas
+
+
+def write(cursor, state_dir: Path, spill_dir: Path, key: str, schemas: dict[date, str], built_at: datetime,
+          valid_until: datetime | None) -> Path:
+    """Copy the in-memory database (clean tables, as-of schemas with their aggregates and scores) into the
+    snapshot for key; list only ``schemas`` (as-of schemas that were complete) as usable. Returns its path.
+    """
+    temporary = Path(spill_dir) / f"snapshot-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
+    # The path is ours (state folder, key, pid, random), never a user's value.
+    cursor.execute(f"attach {quote_literal(str(temporary))} as snapshot_out")
+    try:
+        cursor.execute("copy from database memory to snapshot_out")
+        cursor.execute(
+            "create table snapshot_out.main.snapshot_info as select $key as key, $format as format, "
+            "$built_at::timestamp as built_at, $valid_until::timestamp as valid_until",
+            {"key": key, "format": FORMAT, "built_at": built_at, "valid_until": valid_until},
+        )
+        cursor.execute("create table snapshot_out.main.snapshot_schemas (as_of date, schema_name varchar)")
+        cursor.executemany("insert into snapshot_out.main.snapshot_schemas values ($as_of, $schema)",
+                           [{"as_of": as_of, "schema": schema} for as_of, schema in schemas.items()])
+    except BaseException:
+        cursor.execute("detach snapshot_out")
+        _remove(temporary)
+        raise
+    cursor.execute("detach snapshot_out")
+    final = snapshot_path(state_dir, key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temporary, final)
+    prune(state_dir, spill_dir)
+    return final
+
+
+def prune(state_dir: Path, spill_dir: Path, keep: int = KEEP_SNAPSHOTS) -> None:
+    """Remove all but the newest ``keep`` snapshots, and temporary files a stopped writer left (over a day old)."""
+    try:
+        saved = sorted(snapshot_dir(state_dir).glob("model-*.duckdb"), key=lambda path: path.stat().st_mtime,
+                       reverse=True)
+        for path in saved[keep:]:
+            _remove(path)
+        for path in Path(spill_dir).glob("snapshot-*.duckdb*"):
+            if time.time() - path.stat().st_mtime > 86_400:
+                _remove(path)
+    except OSError:
+        pass
+
+
+def _remove(path: Path) -> None:
+    """Delete a file and its write-ahead log if present (a process that has it open keeps reading it)."""
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        try:
+            candidate.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            pass

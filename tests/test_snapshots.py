@@ -1,0 +1,186 @@
+"""Model snapshots (dashboard/snapshots.py): a restart on the same exports reads the saved model and gives the
+same answers as a build from the exports; any change to what the model depends on means a new build.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from dashboard import churn, demo, snapshots
+from dashboard.model import Database
+from dashboard.queries import run_query
+from dashboard.settings import load_settings
+from tests import broken_exports
+from tests.segments import AGGREGATE_QUERIES, SEGMENTS, parameter_sets
+
+NOW = datetime(2026, 11, 22, 12, 0)
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LIST_QUERIES = {
+    "cohort_members": {"period_number": 1, "activity": "retained", "show_email": False, "limit": 50, "offset": 0},
+    "winback_segment": {"show_pii": False, "limit": 50, "offset": 0},
+    "survey_comments": {"search": "", "kinds": None, "min_score": None, "max_score": None, "limit": 50, "offset": 0},
+}
+
+
+def settings_for(root: Path, **overrides):
+    return load_settings(environ={}, data_dir=root / "data", state_dir=root / "state", **overrides)
+
+
+def answers(database: Database, as_of) -> dict:
+    """Every page query over the shared parameter sets, plus the three lists, on one as-of date."""
+    churn.prepare(database, as_of)
+    cursor = database.cursor(as_of)
+    try:
+        results = {(name, index): run_query(cursor, name, **params)
+                   for name in AGGREGATE_QUERIES for index, params in enumerate(parameter_sets(as_of))}
+        cohort_start = run_query(cursor, "cohort_retention", **parameter_sets(as_of)[0]).cohort_start.iloc[0]
+        for name, extra in LIST_QUERIES.items():
+            for index, segment in enumerate(SEGMENTS):
+                params = {**segment, **churn.WinbackRules().params(), "grain": "month", "cohort_start": cohort_start,
+                          **extra}
+                results[(name, index)] = run_query(cursor, name, **params)
+        results[("segment_values", 0)] = run_query(cursor, "segment_values")
+    finally:
+        cursor.close()
+    return results
+
+
+def assert_same_answers(expected: dict, actual: dict) -> None:
+    assert expected.keys() == actual.keys()
+    assert sum(len(frame) for frame in expected.values()) > 1_000, "the demo should give rows to compare"
+    for key, frame in expected.items():
+        pd.testing.assert_frame_equal(actual[key], frame, check_exact=False, rtol=1e-12, obj=str(key))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Demo exports, a database built from them and prepared (aggregates, scores, snapshot), and its answers."""
+    root = tmp_path_factory.mktemp("snapshots")
+    demo.generate(root / "data", customers=1_500, seed=11)
+    database = Database.open(settings_for(root), now=NOW)
+    assert database.snapshot is None
+    assert database.prepare() == []
+    path = snapshots.snapshot_path(root / "state", database.snapshot_key)
+    as_of = database.default_as_of()
+    return {"root": root, "database": database, "path": path, "as_of": as_of,
+            "answers": answers(database, as_of), "earlier": answers(database, as_of - timedelta(days=40))}
+
+
+def test_prepare_saves_a_snapshot_and_a_restart_reads_it(built):
+    assert built["path"].is_file()
+    reopened = Database.open(settings_for(built["root"]), now=NOW)
+    assert reopened.snapshot == built["path"]
+    assert reopened.default_as_of() == built["as_of"]
+    assert_same_answers(built["answers"], answers(reopened, built["as_of"]))
+    # Nothing was rebuilt: the model, every aggregate and the scores came from the snapshot.
+    cursor = reopened.cursor(built["as_of"])
+    built_here = cursor.execute("select table_name from information_schema.tables "
+                                "where table_catalog = 'memory' and table_schema like 'asof%'").fetchall()
+    assert built_here == []
+
+
+def test_another_as_of_date_is_built_from_the_snapshots_clean_tables(built):
+    reopened = Database.open(settings_for(built["root"]), now=NOW)
+    assert reopened.snapshot == built["path"]
+    earlier = built["as_of"] - timedelta(days=40)
+    assert_same_answers(built["earlier"], answers(reopened, earlier))
+
+
+def test_a_snapshot_is_read_only_and_shared_with_another_process(built, tmp_path):
+    before = (built["path"].stat().st_size, built["path"].stat().st_mtime_ns)
+    reopened = Database.open(settings_for(built["root"]), now=NOW)
+    answers(reopened, built["as_of"] - timedelta(days=3))  # builds a new as-of schema: in memory, not in the file
+    # While this process has it attached, the command line reads it too (the app running during the report).
+    environment = {**os.environ, "DASHBOARD_STATE_DIR": str(built["root"] / "state"), "PYTHONPATH": str(PROJECT_ROOT)}
+    run = subprocess.run([sys.executable, "-m", "dashboard", "report", "--data", str(built["root"] / "data"),
+                          "--format", "json", "--out", "-"], capture_output=True, text=True, env=environment,
+                         cwd=tmp_path, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["as_of"] == built["as_of"].isoformat()
+    assert (built["path"].stat().st_size, built["path"].stat().st_mtime_ns) == before
+    assert reopened.save_snapshot() is None  # read from a snapshot: nothing new to save
+
+
+def test_changed_exports_are_built_again(tmp_path):
+    demo.generate(tmp_path / "data", customers=600, seed=12)
+    first = Database.open(settings_for(tmp_path), now=NOW)
+    first.prepare()
+    returns = pq.read_table(tmp_path / "data" / "returns.parquet")
+    pq.write_table(returns.slice(0, returns.num_rows // 2), tmp_path / "data" / "returns.parquet")
+    second = Database.open(settings_for(tmp_path), now=NOW)
+    assert second.snapshot is None
+    count = "select count(*) from valid_returns"
+    fresh = Database.open(settings_for(tmp_path, model_snapshots=False), now=NOW)
+    assert second.cursor().execute(count).fetchone() == fresh.cursor().execute(count).fetchone()
+    assert second.cursor().execute(count).fetchone() != first.cursor().execute(count).fetchone()
+
+
+def test_another_time_zone_or_code_version_uses_another_snapshot(built, monkeypatch):
+    berlin = Database.open(settings_for(built["root"], timezone="Europe/Berlin"), now=NOW)
+    assert berlin.snapshot is None
+    monkeypatch.setattr(snapshots, "code_version", lambda: "a different version of the code")
+    assert Database.open(settings_for(built["root"]), now=NOW).snapshot is None
+
+
+def test_a_snapshot_stops_being_used_when_a_left_out_future_row_becomes_usable(tmp_path):
+    # The demo ends on 2026-11-15; opened on 11-10, its orders from 11-11 on are in the future and left out.
+    now = datetime(2026, 11, 10, 6, 0)
+    demo.generate(tmp_path / "data", customers=600, seed=13)
+    database = Database.open(settings_for(tmp_path), now=now)
+    database.prepare()
+    earliest_future, = database.cursor().execute(
+        "select min(ordered_at) from orders where ordered_at >= $at", {"at": now + timedelta(days=1)}).fetchone()
+    assert earliest_future is not None
+    last_valid = earliest_future - timedelta(days=1)  # until then that order is still a day or more ahead
+    same = Database.open(settings_for(tmp_path), now=last_valid)
+    assert same.snapshot is not None
+    assert same.default_as_of() == database.default_as_of()
+    later = Database.open(settings_for(tmp_path), now=last_valid + timedelta(microseconds=1))
+    assert later.snapshot is None
+    assert later.default_as_of() > database.default_as_of()
+
+
+def test_an_unreadable_snapshot_is_replaced(tmp_path):
+    demo.generate(tmp_path / "data", customers=300, seed=14)
+    database = Database.open(settings_for(tmp_path), now=NOW)
+    path = snapshots.snapshot_path(tmp_path / "state", database.snapshot_key)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not a duckdb file" * 100)
+    reopened = Database.open(settings_for(tmp_path), now=NOW)
+    assert reopened.snapshot is None
+    assert not path.exists()
+    assert reopened.prepare() == []
+    assert Database.open(settings_for(tmp_path), now=NOW).snapshot == path
+
+
+def test_no_snapshot_when_turned_off_or_when_an_export_file_was_left_out(tmp_path):
+    demo.generate(tmp_path / "data", customers=300, seed=15)
+    database = Database.open(settings_for(tmp_path, model_snapshots=False), now=NOW)
+    assert database.prepare() == []
+    assert not snapshots.snapshot_dir(tmp_path / "state").exists()
+    # A file whose footer reads but whose data does not is left out, so this build is not the exports' model.
+    damaged_root = tmp_path / "damaged"
+    broken_exports.corrupt_data_pages(damaged_root / "data")
+    damaged = Database.open(settings_for(damaged_root), now=NOW)
+    assert any("not readable" in finding.message for finding in damaged.catalog.findings)
+    assert damaged.prepare() == []
+    assert not snapshots.snapshot_dir(damaged_root / "state").exists()
+
+
+def test_only_the_newest_snapshots_are_kept(tmp_path):
+    folder = snapshots.snapshot_dir(tmp_path)
+    folder.mkdir()
+    for age, name in enumerate(["model-a.duckdb", "model-b.duckdb", "model-c.duckdb"]):
+        (folder / name).write_text(name)
+        os.utime(folder / name, (1_000_000 - age * 100, 1_000_000 - age * 100))
+    snapshots.prune(tmp_path, tmp_path / "spill")
+    assert sorted(path.name for path in folder.iterdir()) == ["model-a.duckdb", "model-b.duckdb"]
