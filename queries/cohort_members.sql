@@ -2,57 +2,72 @@
 -- $grain starting $cohort_start, local time) in the segment, with is_active_in_period = has a valid
 -- order in period $cohort_start + $period_number (as in cohort_retention.sql). $activity 'active' or
 -- 'inactive' keeps only those customers (null keeps both); total_matches counts the kept customers
--- before $limit / $offset (null $limit = no limit). Emails are masked: 'jane@example.com' -> 'j***@example.com'.
+-- before $limit / $offset (null $limit = no limit). Highest revenue first, ties by customer_id.
 -- email is masked ('j***@example.com') unless $show_email is true (roles allowed to see personal data).
--- Reads cube_cohort_members (one row per customer, sorted by first order, so the cohort is one contiguous
--- range of rows) and keeps the segment's seg_keys.
+-- Reads cube_cohort_members (one row per grain x customer, stored in this order within each cohort): the page's
+-- positions first, then the listed columns of those positions only. total_matches comes from
+-- cube_cohort_retention (cohort size, and customers active in the period), summed over the segment's keys.
 -- Params: $grain, $cohort_start, $period_number, $activity, $show_email, $limit, $offset, $channels, $regions, $categories, $tiers
-with cohort as (
-    select *
-    from cube_cohort_members
-    where case $grain when 'week' then cohort_week when 'quarter' then cohort_quarter else cohort_month end
-            = $cohort_start
-      and seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
-),
-
--- Activity is that of the grain exactly as given (customer_activity.grain = $grain): none for other grains.
-members as (
+-- Cohorts are the week or quarter of the first order for those grains, else its month (as segment_cohorts);
+-- activity is that of the grain exactly as given: none for a grain other than week, month and quarter.
+with cohort_grain as (
     select
-        customer_id,
-        email,
-        first_ordered_at,
-        last_ordered_at,
-        count_orders,
-        revenue,
-        coalesce(
-            case $grain
-                when 'week' then list_contains(week_periods, $period_number)
-                when 'month' then list_contains(month_periods, $period_number)
-                when 'quarter' then list_contains(quarter_periods, $period_number)
-            end,
-            false
-        ) as is_active_in_period
+        case $grain when 'week' then 'week' when 'quarter' then 'quarter' else 'month' end as grain,
+        coalesce($grain in ('week', 'month', 'quarter'), false) as has_activity
+),
+
+cohort as (
+    select
+        cube_cohort_members.position,
+        cohort_grain.has_activity and list_contains(cube_cohort_members.active_periods, $period_number)
+            as is_active_in_period
+    from cube_cohort_members, cohort_grain
+    where cube_cohort_members.grain = cohort_grain.grain
+      and cube_cohort_members.cohort_start = $cohort_start
+      and cube_cohort_members.seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+),
+
+page_positions as (
+    select position, coalesce(is_active_in_period, false) as is_active_in_period
     from cohort
-),
-
-filtered as (
-    select *
-    from members
     where $activity is null
-       or ($activity = 'active' and is_active_in_period)
-       or ($activity = 'inactive' and not is_active_in_period)
+       or ($activity = 'active' and coalesce(is_active_in_period, false))
+       or ($activity = 'inactive' and not coalesce(is_active_in_period, false))
+    order by position
+    limit $limit
+    offset $offset
 ),
 
--- The page of rows first, then its emails masked; total_matches counts every kept customer.
 page as (
-    select *
-    from filtered
-    order by revenue desc, customer_id
-    limit $limit offset $offset
+    select cube_cohort_members.*, page_positions.is_active_in_period
+    from cube_cohort_members
+    inner join page_positions on page_positions.position = cube_cohort_members.position
+),
+
+-- Without a segment filter the all-customer rows (seg_key 0); with one, the accepted seg_keys.
+counts as (
+    select
+        coalesce(sum(cube_cohort_retention.last_active_customers), 0) as cohort_customers,
+        coalesce(sum(cube_cohort_retention.active_customers) filter (
+            where cube_cohort_retention.period_number = $period_number and cohort_grain.has_activity
+        ), 0) as active_customers
+    from cube_cohort_retention, cohort_grain
+    where cube_cohort_retention.grain = cohort_grain.grain
+      and cube_cohort_retention.cohort_start = $cohort_start
+      and cube_cohort_retention.seg_key in (
+          select seg_key from segment_keys_with_total($channels, $regions, $categories, $tiers)
+      )
 ),
 
 matches as (
-    select count(*) as total_matches from filtered
+    select
+        cast(case
+            when $activity = 'active' then active_customers
+            when $activity = 'inactive' then cohort_customers - active_customers
+            when $activity is null then cohort_customers
+            else 0
+        end as bigint) as total_matches
+    from counts
 ),
 
 final as (

@@ -4,17 +4,17 @@
 -- email is masked to its first character and domain ('j***@example.com') unless $show_pii; the comment was
 -- masked when customer_scores was built (churn_customer_scores.sql).
 -- The page is the first matching rows of cube_churn_winback_rows by position (its rows are stored in this
--- order, so DuckDB reads only the row groups it needs), then the shown columns of those customers' rows of
--- customer_scores (by rowid, score_row); total_matches is summed like winback_summary.sql
--- (cube_churn_winback_groups without day or revenue bounds, else the rows).
+-- order, with the shown columns, so DuckDB reads only what the page needs); total_matches is summed like
+-- winback_summary.sql (cube_churn_winback_groups without day or revenue bounds, else the rows).
 -- Params: $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in, $channels, $regions, $categories, $tiers, $show_pii, $limit, $offset
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),
 
--- the page's positions, from the columns the rules test; then its customers' rows of customer_scores
+-- the page's positions from the columns the rules test, then the shown columns of those rows only (the
+-- rows being sorted by position, the join reads the few row groups between the page's first and last)
 page_positions as (
-    select position, score_row
+    select position
     from cube_churn_winback_rows
     where winback_rules_match(
           $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue,
@@ -30,9 +30,9 @@ page_positions as (
 ),
 
 page as (
-    select page_positions.position, customer_scores.*
-    from customer_scores
-    inner join page_positions on page_positions.score_row = customer_scores.rowid
+    select cube_churn_winback_rows.*
+    from cube_churn_winback_rows
+    semi join page_positions on page_positions.position = cube_churn_winback_rows.position
 ),
 
 matching_counts as (

@@ -269,16 +269,22 @@ def test_cohort_members_other_grain_lists_the_month_cohort_with_no_activity(mode
     assert sorted(other["customer_id"]) == sorted(month["customer_id"])
 
 
-def test_cohort_member_rows_are_sorted_so_each_cohort_is_one_range(model):
-    """The members cube holds each customer once, in first-order order: every cohort is contiguous."""
+def test_cohort_member_rows_are_stored_in_the_drill_downs_order(model):
+    """The members cube holds each customer once per grain, stored by grain, cohort, revenue descending and
+    customer_id, with position numbering that order: a cohort's page is its first matching positions."""
     cursor, customers, _, _ = model
     run_query(cursor, "cohort_members", **ALL, grain="month", cohort_start=date(2026, 1, 1), period_number=0,
               activity=None, show_email=False, limit=1, offset=0)  # builds the cube when no test has yet
     table = cursor.execute("select * from cube_cohort_members order by rowid").df()
-    assert sorted(table["customer_id"]) == sorted(customers.index)
+    assert list(table["position"]) == list(range(1, len(table) + 1))
+    expected = table.sort_values(["grain", "cohort_start", "revenue", "customer_id"],
+                                 ascending=[True, True, False, True], ignore_index=True)
+    pd.testing.assert_frame_equal(table, expected)
     for grain in GRAINS:
-        starts = pd.to_datetime(table[f"cohort_{grain}"])
-        assert starts.is_monotonic_increasing, grain
+        rows = table[table["grain"] == grain]
+        assert sorted(rows["customer_id"]) == sorted(customers.index), grain
+        assert (pd.to_datetime(rows["cohort_start"]).dt.date
+                == customers.loc[rows["customer_id"], f"cohort_{grain}"].map(lambda value: value.date()).values).all()
 
 
 def test_drill_down_is_answered_from_the_cubes_alone(tmp_path):
