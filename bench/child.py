@@ -278,6 +278,25 @@ def session(data_dir: str, runs: int, budget: float, out_dir: str) -> dict:
     return result
 
 
+def prepared_session(data_dir: str, runs: int, budget: float, out_dir: str) -> dict:
+    """An app process started on exports already prepared (it reads the model snapshot): every page opened once,
+    then the same reruns as ``session``. This is how the app serves after ``python -m dashboard prepare`` or
+    any restart; ``session`` is the first start on new exports, which serves from the model it built in memory.
+    """
+    from bench.pages import available_pages
+
+    database, as_of, cursor, build = _open_and_build(data_dir)
+    if not build.get("snapshot"):
+        return {"unavailable": "the process did not read a model snapshot (run prepare first)"}
+    _say(f"opened from the snapshot in {build['seconds']:.2f} s (as of {as_of})")
+    pages = [page for page, reason in available_pages().items() if not reason]
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    caches: dict = {page: {} for page in pages}
+    first_views = _first_views(cursor, pages, as_of, caches)
+    return {"as_of": as_of.isoformat(), "first_views": first_views,
+            "pages": _page_reruns(cursor, pages, as_of, runs, budget, Path(out_dir), caches)}
+
+
 def scores(data_dir: str) -> dict:
     """Churn scores for every customer, fit included, on a freshly built model (not timed: the build)."""
     reason = _scores_available()
@@ -352,6 +371,7 @@ STEPS = {
     "cold_start": cold_start,
     "floor": floor,
     "session": session,
+    "prepared_session": prepared_session,
     "scores": scores,
     "pandas_cold_start": pandas_cold_start,
     "pandas_session": pandas_session,
