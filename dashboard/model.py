@@ -98,6 +98,7 @@ class Database:
     _latest_order_date: object = None
     build_seconds: dict[date, float] = field(default_factory=dict)
     snapshot: Path | None = None  # the snapshot file this database reads, if any
+    spill_dir: Path | None = None  # DuckDB's temp_directory (under the state folder), None when it cannot be made
     _snapshot_schemas: dict[date, str] = field(default_factory=dict)
     _is_decoded: bool = False  # the exports needed the full decode pass (a corrupt file was left out)
 
@@ -109,11 +110,21 @@ class Database:
         connection.execute("set TimeZone = 'UTC'")
         if settings.memory_limit:
             connection.execute("set memory_limit = $limit", {"limit": settings.memory_limit})
+        # Before anything is read: DuckDB refuses to move its spill folder once it has spilled (a large export
+        # under a memory limit spills while the clean tables are built), and would otherwise spill into .tmp
+        # under the working directory.
+        spill_dir = settings.state_dir / "duckdb_tmp"  # also where a snapshot is written before its rename
+        try:
+            spill_dir.mkdir(parents=True, exist_ok=True)
+            connection.execute("set temp_directory = $path", {"path": str(spill_dir.resolve())})
+        except OSError:
+            spill_dir = None
         # Registration reads only the files' footers; materialising the clean tables reads every row once. A
         # file that fails there (corrupt data behind a good footer) is found by registering again with a full
         # decode pass, which reports and leaves out the broken files.
         catalog = register_sources(connection, settings.data_dir, decode=False)
-        database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN)
+        database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN,
+                       spill_dir=spill_dir.resolve() if spill_dir else None)
         if not (settings.model_snapshots and database._use_snapshot()):
             try:
                 for table in CONTRACT:
@@ -163,7 +174,8 @@ class Database:
         """Write this database's clean tables and as-of schemas to its snapshot; None when there is nothing new to
         save (it was read from one, snapshots are off, or a corrupt export file had to be left out this time).
         """
-        if self.snapshot is not None or self._is_decoded or not self.settings.model_snapshots:
+        if (self.snapshot is not None or self._is_decoded or not self.settings.model_snapshots
+                or self.spill_dir is None):
             return None
         with self._lock:
             complete = dict(self._schemas)
@@ -171,7 +183,7 @@ class Database:
             return None
         cursor = self.connection.cursor()
         try:
-            path = snapshots.write(cursor, self.settings.state_dir, self.settings.state_dir / "duckdb_tmp",
+            path = snapshots.write(cursor, self.settings.state_dir, self.spill_dir,
                                    self.snapshot_key, complete, self.opened_at, self._valid_until(cursor))
         finally:
             cursor.close()
@@ -196,14 +208,9 @@ class Database:
 
     def _lock_down(self) -> None:
         """Restrict file access to the data folder and freeze the configuration (DuckDB's order matters)."""
-        spill_dir = self.settings.state_dir / "duckdb_tmp"  # also where a snapshot is written before its rename
         allowed = [str(self.catalog.data_dir) + "/"]
-        try:
-            spill_dir.mkdir(parents=True, exist_ok=True)
-            self.connection.execute("set temp_directory = $path", {"path": str(spill_dir)})
-            allowed.append(str(spill_dir) + "/")
-        except OSError:
-            pass
+        if self.spill_dir is not None:
+            allowed.append(str(self.spill_dir) + "/")
         self.connection.execute("set allowed_directories = $dirs", {"dirs": allowed})
         self.connection.execute("set enable_external_access = false")
         self.connection.execute("set autoload_known_extensions = false")

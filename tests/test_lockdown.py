@@ -369,3 +369,23 @@ def test_the_scan_finds_formatting_it_has_not_reviewed():
     tree = ast.parse(source)
     found = [interpolations(sql, function, "page.py") for sql, _, function in sql_calls(tree)]
     assert found == [["channel"], ["channel"], ["'select %s' % channel"], ["channel"]]
+
+
+def test_reading_the_exports_may_spill_into_the_state_folder_and_still_lock_down(tmp_path, monkeypatch):
+    """Under a memory_limit smaller than the exports, DuckDB spills while Database.open materialises the clean
+    tables. Its spill folder must be the state folder's duckdb_tmp from the start: DuckDB refuses to move it once
+    used (this failed at 100M orders under a 12GB limit), and would otherwise spill into .tmp in the working
+    directory. The connection must still be locked down afterwards."""
+    monkeypatch.chdir(tmp_path)
+    demo.generate(tmp_path / "data", customers=60_000, seed=3)
+    settings = load_settings(environ={}, data_dir=tmp_path / "data", state_dir=tmp_path / "state",
+                             memory_limit="32MB")
+    database = Database.open(settings)
+    cursor = database.connection.cursor()  # the clean tables only: a model build needs more than 32MB
+    assert cursor.execute("select count(*) from clean_orders").fetchone()[0] > 100_000
+    spilled = [Path(row[0]) for row in cursor.execute("select path from duckdb_temporary_files()").fetchall()]
+    assert spilled, "reading the exports should have spilled under a 32MB limit"
+    assert {path.parent for path in spilled} == {(tmp_path / "state" / "duckdb_tmp").resolve()}
+    assert not (tmp_path / ".tmp").exists()
+    assert setting(cursor, "enable_external_access") == "false"
+    assert setting(cursor, "lock_configuration") == "true"
