@@ -19,8 +19,9 @@ with cohort_grain as (
 cohort as (
     select
         cube_cohort_members.position,
-        cohort_grain.has_activity and list_contains(cube_cohort_members.active_periods, $period_number)
-            as is_active_in_period
+        coalesce(
+            cohort_grain.has_activity and list_contains(cube_cohort_members.active_periods, $period_number), false
+        ) as is_active_in_period
     from cube_cohort_members, cohort_grain
     where cube_cohort_members.grain = cohort_grain.grain
       and cube_cohort_members.cohort_start = $cohort_start
@@ -28,11 +29,11 @@ cohort as (
 ),
 
 page_positions as (
-    select position, coalesce(is_active_in_period, false) as is_active_in_period
+    select position, is_active_in_period
     from cohort
     where $activity is null
-       or ($activity = 'active' and coalesce(is_active_in_period, false))
-       or ($activity = 'inactive' and not coalesce(is_active_in_period, false))
+       or ($activity = 'active' and is_active_in_period)
+       or ($activity = 'inactive' and not is_active_in_period)
     order by position
     limit $limit
     offset $offset

@@ -89,6 +89,7 @@ all_customers as (
     group by grain, cohort_start, period_number
 ),
 
+-- every segment's rows, then the same summed over all customers (both have these columns in this order)
 final as (
     select
         grain,
@@ -98,17 +99,11 @@ final as (
         cast(active_customers as bigint) as active_customers,
         revenue,
         cast(last_active_customers as bigint) as last_active_customers
-    from by_segment
-    union all
-    select
-        grain,
-        seg_key,
-        cohort_start,
-        period_number,
-        cast(active_customers as bigint) as active_customers,
-        revenue,
-        cast(last_active_customers as bigint) as last_active_customers
-    from all_customers
+    from (
+        select * from by_segment
+        union all
+        select * from all_customers
+    )
 )
 
 select * from final
