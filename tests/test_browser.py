@@ -146,6 +146,15 @@ def test_clicking_a_cohort_cell_lists_that_cohorts_customers(app_url, browser):
     wait_until_idle(page)
     heatmap = page.locator(".js-plotly-plot").first
     heatmap.wait_for(timeout=180_000)
+    # Plotly draws asynchronously: the chart's element exists before its traces do (CI once read it in between).
+    page.wait_for_function(
+        """() => {
+            const plot = document.querySelector('.js-plotly-plot');
+            return Boolean(plot && plot._fullData && plot._fullLayout && plot._fullLayout.xaxis
+                           && plot._fullData.some(t => t.type === 'scatter' && t.name === 'cells'));
+        }""",
+        timeout=60_000,
+    )
     before = page.get_by_text("customers of the").first.inner_text()
     # The invisible markers over the cells: click the cell of the third cohort, period 2.
     cell = page.evaluate(
