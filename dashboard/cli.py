@@ -26,11 +26,11 @@ def _parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
 
 
-def _open_database(args):
+def _open_database(args, build_in_file: bool = False):
     from dashboard.model import Database
 
     settings = load_settings(data_dir=getattr(args, "data", None), timezone=getattr(args, "timezone", None))
-    return Database.open(settings)
+    return Database.open(settings, build_in_file=build_in_file)
 
 
 def command_demo_data(args) -> int:
@@ -132,8 +132,11 @@ def command_scores(args) -> int:
 
 
 def command_prepare(args) -> int:
-    """Build the model, every page's aggregates and the churn scores, and save them as this export's snapshot."""
-    database = _open_database(args)
+    """Build the model, every page's aggregates and the churn scores, and save them as this export's snapshot.
+
+    The model is built in the snapshot's file from the start (not in memory and then copied).
+    """
+    database = _open_database(args, build_in_file=True)
     if database.snapshot is not None:
         print(f"already prepared: {database.snapshot} holds the model of these exports", file=sys.stderr)
         return 0

@@ -40,6 +40,7 @@ MODEL_STEPS = (
     "model_segment_customers",
 )
 MAX_AS_OF_SCHEMAS = 4
+BUILD_CATALOG = "build"  # the file a model is built in by ``Database.open(..., build_in_file=True)``
 _UNKNOWN = object()
 
 
@@ -66,20 +67,22 @@ def usable_rows_sql(table: str, now: datetime) -> str:
     return f"select {', '.join(CONTRACT[table].columns)} from main.{table} where {where}"
 
 
-def build_clean_table(connection, table: str, now: datetime) -> None:
+def build_clean_table(connection, table: str, now: datetime, catalog: str = "memory") -> None:
     """Materialise ``clean_<table>`` once per data version: usable rows, first copy of each id by time.
 
     Deduplication only sorts the rows whose id repeats (a hash aggregate finds them), so the one scan of
     the raw files dominates; every as-of model build then reads this table, never the Parquet again.
+    The table goes to ``<catalog>.main`` (``memory``, or the file a model is built in).
     """
     key, time_column = checks.UNIQUE_KEYS[table]
     columns = ", ".join(CONTRACT[table].columns)
-    connection.execute(f"create or replace table clean_{table} as {usable_rows_sql(table, now)}")
+    target = f"{catalog}.main.clean_{table}"
+    connection.execute(f"create or replace table {target} as {usable_rows_sql(table, now)}")
     connection.execute(
-        f"delete from clean_{table} where rowid in ("
+        f"delete from {target} where rowid in ("
         f"select rowid from (select rowid, row_number() over (partition by {key} "
-        f"order by {time_column} nulls last, {columns}) as copy_number from clean_{table} "
-        f"where {key} in (select {key} from clean_{table} where {key} is not null "
+        f"order by {time_column} nulls last, {columns}) as copy_number from {target} "
+        f"where {key} in (select {key} from {target} where {key} is not null "
         f"group by {key} having count(*) > 1)) where copy_number > 1)"
     )
 
@@ -101,10 +104,19 @@ class Database:
     spill_dir: Path | None = None  # DuckDB's temp_directory (under the state folder), None when it cannot be made
     _snapshot_schemas: dict[date, str] = field(default_factory=dict)
     _is_decoded: bool = False  # the exports needed the full decode pass (a corrupt file was left out)
+    _build_file: Path | None = None  # the file the model is being built in (attached as BUILD_CATALOG), if any
+    _published_to: Path | None = None  # where that file went once saved: the database is done then
 
     @classmethod
-    def open(cls, settings: Settings, now: datetime | None = None) -> "Database":
-        """Register the exports of settings.data_dir and lock the connection down."""
+    def open(cls, settings: Settings, now: datetime | None = None, build_in_file: bool = False) -> "Database":
+        """Register the exports of settings.data_dir and lock the connection down.
+
+        With ``build_in_file`` (what ``prepare`` uses), a model that has to be built is built in a new DuckDB
+        file in the spill folder instead of in memory, and ``save_snapshot`` renames that file into place:
+        DuckDB then writes compressed blocks to that file as it goes instead of holding everything in memory
+        or spilling it uncompressed, and there is no copy at the end. Such a database answers queries until
+        its snapshot is saved, and not after (open it again to read the snapshot).
+        """
         now = now or datetime.utcnow()
         connection = duckdb.connect(":memory:")
         connection.execute("set TimeZone = 'UTC'")
@@ -126,14 +138,21 @@ class Database:
         database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN,
                        spill_dir=spill_dir.resolve() if spill_dir else None)
         if not (settings.model_snapshots and database._use_snapshot()):
+            if build_in_file and settings.model_snapshots and database.spill_dir is not None:
+                database._attach_build_file()
             try:
                 for table in CONTRACT:
-                    build_clean_table(connection, table, now)
+                    build_clean_table(connection, table, now, database._model_catalog)
             except duckdb.Error:
+                database._drop_build_file()  # a corrupt file is left out below: nothing of this build is saved
                 database.catalog = register_sources(connection, settings.data_dir, decode=True)
                 database._is_decoded = True
                 for table in CONTRACT:
                     build_clean_table(connection, table, now)
+            if database._build_file is not None:  # plain cursors read the clean tables as in memory
+                for table in CONTRACT:
+                    connection.execute(f"create or replace view clean_{table} as "
+                                       f"select * from {BUILD_CATALOG}.main.clean_{table}")
         database._lock_down()
         return database
 
@@ -146,6 +165,24 @@ class Database:
     def snapshot_path(self) -> Path:
         """Where this version's snapshot is, or would be, saved."""
         return snapshots.snapshot_path(self.settings.state_dir, self.snapshot_key)
+
+    @property
+    def _model_catalog(self) -> str:
+        """The catalog the clean tables and as-of schemas are built in."""
+        return BUILD_CATALOG if self._build_file is not None else "memory"
+
+    def _attach_build_file(self) -> None:
+        """Build this model in a new file in the spill folder (named like a snapshot being written)."""
+        path = snapshots.temporary_path(self.spill_dir, self.snapshot_key)
+        self.connection.execute(f"attach {quote_literal(str(path))} as {BUILD_CATALOG}")  # our path, not a user's
+        self._build_file = path
+
+    def _drop_build_file(self) -> None:
+        """Give up building in a file (the model is built in memory instead)."""
+        if self._build_file is not None:
+            self.connection.execute(f"detach {BUILD_CATALOG}")
+            snapshots.remove(self._build_file)
+            self._build_file = None
 
     def _use_snapshot(self) -> bool:
         """Attach this version's snapshot, if there is a usable one, and read the clean tables from it."""
@@ -181,12 +218,28 @@ class Database:
             complete = dict(self._schemas)
         if not complete:
             return None
+        if self._build_file is not None:
+            return self._publish_build_file(complete)
         cursor = self.connection.cursor()
         try:
             path = snapshots.write(cursor, self.settings.state_dir, self.spill_dir,
                                    self.snapshot_key, complete, self.opened_at, self._valid_until(cursor))
         finally:
             cursor.close()
+        return path
+
+    def _publish_build_file(self, complete: dict[date, str]) -> Path:
+        """Describe the file the model was built in, detach it and rename it into place as the snapshot."""
+        with self._lock:
+            cursor = self.connection.cursor()
+            try:
+                snapshots.describe(cursor, BUILD_CATALOG, self.snapshot_key, complete, self.opened_at,
+                                   self._valid_until(cursor))
+            finally:
+                cursor.close()
+            self.connection.execute(f"detach {BUILD_CATALOG}")
+            path = snapshots.publish(self._build_file, self.settings.state_dir, self.spill_dir, self.snapshot_key)
+            self._build_file, self._schemas, self._published_to = None, {}, path
         return path
 
     def _valid_until(self, cursor) -> datetime | None:
@@ -311,11 +364,13 @@ class Database:
         """The as-of schema first (where new tables go), then the snapshot's schema for as_of if any, then main."""
         if as_of in self._snapshot_schemas:
             return f"memory.{schema},{snapshots.CATALOG}.{self._snapshot_schemas[as_of]},memory.main"
-        return f"{schema},main"
+        return f"{self._model_catalog}.{schema},memory.main"
 
     def _ensure_model(self, as_of: date) -> str:
         """Build the derived tables for as_of once (thread-safe); drop the oldest beyond a few."""
         with self._lock:
+            if self._published_to is not None:
+                raise RuntimeError(f"this model was saved to {self._published_to}; open the exports again to read it")
             if as_of in self._schemas:
                 schema = self._schemas.pop(as_of)
                 self._schemas[as_of] = schema  # most recently used last
@@ -323,13 +378,14 @@ class Database:
             schema = "asof_" + re.sub(r"\D", "", as_of.isoformat())
             started = time.perf_counter()
             cursor = self.connection.cursor()
-            cursor.execute(f"drop schema if exists {schema} cascade")
-            cursor.execute(f"create schema {schema}")
+            qualified = f"{self._model_catalog}.{schema}"
+            cursor.execute(f"drop schema if exists {qualified} cascade")
+            cursor.execute(f"create schema {qualified}")
             if as_of in self._snapshot_schemas:  # built already: the schema only takes what is built later
                 self.build_seconds[as_of] = time.perf_counter() - started
                 self._schemas[as_of] = schema
                 return schema
-            cursor.execute(f"set search_path = '{schema},main'")
+            cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
             parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
             try:
                 cursor.execute(
@@ -340,12 +396,12 @@ class Database:
                 for step in MODEL_STEPS:
                     queries.execute_file(cursor, step, **parameters)
             except Exception:
-                cursor.execute(f"drop schema if exists {schema} cascade")
+                cursor.execute(f"drop schema if exists {qualified} cascade")
                 raise
             self.build_seconds[as_of] = time.perf_counter() - started
             self._schemas[as_of] = schema
             while len(self._schemas) > MAX_AS_OF_SCHEMAS:
                 oldest_as_of = next(iter(self._schemas))
                 oldest = self._schemas.pop(oldest_as_of)
-                cursor.execute(f"drop schema if exists {oldest} cascade")
+                cursor.execute(f"drop schema if exists {self._model_catalog}.{oldest} cascade")
             return schema

@@ -77,14 +77,14 @@ def attach(connection, path: Path, now: datetime) -> dict[date, str] | None:
     try:
         connection.execute(f"attach {quote_literal(str(path))} as {CATALOG} (read_only)")
     except duckdb.Error:
-        _remove(path)
+        remove(path)
         return None
     try:
         valid_until, = connection.execute(f"select valid_until from {CATALOG}.main.snapshot_info").fetchone()
         schemas = dict(connection.execute(f"select as_of, schema_name from {CATALOG}.main.snapshot_schemas").fetchall())
     except duckdb.Error:
         connection.execute(f"detach {CATALOG}")
-        _remove(path)
+        remove(path)
         return None
     is_ours = all(re.fullmatch(r"asof_[0-9]{8}", str(schema)) for schema in schemas.values())  # formatted into SQL
     if (valid_until is not None and now > valid_until) or not schemas or not is_ours:
@@ -93,29 +93,47 @@ def attach(connection, path: Path, now: datetime) -> dict[date, str] | None:
     return schemas
 
 
+def temporary_path(spill_dir: Path, key: str) -> Path:
+    """A new file in the spill folder for a snapshot being written (pruned when a stopped writer leaves it)."""
+    return Path(spill_dir) / f"snapshot-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
+
+
 def write(cursor, state_dir: Path, spill_dir: Path, key: str, schemas: dict[date, str], built_at: datetime,
           valid_until: datetime | None) -> Path:
     """Copy the in-memory database (clean tables, as-of schemas with their aggregates and scores) into the
     snapshot for key; list only ``schemas`` (as-of schemas that were complete) as usable. Returns its path.
     """
-    temporary = Path(spill_dir) / f"snapshot-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
+    temporary = temporary_path(spill_dir, key)
     # The path is ours (state folder, key, pid, random), never a user's value.
     cursor.execute(f"attach {quote_literal(str(temporary))} as snapshot_out")
     try:
         cursor.execute("copy from database memory to snapshot_out")
-        cursor.execute(
-            "create table snapshot_out.main.snapshot_info as select $key as key, $format as format, "
-            "$built_at::timestamp as built_at, $valid_until::timestamp as valid_until",
-            {"key": key, "format": FORMAT, "built_at": built_at, "valid_until": valid_until},
-        )
-        cursor.execute("create table snapshot_out.main.snapshot_schemas (as_of date, schema_name varchar)")
-        cursor.executemany("insert into snapshot_out.main.snapshot_schemas values ($as_of, $schema)",
-                           [{"as_of": as_of, "schema": schema} for as_of, schema in schemas.items()])
+        describe(cursor, "snapshot_out", key, schemas, built_at, valid_until)
     except BaseException:
         cursor.execute("detach snapshot_out")
-        _remove(temporary)
+        remove(temporary)
         raise
     cursor.execute("detach snapshot_out")
+    return publish(temporary, state_dir, spill_dir, key)
+
+
+def describe(cursor, catalog: str, key: str, schemas: dict[date, str], built_at: datetime,
+             valid_until: datetime | None) -> None:
+    """Write what a reader checks first into the snapshot being written (attached as catalog): its key and
+    validity, and which as-of schemas are complete.
+    """
+    cursor.execute(
+        f"create table {catalog}.main.snapshot_info as select $key as key, $format as format, "
+        "$built_at::timestamp as built_at, $valid_until::timestamp as valid_until",
+        {"key": key, "format": FORMAT, "built_at": built_at, "valid_until": valid_until},
+    )
+    cursor.execute(f"create table {catalog}.main.snapshot_schemas (as_of date, schema_name varchar)")
+    cursor.executemany(f"insert into {catalog}.main.snapshot_schemas values ($as_of, $schema)",
+                       [{"as_of": as_of, "schema": schema} for as_of, schema in schemas.items()])
+
+
+def publish(temporary: Path, state_dir: Path, spill_dir: Path, key: str) -> Path:
+    """Rename a written and detached snapshot into place (atomically) and prune old ones; returns its path."""
     final = snapshot_path(state_dir, key)
     final.parent.mkdir(parents=True, exist_ok=True)
     os.replace(temporary, final)
@@ -129,15 +147,15 @@ def prune(state_dir: Path, spill_dir: Path, keep: int = KEEP_SNAPSHOTS) -> None:
         saved = sorted(snapshot_dir(state_dir).glob("model-*.duckdb"), key=lambda path: path.stat().st_mtime,
                        reverse=True)
         for path in saved[keep:]:
-            _remove(path)
+            remove(path)
         for path in Path(spill_dir).glob("snapshot-*.duckdb*"):
             if time.time() - path.stat().st_mtime > 86_400:
-                _remove(path)
+                remove(path)
     except OSError:
         pass
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
     """Delete a file and its write-ahead log if present (a process that has it open keeps reading it)."""
     for candidate in (path, path.with_name(path.name + ".wal")):
         try:

@@ -210,11 +210,17 @@ INTERNAL_INTERPOLATIONS = {
         "snapshots.CATALOG": "the constant name a snapshot is attached under",
         "' union all '.join(parts)": "min() over checks' row-rule timestamp columns of contract tables (constants)",
         "self._search_path(as_of, schema)": "schema names made as above (snapshots.attach accepts only asof_<digits>)",
+        "BUILD_CATALOG": "the constant name the file a model is built in is attached under",
+        "quote_literal(str(path))": "snapshots.temporary_path: the spill folder, a hash key, the process id, random hex",
+        "target": "<BUILD_CATALOG or 'memory'>.main.clean_<a contract table name>",
+        "qualified": "<BUILD_CATALOG or 'memory'>.<a schema name made as above>",
+        "self._model_catalog": "BUILD_CATALOG or 'memory'",
     },
     "dashboard/snapshots.py": {
         "CATALOG": "the constant name a snapshot is attached under",
         "quote_literal(str(path))": "a snapshot path under the state folder: the state folder, a hash key",
         "quote_literal(str(temporary))": "a path in the spill folder: a hash key, the process id, random hex",
+        "catalog": "'snapshot_out' or model.BUILD_CATALOG: constant catalog names",
     },
     "dashboard/sources.py": {
         "spec.name": "a contract table name",

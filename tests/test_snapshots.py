@@ -88,6 +88,28 @@ def test_prepare_saves_a_snapshot_and_a_restart_reads_it(built):
     assert built_here == []
 
 
+def test_a_model_built_in_its_file_answers_the_same_and_becomes_the_snapshot(built, tmp_path):
+    """``prepare`` builds in the snapshot's file from the start: same answers before and after it is saved."""
+    settings = load_settings(environ={}, data_dir=built["root"] / "data", state_dir=tmp_path / "state")
+    database = Database.open(settings, now=NOW, build_in_file=True)
+    building = database._build_file
+    assert database.snapshot is None and building is not None and building.is_file()
+    assert_same_answers(built["answers"], answers(database, built["as_of"]))
+    in_memory, = database.cursor().execute(
+        "select count(*) from duckdb_tables() where database_name = 'memory'").fetchone()
+    assert in_memory == 0  # clean tables, model, aggregates and scores are all in the file
+    assert database.prepare() == []
+    path = snapshots.snapshot_path(tmp_path / "state", database.snapshot_key)
+    assert path.is_file() and not building.exists()
+    assert list(database.spill_dir.iterdir()) == []
+    with pytest.raises(RuntimeError, match="open the exports again"):
+        database.cursor()
+    reopened = Database.open(settings, now=NOW)
+    assert reopened.snapshot == path
+    assert_same_answers(built["answers"], answers(reopened, built["as_of"]))
+    assert_same_answers(built["earlier"], answers(reopened, built["as_of"] - timedelta(days=40)))
+
+
 def test_another_as_of_date_is_built_from_the_snapshots_clean_tables(built):
     reopened = Database.open(settings_for(built["root"]), now=NOW)
     assert reopened.snapshot == built["path"]
@@ -170,10 +192,12 @@ def test_no_snapshot_when_turned_off_or_when_an_export_file_was_left_out(tmp_pat
     # A file whose footer reads but whose data does not is left out, so this build is not the exports' model.
     damaged_root = tmp_path / "damaged"
     broken_exports.corrupt_data_pages(damaged_root / "data")
-    damaged = Database.open(settings_for(damaged_root), now=NOW)
-    assert any("not readable" in finding.message for finding in damaged.catalog.findings)
-    assert damaged.prepare() == []
-    assert not snapshots.snapshot_dir(damaged_root / "state").exists()
+    for build_in_file in (False, True):
+        damaged = Database.open(settings_for(damaged_root), now=NOW, build_in_file=build_in_file)
+        assert any("not readable" in finding.message for finding in damaged.catalog.findings)
+        assert damaged.prepare() == []
+        assert not snapshots.snapshot_dir(damaged_root / "state").exists()
+        assert list(damaged.spill_dir.iterdir()) == []  # the file a build started in is gone too
 
 
 def test_only_the_newest_snapshots_are_kept(tmp_path):
