@@ -9,7 +9,9 @@ next rerun; query results are cached per (data version, as-of date, query, the p
 
 from __future__ import annotations
 
+import atexit
 import threading
+import time
 from datetime import date
 
 import pandas as pd
@@ -20,23 +22,67 @@ from dashboard.model import Database, data_version
 from dashboard.settings import Settings
 
 
+class _Live:
+    """The database this server's sessions use now (a session reads ``database`` once per rerun)."""
+
+    def __init__(self, database: Database):
+        self.database = database
+
+
+def _prepare_then_switch(live: _Live) -> None:
+    """Build every aggregate and the scores, save the snapshot, then serve from the snapshot: the model built
+    in memory is freed once the last rerun using it is over."""
+    built = live.database
+    try:
+        built.prepare()
+        reopened = built.reopened_from_snapshot()
+        if reopened is not None:
+            live.database = reopened
+    except Exception:  # keep serving from the model already built; its pages report their own problems
+        pass
+    finally:
+        with _BACKGROUND_LOCK:  # no reference to the built model may outlive its use
+            _BACKGROUND.pop(id(built), None)
+
+
 @st.cache_resource(show_spinner="Reading the exports and building the model…", max_entries=3)
-def _open_database(settings: Settings, version: str) -> Database:
+def _open_database(settings: Settings, version: str) -> _Live:
     """One Database per settings and data version; shared by every session of this server.
 
     Once it is open, a background thread builds the churn scores and every page's aggregate tables for the
     default as-of date, so the pages people open next are answered from ready aggregates; a page opened
     before its aggregates are ready builds them itself (each is built once, whoever asks first). It then
-    saves the model snapshot, so the next start on these exports (a restart, the report) skips the build.
+    saves the model snapshot, so the next start on these exports (a restart, the report) skips the build,
+    and switches this server to read it too.
     """
-    database = Database.open(settings)
-    threading.Thread(target=database.prepare, name="warm-aggregates", daemon=True).start()
-    return database
+    live = _Live(Database.open(settings))
+    thread = threading.Thread(target=_prepare_then_switch, args=(live,), name="warm-aggregates", daemon=True)
+    with _BACKGROUND_LOCK:
+        _BACKGROUND[id(live.database)] = (live.database, thread)
+    thread.start()
+    return live
+
+
+_BACKGROUND: dict[int, tuple[Database, threading.Thread]] = {}  # background builds still running
+_BACKGROUND_LOCK = threading.Lock()
+
+
+@atexit.register
+def _stop_background_builds(timeout_seconds: float = 60.0) -> None:
+    """At exit, stop the background builds and wait for them: a thread still inside DuckDB when Python shuts
+    down aborts the process ("terminate called ...")."""
+    with _BACKGROUND_LOCK:
+        running = list(_BACKGROUND.values())
+    for built, _ in running:
+        built.stop_background_work()
+    deadline = time.monotonic() + timeout_seconds
+    for _, thread in running:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def database(settings: Settings) -> Database:
     """The database for the current version of the exports (reopened when a file changes)."""
-    return _open_database(settings, data_version(settings.data_dir))
+    return _open_database(settings, data_version(settings.data_dir)).database
 
 
 def _freeze(value):

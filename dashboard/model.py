@@ -106,6 +106,8 @@ class Database:
     _is_decoded: bool = False  # the exports needed the full decode pass (a corrupt file was left out)
     _build_file: Path | None = None  # the file the model is being built in (attached as BUILD_CATALOG), if any
     _published_to: Path | None = None  # where that file went once saved: the database is done then
+    _stopping: threading.Event = field(default_factory=threading.Event)  # set by stop_background_work
+    _warm_cursor: object = None  # the cursor warm() is running queries on, if it is running
 
     @classmethod
     def open(cls, settings: Settings, now: datetime | None = None, build_in_file: bool = False) -> "Database":
@@ -201,11 +203,32 @@ class Database:
         exports (the app, the report, the scores) read it instead of rebuilding. Returns the problems met.
         """
         problems = self.warm(as_of)
+        if self._stopping.is_set():
+            return problems + ["stopped before the model snapshot was saved"]
         try:
             self.save_snapshot()
         except (duckdb.Error, OSError) as error:
             problems.append(f"model snapshot not saved: {str(error).splitlines()[0]}")
         return problems
+
+    def reopened_from_snapshot(self) -> "Database | None":
+        """Once this database's snapshot is saved: a database on the same exports that reads it, as a restart
+        would, carrying over what this one computed that a snapshot does not hold (the row checks' findings,
+        the latest order date). The app switches to it after its background build, which frees the memory of
+        the model it built. None when there is nothing to switch to: this one already reads a snapshot, none
+        was saved, or the exports changed since this one was opened.
+        """
+        if (self._stopping.is_set() or self.snapshot is not None or not self.snapshot_path.is_file()
+                or export_fingerprint(self.settings.data_dir) != self.catalog.fingerprint):
+            return None
+        reopened = Database.open(self.settings, now=self.opened_at)
+        if reopened.snapshot is None:  # changed or unreadable after all: keep serving from this one
+            reopened.connection.close()
+            return None
+        with self._lock:
+            reopened._row_findings = self._row_findings
+        reopened._latest_order_date = self._latest_order_date
+        return reopened
 
     def save_snapshot(self) -> Path | None:
         """Write this database's clean tables and as-of schemas to its snapshot; None when there is nothing new to
@@ -334,14 +357,19 @@ class Database:
             return []
         problems = []
         cursor = self.cursor(as_of)
+        self._warm_cursor = cursor
         try:
             names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql") if not path.stem.startswith("cube_"))
             needs_scores = [name for name in names if name.startswith(("churn_", "winback_"))]
             for name in [name for name in names if name not in needs_scores]:
+                if self._stopping.is_set():
+                    return problems
                 try:
                     queries.ensure_cubes(cursor, name)
                 except Exception as error:  # reported, and the page shows it too
                     problems.append(f"{name}: {error}")
+            if self._stopping.is_set():
+                return problems
             try:
                 churn.ensure_customer_scores(cursor)
                 for name in needs_scores:
@@ -349,8 +377,22 @@ class Database:
             except Exception as error:  # thin or unusable data: the churn page explains it
                 problems.append(f"churn scores: {error}")
         finally:
+            self._warm_cursor = None
             cursor.close()
         return problems
+
+    def stop_background_work(self) -> None:
+        """Make a ``warm`` or ``prepare`` running in another thread stop soon: its running query is interrupted,
+        no further step starts, and nothing is saved. The app calls this at exit, because a thread still inside
+        DuckDB when Python shuts down aborts the process.
+        """
+        self._stopping.set()
+        cursor = self._warm_cursor
+        if cursor is not None:
+            try:
+                cursor.interrupt()
+            except (duckdb.Error, AttributeError):
+                pass
 
     def cursor(self, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
         """A new cursor whose unqualified table names resolve to the model built for as_of."""

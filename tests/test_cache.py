@@ -6,6 +6,9 @@ and a change to a filter it uses runs it again. Run outside a Streamlit server, 
 
 from __future__ import annotations
 
+import gc
+import threading
+import weakref
 from datetime import date
 
 import pytest
@@ -67,3 +70,24 @@ def test_cached_results_are_copies(database):
     frame = cache.query(database, as_of, "kpis", **filters())
     frame.loc[0, "customers"] = -1
     assert cache.query(database, as_of, "kpis", **filters())["customers"].iloc[0] > 0
+
+
+def test_the_app_serves_from_the_snapshot_once_its_background_build_saved_it(tmp_path):
+    demo.generate(tmp_path / "data", customers=500, seed=4)
+    settings = load_settings(environ={}, data_dir=tmp_path / "data", state_dir=tmp_path / "state")
+    first = cache.database(settings)
+    assert first.snapshot is None  # new exports: built from them
+    for thread in threading.enumerate():
+        if thread.name == "warm-aggregates":
+            thread.join(timeout=120)
+    now = cache.database(settings)
+    assert now is not first and now.snapshot == first.snapshot_path
+    assert cache._BACKGROUND == {}  # nothing keeps the model built in memory alive once it is not used
+    as_of = first.default_as_of()
+    pd_first = queries.run_query(first.cursor(as_of), "kpis", **filters())
+    assert cache.query(now, as_of, "kpis", **filters(tiers=("gold",))).shape[0] == 1
+    assert queries.run_query(now.cursor(as_of), "kpis", **filters()).equals(pd_first)
+    built = weakref.ref(first)
+    del first
+    gc.collect()
+    assert built() is None  # the memory of the model built from the exports is freed

@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -108,6 +110,47 @@ def test_a_model_built_in_its_file_answers_the_same_and_becomes_the_snapshot(bui
     assert reopened.snapshot == path
     assert_same_answers(built["answers"], answers(reopened, built["as_of"]))
     assert_same_answers(built["earlier"], answers(reopened, built["as_of"] - timedelta(days=40)))
+
+
+def test_a_built_database_hands_over_to_its_saved_snapshot(tmp_path):
+    """What the app does after its background build: switch to a database that reads the snapshot."""
+    demo.generate(tmp_path / "data", customers=600, seed=16)
+    database = Database.open(settings_for(tmp_path), now=NOW)
+    assert database.reopened_from_snapshot() is None  # nothing saved yet
+    findings = database.findings()
+    assert database.prepare() == []
+    reopened = database.reopened_from_snapshot()
+    assert reopened.snapshot == database.snapshot_path and reopened.opened_at == database.opened_at
+    assert reopened.findings() == findings and reopened._row_findings is database._row_findings  # not run again
+    as_of = database.default_as_of()
+    for name in ("kpis", "cohort_retention", "churn_risk_distribution"):
+        params = parameter_sets(as_of)[1]
+        pd.testing.assert_frame_equal(run_query(reopened.cursor(as_of), name, **params),
+                                      run_query(database.cursor(as_of), name, **params))
+    assert reopened.reopened_from_snapshot() is None  # reads a snapshot already
+    returns = pq.read_table(tmp_path / "data" / "returns.parquet")
+    pq.write_table(returns.slice(0, 10), tmp_path / "data" / "returns.parquet")
+    assert database.reopened_from_snapshot() is None  # the exports changed: the next rerun reopens them anyway
+
+
+def test_a_background_build_stops_when_asked_and_saves_nothing(tmp_path):
+    """What the app does at exit: a thread still inside DuckDB when Python shuts down aborts the process."""
+    demo.generate(tmp_path / "data", customers=4_000, seed=17)
+    database = Database.open(settings_for(tmp_path), now=NOW)
+    outcome = {}
+    worker = threading.Thread(target=lambda: outcome.setdefault("problems", database.prepare()))
+    worker.start()
+    deadline = time.monotonic() + 60
+    while database._warm_cursor is None and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    database.stop_background_work()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert outcome["problems"][-1] == "stopped before the model snapshot was saved"
+    assert not snapshots.snapshot_dir(tmp_path / "state").exists()
+    assert database.reopened_from_snapshot() is None
+    # A database asked to stop still answers the pages (the build stopped, not the database).
+    assert run_query(database.cursor(), "kpis", **parameter_sets(database.default_as_of())[0]).shape[0] == 1
 
 
 def test_another_as_of_date_is_built_from_the_snapshots_clean_tables(built):
