@@ -118,8 +118,12 @@ elif chosen_cohort:
             empty("Nobody matches this cell. Pick another cohort or period, or switch between ordered / did not order.")
         else:
             st.dataframe(
-                members.drop(columns=["total_matches"]), width="stretch", hide_index=True, key="cohort_members",
+                # Every listed row has the activity picked above, so that flag is said in the sentence, not a column.
+                members.drop(columns=["total_matches", "is_active_in_period"]), width="stretch", hide_index=True,
+                key="cohort_members",
                 column_config={
+                    "customer_id": st.column_config.TextColumn("Customer"),
+                    "email": st.column_config.TextColumn("E-mail" if user_access.can_see_pii else "E-mail (masked)"),
                     "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar"),
                     "first_ordered_at": st.column_config.DatetimeColumn("First order", format="D MMM YYYY"),
                     "last_ordered_at": st.column_config.DatetimeColumn("Last order", format="D MMM YYYY"),
