@@ -518,7 +518,12 @@ def ensure_customer_scores(cursor) -> ModelInfo:
         as_of = cursor.execute("select as_of from model_info").fetchall()[0][0]
         predictions, info = predict(features)
         info = replace(info, as_of=as_of)
-        scored = pd.concat([features, predictions.rename(columns={"expected_orders": "expected_orders_90d"})], axis=1)
+        # The model's outputs become columns of the features frame (no concatenated copy: at 37M customers
+        # each copy of these frames is gigabytes that DuckDB's memory_limit does not bound).
+        scored = features
+        for column in predictions.columns:
+            scored["expected_orders_90d" if column == "expected_orders" else column] = predictions[column].to_numpy()
+        del predictions
         cursor.register("churn_model_scores", scored)
         try:
             cursor.execute("begin transaction")
