@@ -33,19 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="100M", help="orders in the export (default 100M)")
     parser.add_argument("--memory-limit", default="12GB", help="DuckDB memory_limit for every process (default 12GB)")
     parser.add_argument("--runs", type=int, default=3, help="reruns per page and filter change (default 3)")
+    parser.add_argument("--from-snapshot", action="store_true",
+                        help="keep the rows and the snapshot of the last run (same code) and run only the steps "
+                             "after the start from the snapshot: the reruns served from it and the report")
     args = parser.parse_args(argv)
     from bench import results
 
     args.code = results.code_version()
     data_dir, stamp = ensure_exports(args.size)
     state = CACHE_DIR / f"state-{args.size}"
-    shutil.rmtree(state / "snapshots", ignore_errors=True)
+    if not args.from_snapshot:
+        shutil.rmtree(state / "snapshots", ignore_errors=True)
     state.mkdir(parents=True, exist_ok=True)
     cold_env = child_environment(state, args.memory_limit)
     warm_env = child_environment(state, args.memory_limit, snapshots=True)
     out_dir = CACHE_DIR / "out" / args.size
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows: list[tuple[str, str, str]] = []
+    rows: list[tuple[str, str, str]] = _previous_rows(args.size) if args.from_snapshot else []
 
     def record(step: str, seconds: float | None, peak_mb: float | None, note: str = "") -> None:
         peak = "–" if peak_mb is None else f"{peak_mb / 1024:.1f} GB"
@@ -53,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"{step}: {seconds_text(seconds)}, peak {peak}")
         write(args, stamp, rows)
 
+    if args.from_snapshot:
+        return _served_and_report(args, data_dir, warm_env, out_dir, record)
     floor, _ = run_step("floor", {"data_dir": str(data_dir), "memory_limit": args.memory_limit,
                                   "temp_dir": str(state / "floor_tmp")}, cold_env)
     record("floor: one DuckDB scan aggregating orders by customer", floor["seconds"], floor["peak_mb"])
@@ -64,13 +70,26 @@ def main(argv: list[str] | None = None) -> int:
         record("prepare (CLI)", None, prepared.peak_mb, f"failed: {prepared.stderr.strip().splitlines()[-1:]}")
         return 1
     snapshot_mb = sum(path.stat().st_size for path in (state / "snapshots").glob("model-*.duckdb")) / 1e6
+    warnings = [line for line in prepared.stderr.splitlines() if line.startswith("warning:")]
     record("prepare (CLI): model, every aggregate, churn scores, snapshot", prepared.seconds, prepared.peak_mb,
-           f"snapshot file {snapshot_mb:,.0f} MB")
+           f"snapshot file {snapshot_mb:,.0f} MB" + (f"; {len(warnings)} warning(s), the first: {warnings[0][:300]}"
+                                                     if warnings else ""))
     restart, _ = run_step("cold_start", {"data_dir": str(data_dir)}, warm_env)
     record("cold start, exports already prepared (reads the snapshot)", restart["seconds"], restart["peak_mb"],
            f"{restart['seconds'] / floor['seconds']:.1f}x the floor")
+    return _served_and_report(args, data_dir, warm_env, out_dir, record)
+
+
+def _served_and_report(args, data_dir: Path, warm_env: dict, out_dir: Path, record) -> int:
+    """Every page's first view and reruns in a process started from the snapshot, then the JSON report."""
     served, _ = run_step("prepared_session", {"data_dir": str(data_dir), "runs": args.runs, "budget": 1e9,
                                               "out_dir": str(out_dir / "prepared")}, warm_env)
+    if "unavailable" in served:
+        record("pages served from the snapshot", None, None, served["unavailable"])
+        return 1
+    for page, first in served.get("first_views", {}).items():
+        if "failed" in first:
+            record(f"{page} page: first view, served from the snapshot", None, None, f"failed: {first['failed']}")
     for page, kinds in served.get("pages", {}).items():
         for kind, measured in kinds.items():
             record(f"{page} page: rerun after a {kind} change, served from the snapshot",
@@ -80,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     record("JSON report, CLI end to end, exports already prepared", report.seconds if report.returncode == 0 else None,
            report.peak_mb, "" if report.returncode == 0 else f"exit {report.returncode}")
     return 0
+
+
+def _previous_rows(size: str) -> list[tuple[str, str, str]]:
+    """The table rows of the last results-<size>.md (what --from-snapshot keeps)."""
+    path = BENCH_DIR / f"results-{size}.md"
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    table = [line for line in lines if line.startswith("| ") and not line.startswith("| step |")]
+    return [tuple(cell.strip() for cell in line.strip("|").split(" | ", 2)) for line in table]
 
 
 def write(args, stamp: dict, rows: list[tuple[str, str, str]]) -> None:

@@ -145,16 +145,25 @@ def _run_page(cursor, page: str, params: dict, cache: dict | None = None) -> tup
     return frames, seconds
 
 
-def _first_views(cursor, pages: list[str], as_of, caches: dict) -> dict:
+def _first_views(cursor, pages: list[str], as_of, caches: dict, keep_going: bool = False) -> dict:
     """Each page opened once with the default filters (all customers, the last 365 days, months), as a user
     opens it: this builds the page's aggregate tables (once per as-of date, for every session) and fills the
-    query cache the reruns then start from."""
+    query cache the reruns then start from. With ``keep_going`` a page whose queries fail is recorded as
+    ``{"failed": message}`` (as the app shows it on that page) and the others go on."""
     from bench.pages import default_params
+    from dashboard.queries import QueryError
 
     results = {}
     for page in pages:
         with timed() as total:
-            _, seconds = _run_page(cursor, page, default_params(as_of), caches[page])
+            try:
+                _, seconds = _run_page(cursor, page, default_params(as_of), caches[page])
+            except QueryError as error:
+                if not keep_going:
+                    raise
+                results[page] = {"failed": str(error).splitlines()[0]}
+                _say(f"{page}, first view failed: {results[page]['failed']}")
+                continue
         results[page] = {"seconds": [total.seconds], "cpu": [total.cpu], "peak_mb": total.peak_mb,
                          "queries": seconds}
         _say(f"{page}, first view: {total.seconds:.3f} s")
@@ -292,9 +301,10 @@ def prepared_session(data_dir: str, runs: int, budget: float, out_dir: str) -> d
     pages = [page for page, reason in available_pages().items() if not reason]
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     caches: dict = {page: {} for page in pages}
-    first_views = _first_views(cursor, pages, as_of, caches)
+    first_views = _first_views(cursor, pages, as_of, caches, keep_going=True)
+    served = [page for page in pages if "failed" not in first_views[page]]
     return {"as_of": as_of.isoformat(), "first_views": first_views,
-            "pages": _page_reruns(cursor, pages, as_of, runs, budget, Path(out_dir), caches)}
+            "pages": _page_reruns(cursor, served, as_of, runs, budget, Path(out_dir), caches)}
 
 
 def scores(data_dir: str) -> dict:
