@@ -116,10 +116,13 @@ def write(args, stamp: dict, rows: list[tuple[str, str, str]]) -> None:
 
     counts = stamp["counts"]
     lines = [f"# Benchmark at {args.size} orders", "",
-             f"`python -m bench.big --size {args.size} --memory-limit {args.memory_limit}` on "
+             f"`python -m bench.big --size {args.size} --memory-limit {args.memory_limit}"
+             f"{' --from-snapshot' if args.from_snapshot else ''}` on "
              f"{results.utc_now_text()}: {counts['orders']:,} orders, {counts['customers']:,} customers. "
              "One run per step (see bench/big.py for what each step is).", "", "Machine:", "",
              *results.machine_lines(load_average(), load_average()), *results.code_lines(args.code, args.code),
+             *([f"- `--from-snapshot`: the rows up to the start from the snapshot are kept from the run before, "
+                f"on the same dashboard/ and queries/ hash"] if args.from_snapshot else []),
              "", "| step | time | peak memory (RSS) |", "|---|---:|---|",
              *[f"| {step} | {time} | {peak} |" for step, time, peak in rows]]
     (BENCH_DIR / f"results-{args.size}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
