@@ -30,8 +30,9 @@ class _Live:
 
 
 def _prepare_then_switch(live: _Live) -> None:
-    """Build every aggregate and the scores, save the snapshot, then serve from the snapshot: the model built
-    in memory is freed once the last rerun using it is over."""
+    """Build every aggregate and the scores, save the snapshot, then serve from the snapshot: nothing refers to
+    the model built in memory once the last rerun using it is over (how much of it the process gives back to
+    the system is up to DuckDB's allocator: at 10M orders, 12.5 GB went down to 9.6 GB)."""
     built = live.database
     try:
         built.prepare()

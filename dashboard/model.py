@@ -214,8 +214,8 @@ class Database:
     def reopened_from_snapshot(self) -> "Database | None":
         """Once this database's snapshot is saved: a database on the same exports that reads it, as a restart
         would, carrying over what this one computed that a snapshot does not hold (the row checks' findings,
-        the latest order date). The app switches to it after its background build, which frees the memory of
-        the model it built. None when there is nothing to switch to: this one already reads a snapshot, none
+        the latest order date). The app switches to it after its background build, so that nothing refers to
+        the model it built once the reruns using it are over. None when there is nothing to switch to: this one already reads a snapshot, none
         was saved, or the exports changed since this one was opened.
         """
         if (self._stopping.is_set() or self.snapshot is not None or not self.snapshot_path.is_file()
