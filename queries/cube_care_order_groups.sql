@@ -4,8 +4,6 @@
 -- the order and its customer, never on the segment filter, so a filter sums the rows of its seg_keys.
 -- Sums and counts only: anchor_orders, customers (distinct within the row: a customer has one seg_key, so
 -- the sum over seg_keys counts each customer once), repurchased_orders. Read by care_repeat_rates.
--- Counted per customer first, then per group (at 100M orders a distinct count over every order's memberships
--- ran out of memory under a 12GB limit; grouped sums spill).
 -- Params: none
 create table cube_care_order_groups as
 with segment_orders as (
@@ -153,62 +151,32 @@ classified as (
     left join returned_orders on returned_orders.order_id = anchors.order_id
 ),
 
--- A customer's anchor orders collapsed to one row per combination of groups (most customers have one or two),
--- so the memberships below are counted per customer with plain sums: no distinct count over every order.
-customer_combinations as (
-    select
-        seg_key,
-        customer_id,
-        ticket_group,
-        resolution_group,
-        return_group,
-        survey_group,
-        silent_unhappy_group,
-        count(*) as anchor_orders,
-        count(*) filter (where is_repurchased) as repurchased_orders
-    from classified
-    group by all
-),
-
 memberships as (
-    select 'ticket' as care_dimension, ticket_group as care_group, seg_key, customer_id, anchor_orders,
-        repurchased_orders
-    from customer_combinations
+    select 'ticket' as care_dimension, ticket_group as care_group, seg_key, customer_id, is_repurchased
+    from classified
     union all
-    select 'resolution_time', resolution_group, seg_key, customer_id, anchor_orders, repurchased_orders
-    from customer_combinations
+    select 'resolution_time', resolution_group, seg_key, customer_id, is_repurchased
+    from classified
     where resolution_group is not null
     union all
-    select 'return', return_group, seg_key, customer_id, anchor_orders, repurchased_orders
-    from customer_combinations
+    select 'return', return_group, seg_key, customer_id, is_repurchased
+    from classified
     union all
-    select 'survey', survey_group, seg_key, customer_id, anchor_orders, repurchased_orders
-    from customer_combinations
+    select 'survey', survey_group, seg_key, customer_id, is_repurchased
+    from classified
     union all
-    select 'silent_unhappy', silent_unhappy_group, seg_key, customer_id, anchor_orders, repurchased_orders
-    from customer_combinations
+    select 'silent_unhappy', silent_unhappy_group, seg_key, customer_id, is_repurchased
+    from classified
     where silent_unhappy_group is not null
-),
-
-customer_groups as (
-    select
-        seg_key,
-        care_dimension,
-        care_group,
-        customer_id,
-        sum(anchor_orders) as anchor_orders,
-        sum(repurchased_orders) as repurchased_orders
-    from memberships
-    group by seg_key, care_dimension, care_group, customer_id
 )
 
 select
     seg_key,
     care_dimension,
     care_group,
-    cast(sum(anchor_orders) as bigint) as anchor_orders,
-    count(*) as customers,
-    cast(sum(repurchased_orders) as bigint) as repurchased_orders
-from customer_groups
+    count(*) as anchor_orders,
+    count(distinct customer_id) as customers,
+    count(*) filter (where is_repurchased) as repurchased_orders
+from memberships
 group by seg_key, care_dimension, care_group
 order by seg_key, care_dimension, care_group
