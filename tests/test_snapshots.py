@@ -56,11 +56,20 @@ def answers(database: Database, as_of) -> dict:
     return results
 
 
-def assert_same_answers(expected: dict, actual: dict) -> None:
+REFIT_RTOL = 1e-6  # two fits of the churn model agree to this (as in test_churn's refit comparisons)
+
+
+def assert_same_answers(expected: dict, actual: dict, refitted: bool = False) -> None:
+    """Every frame equal (floats to 1e-12). With ``refitted`` (actual comes from a separate build, which fits
+    the churn model again), the floats of the queries that read the churn scores are compared to REFIT_RTOL:
+    DuckDB's parallel sums of order values are not bit-for-bit the same from one build to the next, and the fit
+    moves by about 1e-9 with them. Counts and every other query stay exact."""
     assert expected.keys() == actual.keys()
     assert sum(len(frame) for frame in expected.values()) > 1_000, "the demo should give rows to compare"
     for key, frame in expected.items():
-        pd.testing.assert_frame_equal(actual[key], frame, check_exact=False, rtol=1e-12, obj=str(key))
+        reads_scores = key[0].startswith(("churn_", "winback_"))
+        rtol = REFIT_RTOL if refitted and reads_scores else 1e-12
+        pd.testing.assert_frame_equal(actual[key], frame, check_exact=False, rtol=rtol, obj=str(key))
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +105,7 @@ def test_a_model_built_in_its_file_answers_the_same_and_becomes_the_snapshot(bui
     database = Database.open(settings, now=NOW, build_in_file=True)
     building = database._build_file
     assert database.snapshot is None and building is not None and building.is_file()
-    assert_same_answers(built["answers"], answers(database, built["as_of"]))
+    assert_same_answers(built["answers"], answers(database, built["as_of"]), refitted=True)
     in_memory, = database.cursor().execute(
         "select count(*) from duckdb_tables() where database_name = 'memory'").fetchone()
     assert in_memory == 0  # clean tables, model, aggregates and scores are all in the file
@@ -108,8 +117,8 @@ def test_a_model_built_in_its_file_answers_the_same_and_becomes_the_snapshot(bui
         database.cursor()
     reopened = Database.open(settings, now=NOW)
     assert reopened.snapshot == path
-    assert_same_answers(built["answers"], answers(reopened, built["as_of"]))
-    assert_same_answers(built["earlier"], answers(reopened, built["as_of"] - timedelta(days=40)))
+    assert_same_answers(built["answers"], answers(reopened, built["as_of"]), refitted=True)
+    assert_same_answers(built["earlier"], answers(reopened, built["as_of"] - timedelta(days=40)), refitted=True)
 
 
 def test_a_built_database_hands_over_to_its_saved_snapshot(tmp_path):
@@ -157,7 +166,7 @@ def test_another_as_of_date_is_built_from_the_snapshots_clean_tables(built):
     reopened = Database.open(settings_for(built["root"]), now=NOW)
     assert reopened.snapshot == built["path"]
     earlier = built["as_of"] - timedelta(days=40)
-    assert_same_answers(built["earlier"], answers(reopened, earlier))
+    assert_same_answers(built["earlier"], answers(reopened, earlier), refitted=True)  # fitted again here
 
 
 def test_a_snapshot_is_read_only_and_shared_with_another_process(built, tmp_path):
