@@ -59,6 +59,18 @@ def format_percent(value, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
+def format_count(value) -> str:
+    """A count for a metric card: ``890,190``; from a million on ``10.99M`` (a card has room for about nine
+    characters: ``10,986,123`` would be cut to ``10,986,…``)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if abs(value) >= 1_000_000_000:
+        return f"{value / 1_000_000_000:,.2f}B"
+    if abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:,.2f}M"
+    return f"{value:,.0f}"
+
+
 def format_number(value, digits: int = 0) -> str:
     """``12,345`` (or ``–``)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -185,3 +185,16 @@ def test_overview_high_risk_card_follows_the_segment_filter(exports, monkeypatch
     at = run_page(monkeypatch, tmp_path, exports["demo"], "overview", {"channel": "referral"})
     assert not at.exception
     assert metric_value(at, "High churn risk") == f"{referral:,}"
+
+
+def test_large_counts_are_shortened_so_they_fit_a_metric_card():
+    """At 100M orders the Care page's ticket count (10,986,123) was cut to "10,986,…" in its card."""
+    assert figures.format_count(890_190) == "890,190"
+    assert figures.format_count(999_999) == "999,999"
+    assert figures.format_count(1_000_000) == "1.00M"
+    assert figures.format_count(10_986_123) == "10.99M"
+    assert figures.format_count(-2_297_643) == "-2.30M"
+    assert figures.format_count(2_500_000_000) == "2.50B"
+    assert figures.format_count(1234.6) == "1,235"
+    assert figures.format_count(float("nan")) == "–"
+    assert figures.format_count(None) == "–"

@@ -22,15 +22,15 @@ if summary is None or rates is None:
 summary = summary.to_dict("records")[0]
 tables = view.database.catalog.tables
 cards = st.columns(5)
-cards[0].metric("Tickets", figures.format_number(summary["tickets"]), border=True,
+cards[0].metric("Tickets", figures.format_count(summary["tickets"]), border=True,
                 help="Support tickets opened by customers of this segment up to the as-of date.")
-cards[1].metric("Open tickets", figures.format_number(summary["unresolved_tickets"]), border=True,
+cards[1].metric("Open tickets", figures.format_count(summary["unresolved_tickets"]), border=True,
                 help=f"{summary['customers_with_open_ticket']:,} customers are waiting on an answer.")
 cards[2].metric("Median time to resolve", f"{figures.format_number(summary['median_resolution_days'], 1)} days",
                 border=True, help="Median over resolved tickets, from opening to resolution.")
 cards[3].metric("Return rate", figures.format_percent(summary["return_rate"]), border=True,
                 help="Valid orders with a return / valid orders.")
-cards[4].metric("Silent unhappy", figures.format_number(summary["silent_unhappy_customers"]), border=True,
+cards[4].metric("Silent unhappy", figures.format_count(summary["silent_unhappy_customers"]), border=True,
                 help="Customers whose latest NPS answer is a detractor (0-6) and who never opened a ticket: "
                      "most unhappy customers never complain, they just leave.")
 

@@ -56,7 +56,7 @@ if cells is not None and len(cells):
     columns = st.columns(5)
     for index, tile in enumerate(tiles.itertuples(index=False)):
         with columns[index % 5].container(border=True):
-            st.metric(tile.rfm_segment, f"{int(tile.customers):,}", border=False,
+            st.metric(tile.rfm_segment, figures.format_count(int(tile.customers)), border=False,
                       help="Customers in this RFM segment (docs/churn.md has the rules).")
             st.caption(f"Lifetime revenue {figures.format_currency(tile.revenue)}")
 
@@ -113,12 +113,12 @@ if summary is None:
     st.stop()
 totals = summary.iloc[0]
 count_column, revenue_column, value_column, orders_column = st.columns(4)
-count_column.metric("Customers in the list", f"{int(totals['customers']):,}")
+count_column.metric("Customers in the list", figures.format_count(int(totals['customers'])))
 revenue_column.metric("Revenue at stake", figures.format_currency(totals["revenue"]),
                       help="Lifetime revenue of the customers in the list.")
 value_column.metric("Predicted value, next 365 days", figures.format_currency(totals["predicted_clv_365d"]),
                     help="Discounted predicted spend (10% a year) if nothing is done.")
-orders_column.metric("Expected orders, next 90 days", figures.format_number(totals["expected_orders_90d"]))
+orders_column.metric("Expected orders, next 90 days", figures.format_count(totals["expected_orders_90d"]))
 
 user_access = current_access(view.settings)
 show_pii = user_access.can_see_pii
@@ -189,8 +189,8 @@ auc_column, baseline_column, predicted_column, actual_column = st.columns(4)
 auc_column.metric("AUC, churn risk", f"{result.auc:.3f}",
                   delta=f"{result.auc - result.baseline_auc:+.3f} vs recency", delta_color="normal")
 baseline_column.metric("AUC, days since last order", f"{result.baseline_auc:.3f}")
-predicted_column.metric("Orders predicted", figures.format_number(result.predicted_orders))
-actual_column.metric("Orders placed", f"{result.actual_orders:,}",
+predicted_column.metric("Orders predicted", figures.format_count(result.predicted_orders))
+actual_column.metric("Orders placed", figures.format_count(result.actual_orders),
                      help="Purchase days with a valid order in the 90 days after the cutoff.")
 if result.auc <= result.baseline_auc:
     st.warning("On this data the model ranks no better than days since the last order: use the list with care.",

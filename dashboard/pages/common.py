@@ -210,7 +210,7 @@ def format_value(value, kind: str) -> str:
         return figures.format_percent(value)
     if kind == "score":
         return figures.format_number(value, 1)
-    return figures.format_number(value)
+    return figures.format_count(value)
 
 
 def paged_table(frame: pd.DataFrame, total: int, key: str, column_config: dict | None = None) -> None:

@@ -35,7 +35,7 @@ try:
     if high is not None:
         high = high.to_dict("records")[0]
         risk_cards = [
-            ("High churn risk", f"{high['customers']:,}",
+            ("High churn risk", figures.format_count(high['customers']),
              "Customers of this segment whose chance of no order in the next 90 days is 70% or more."),
             ("Revenue at risk", figures.format_currency(high["revenue"]), "Lifetime revenue of those customers."),
         ]

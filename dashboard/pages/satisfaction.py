@@ -23,10 +23,10 @@ headline = headline.to_dict("records")[0]
 cards = st.columns(4)
 cards[0].metric("NPS, last 90 days", figures.format_number(headline["nps_90d"], 1), border=True,
                 help=f"From {headline['nps_responses_90d']:,} NPS responses in the 90 days to the as-of date.")
-cards[1].metric("NPS responses", figures.format_number(headline["nps_responses_90d"]), border=True)
+cards[1].metric("NPS responses", figures.format_count(headline["nps_responses_90d"]), border=True)
 cards[2].metric("CSAT, last 90 days", figures.format_percent(headline["csat_90d"]), border=True,
                 help=f"From {headline['csat_responses_90d']:,} CSAT responses in the 90 days to the as-of date.")
-cards[3].metric("CSAT responses", figures.format_number(headline["csat_responses_90d"]), border=True)
+cards[3].metric("CSAT responses", figures.format_count(headline["csat_responses_90d"]), border=True)
 
 left, right = st.columns(2)
 with left:
