@@ -108,6 +108,7 @@ class Database:
     _published_to: Path | None = None  # where that file went once saved: the database is done then
     _stopping: threading.Event = field(default_factory=threading.Event)  # set by stop_background_work
     _warm_cursor: object = None  # the cursor warm() is running queries on, if it is running
+    _model_cursor: object = None  # the cursor building an as-of model, while one is being built
 
     @classmethod
     def open(cls, settings: Settings, now: datetime | None = None, build_in_file: bool = False) -> "Database":
@@ -355,6 +356,7 @@ class Database:
 
         if not self.has_orders:
             return []
+        as_of = as_of or self.default_as_of()
         problems = []
         cursor = self.cursor(as_of)
         self._warm_cursor = cursor
@@ -376,10 +378,34 @@ class Database:
                     queries.ensure_cubes(cursor, name)
             except Exception as error:  # thin or unusable data: the churn page explains it
                 problems.append(f"churn scores: {error}")
+            if self._stopping.is_set():
+                return problems
+            try:
+                churn.store_backtest(self, as_of)
+            except ValueError:  # too little history after the cutoff: the churn page says why
+                pass
+            except Exception as error:
+                problems.append(f"churn backtest: {error}")
         finally:
             self._warm_cursor = None
             cursor.close()
         return problems
+
+    def has_model(self, as_of: date) -> bool:
+        """Whether the model for as_of is built or saved in the snapshot (``cursor(as_of)`` builds it if not)."""
+        with self._lock:
+            return as_of in self._schemas or as_of in self._snapshot_schemas
+
+    def drop_model(self, as_of: date) -> None:
+        """Drop the model built for as_of in this process (one built to be read once: the backtest's cutoff)."""
+        with self._lock:
+            schema = self._schemas.pop(as_of, None)
+            if schema is not None and self._published_to is None:
+                cursor = self.connection.cursor()
+                try:
+                    cursor.execute(f"drop schema if exists {self._model_catalog}.{schema} cascade")
+                finally:
+                    cursor.close()
 
     def stop_background_work(self) -> None:
         """Make a ``warm`` or ``prepare`` running in another thread stop soon: its running query is interrupted,
@@ -387,12 +413,12 @@ class Database:
         DuckDB when Python shuts down aborts the process.
         """
         self._stopping.set()
-        cursor = self._warm_cursor
-        if cursor is not None:
-            try:
-                cursor.interrupt()
-            except (duckdb.Error, AttributeError):
-                pass
+        for cursor in (self._warm_cursor, self._model_cursor):  # the backtest builds the cutoff's model
+            if cursor is not None:
+                try:
+                    cursor.interrupt()
+                except (duckdb.Error, AttributeError):
+                    pass
 
     def cursor(self, as_of: date | None = None) -> duckdb.DuckDBPyConnection:
         """A new cursor whose unqualified table names resolve to the model built for as_of."""
@@ -429,6 +455,7 @@ class Database:
                 return schema
             cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
             parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
+            self._model_cursor = cursor
             try:
                 cursor.execute(
                     "create table model_info as select $as_of::date as as_of, $cutoff_at::timestamp as cutoff_at, "
@@ -440,6 +467,8 @@ class Database:
             except Exception:
                 cursor.execute(f"drop schema if exists {qualified} cascade")
                 raise
+            finally:
+                self._model_cursor = None
             self.build_seconds[as_of] = time.perf_counter() - started
             self._schemas[as_of] = schema
             while len(self._schemas) > MAX_AS_OF_SCHEMAS:

@@ -472,6 +472,13 @@ def app_database(world, app_environment):
     from dashboard import cache
 
     run_app("data", {})  # opens and caches the database
+    # Its background build (aggregates, scores, backtest, then the snapshot, written in the spill folder and
+    # renamed into place) must be over before the folders' state is compared: only then is a change ours.
+    with cache._BACKGROUND_LOCK:
+        building = [thread for _, thread in cache._BACKGROUND.values()]
+    for thread in building:
+        thread.join(timeout=300)
+        assert not thread.is_alive(), "the app's background build did not finish in 300 s"
     database = cache.database(load_settings())
     cursor = database.connection.cursor()
     churn.prepare(database, AS_OF)  # the churn page builds the scores on first use

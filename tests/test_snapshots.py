@@ -99,6 +99,36 @@ def test_prepare_saves_a_snapshot_and_a_restart_reads_it(built):
     assert built_here == []
 
 
+def assert_same_backtest(expected: churn.Backtest, actual: churn.Backtest) -> None:
+    """Same cutoff, counts and method; floats to REFIT_RTOL (each build fits the model again)."""
+    for field in ("cutoff", "horizon_days", "horizon_end", "n_customers", "actual_orders", "method", "message"):
+        assert getattr(actual, field) == getattr(expected, field), field
+    for field in ("silent_share", "auc", "baseline_auc", "predicted_orders"):
+        assert getattr(actual, field) == pytest.approx(getattr(expected, field), rel=REFIT_RTOL), field
+    assert len(expected.calibration) == 10
+    pd.testing.assert_frame_equal(actual.calibration, expected.calibration, check_exact=False, rtol=REFIT_RTOL)
+
+
+def test_the_backtest_is_computed_by_prepare_and_read_from_the_snapshot(built, tmp_path):
+    """The churn page's backtest (the model fitted again 90 days back) is part of what prepare stores: a start
+    from the snapshot reads it without building the cutoff's model, and it equals one computed from scratch."""
+    as_of = built["as_of"]
+    cutoff = as_of - timedelta(days=churn.RISK_HORIZON_DAYS)
+    scratch = load_settings(environ={}, data_dir=built["root"] / "data", state_dir=tmp_path / "state",
+                            model_snapshots=False)
+    computed = churn.backtest(Database.open(scratch, now=NOW), cutoff)
+    assert computed.n_customers > 500 and 0.5 < computed.auc < 1
+    reopened = Database.open(settings_for(built["root"]), now=NOW)
+    assert reopened.snapshot == built["path"]
+    assert cutoff not in reopened._snapshot_schemas  # built for the backtest only, and dropped before the save
+    assert_same_backtest(computed, churn.backtest(reopened, cutoff))
+    assert not reopened.has_model(cutoff)  # read, not computed
+    # A cutoff nothing stored is computed as before.
+    earlier = cutoff - timedelta(days=7)
+    assert churn.stored_backtest(reopened, earlier) is None
+    assert churn.backtest(reopened, earlier).cutoff == earlier
+
+
 def test_a_model_built_in_its_file_answers_the_same_and_becomes_the_snapshot(built, tmp_path):
     """``prepare`` builds in the snapshot's file from the start: same answers before and after it is saved."""
     settings = load_settings(environ={}, data_dir=built["root"] / "data", state_dir=tmp_path / "state")
