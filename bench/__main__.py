@@ -293,6 +293,11 @@ def _prepared_rows(label: str, data_dir: Path, args, out_dir: Path, pandas: dict
                 rows.append(Row(step, label, "rerun", unavailable=served.get("unavailable", "not measured")))
                 continue
             rows.append(_rerun_row(step, label, measured, pandas, page, kind))
+    backtest = served.get("backtest") or {}
+    if backtest and "failed" not in backtest:
+        rows.append(Row("churn page: backtest section, first view, exports already prepared (cached after it)", label,
+                        "info", ours=backtest["seconds"], cpu=backtest["cpu"], peak_mb=backtest["peak_mb"],
+                        note="stored by prepare" if backtest["stored"] else "computed: not stored by prepare"))
     return rows
 
 

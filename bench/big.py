@@ -90,6 +90,14 @@ def _served_and_report(args, data_dir: Path, warm_env: dict, out_dir: Path, reco
     for page, first in served.get("first_views", {}).items():
         if "failed" in first:
             record(f"{page} page: first view, served from the snapshot", None, None, f"failed: {first['failed']}")
+        else:
+            record(f"{page} page: first view, served from the snapshot", first["seconds"][0], first["peak_mb"])
+    backtest = served.get("backtest", {})
+    if "failed" in backtest:
+        record("churn page: backtest section, first view", None, None, f"failed: {backtest['failed']}")
+    elif backtest:
+        record("churn page: backtest section, first view", backtest["seconds"][0], backtest["peak_mb"],
+               "stored by prepare" if backtest["stored"] else "computed: not stored by prepare")
     for page, kinds in served.get("pages", {}).items():
         for kind, measured in kinds.items():
             record(f"{page} page: rerun after a {kind} change, served from the snapshot",

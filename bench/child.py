@@ -303,8 +303,27 @@ def prepared_session(data_dir: str, runs: int, budget: float, out_dir: str) -> d
     caches: dict = {page: {} for page in pages}
     first_views = _first_views(cursor, pages, as_of, caches, keep_going=True)
     served = [page for page in pages if "failed" not in first_views[page]]
-    return {"as_of": as_of.isoformat(), "first_views": first_views,
+    return {"as_of": as_of.isoformat(), "first_views": first_views, "backtest": _backtest_view(database, as_of),
             "pages": _page_reruns(cursor, served, as_of, runs, budget, Path(out_dir), caches)}
+
+
+def _backtest_view(database, as_of) -> dict:
+    """The churn page's last section: ``churn.backtest`` with the cutoff 90 days back, as the page calls it
+    (through a cache keyed by data version and cutoff, so this is its cost on the first view only)."""
+    from datetime import timedelta
+
+    from dashboard import churn
+
+    cutoff = as_of - timedelta(days=churn.RISK_HORIZON_DAYS)
+    stored = churn.stored_backtest(database, cutoff) is not None
+    with timed() as timing:
+        try:
+            result = churn.backtest(database, cutoff)
+        except Exception as error:  # the page shows "No backtest: ..." instead
+            return {"failed": str(error).splitlines()[0][:300]}
+    _say(f"churn backtest, first view: {timing.seconds:.3f} s ({'stored by prepare' if stored else 'computed'}, "
+         f"AUC {result.auc:.3f})")
+    return {"seconds": [timing.seconds], "cpu": [timing.cpu], "peak_mb": timing.peak_mb, "stored": stored}
 
 
 def scores(data_dir: str) -> dict:
