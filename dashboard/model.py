@@ -347,8 +347,9 @@ class Database:
         return findings
 
     def warm(self, as_of: date | None = None) -> list[str]:
-        """Build, for as_of, every aggregate table the pages read and the churn scores, ahead of the first
-        session that needs them (the app runs this in a background thread after opening the exports).
+        """Build, for as_of, the churn page's backtest, every aggregate table the pages read and the churn scores,
+        ahead of the first session that needs them (the app runs this in a background thread after opening the
+        exports).
 
         Returns the problems met (each also shows on the page that needs the failed table, when opened).
         """
@@ -361,6 +362,15 @@ class Database:
         cursor = self.cursor(as_of)
         self._warm_cursor = cursor
         try:
+            # The churn page's backtest first: it builds the model again for the cutoff and drops it, and in a
+            # snapshot's file the aggregates and scores written next reuse the space that frees (DuckDB does not
+            # shrink the file: done last, it left 0.7 GB of free blocks in the 10M snapshot).
+            try:
+                churn.store_backtest(self, as_of)
+            except ValueError:  # too little history after the cutoff: the churn page says why
+                pass
+            except Exception as error:
+                problems.append(f"churn backtest: {error}")
             names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql") if not path.stem.startswith("cube_"))
             needs_scores = [name for name in names if name.startswith(("churn_", "winback_"))]
             for name in [name for name in names if name not in needs_scores]:
@@ -378,14 +388,6 @@ class Database:
                     queries.ensure_cubes(cursor, name)
             except Exception as error:  # thin or unusable data: the churn page explains it
                 problems.append(f"churn scores: {error}")
-            if self._stopping.is_set():
-                return problems
-            try:
-                churn.store_backtest(self, as_of)
-            except ValueError:  # too little history after the cutoff: the churn page says why
-                pass
-            except Exception as error:
-                problems.append(f"churn backtest: {error}")
         finally:
             self._warm_cursor = None
             cursor.close()
