@@ -108,7 +108,9 @@ class Database:
     _published_to: Path | None = None  # where that file went once saved: the database is done then
     _stopping: threading.Event = field(default_factory=threading.Event)  # set by stop_background_work
     _warm_cursor: object = None  # the cursor warm() is running queries on, if it is running
-    _model_cursor: object = None  # the cursor building an as-of model, while one is being built
+    _model_cursors: set = field(default_factory=set)  # the cursors building as-of models right now
+    _building: dict = field(default_factory=dict)  # as-of date -> threading.Event set when its build ends
+    _findings_lock: threading.Lock = field(default_factory=threading.Lock)  # the row checks run once
 
     @classmethod
     def open(cls, settings: Settings, now: datetime | None = None, build_in_file: bool = False) -> "Database":
@@ -226,7 +228,7 @@ class Database:
         if reopened.snapshot is None:  # changed or unreadable after all: keep serving from this one
             reopened.connection.close()
             return None
-        with self._lock:
+        with self._findings_lock:
             reopened._row_findings = self._row_findings
         reopened._latest_order_date = self._latest_order_date
         return reopened
@@ -323,7 +325,7 @@ class Database:
 
     def findings(self) -> list:
         """Findings from reading the files plus the row-level checks (computed once)."""
-        with self._lock:
+        with self._findings_lock:  # not self._lock: at 100M orders the checks take minutes
             if self._row_findings is None:
                 self._row_findings = checks.check_rows(self.connection.cursor(), self.catalog, self.opened_at)
                 try:
@@ -361,16 +363,23 @@ class Database:
         problems = []
         cursor = self.cursor(as_of)
         self._warm_cursor = cursor
-        try:
-            # The churn page's backtest first: it builds the model again for the cutoff and drops it, and in a
-            # snapshot's file the aggregates and scores written next reuse the space that frees (DuckDB does not
-            # shrink the file: done last, it left 0.7 GB of free blocks in the 10M snapshot).
+
+        def store_backtest() -> None:
             try:
                 churn.store_backtest(self, as_of)
             except ValueError:  # too little history after the cutoff: the churn page says why
                 pass
             except Exception as error:
                 problems.append(f"churn backtest: {error}")
+
+        # The churn page's backtest builds the model again for the cutoff and drops it. Built in a snapshot's
+        # file (prepare), it goes first, so the aggregates and scores written next reuse the space that frees
+        # (DuckDB does not shrink the file: done last, it left 0.7 GB of free blocks in the 10M snapshot). In
+        # memory (the app), the aggregates the pages read go first and the backtest last.
+        backtest_first = self._build_file is not None
+        try:
+            if backtest_first:
+                store_backtest()
             names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql") if not path.stem.startswith("cube_"))
             needs_scores = [name for name in names if name.startswith(("churn_", "winback_"))]
             for name in [name for name in names if name not in needs_scores]:
@@ -388,6 +397,8 @@ class Database:
                     queries.ensure_cubes(cursor, name)
             except Exception as error:  # thin or unusable data: the churn page explains it
                 problems.append(f"churn scores: {error}")
+            if not backtest_first and not self._stopping.is_set():
+                store_backtest()
         finally:
             self._warm_cursor = None
             cursor.close()
@@ -415,7 +426,7 @@ class Database:
         DuckDB when Python shuts down aborts the process.
         """
         self._stopping.set()
-        for cursor in (self._warm_cursor, self._model_cursor):  # the backtest builds the cutoff's model
+        for cursor in (self._warm_cursor, *list(self._model_cursors)):  # the backtest builds the cutoff's model
             if cursor is not None:
                 try:
                     cursor.interrupt()
@@ -437,27 +448,60 @@ class Database:
         return f"{self._model_catalog}.{schema},memory.main"
 
     def _ensure_model(self, as_of: date) -> str:
-        """Build the derived tables for as_of once (thread-safe); drop the oldest beyond a few."""
-        with self._lock:
-            if self._published_to is not None:
-                raise RuntimeError(f"this model was saved to {self._published_to}; open the exports again to read it")
-            if as_of in self._schemas:
-                schema = self._schemas.pop(as_of)
-                self._schemas[as_of] = schema  # most recently used last
-                return schema
-            schema = "asof_" + re.sub(r"\D", "", as_of.isoformat())
-            started = time.perf_counter()
-            cursor = self.connection.cursor()
+        """Build the derived tables for as_of once (thread-safe); drop the oldest beyond a few.
+
+        The lock is held only to look up and record schemas, not while a model is built: a build takes from
+        seconds to minutes (the backtest's cutoff at 100M orders: minutes), and every session's cursor, for any
+        date, would otherwise wait for it. A second caller for the same date waits for that date's build only.
+        """
+        while True:
+            with self._lock:
+                if self._published_to is not None:
+                    raise RuntimeError(
+                        f"this model was saved to {self._published_to}; open the exports again to read it")
+                if as_of in self._schemas:
+                    schema = self._schemas.pop(as_of)
+                    self._schemas[as_of] = schema  # most recently used last
+                    return schema
+                building = self._building.get(as_of)
+                if building is None:
+                    building = self._building[as_of] = threading.Event()
+                    break
+            building.wait()  # then look again: built, or failed (and this caller tries the build itself)
+        try:
+            schema = self._build_model(as_of)
+            with self._lock:
+                self._schemas[as_of] = schema
+                evicted = []
+                while len(self._schemas) > MAX_AS_OF_SCHEMAS:
+                    evicted.append(self._schemas.pop(next(iter(self._schemas))))
+            for oldest in evicted:
+                cursor = self.connection.cursor()
+                try:
+                    cursor.execute(f"drop schema if exists {self._model_catalog}.{oldest} cascade")
+                finally:
+                    cursor.close()
+            return schema
+        finally:
+            with self._lock:
+                self._building.pop(as_of, None)
+            building.set()
+
+    def _build_model(self, as_of: date) -> str:
+        """Create the as-of schema for as_of and build the model steps in it (without the lock); its name."""
+        schema = "asof_" + re.sub(r"\D", "", as_of.isoformat())
+        started = time.perf_counter()
+        cursor = self.connection.cursor()
+        self._model_cursors.add(cursor)
+        try:
             qualified = f"{self._model_catalog}.{schema}"
             cursor.execute(f"drop schema if exists {qualified} cascade")
             cursor.execute(f"create schema {qualified}")
             if as_of in self._snapshot_schemas:  # built already: the schema only takes what is built later
                 self.build_seconds[as_of] = time.perf_counter() - started
-                self._schemas[as_of] = schema
                 return schema
             cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
             parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
-            self._model_cursor = cursor
             try:
                 cursor.execute(
                     "create table model_info as select $as_of::date as as_of, $cutoff_at::timestamp as cutoff_at, "
@@ -469,12 +513,8 @@ class Database:
             except Exception:
                 cursor.execute(f"drop schema if exists {qualified} cascade")
                 raise
-            finally:
-                self._model_cursor = None
             self.build_seconds[as_of] = time.perf_counter() - started
-            self._schemas[as_of] = schema
-            while len(self._schemas) > MAX_AS_OF_SCHEMAS:
-                oldest_as_of = next(iter(self._schemas))
-                oldest = self._schemas.pop(oldest_as_of)
-                cursor.execute(f"drop schema if exists {self._model_catalog}.{oldest} cascade")
             return schema
+        finally:
+            self._model_cursors.discard(cursor)
+            cursor.close()

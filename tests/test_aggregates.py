@@ -109,3 +109,55 @@ def test_warm_builds_every_aggregate_and_the_scores_ahead_of_the_pages(database)
     after = set(cursor.execute("select table_name from duckdb_tables() where schema_name = current_schema()")
                 .df()["table_name"])
     assert after == tables, f"page queries built {sorted(after - tables)} after the warm-up"
+
+
+def test_a_model_being_built_holds_up_only_the_callers_for_its_own_date(tmp_path, monkeypatch):
+    """Building a date's model (minutes at 100M orders: the churn backtest's cutoff, another as-of date) must not
+    stop other sessions from reading a date already built; a second caller for the same date waits for that one
+    build instead of starting another."""
+    from dashboard import model, queries
+
+    demo.generate(tmp_path / "data", customers=300, seed=21)
+    database = Database.open(load_settings(environ={}, data_dir=tmp_path / "data", state_dir=tmp_path / "state"))
+    as_of = database.default_as_of()
+    database.cursor(as_of).close()
+    earlier = as_of - timedelta(days=30)
+    earlier_cutoff = model.cutoff_for(earlier, database.settings.timezone)
+    started, release, builds = threading.Event(), threading.Event(), []
+    execute_file = queries.execute_file
+
+    def held_while_building_earlier(cursor, name, **params):
+        if name == model.MODEL_STEPS[0] and params.get("cutoff_at") == earlier_cutoff:
+            builds.append(name)
+            started.set()
+            assert release.wait(60), "never released"
+        return execute_file(cursor, name, **params)
+
+    monkeypatch.setattr(queries, "execute_file", held_while_building_earlier)
+    answers = {}
+
+    def count_orders(day, key):
+        cursor = database.cursor(day)
+        try:
+            answers[key] = cursor.execute("select count(*) from valid_orders").fetchone()[0]
+        finally:
+            cursor.close()
+
+    building = threading.Thread(target=count_orders, args=(earlier, "earlier"))
+    building.start()
+    assert started.wait(60)
+    reader = threading.Thread(target=count_orders, args=(as_of, "as_of"))
+    waiter = threading.Thread(target=count_orders, args=(earlier, "earlier, second caller"))
+    reader.start()
+    waiter.start()
+    reader.join(60)
+    assert not reader.is_alive(), "a cursor for a built date waited for another date's build"
+    assert answers["as_of"] > 0
+    waiter.join(0.5)
+    assert waiter.is_alive() and "earlier, second caller" not in answers  # waits for the build under way
+    release.set()
+    building.join(60)
+    waiter.join(60)
+    assert answers["earlier"] == answers["earlier, second caller"] > 0
+    assert answers["earlier"] < answers["as_of"]
+    assert builds == [model.MODEL_STEPS[0]]  # built once

@@ -147,6 +147,9 @@ def test_a_model_built_in_its_file_answers_the_same_and_becomes_the_snapshot(bui
         database.cursor()
     reopened = Database.open(settings, now=NOW)
     assert reopened.snapshot == path
+    cutoff = built["as_of"] - timedelta(days=churn.RISK_HORIZON_DAYS)
+    assert churn.stored_backtest(reopened, cutoff) is not None  # stored first in this mode (see Database.warm)
+    assert cutoff not in reopened._snapshot_schemas
     assert_same_answers(built["answers"], answers(reopened, built["as_of"]), refitted=True)
     assert_same_answers(built["earlier"], answers(reopened, built["as_of"] - timedelta(days=40)), refitted=True)
 
