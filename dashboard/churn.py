@@ -771,8 +771,10 @@ def stored_backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAY
     try:
         params = {"cutoff": cutoff, "horizon_days": horizon_days}
         try:
-            rows = cursor.execute("select * from churn_backtest where cutoff = $cutoff and horizon_days = "
-                                  "$horizon_days", params).fetchall()
+            rows = cursor.execute(
+                "select cutoff, horizon_days, horizon_end, n_customers, silent_share, auc, baseline_auc, "
+                "predicted_orders, actual_orders, method, message from churn_backtest "
+                "where cutoff = $cutoff and horizon_days = $horizon_days", params).fetchall()
             calibration = cursor.execute(
                 "select decile, customers, predicted_mean, actual_mean from churn_backtest_calibration "
                 "where cutoff = $cutoff and horizon_days = $horizon_days order by decile", params).df()
