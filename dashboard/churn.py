@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -484,12 +485,33 @@ def _current_schema(cursor) -> str:
     return cursor.execute("select current_schema()").fetchall()[0][0]
 
 
-def _read_model_info(cursor, schema: str) -> ModelInfo | None:
-    exists = cursor.execute(
-        "select count(*) from information_schema.tables where table_schema = $schema and table_name = 'churn_model'",
-        {"schema": schema},
+def _has_table(cursor, schema: str, table: str) -> bool:
+    """Whether the as-of schema (built here or saved in the snapshot) holds this table."""
+    return cursor.execute(
+        "select count(*) > 0 from information_schema.tables where table_schema = $schema and table_name = $table",
+        {"schema": schema, "table": table},
     ).fetchall()[0][0]
-    if not exists:
+
+
+@contextmanager
+def _registered_in_transaction(cursor, name: str, frame: pd.DataFrame):
+    """frame readable as ``name`` in a transaction that commits when the block ends, or rolls back (all or
+    nothing: a second reader never sees half the tables)."""
+    cursor.register(name, frame)
+    try:
+        cursor.execute("begin transaction")
+        try:
+            yield
+            cursor.execute("commit")
+        except BaseException:
+            cursor.execute("rollback")
+            raise
+    finally:
+        cursor.unregister(name)
+
+
+def _read_model_info(cursor, schema: str) -> ModelInfo | None:
+    if not _has_table(cursor, schema, "churn_model"):
         return None
     row = queries.run_query(cursor, "churn_model_info").iloc[0]
     values = {name: (None if pd.isna(row[name]) else row[name]) for name in row.index}
@@ -524,28 +546,19 @@ def ensure_customer_scores(cursor) -> ModelInfo:
         for column in predictions.columns:
             scored["expected_orders_90d" if column == "expected_orders" else column] = predictions[column].to_numpy()
         del predictions
-        cursor.register("churn_model_scores", scored)
-        try:
-            cursor.execute("begin transaction")
-            try:
-                queries.execute_file(cursor, "churn_rfm_segment_map")
-                queries.execute_file(
-                    cursor, "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
-                    overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
-                    falling_value_share=FALLING_VALUE_SHARE,
-                )
-                queries.execute_file(cursor, "churn_winback_macro")
-                queries.execute_file(
-                    cursor, "churn_model_fit", as_of=as_of, method=info.method, n_customers=info.n_customers,
-                    r=info.r, alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q,
-                    gg_v=info.gg_v, message=info.message,
-                )
-                cursor.execute("commit")
-            except BaseException:
-                cursor.execute("rollback")
-                raise
-        finally:
-            cursor.unregister("churn_model_scores")
+        with _registered_in_transaction(cursor, "churn_model_scores", scored):
+            queries.execute_file(cursor, "churn_rfm_segment_map")
+            queries.execute_file(
+                cursor, "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
+                overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
+                falling_value_share=FALLING_VALUE_SHARE,
+            )
+            queries.execute_file(cursor, "churn_winback_macro")
+            queries.execute_file(
+                cursor, "churn_model_fit", as_of=as_of, method=info.method, n_customers=info.n_customers,
+                r=info.r, alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q,
+                gg_v=info.gg_v, message=info.message,
+            )
         return info
 
 
@@ -721,36 +734,19 @@ def store_backtest(database, as_of: date, horizon_days: int = RISK_HORIZON_DAYS)
     finally:
         if not had_cutoff_model:
             database.drop_model(cutoff)
-    calibration = result.calibration.astype(CALIBRATION_TYPES)
     cursor = database.cursor(as_of)
     try:
-        cursor.register("computed_backtest_calibration", calibration)
-        cursor.execute("begin transaction")
-        try:
-            cursor.execute(
-                "create table churn_backtest as select $cutoff::date as cutoff, $horizon_days::integer as horizon_days, "
-                "$horizon_end::date as horizon_end, $n_customers::bigint as n_customers, "
-                "$silent_share::double as silent_share, $auc::double as auc, $baseline_auc::double as baseline_auc, "
-                "$predicted_orders::double as predicted_orders, $actual_orders::bigint as actual_orders, "
-                "$method::varchar as method, $message::varchar as message",
-                {"cutoff": result.cutoff, "horizon_days": result.horizon_days, "horizon_end": result.horizon_end,
-                 "n_customers": result.n_customers, "silent_share": _stored_float(result.silent_share),
-                 "auc": _stored_float(result.auc), "baseline_auc": _stored_float(result.baseline_auc),
-                 "predicted_orders": _stored_float(result.predicted_orders),
-                 "actual_orders": result.actual_orders, "method": result.method, "message": result.message},
+        key = {"cutoff": result.cutoff, "horizon_days": result.horizon_days}
+        with _registered_in_transaction(cursor, "computed_backtest_calibration",
+                                        result.calibration.astype(CALIBRATION_TYPES)):
+            queries.execute_file(
+                cursor, "churn_backtest_store", **key, horizon_end=result.horizon_end,
+                n_customers=result.n_customers, silent_share=_stored_float(result.silent_share),
+                auc=_stored_float(result.auc), baseline_auc=_stored_float(result.baseline_auc),
+                predicted_orders=_stored_float(result.predicted_orders), actual_orders=result.actual_orders,
+                method=result.method, message=result.message,
             )
-            cursor.execute(
-                "create table churn_backtest_calibration as select $cutoff::date as cutoff, "
-                "$horizon_days::integer as horizon_days, decile, customers, predicted_mean, actual_mean "
-                "from computed_backtest_calibration",
-                {"cutoff": result.cutoff, "horizon_days": result.horizon_days},
-            )
-            cursor.execute("commit")
-        except BaseException:
-            cursor.execute("rollback")
-            raise
-        finally:
-            cursor.unregister("computed_backtest_calibration")
+            queries.execute_file(cursor, "churn_backtest_store_calibration", **key)
     finally:
         cursor.close()
 
@@ -762,41 +758,34 @@ def _stored_float(value: float) -> float | None:
 
 def stored_backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> Backtest | None:
     """The backtest stored by ``store_backtest`` for this cutoff and horizon, or None. Never builds a model."""
-    import duckdb
-
     as_of = cutoff + timedelta(days=horizon_days)
     if not database.has_model(as_of):
         return None
     cursor = database.cursor(as_of)
     try:
-        params = {"cutoff": cutoff, "horizon_days": horizon_days}
-        try:
-            rows = cursor.execute(
-                "select cutoff, horizon_days, horizon_end, n_customers, silent_share, auc, baseline_auc, "
-                "predicted_orders, actual_orders, method, message from churn_backtest "
-                "where cutoff = $cutoff and horizon_days = $horizon_days", params).fetchall()
-            calibration = cursor.execute(
-                "select decile, customers, predicted_mean, actual_mean from churn_backtest_calibration "
-                "where cutoff = $cutoff and horizon_days = $horizon_days order by decile", params).df()
-        except duckdb.CatalogException:  # not stored for this as-of date
+        if not _has_table(cursor, _current_schema(cursor), "churn_backtest"):
             return None
+        rows = queries.run_query(cursor, "churn_backtest_stored", cutoff=cutoff, horizon_days=horizon_days)
+        calibration = queries.run_query(cursor, "churn_backtest_stored_calibration", cutoff=cutoff,
+                                        horizon_days=horizon_days)
     finally:
         cursor.close()
-    if not rows:
+    if rows.empty:
         return None
-    (stored_cutoff, stored_horizon, horizon_end, n_customers, silent_share, auc, baseline_auc, predicted_orders,
-     actual_orders, method, message) = rows[0]
+    row = rows.iloc[0]
     return Backtest(
-        cutoff=stored_cutoff, horizon_days=int(stored_horizon), horizon_end=horizon_end,
-        n_customers=int(n_customers), silent_share=_read_float(silent_share), auc=_read_float(auc),
-        baseline_auc=_read_float(baseline_auc), predicted_orders=_read_float(predicted_orders),
-        actual_orders=int(actual_orders), calibration=calibration.astype(CALIBRATION_TYPES).reset_index(drop=True),
-        method=method, message=message,
+        cutoff=pd.Timestamp(row["cutoff"]).date(), horizon_days=int(row["horizon_days"]),
+        horizon_end=pd.Timestamp(row["horizon_end"]).date(), n_customers=int(row["n_customers"]),
+        silent_share=_read_float(row["silent_share"]), auc=_read_float(row["auc"]),
+        baseline_auc=_read_float(row["baseline_auc"]), predicted_orders=_read_float(row["predicted_orders"]),
+        actual_orders=int(row["actual_orders"]), method=row["method"],
+        message=None if pd.isna(row["message"]) else row["message"],
+        calibration=calibration.astype(CALIBRATION_TYPES).reset_index(drop=True),
     )
 
 
 def _read_float(value) -> float:
-    return math.nan if value is None else float(value)
+    return math.nan if pd.isna(value) else float(value)
 
 
 def backtest_table(result: Backtest) -> str:

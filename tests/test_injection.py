@@ -115,6 +115,8 @@ VALID_DEFAULTS = {
     "show_email": False,
     "n_customers": 2_000,
     "r": 0.5, "alpha": 50.0, "a": 1.0, "b": 2.0, "gg_p": 6.0, "gg_q": 4.0, "gg_v": 15.0,
+    "cutoff": date(2026, 8, 18), "horizon_days": 90, "horizon_end": date(2026, 11, 16), "silent_share": 0.4,
+    "auc": 0.8, "baseline_auc": 0.7, "predicted_orders": 100.0, "actual_orders": 90,
     "high_risk": 0.7, "medium_risk": 0.4, "overdue_gap_ratio": 2.0, "slow_resolution_days": 7,
     "falling_value_share": 0.5,
 }
@@ -126,8 +128,10 @@ UNKNOWN_VALUE = {
     "timezone": "No/Such_Zone",
 }
 UNKNOWN_LIST_VALUE = "no such value"
-# Parameters a build step stores as they are (the fitted model's method and thin-data message).
-STORED_VERBATIM = {("churn_model_fit", "method"), ("churn_model_fit", "message")}
+# Parameters a build step stores as they are (the fitted model's method and thin-data message, and the stored
+# backtest's).
+STORED_VERBATIM = {("churn_model_fit", "method"), ("churn_model_fit", "message"),
+                   ("churn_backtest_store", "method"), ("churn_backtest_store", "message")}
 
 
 def sql_files() -> list[str]:

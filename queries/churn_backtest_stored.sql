@@ -1,0 +1,16 @@
+-- Grain: one row (or none), the backtest stored for this cutoff and horizon (see churn_backtest_store.sql).
+-- Params: $cutoff, $horizon_days
+select
+    cutoff,
+    horizon_days,
+    horizon_end,
+    n_customers,
+    silent_share,
+    auc,
+    baseline_auc,
+    predicted_orders,
+    actual_orders,
+    method,
+    message
+from churn_backtest
+where cutoff = $cutoff and horizon_days = $horizon_days
