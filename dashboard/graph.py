@@ -342,17 +342,27 @@ class Unavailable(ValueError):
 
 
 class Builds:
-    """Which nodes are being built at which as-of date: one lock per (as-of date, node), and the nodes the data
-    cannot support (``Unavailable``). One per database (or any other place nodes are built)."""
+    """What is built at which as-of date: one lock per (as-of date, node), the nodes known to exist (so a query
+    does not look them up in the catalog again), and the nodes the data cannot support (``Unavailable``).
+    One per database (or any other place nodes are built); ``forget`` an as-of date whose tables are dropped."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._locks: dict[tuple[date, str], threading.Lock] = {}
+        self._built: set[tuple[date, str]] = set()
         self._unavailable: dict[tuple[date, str], str] = {}
 
     def lock(self, as_of: date, node: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault((as_of, node), threading.Lock())
+
+    def is_built(self, as_of: date, node: str) -> bool:
+        with self._guard:
+            return (as_of, node) in self._built
+
+    def mark_built(self, as_of: date, node: str) -> None:
+        with self._guard:
+            self._built.add((as_of, node))
 
     def unavailable(self, as_of: date, node: str) -> str | None:
         with self._guard:
@@ -365,9 +375,10 @@ class Builds:
     def forget(self, as_of: date) -> None:
         """Forget an as-of date whose tables were dropped (its nodes may be built again)."""
         with self._guard:
-            for key in [key for key in (*self._locks, *self._unavailable) if key[0] == as_of]:
+            for key in [key for key in (*self._locks, *self._unavailable, *self._built) if key[0] == as_of]:
                 self._locks.pop(key, None)
                 self._unavailable.pop(key, None)
+                self._built.discard(key)
 
 
 class Target(Protocol):
@@ -436,21 +447,25 @@ def ensure(target: Target, names: Iterable[str], graph: Graph | None = None) -> 
 
 
 def _ensure_node(target: Target, node: Node, graph: Graph) -> None:
-    if node.kind == "source" or target.exists(node):
+    builds = target.builds
+    if node.kind == "source" or builds.is_built(target.as_of, node.name):
         return
-    reason = target.builds.unavailable(target.as_of, node.name)
+    if target.exists(node):
+        builds.mark_built(target.as_of, node.name)
+        return
+    reason = builds.unavailable(target.as_of, node.name)
     if reason is not None:
         raise Unavailable(reason)
     for read in node.reads:
         _ensure_node(target, graph.nodes[read], graph)
-    with target.builds.lock(target.as_of, node.name):
-        if target.exists(node):  # built by the caller this one waited for
-            return
-        try:
-            build(node, target)
-        except Unavailable as error:
-            target.builds.mark_unavailable(target.as_of, node.name, str(error))
-            raise
+    with builds.lock(target.as_of, node.name):
+        if not target.exists(node):  # else built by the caller this one waited for
+            try:
+                build(node, target)
+            except Unavailable as error:
+                builds.mark_unavailable(target.as_of, node.name, str(error))
+                raise
+        builds.mark_built(target.as_of, node.name)
 
 
 # Cursors that know their target: ``Database.cursor(as_of)`` binds each cursor it hands out, so that

@@ -484,6 +484,7 @@ class Database:
             qualified = f"{self._model_catalog}.{schema}"
             cursor.execute(f"drop schema if exists {qualified} cascade")
             cursor.execute(f"create schema {qualified}")
+            self.builds.forget(as_of)  # a new schema: nothing built in an earlier one for this date is there
             cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
             try:
                 graph.ensure(AsOfTarget(self, as_of, cursor), graph.MODEL_NODES)  # read from a snapshot if it has them
