@@ -140,7 +140,7 @@ class Node:
             return f"queries/{self.sql}.sql"
         if self.kind == "python":
             return self.builder
-        return "Database.open (the exports' usable rows, first copy of each id)"
+        return "Database.open, once per version of the exports"
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class Graph:
     creators: dict[str, str]  # table or macro name -> the node that creates it
 
     def reads_of(self, name: str) -> tuple[str, ...]:
-        """The nodes a node or a query (or a SQL step of a python node) reads directly."""
+        """The nodes a node or a query reads directly."""
         if name in self.nodes:
             return self.nodes[name].reads
         if name in self.queries:
@@ -182,14 +182,6 @@ class Graph:
                 wanted.add(name)
             pending.extend(read for read in self.reads_of(name) if read not in wanted)
         return [node for name, node in self.nodes.items() if name in wanted]
-
-    def downstream(self, name: str) -> list[str]:
-        """Every node and query that reads the node, directly or not (what changes when it changes)."""
-        found: list[str] = []
-        for other in [*self.nodes, *self.queries]:
-            if other != name and name in {node.name for node in self.upstream([other])}:
-                found.append(other)
-        return found
 
 
 def load_sql(name: str) -> str:
@@ -271,7 +263,7 @@ def load() -> Graph:
 
     for table in CONTRACT:
         add(f"clean_{table}", "source", (f"clean_{table}",), reads=(),
-            description=f"usable rows of the {table} export")
+            description=f"the {table} export's usable rows, first copy of each id")
     steps_of_python = {step for node in PYTHON_NODES for step in (*node.steps, *node.earlier_steps)}
     for file, (reads, creates, params) in headers.items():
         if creates and file not in steps_of_python:
@@ -640,6 +632,8 @@ def describe(graph: Graph | None = None) -> str:
     for node in graph.nodes.values():
         mark = "*" if node.name in MODEL_NODES else " "
         lines.append(f" {mark}{node.name}  [{node.kind}] {node.source}")
+        if node.description:
+            lines.append(f"      {node.description}")
         made = ", ".join(name for name in node.creates if name != node.name)
         if made:
             lines.append(f"      creates {made}")
