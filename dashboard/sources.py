@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dashboard.findings import Finding
@@ -124,6 +125,11 @@ CONTRACT: dict[str, TableSpec] = {
         ),
     )
 }
+
+
+# Text customers type themselves: normalised to Unicode NFKC when the clean tables are built, so one pattern
+# masks an e-mail address or phone number however it was typed (fullwidth digits, non-breaking spaces, ligatures).
+FREE_TEXT_COLUMNS = {"surveys": ("comment",)}
 
 
 @dataclass
@@ -1028,3 +1034,31 @@ def _binds(con, relation: str, expressions: list[str]) -> bool:
     except duckdb.Error:
         return False
     return True
+
+
+def normalise_free_text(connection, target: str, table: str) -> None:
+    """Rewrite the free-text columns (``FREE_TEXT_COLUMNS``) of a clean table in NFKC, without invisible format
+    characters (zero-width spaces and joiners, soft hyphens): ``ｊｏｓé＠ｅｘａｍｐｌｅ．ｃｏｍ`` becomes
+    ``josé@example.com`` and ``０２０\u00a07946`` becomes ``020 7946``, so the masking patterns see one form.
+
+    DuckDB has no NFKC function, so the rows with any non-ASCII character (ASCII text is NFKC already) are
+    normalised by Arrow (utf8proc) and written back by rowid. ``target`` is ``<catalog>.main.clean_<table>``.
+    """
+    for column in FREE_TEXT_COLUMNS.get(table, ()):
+        name = quote_identifier(column)
+        rows = connection.sql(
+            f"select rowid as row_id, {name} as value from {target} where regexp_matches({name}, '[^\\x00-\\x7F]')"
+        ).to_arrow_table()
+        if rows.num_rows == 0:
+            continue
+        value = pc.replace_substring_regex(pc.utf8_normalize(rows.column("value"), "NFKC"), r"\p{Cf}", "")
+        changed = pc.not_equal(value, rows.column("value"))
+        normalised = pa.table({"row_id": rows.column("row_id"), "value": value}).filter(changed)
+        if normalised.num_rows == 0:
+            continue
+        connection.register("normalised_free_text", normalised)
+        try:
+            connection.execute(f"update {target} set {name} = normalised_free_text.value from normalised_free_text "
+                               f"where {target}.rowid = normalised_free_text.row_id")
+        finally:
+            connection.unregister("normalised_free_text")
