@@ -656,11 +656,12 @@ def with_contact_detail_ids(source_dir: Path, data_dir: Path, share: int = 3) ->
     def relabel(value):
         if value is None:
             return None
-        number = sum(map(ord, value))
+        digits = "".join(char for char in value if char.isdigit())
+        number = int(digits or sum(map(ord, value)))
         if number % share == 0:
-            return f"{value.lower().replace('-', '.')}@example.com"
+            return f"{value.lower()}@example.com"
         if number % share == 1:
-            return f"+44 20 7946 {number % 10_000:04d}"
+            return f"+44 20 {number:08d}"  # one phone number per id, so no two customers merge
         return value
 
     for path in sorted(source_dir.rglob("*.parquet")):
