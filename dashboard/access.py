@@ -130,9 +130,8 @@ def pseudonym_key(state_dir: Path) -> str:
 
 
 def install_customer_labels(connection, state_dir: Path) -> None:
-    """Create ``pseudonym_key`` (the key, bound as a parameter) and the ``customer_label`` macro in memory.main."""
+    """Create the ``customer_label`` macro and the ``pseudonym_key`` table (the key, bound as a parameter) in the
+    connection's main schema (queries/privacy_macros.sql)."""
     from dashboard import queries
 
-    connection.execute("create or replace table memory.main.pseudonym_key as select $key as key",
-                       {"key": pseudonym_key(state_dir)})
-    queries.execute_file(connection, "privacy_macros")
+    queries.execute_file(connection, "privacy_macros", pseudonym_key=pseudonym_key(state_dir))

@@ -13,6 +13,7 @@
 -- customer_id goes through customer_label (privacy_macros.sql): an id that is an e-mail address or a phone number
 -- is a pseudonym unless $show_pii.
 -- Params: $search, $kinds, $min_score, $max_score, $limit, $offset, $channels, $regions, $categories, $tiers, $show_pii
+-- Reads: cube_sat_comment_counts, cube_sat_comment_texts, cube_sat_comments, customer_label(), segment_keys()
 with matching_texts as (
     select comment_key
     from cube_sat_comment_texts
