@@ -167,3 +167,34 @@ def test_a_state_folder_inside_the_data_folder_is_refused(inside, demo_dir, tmp_
 def test_a_state_folder_beside_the_data_folder_is_accepted(tmp_path):
     settings = load_settings(environ={}, data_dir=tmp_path / "exports", state_dir=tmp_path / "exports-state")
     assert settings.state_dir == tmp_path / "exports-state"
+
+
+def test_the_app_sets_a_damaged_snapshot_aside_and_keeps_serving(demo_dir, tmp_path, monkeypatch, capsys):
+    """Every table of the saved model has a flipped bit: the pages answer from a model rebuilt from the exports."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+
+    for name in [name for name in os.environ if name.startswith("DASHBOARD_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(demo_dir))
+    assert cli.main(["prepare", "--data", str(demo_dir)]) == 0, capsys.readouterr().err
+    snapshot, = snapshots.snapshot_dir(tmp_path / "state").glob("model-*.duckdb")
+    connection = duckdb.connect()
+    connection.execute(f"attach '{snapshot}' as damaged (read_only)")
+    tables = connection.execute("select schema_name || '.' || table_name from duckdb_tables() "
+                                "where database_name = 'damaged' and schema_name like 'asof_%'").fetchall()
+    blocks = {block for table, in tables for block, in connection.execute(
+        f"select distinct block_id from pragma_storage_info('damaged.{table}') where block_id >= 0").fetchall()}
+    connection.close()
+    content = bytearray(snapshot.read_bytes())
+    for block in blocks:
+        content[3 * 4096 + block * 262_144 + 8 + 100] ^= 0x01
+    snapshot.write_bytes(bytes(content))
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    assert not at.exception, [item.value for item in at.exception]
+    assert not [item.value for item in at.error if "Corrupt" in item.value or "could not be computed" in item.value]
+    assert [metric for metric in at.metric if metric.label == "Orders"]
+    assert not snapshot.exists() and list((snapshot.parent / snapshots.QUARANTINE).iterdir())
