@@ -26,11 +26,20 @@ def _parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
 
 
+# The snapshots the databases this command opened read (a damaged one is put in quarantine by ``main``).
+_SNAPSHOTS_READ: list[Path] = []
+
+
 def _open_database(args, build_in_file: bool = False):
     from dashboard.model import Database
 
     settings = load_settings(data_dir=getattr(args, "data", None), timezone=getattr(args, "timezone", None))
-    return Database.open(settings, build_in_file=build_in_file)
+    database = Database.open(settings, build_in_file=build_in_file)
+    if database.snapshot is not None:
+        _SNAPSHOTS_READ.append(database.snapshot)
+    for problem in database.state_problems:
+        print(f"warning: {checks.printable(problem)}", file=sys.stderr)
+    return database
 
 
 def _refuse(reason: str) -> int:
@@ -189,8 +198,9 @@ def _prepare(database, args) -> int:
         print(f"prepared the model as of {as_of} in {time.perf_counter() - started:.1f} s: {path} "
               f"({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
     else:
-        print("the model was built but could not be saved (see the warnings above)", file=sys.stderr)
-        return 2
+        saving = [problem for problem in problems if problem.startswith("model snapshot not saved")]
+        reason = "; ".join(saving) or database.unsaved_reason()
+        return _refuse(f"the model was built but not saved: {reason}")
     return 0
 
 
@@ -292,11 +302,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_once_more_without_a_damaged_snapshot(args) -> int:
+    """Run the command; when it fails because the model snapshot it read is damaged (a flipped bit fails a block's
+    checksum), move that snapshot to quarantine, say so, and run the command again on the exports."""
+    from dashboard import snapshots
+
+    _SNAPSHOTS_READ.clear()
+    try:
+        return args.handler(args)
+    except Exception as error:
+        damaged = [path for path in _SNAPSHOTS_READ if path.exists()]
+        if not (snapshots.is_damage(error) and damaged):
+            raise
+        for path in damaged:
+            moved = snapshots.quarantine(path)
+            where = f"moved it to {moved}" if moved else "removed it"
+            print(f"warning: the model snapshot {path.name} is damaged ({str(error).splitlines()[0][:200]}); "
+                  f"{where} and built the model from the exports (run prepare to save a new one)", file=sys.stderr)
+        _SNAPSHOTS_READ.clear()
+        return args.handler(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; print a one-line error instead of a traceback."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        return _run_once_more_without_a_damaged_snapshot(args)
     except (SettingsError, OSError, ValueError, RuntimeError, duckdb.Error) as error:
         print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 2

@@ -65,6 +65,12 @@ MODEL_NODES = (
 )
 
 
+# SQL files ``Database.open`` runs once per version of the exports, in memory.main, before any as-of model: source
+# nodes like the clean tables (privacy_macros: the customer_label() macro every query showing a customer id calls,
+# and the pseudonym_key table it reads).
+OPENED_BY_DATABASE = ("privacy_macros",)
+
+
 @dataclass(frozen=True)
 class PythonNode:
     """A node built by a Python function (``builder``, "module:function", called with a ``Target``).
@@ -266,7 +272,10 @@ def load() -> Graph:
             description=f"the {table} export's usable rows, first copy of each id")
     steps_of_python = {step for node in PYTHON_NODES for step in (*node.steps, *node.earlier_steps)}
     for file, (reads, creates, params) in headers.items():
-        if creates and file not in steps_of_python:
+        if creates and file in OPENED_BY_DATABASE:
+            add(file, "source", creates, sql=file, params=params, table_reads=reads,
+                description="created once when the exports are opened, in memory.main")
+        elif creates and file not in steps_of_python:
             add(file, "sql", creates, sql=file, params=params, table_reads=reads)
     for python in PYTHON_NODES:
         step_creates = tuple(sorted({name for step in python.steps for name in headers[step][1]}))

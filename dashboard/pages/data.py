@@ -31,7 +31,8 @@ for name, source in catalog.tables.items():
     rows.append(
         {
             "table": name,
-            "status": "read" if source.is_usable else ("not exported" if not source.files else "unusable"),
+            "status": ("incomplete" if source.is_incomplete else "read") if source.is_usable
+            else ("not exported" if not source.files else "unusable"),
             "files": len(source.files),
             "location": source.location if source.files else "–",
             "rows in files": source.row_count,

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard import figures
-from dashboard.pages.common import PAGE_SIZE, chart, current_view, empty, query, require_data
+from dashboard.pages.common import PAGE_SIZE, chart, current_access, current_view, empty, query, require_data
 
 st.title("Satisfaction")
 st.caption("NPS: 100 x (share scoring 9-10 − share scoring 0-6). CSAT: share of 1-5 responses scoring 4 or 5.")
@@ -81,6 +81,11 @@ if rates is not None and len(rates):
     chart(figures.response_rate(rates, grain), key="response_rate")
 
 st.subheader("What customers wrote")
+user_access = current_access(view.settings)
+if not user_access.can_see_customers:  # customer-level rows never reach a viewer's browser
+    st.info(f"Your role ({user_access.role}) sees aggregates only: the charts above. Individual comments and the "
+            "customers who wrote them need the analyst or marketing role.", icon=":material/lock:")
+    st.stop()
 c1, c2, c3 = st.columns([3, 1, 2])
 search = c1.text_input("Search comments", key="q", bind="query-params", placeholder="e.g. late, refund, size",
                        max_chars=200)
@@ -90,7 +95,8 @@ scores = c3.slider("Score", min_value=0, max_value=10, value=(0, 10), key="score
 comment_params = dict(search=search or None, kinds=None if kind == "all" else [kind],
                       min_score=scores[0], max_score=scores[1])
 page_number = st.session_state.get("comments_page", 1)
-comments = query(view, "survey_comments", **comment_params, limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE)
+comments = query(view, "survey_comments", **comment_params, show_pii=user_access.can_see_pii, limit=PAGE_SIZE,
+                 offset=(page_number - 1) * PAGE_SIZE)
 if comments is not None:
     total = int(comments["total_matches"].iloc[0]) if len(comments) else 0
     if total == 0:
@@ -98,7 +104,9 @@ if comments is not None:
     else:
         pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
         st.caption(f"{total:,} comments match; page {page_number} of {pages:,}, newest first. "
-                   "Emails and phone numbers are masked.")
+                   "Emails and phone numbers are masked"
+                   + ("." if user_access.can_see_pii else ", in the comments and in customer ids (shown as a "
+                      "pseudonym, anon-…, when an id is an e-mail address or a phone number)."))
         st.dataframe(
             comments.drop(columns=["total_matches"]), width="stretch", hide_index=True, key="comments",
             column_config={"submitted_at": st.column_config.DatetimeColumn("Submitted", format="D MMM YYYY"),
