@@ -29,7 +29,10 @@ SNAKE_CASE = re.compile(r"(?<![\w./$`=?&-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?!\w|[/
 NONE_WORD = re.compile(r"(?<![\w-])None(?![\w-])")
 NAN_WORD = re.compile(r"(?<![\w-])(?:nan|NaN|NAN|NaT|inf|-inf)(?![\w-])")
 ONE_PLURAL = re.compile(r"(?<![\d.,])\b1 ([a-z]{2,}s)\b")
-UNKNOWN_WORD = re.compile(r"(?<![\w-])unknown(?![\w-])")
+# "unknown"/"none" used as a value ("acquired via unknown", "in unknown", "unknown-tier", "none-tier", ": unknown"),
+# not the words in prose ("unknown survey kind").
+UNKNOWN_WORD = re.compile(r"\b(?:via|in|was|from|is|of|by|for)\s+(?:unknown|none)\b|\b(?:unknown|none)-[a-z]"
+                          r"|(?:^|[:(\"'])\s*(?:unknown|none)\s*(?:$|[)\"',.;])")
 NOT_PLURALS = frozenset({"this", "is", "was", "has", "its", "plus", "across", "less", "always", "yes", "as", "us"})
 # Words a cell or a category must never be on its own.
 BARE_VALUES = frozenset({"none", "null", "nan", "nat", "unknown", "undefined", "n/a"})
@@ -56,7 +59,8 @@ def text_problems(text: str, where: str = "", allowed: frozenset[str] | set[str]
             problems.append(f"{where}: singular count with a plural word {match.group()!r} in {_context(text, match)}")
     for match in UNKNOWN_WORD.finditer(text):
         if "unknown" not in allowed:
-            problems.append(f"{where}: 'unknown' shown as a value (say 'Not recorded') in {_context(text, match)}")
+            problems.append(f"{where}: a missing value shown as 'unknown'/'none' (say 'Not recorded') in "
+                            f"{_context(text, match)}")
     return problems
 
 
