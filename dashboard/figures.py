@@ -129,16 +129,14 @@ def _split(rows: pd.DataFrame, flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _legend_note(fig: go.Figure, grain: str, window_days: int, kind: str) -> None:
-    """One legend entry explaining the in-progress mark (an empty trace: it draws nothing)."""
-    name = f"Not final ({IN_PROGRESS})" if window_days else f"{GRAIN_NOUNS.get(grain, grain).capitalize()} {IN_PROGRESS}"
-    if kind == "bar":
-        fig.add_bar(x=[], y=[], name=name, marker={"color": PALETTE["neutral"], "opacity": 0.5,
-                                                    "pattern": {"shape": "/", "solidity": 0.35}},
-                    hoverinfo="skip", legendgroup="in progress", legendrank=2000)
-    else:
-        fig.add_scatter(x=[], y=[], name=name, mode="lines+markers", hoverinfo="skip",
-                        line={"color": PALETTE["neutral"], "dash": "dot", "width": 2},
-                        marker={"symbol": "circle-open", "size": 8}, legendgroup="in progress", legendrank=2000)
+    """One legend entry explaining the in-progress mark: the first in-progress trace of that kind (bars, else a
+    line's open markers) is shown in the legend as "Month in progress" (an empty trace would not be listed)."""
+    name = (f"Not final: {window_days} days not over ({IN_PROGRESS})" if window_days
+            else f"{GRAIN_NOUNS.get(grain, grain).capitalize()} {IN_PROGRESS}")
+    candidates = [trace for trace in fig.data if IN_PROGRESS in (trace.name or "") and trace.hoverinfo != "skip"]
+    preferred = [trace for trace in candidates if trace.type == kind] or candidates
+    if preferred:
+        preferred[0].update(name=name, showlegend=True, legendgroup="in progress", legendrank=2000)
 
 
 def period_bars(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, hovertemplate: str,
@@ -200,13 +198,13 @@ def time_axis(fig: go.Figure, grain: str, dates, title: str | None = None) -> No
     count = len(values)
     if grain == "month":
         step = 1 if count <= 13 else (3 if count <= 40 else 6 if count <= 80 else 12)
-        fig.update_xaxes(dtick=f"M{step}", tickformat="%b %Y", ticklabelmode="instant")
+        fig.update_xaxes(dtick=f"M{step}", tickformat="%b<br>%Y", ticklabelmode="instant")
     elif grain == "quarter":
         step = 3 if count <= 13 else (6 if count <= 26 else 12)
-        fig.update_xaxes(dtick=f"M{step}", tickformat="Q%q %Y")
+        fig.update_xaxes(dtick=f"M{step}", tickformat="Q%q<br>%Y")
     elif grain == "week":
         step = max(1, math.ceil(count / 12))
-        fig.update_xaxes(dtick=7 * 86_400_000 * step, tickformat="%d %b %Y",
+        fig.update_xaxes(dtick=7 * 86_400_000 * step, tickformat="%-d %b<br>%Y",
                          tick0=pd.Timestamp(values[0]).strftime("%Y-%m-%d") if count else None)
     if count:
         half = {"week": pd.Timedelta(days=4), "month": pd.Timedelta(days=16), "quarter": pd.Timedelta(days=46)}.get(
@@ -277,7 +275,7 @@ def weekly_trend(weeks: pd.DataFrame) -> go.Figure:
     dual_axes(fig, weeks["revenue"].max(), weeks["active_customers"].max(),
               {"tickprefix": CURRENCY, "tickformat": ",.0f"},
               {"title": {"text": "Active customers"}, "tickformat": ",.0f"}, integer_right=True)
-    fig.update_xaxes(tickformat="%d %b %Y")
+    fig.update_xaxes(tickformat="%-d %b<br>%Y")
     return declare_periods(fig, "week", anchor="end")
 
 
@@ -424,7 +422,7 @@ def retention_curves(cohorts: pd.DataFrame, grain: str, chosen: list, value_colu
         period_line(fig, rows, "period_number", value_column, name, colours[index % len(colours)],
                     f"{grain} %{{x}}: %{{y:.1%}}<extra>{name}</extra>", grain)
     if any_partial:
-        _legend_note(fig, grain, 0, "line")
+        _legend_note(fig, grain, 0, "scatter")
     style(fig, f"{measure_label} curves", f"{grain.capitalize()}s since first order", measure_label)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(dtick=1 if cohorts["period_number"].max() <= 24 else None)
@@ -512,7 +510,7 @@ def second_order_rate_by_cohort(cohorts: pd.DataFrame, grain: str) -> go.Figure:
                 " (of %{customdata[0]:,} customers with 90 days behind them, %{customdata[1]:,} in the cohort)"
                 "<extra></extra>", grain, window_days=90, custom_columns=["eligible_customers", "cohort_size"])
     if rows.get("is_partial_period", pd.Series(dtype=bool)).astype(bool).any():
-        _legend_note(fig, grain, 90, "line")
+        _legend_note(fig, grain, 90, "scatter")
     style(fig, f"Second order within 90 days, by {grain} of first order", None, "Second order within 90 days")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     time_axis(fig, grain, rows["cohort_start"])
@@ -573,7 +571,7 @@ def csat_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
                 "(mean score %{customdata[1]:.1f} / 5)<extra></extra>", grain,
                 custom_columns=["responses", "mean_score"])
     if rows["is_partial_period"].any():
-        _legend_note(fig, grain, 0, "line")
+        _legend_note(fig, grain, 0, "scatter")
     style(fig, f"CSAT per {grain} (share of responses scoring 4-5)", None, "CSAT")
     fig.update_yaxes(tickformat=".0%", range=[0, 1], dtick=0.25)
     time_axis(fig, grain, rows["period_start"])
@@ -611,7 +609,7 @@ def response_rate(periods: pd.DataFrame, grain: str) -> go.Figure:
                 f"{PERIOD_HOVER[grain]}<br>%{{y:.1%}}: %{{customdata[0]:,}} responses / %{{customdata[1]:,}} orders"
                 "<extra></extra>", grain, custom_columns=["responses", "orders"])
     if rows.get("is_partial_period", pd.Series(dtype=bool)).astype(bool).any():
-        _legend_note(fig, grain, 0, "line")
+        _legend_note(fig, grain, 0, "scatter")
     style(fig, f"Survey response rate per {grain}", None, "Responses per order")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     time_axis(fig, grain, rows["period_start"])

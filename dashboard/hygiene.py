@@ -5,7 +5,7 @@ Used by the tests on every page (AppTest and a real browser) and handy while bui
 
     from dashboard import hygiene
     hygiene.text_problems("Orders from customers acquired via organic_search rose")   # -> ["... organic_search ..."]
-    hygiene.figure_problems(fig.to_plotly_json(), as_of=date(2026, 11, 15))
+    hygiene.figure_problems(fig, as_of=date(2026, 11, 15))   # a go.Figure or a chart spec (JSON)
     hygiene.frame_problems(shown_frame)
 
 Each function returns a list of problems (empty when clean), each naming what it found and where.
@@ -19,6 +19,7 @@ A point that is not final must be drawn in a trace whose name and hover say "in 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -131,10 +132,20 @@ def is_final(stamp: date, grain: str, anchor: str, window_days: int, as_of: date
     return last + timedelta(days=int(window_days or 0)) <= as_of
 
 
-def figure_problems(spec: dict, as_of: date | None = None, where: str = "figure") -> list[str]:
-    """Problems in a Plotly figure's JSON (``fig.to_plotly_json()`` or a chart's spec): every text a person
-    reads (titles, axis titles, legend names, categories, point labels, hover text, annotations), and, given
-    the as-of date, every point of an unfinished period drawn without the "in progress" mark."""
+def as_spec(figure) -> dict:
+    """A figure's JSON as the browser gets it (dates as ISO text): from a Plotly figure, a JSON string or a dict."""
+    if hasattr(figure, "to_json"):
+        return json.loads(figure.to_json())
+    if isinstance(figure, str):
+        return json.loads(figure)
+    return json.loads(json.dumps(figure, default=str))
+
+
+def figure_problems(figure, as_of: date | None = None, where: str = "figure") -> list[str]:
+    """Problems in a Plotly figure (a ``go.Figure``, or its JSON as a chart's spec carries it): every text a
+    person reads (titles, axis titles, legend names, categories, point labels, hover text, annotations), and,
+    given the as-of date, every point of an unfinished period drawn without the "in progress" mark."""
+    spec = as_spec(figure)
     layout = spec.get("layout", {}) or {}
     data = spec.get("data", []) or []
     title = _title(layout.get("title"))
@@ -181,8 +192,9 @@ def _title(title) -> str:
     return title or ""
 
 
-def unfinished_period_problems(spec: dict, as_of: date, where: str = "figure") -> list[str]:
+def unfinished_period_problems(figure, as_of: date, where: str = "figure") -> list[str]:
     """Points of periods not over (or windows not elapsed) at the as-of date drawn without "in progress"."""
+    spec = as_spec(figure)
     layout = spec.get("layout", {}) or {}
     meta = layout.get("meta") if isinstance(layout.get("meta"), dict) else {}
     periods = (meta or {}).get("periods")

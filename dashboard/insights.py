@@ -20,6 +20,7 @@ METRIC_WORDS = {
     "new_customers": ("New customers", "new customers"),
     "active_customers": ("Active customers", "active customers"),
 }
+METRIC_RANK = {"orders": 0, "revenue": 1, "active_customers": 2, "new_customers": 3}
 # A segment must have had at least this much last week for its change to be worth a sentence.
 MINIMUM_BASE = {"orders": 20, "revenue": 1000.0, "new_customers": 10, "active_customers": 20}
 # ... its change must differ from the total's by at least this many percentage points ...
@@ -132,8 +133,12 @@ def movement_sentences(movements: pd.DataFrame, limit: int = 5, is_segmented: bo
         return ["No orders in the last two weeks, so nothing to compare."]
     sentences = [total_sentence(movements, is_segmented)]
     rows = segment_movements(movements)
-    notable = rows[rows["is_notable"]].sort_values(["z", "dimension", "segment_value", "metric"],
-                                                   ascending=[False, True, True, True])
+    # Biggest surprise first; on a tie (a segment's orders and active customers often move alike) orders, then
+    # revenue, active and new customers.
+    notable = rows[rows["is_notable"]].assign(
+        rounded_z=lambda frame: frame["z"].round(6),
+        metric_rank=lambda frame: frame["metric"].map(METRIC_RANK).fillna(len(METRIC_RANK)),
+    ).sort_values(["rounded_z", "metric_rank", "dimension", "segment_value"], ascending=[False, True, True, True])
     notable = notable.drop_duplicates(["dimension", "segment_value"]).head(limit)
     if notable.empty:
         sentences.append(f"{NOTHING_MOVED}: no segment's change differed from the total's by "
