@@ -65,7 +65,7 @@ def text_problems(text: str, where: str = "", allowed: frozenset[str] | set[str]
     return problems
 
 
-def value_problems(value, where: str = "") -> list[str]:
+def value_problems(value, where: str = "", allowed: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Problems in one table cell or chart category: text checks, and a bare "none"/"unknown"/"nan"."""
     if value is None:
         return [f"{where}: empty cell shows 'None'"]
@@ -75,11 +75,13 @@ def value_problems(value, where: str = "") -> list[str]:
         return []
     if value.strip().lower() in BARE_VALUES:
         return [f"{where}: {value!r} shown as a value"]
-    return text_problems(value, where)
+    return text_problems(value, where, allowed)
 
 
-def frame_problems(frame: pd.DataFrame, where: str = "table", placeholder: str | None = None) -> list[str]:
-    """Problems in a table as shown: headers, text cells, and missing numbers without a placeholder."""
+def frame_problems(frame: pd.DataFrame, where: str = "table", placeholder: str | None = None,
+                   allowed: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Problems in a table as shown: headers, text cells, and missing numbers without a placeholder. ``allowed``
+    lists tokens that may appear (identifiers in a table whose subject they are)."""
     problems = []
     for column in frame.columns:
         problems += text_problems(str(column), f"{where} header")
@@ -88,8 +90,8 @@ def frame_problems(frame: pd.DataFrame, where: str = "table", placeholder: str |
             for index, value in enumerate(values):
                 if pd.isna(value) and not placeholder:
                     problems.append(f"{where} column {column!r} row {index}: empty cell without a placeholder")
-                elif isinstance(value, str):
-                    problems += value_problems(value, f"{where} column {column!r} row {index}")
+                elif isinstance(value, str) and value not in allowed:
+                    problems += value_problems(value, f"{where} column {column!r} row {index}", allowed)
         elif values.isna().any() and not placeholder:
             problems.append(f"{where} column {column!r}: missing numbers shown as 'None' (no placeholder)")
     return problems

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard import cache, churn, churn_figures, figures, formatting
 from dashboard.pages.common import (PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all,
-                                    query, require_data, table)
+                                    query, require_data, table, url_values_as_labels)
 
 MAX_DAYS = 100_000.0  # bounds of the number boxes: anything a real customer can have, nothing infinite
 MAX_REVENUE = 1e12
@@ -73,9 +73,13 @@ bands = band_column.multiselect(
 segments = segment_column.multiselect(
     "RFM segment", options=list(churn.RFM_SEGMENTS), default=[], key="rfm", bind="query-params", placeholder="Any",
 )
+# Formatting only (surface, #13): the categories read as labels ("Never answered", not "none"); a link made with
+# the stored value (?nps=none) still opens the same list.
+url_values_as_labels("nps", list(churn.NPS_CATEGORIES), lambda value: formatting.label(value, "latest_nps_category"))
 nps = nps_column.multiselect(
-    "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=[], key="nps", bind="query-params",
-    placeholder="Any", help="The category of the customer's latest NPS answer; none: never answered NPS.",
+    "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=None, key="nps", bind="query-params",
+    placeholder="Any", help="The category of the customer's latest NPS answer, or never answered.",
+    format_func=lambda value: formatting.label(value, "latest_nps_category"),
 )
 days_from, days_to, value_from, value_to, complaint_column, opt_in_column = st.columns(6)
 # Float boxes with whole-number display and finite bounds: Streamlit's integer box crashes on ?days_min=inf, and
