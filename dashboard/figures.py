@@ -129,14 +129,21 @@ def _split(rows: pd.DataFrame, flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _legend_note(fig: go.Figure, grain: str, window_days: int, kind: str) -> None:
-    """One legend entry explaining the in-progress mark: the first in-progress trace of that kind (bars, else a
-    line's open markers) is shown in the legend as "Month in progress" (an empty trace would not be listed)."""
+    """One legend entry explaining the in-progress mark, in grey so it reads as a mark, not a series: a
+    zero-height hatched bar or an undrawn dashed line at the first date (an empty trace would not be listed)."""
     name = (f"Not final: {window_days} days not over ({IN_PROGRESS})" if window_days
             else f"{GRAIN_NOUNS.get(grain, grain).capitalize()} {IN_PROGRESS}")
-    candidates = [trace for trace in fig.data if IN_PROGRESS in (trace.name or "") and trace.hoverinfo != "skip"]
-    preferred = [trace for trace in candidates if trace.type == kind] or candidates
-    if preferred:
-        preferred[0].update(name=name, showlegend=True, legendgroup="in progress", legendrank=2000)
+    first = next((trace.x[0] for trace in fig.data if trace.x is not None and len(trace.x)), None)
+    if first is None:
+        return
+    if kind == "bar":
+        fig.add_bar(x=[first], y=[0], name=name, hoverinfo="skip", legendrank=2000, showlegend=True,
+                    marker={"color": PALETTE["neutral"], "opacity": 0.6,
+                            "pattern": {"shape": "/", "solidity": 0.3, "fgcolor": "white"}})
+    else:
+        fig.add_scatter(x=[first], y=[None], name=name, mode="lines+markers", hoverinfo="skip", legendrank=2000,
+                        showlegend=True, line={"color": PALETTE["neutral"], "dash": "dot", "width": 2},
+                        marker={"color": "white", "size": 8, "line": {"color": PALETTE["neutral"], "width": 2}})
 
 
 def period_bars(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, hovertemplate: str,
@@ -149,8 +156,8 @@ def period_bars(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, c
     if len(partial):
         note = in_progress_words(grain, window_days)
         fig.add_bar(x=partial[x], y=partial[y], name=f"{name} ({IN_PROGRESS})", legendgroup=name, showlegend=False,
-                    marker={"color": colour, "opacity": 0.45, "pattern": {"shape": "/", "solidity": 0.35,
-                                                                          "fgcolor": colour}},
+                    marker={"color": colour, "opacity": 0.6, "pattern": {"shape": "/", "solidity": 0.3,
+                                                                         "fgcolor": "white"}},
                     hovertemplate=hovertemplate.replace("<extra>", f"<br><i>{note}</i><extra>", 1)
                     if "<extra>" in hovertemplate else hovertemplate + f"<br><i>{note}</i>",
                     **_take(kwargs, partial))
