@@ -138,13 +138,10 @@ thead th{background:#f1f5f9}.up{color:#15803d}.down{color:#b91c1c}.flat{color:#6
 CHART_HEIGHT = 430  # two charts and their headings fill an A4 page at 96 dpi (273 mm printable = 1,032 px)
 
 
-def weekly_report_html(database, as_of: date, filters: Filters | None = None) -> str:
-    """The weekly review as one self-contained HTML page (opens offline; prints to A4 without a half-empty page)."""
-    filters = filters or Filters()
-    data = weekly_review_data(database, as_of, filters)
-    has_surveys = bool(database.catalog.tables.get("surveys") and database.catalog.tables["surveys"].is_usable)
+def report_figures(data: dict, as_of: date) -> list:
+    """The review's charts: the weekly trend (complete 7-day weeks), the last 12 monthly cohorts, NPS and CSAT per
+    month over the last year (the month in progress marked, as in the app)."""
     weeks = data["weeks"]
-    week = weeks[weeks["week_number"] == 0].iloc[0]
     charts = []
     if weeks["orders"].sum() > 0:
         charts.append(figures.weekly_trend(weeks))
@@ -160,6 +157,17 @@ def weekly_report_html(database, as_of: date, filters: Filters | None = None) ->
     csat = data["csat"][data["csat"]["period_start"] >= year_ago]
     if len(csat):
         charts.append(figures.csat_trend(csat, "month"))
+    return charts
+
+
+def weekly_report_html(database, as_of: date, filters: Filters | None = None) -> str:
+    """The weekly review as one self-contained HTML page (opens offline; prints to A4 without a half-empty page)."""
+    filters = filters or Filters()
+    data = weekly_review_data(database, as_of, filters)
+    has_surveys = bool(database.catalog.tables.get("surveys") and database.catalog.tables["surveys"].is_usable)
+    weeks = data["weeks"]
+    week = weeks[weeks["week_number"] == 0].iloc[0]
+    charts = report_figures(data, as_of)
     chart_html = []
     for index, fig in enumerate(charts):
         fig.update_layout(height=CHART_HEIGHT, margin={"t": 110 if fig.data and fig.data[0].type == "heatmap" else 60})
