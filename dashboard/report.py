@@ -52,8 +52,8 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
         try:
             from dashboard import churn
 
-            risk_note = churn.ensure_customer_scores(cursor).message
-            risk = churn.high_risk_summary(cursor, **filters.segment_params())
+            risk_note = churn.model_info(cursor).message
+            risk = churn.high_risk_summary(cursor, filters.segment)
         except Exception as error:  # the review still goes out without the churn section
             risk, risk_note = None, f"Churn scores unavailable: {error}"
     finally:
@@ -95,10 +95,11 @@ def _kpi_rows(weeks: pd.DataFrame, has_surveys: bool = True) -> str:
 
 def _segment_text(filters: Filters) -> str:
     parts = []
-    for field, label, values in (("acquisition_channel", "channel", filters.channels),
-                                 ("region", "region", filters.regions),
-                                 ("first_category", "first category", filters.categories),
-                                 ("loyalty_tier", "tier", filters.tiers)):
+    segment = filters.segment
+    for field, label, values in (("acquisition_channel", "channel", segment.channels),
+                                 ("region", "region", segment.regions),
+                                 ("first_category", "first category", segment.categories),
+                                 ("loyalty_tier", "tier", segment.tiers)):
         if values is not None:
             parts.append(f"{label}: {', '.join(formatting.label(value, field) for value in values) or 'none chosen'}")
     return "; ".join(parts) or "all customers"

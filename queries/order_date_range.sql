@@ -3,6 +3,7 @@
 -- meaning it; the latest order is Database.default_as_of).
 -- Reads customer_summary (the first order is some customer's first order): one row per customer, not every order.
 -- Params: none
+-- Reads: customer_summary, model_info
 with bounds as (
     select min(first_ordered_local) as first_ordered_local
     from customer_summary

@@ -6,6 +6,7 @@
 -- after the as-of day, so the rate can still change (its customers are not all eligible yet).
 -- Reads the aggregate cube_repeat_cohorts (grain x cohort_start x seg_key); any other $grain is month.
 -- Params: $grain, $channels, $regions, $categories, $tiers
+-- Reads: cube_repeat_cohorts, model_info, segment_keys()
 with segment as (
     select *
     from cube_repeat_cohorts

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, cache, formatting
-from dashboard.filters import GRAINS, SEGMENT_DIMENSIONS, Filters
+from dashboard.filters import GRAINS, SEGMENT_DIMENSIONS, Filters, Segment
 from dashboard.model import Database
 from dashboard.queries import QueryError, run_query
 from dashboard.settings import Settings, SettingsError, load_settings
@@ -148,7 +148,7 @@ def _sidebar(settings: Settings, database: Database) -> View:
     if missing:
         sidebar.caption(f"Not in these exports, so no filter: {', '.join(missing)}. "
                         "The Data page lists which columns were found.")
-    filters = Filters(start_date=start_date, end_date=end_date, grain=grain, **chosen)
+    filters = Filters(Segment(**chosen), start_date=start_date, end_date=end_date, grain=grain)
     _freshness(sidebar, database, latest)
     sidebar.html(f"<script>{DATE_COMMIT_SCRIPT.read_text(encoding='utf-8')}</script>", unsafe_allow_javascript=True,
                  width="content")

@@ -92,11 +92,11 @@ st.download_button(
     mime="text/html", icon=":material/download:", key="report_download", on_click="ignore",
 )
 
-# Last, so everything above is on screen while the churn model is fitted on a first start.
+# Last, so everything above is on screen while the churn model is fitted on a first start (run_query builds the
+# scores this query reads).
 try:
     from dashboard import churn
 
-    churn.prepare(view.database, view.as_of)  # fits the model once per data version and as-of date
     high = query(view, "winback_summary", **{**churn.WINBACK_ANY, "risk_bands": ["high"]})
     high = high.to_dict("records")[0] if high is not None else None
     values = ([formatting.count(high["customers"], short=True), formatting.money(high["revenue"], short=True)]
