@@ -204,7 +204,8 @@ def unfinished_period_problems(figure, as_of: date, where: str = "figure") -> li
     for index, trace in enumerate(spec.get("data", []) or []):
         for key in ("x", "y"):
             values = trace.get(key)
-            if not (isinstance(values, list) and values and all(_is_date(v) for v in values if v is not None)):
+            present = [v for v in values if v is not None] if isinstance(values, list) else []
+            if not (present and all(_is_date(v) for v in present)):
                 continue
             if not periods:
                 problems.append(f"{where}: dates on the {key} axis but no period declared (figures.declare_periods)")

@@ -224,3 +224,8 @@ def test_hygiene_reads_tables():
     assert any("repeat_customers" in p for p in problems)
     assert any("comment" in p for p in problems) and any("'rate'" in p for p in problems)
     assert hygiene.frame_problems(pd.DataFrame({"Rate": [float("nan")]}), placeholder="–") == []
+
+
+def test_hygiene_does_not_take_an_empty_legend_entry_for_a_time_axis():
+    fig = go.Figure(go.Scatter(x=[0], y=[None], name="Month in progress"))
+    assert hygiene.figure_problems(fig, as_of=date(2026, 11, 15)) == []
