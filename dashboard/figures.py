@@ -200,19 +200,20 @@ def _axis_only(kwargs: dict) -> dict:
 
 
 def time_axis(fig: go.Figure, grain: str, dates, title: str | None = None) -> None:
-    """Ticks one per period (or every 2nd, 3rd... when there are many) labelled as the period is named."""
+    """Ticks on whole periods, labelled as the period is named (``Nov`` over ``2026``), never rotated: one a
+    period up to 7 periods, then every 2nd, 3rd, ... so the labels fit a half-width chart (a monthly series once
+    had weekly tick labels, and 13 monthly labels were rotated on top of each other)."""
     values = pd.to_datetime(pd.Series(list(dates))).dropna().sort_values().unique()
     count = len(values)
+    every = 1 if count <= 7 else 2 if count <= 14 else 3 if count <= 21 else 6 if count <= 42 else 12
     if grain == "month":
-        step = 1 if count <= 13 else (3 if count <= 40 else 6 if count <= 80 else 12)
-        fig.update_xaxes(dtick=f"M{step}", tickformat="%b<br>%Y", ticklabelmode="instant")
+        fig.update_xaxes(dtick=f"M{every}", tickformat="%b<br>%Y", ticklabelmode="instant")
     elif grain == "quarter":
-        step = 3 if count <= 13 else (6 if count <= 26 else 12)
-        fig.update_xaxes(dtick=f"M{step}", tickformat="Q%q<br>%Y")
+        fig.update_xaxes(dtick=f"M{3 * every}", tickformat="Q%q<br>%Y")
     elif grain == "week":
-        step = max(1, math.ceil(count / 12))
-        fig.update_xaxes(dtick=7 * 86_400_000 * step, tickformat="%-d %b<br>%Y",
+        fig.update_xaxes(dtick=7 * 86_400_000 * every, tickformat="%-d %b<br>%Y",
                          tick0=pd.Timestamp(values[0]).strftime("%Y-%m-%d") if count else None)
+    fig.update_xaxes(tickangle=0)
     if count:
         half = {"week": pd.Timedelta(days=4), "month": pd.Timedelta(days=16), "quarter": pd.Timedelta(days=46)}.get(
             grain, pd.Timedelta(days=1))

@@ -157,7 +157,8 @@ def test_a_small_segment_counts_customers_in_whole_steps():
 
 def test_monthly_series_have_monthly_tick_labels():
     fig = FIGURES["activity_trend"]()
-    assert fig.layout.xaxis.dtick == "M1" and fig.layout.xaxis.tickformat == "%b<br>%Y"
+    assert fig.layout.xaxis.dtick == "M1" and fig.layout.xaxis.tickformat == "%b<br>%Y"  # 6 months: one tick each
+    assert fig.layout.xaxis.tickangle == 0
 
 
 def test_bar_labels_have_room_above_the_tallest_bar():
