@@ -118,7 +118,13 @@ def _freeze(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-@st.cache_data(show_spinner=False, max_entries=2048, ttl=6 * 3600)
+# Shown only while a result is computed (a cache miss): on a first start that is the model and the page's
+# aggregates being built, which took 10-70 s on the 50,000-customer demo under load; the page said nothing.
+QUERY_SPINNER = ("Computing from the exports: the first view after new exports builds the model and this page's "
+                 "aggregates (up to a minute on large exports); later views are instant…")
+
+
+@st.cache_data(show_spinner=QUERY_SPINNER, max_entries=2048, ttl=6 * 3600)
 def _cached_query(_database: Database, version: str, as_of: date, name: str, params: tuple) -> pd.DataFrame:
     """A query result; ``version`` and ``as_of`` are in the key, the database object is not."""
     cursor = _database.cursor(as_of)
