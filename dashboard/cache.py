@@ -123,3 +123,18 @@ def _cached_backtest(_database: Database, version: str, cutoff: date, horizon_da
 def backtest(db: Database, cutoff: date, horizon_days: int = 90):
     """The churn model's backtest at cutoff (cached): a ``churn.Backtest``."""
     return _cached_backtest(db, db.fingerprint, cutoff, horizon_days)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=6 * 3600)
+def _cached_alerts(_database: Database, version: str, as_of: date, rules: tuple):
+    """The alert rules checked as of a date: once per data version, as-of date and set of rules."""
+    from dashboard import alerts
+
+    return alerts.evaluate(_database, as_of, list(rules))
+
+
+def alert_outcomes(db: Database, as_of: date) -> list:
+    """The ``[[alerts]]`` rules of the settings checked as of a date (cached); AlertRuleError for a wrong rule."""
+    from dashboard import alerts
+
+    return _cached_alerts(db, db.fingerprint, as_of, tuple(alerts.rules(db.settings)))

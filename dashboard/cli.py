@@ -175,6 +175,40 @@ def command_backtest(args) -> int:
     return 0
 
 
+def command_alerts(args) -> int:
+    """Check the ``[[alerts]]`` rules: one ALERT line per rule crossed; exit 1 if any fired, 2 on a bad rule."""
+    from dashboard import alerts
+
+    database = _open_database(args)
+    try:
+        rules = alerts.rules(database.settings)
+    except alerts.AlertRuleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not rules:
+        print("no alert rules: add [[alerts]] tables to dashboard.toml (README, Alerts)", file=sys.stderr)
+        return 0
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot check alerts, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    as_of = args.as_of or database.default_as_of()
+    try:
+        outcomes = alerts.evaluate(database, as_of, rules)
+    except alerts.AlertRuleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for outcome in outcomes:
+        if outcome.fired:
+            print(outcome.line())
+        elif outcome.note:
+            print(f"not checked: {outcome.rule.name}: {outcome.note} as of {as_of}", file=sys.stderr)
+    fired = len(alerts.fired(outcomes))
+    print(f"{len(rules)} alert rule{'s' if len(rules) != 1 else ''} checked as of {as_of}: {fired} fired",
+          file=sys.stderr)
+    return 1 if fired else 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -223,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     prepare_model.add_argument("--data", type=Path, help="data folder (default: settings)")
     prepare_model.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
     prepare_model.set_defaults(handler=command_prepare)
+
+    alert = commands.add_parser("alerts", help="check the [[alerts]] rules of dashboard.toml: exit 1 if any fired")
+    alert.add_argument("--data", type=Path, help="data folder (default: settings)")
+    alert.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    alert.set_defaults(handler=command_alerts)
 
     backtest = commands.add_parser("backtest", help="backtest the churn model against a recency baseline")
     backtest.add_argument("--data", type=Path, help="data folder (default: settings)")

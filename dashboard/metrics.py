@@ -27,7 +27,29 @@ CONTRACT_KEYS = (
     "csat_90d",
     "nps_responses_90d",
     "csat_responses_90d",
+    "active_customers_7d",
+    "new_customers_7d",
+    "orders_7d",
+    "revenue_7d",
+    "aov_7d",
 )
+
+# Report key -> the column of queries/weekly_kpis.sql holding it week by week: row k is the key's value in the
+# report as of (as-of date - 7k days). The all-time totals (customers, orders, revenue, aov) and the median gap
+# have no weekly history; the ``_7d`` keys are the 7 days ending on the as-of date (week 0 of the review).
+WEEKLY_HISTORY = {
+    "active_customers_7d": "active_customers",
+    "new_customers_7d": "new_customers",
+    "orders_7d": "orders",
+    "revenue_7d": "revenue",
+    "aov_7d": "aov",
+    "repeat_rate": "repeat_rate",
+    "second_order_rate_90d": "second_order_rate_90d",
+    "nps_90d": "nps_90d",
+    "csat_90d": "csat_90d",
+    "nps_responses_90d": "nps_responses_90d",
+    "csat_responses_90d": "csat_responses_90d",
+}
 
 
 def clean_number(value, digits: int | None = None):
@@ -71,6 +93,19 @@ def cohort_retention_contract(cursor, filters: Filters, small_cohort_size: int =
     return cohorts
 
 
+def weekly_history(cursor, filters: Filters | None = None, weeks: int = 5) -> pd.DataFrame:
+    """The report keys that have a weekly history, one row per week_number 0 .. weeks - 1 (index), counted back
+    from the as-of date: row k holds what the report said as of the as-of date minus 7k days.
+
+    Example: ``weekly_history(cursor).loc[1, "nps_90d"]`` is last week's ``nps_90d``.
+    """
+    filters = filters or Filters()
+    frame = run_query(cursor, "weekly_kpis", **filters.params(), weeks=weeks)
+    history = frame.set_index("week_number").sort_index()
+    return history.rename(columns={column: key for key, column in WEEKLY_HISTORY.items()}).loc[
+        :, ["week_start", "week_end", *WEEKLY_HISTORY]]
+
+
 def contract_metrics(cursor, filters: Filters | None = None) -> dict:
     """The metrics report's public keys for the cursor's as-of date and a segment."""
     filters = filters or Filters()
@@ -79,6 +114,7 @@ def contract_metrics(cursor, filters: Filters | None = None) -> dict:
     second = first_row(run_query(cursor, "second_order_rate_90d", **params))
     gaps = first_row(run_query(cursor, "median_days_between_orders", **params))
     satisfaction = first_row(run_query(cursor, "satisfaction_90d", **params))
+    this_week = first_row(weekly_history(cursor, filters, weeks=1))
     return {
         "as_of": model_as_of(cursor),
         "customers": clean_number(kpis["customers"]),
@@ -93,6 +129,8 @@ def contract_metrics(cursor, filters: Filters | None = None) -> dict:
         "csat_90d": clean_number(satisfaction["csat_90d"]),
         "nps_responses_90d": clean_number(satisfaction["nps_responses_90d"]),
         "csat_responses_90d": clean_number(satisfaction["csat_responses_90d"]),
+        **{key: clean_number(this_week[key], 2 if key == "revenue_7d" else None)
+           for key in ("active_customers_7d", "new_customers_7d", "orders_7d", "revenue_7d", "aov_7d")},
     }
 
 

@@ -6,11 +6,37 @@ import streamlit as st
 from dashboard import figures, insights
 from dashboard.metrics import WEEKLY_KPIS
 from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, query, require_data)
+from dashboard.queries import QueryError
 
 st.title("Weekly review")
 view = current_view()
 if not require_data(view):
     st.stop()
+
+
+def show_alerts() -> None:
+    """The fired ``[[alerts]]`` rules first (the same as ``python -m dashboard alerts``), or that none fired."""
+    from dashboard import alerts, cache
+
+    try:
+        outcomes = cache.alert_outcomes(view.database, view.as_of)
+    except (alerts.AlertRuleError, QueryError) as error:
+        st.warning(f"The alert rules could not be checked: {error}", icon=":material/notifications_off:")
+        return
+    if not outcomes:
+        return
+    fired = alerts.fired(outcomes)
+    unchecked = [outcome for outcome in outcomes if outcome.note]
+    if fired:
+        st.error(f"**{len(fired)} of {len(outcomes)} alert rules fired as of {view.as_of:%d %b %Y}**\n\n"
+                 + "\n".join(f"- {outcome.sentence()}".replace("$", "\\$") for outcome in fired), icon=":material/notifications_active:")
+    else:
+        st.caption(f"No alert fired as of {view.as_of:%d %b %Y} ({len(outcomes)} rules in dashboard.toml).")
+    if unchecked:
+        st.caption("Not checked: " + "; ".join(f"“{outcome.rule.name}” ({outcome.note})" for outcome in unchecked))
+
+
+show_alerts()
 st.caption(
     f"The 7 days ending **{view.as_of:%A %d %B %Y}** compared with the week before and with 4 weeks before. "
     "Rates are as of the end of each week."
