@@ -122,8 +122,27 @@ thead th{background:#f1f5f9}.up{color:#15803d}.down{color:#b91c1c}.flat{color:#6
 """
 
 
-def weekly_report_html(database, as_of: date, filters: Filters | None = None) -> str:
-    """The weekly review as one self-contained HTML page (opens offline)."""
+def alerts_html(database, as_of: date, outcomes: list | None = None) -> str:
+    """The fired ``[[alerts]]`` rules as the review's first section ('' when no rule is configured)."""
+    from dashboard import alerts
+
+    if outcomes is None:
+        try:
+            outcomes = alerts.evaluate(database, as_of, alerts.rules(database.settings))
+        except alerts.AlertRuleError as error:
+            return f"<h2>Alerts</h2><p class='down'>The alert rules could not be checked: {html.escape(str(error))}</p>"
+    if not outcomes:
+        return ""
+    fired = alerts.fired(outcomes)
+    if not fired:
+        return f"<h2>Alerts</h2><p class='meta'>No alert fired ({len(outcomes)} rules in dashboard.toml).</p>"
+    items = "".join(f"<li>{html.escape(outcome.sentence())}</li>" for outcome in fired)
+    return (f"<h2>Alerts</h2><p class='down'><b>{len(fired)} of {len(outcomes)} alert rules fired.</b></p>"
+            f"<ul>{items}</ul>")
+
+
+def weekly_report_html(database, as_of: date, filters: Filters | None = None, outcomes: list | None = None) -> str:
+    """The weekly review as one self-contained HTML page (opens offline), the fired alerts first."""
     filters = filters or Filters()
     data = weekly_review_data(database, as_of, filters)
     weeks = data["weeks"]
@@ -168,6 +187,7 @@ def weekly_report_html(database, as_of: date, filters: Filters | None = None) ->
 <p class="meta">The 7 days {week['week_start']:%d %b} – {week['week_end']:%d %b %Y} ({html.escape(database.settings.timezone)}),
 segment: {html.escape(_segment_text(filters))}. Data version {database.fingerprint[:8]}, generated {generated}.
 Definitions: docs/metrics.md.</p>
+{alerts_html(database, as_of, outcomes)}
 <h2>KPIs</h2>
 <table><thead><tr><th>KPI</th><th>This week</th><th>Previous week</th><th>Change</th><th>4 weeks ago</th><th>Change</th></tr></thead>
 <tbody>{_kpi_rows(weeks)}</tbody></table>
@@ -181,7 +201,7 @@ Definitions: docs/metrics.md.</p>
 """
 
 
-def weekly_report_pdf(database, as_of: date, filters: Filters | None = None) -> bytes:
+def weekly_report_pdf(database, as_of: date, filters: Filters | None = None, outcomes: list | None = None) -> bytes:
     """The weekly review as PDF, printed by a system Chromium (needs Debian's chromium)."""
     import subprocess
     import tempfile
@@ -189,7 +209,7 @@ def weekly_report_pdf(database, as_of: date, filters: Filters | None = None) -> 
     browser = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:
         raise RuntimeError("PDF needs a Chromium browser (apt-get install chromium, or set BROWSER_PATH)")
-    page = weekly_report_html(database, as_of, filters)
+    page = weekly_report_html(database, as_of, filters, outcomes)
     with tempfile.TemporaryDirectory() as folder:
         source = os.path.join(folder, "review.html")
         target = os.path.join(folder, "review.pdf")
