@@ -29,15 +29,10 @@ from dashboard import figures
 from dashboard.filters import Filters
 from dashboard.metrics import CONTRACT_KEYS, WEEKLY_HISTORY, contract_metrics, weekly_history
 from dashboard.queries import run_query
+from dashboard.segments import SEGMENT_KEYS
+from dashboard.segments import filters as segment_filters
+from dashboard.segments import text as segment_text
 
-# The segment keys a rule (and the URL) uses -> the Filters field and the dimension it filters.
-SEGMENT_KEYS = {
-    "channel": ("channels", "acquisition_channel"),
-    "region": ("regions", "region"),
-    "category": ("categories", "first_category"),
-    "tier": ("tiers", "loyalty_tier"),
-}
-SEGMENT_WORDS = {"channel": "channel", "region": "region", "category": "first category", "tier": "tier"}
 COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 CHANGES = {"last week": 1, "week": 1, "4 weeks ago": 4, "4 weeks": 4}
 CHANGE_WORDS = {1: "last week", 4: "4 weeks ago"}
@@ -93,7 +88,7 @@ class AlertRule:
     @property
     def filters(self) -> Filters:
         """The rule's segment as the filters every metric accepts."""
-        return Filters(**{SEGMENT_KEYS[key][0]: values for key, values in self.segment})
+        return segment_filters(dict(self.segment))
 
     @property
     def segment_text(self) -> str:
@@ -176,12 +171,6 @@ def change_text(change: float, kind: str, relative: bool = False) -> str:
         return f"{points:+.1f} pts".replace("-", "−")
     sign = "+" if change > 0 else ("−" if change < 0 else "±")
     return sign + display(abs(change), kind)
-
-
-def segment_text(segment: dict) -> str:
-    """A rule's (or a view's) segment in words, keys in the sidebar's order."""
-    parts = [f"{SEGMENT_WORDS[key]}: {', '.join(segment[key]) or 'none'}" for key in SEGMENT_KEYS if key in segment]
-    return "; ".join(parts) or "all customers"
 
 
 def _number(name: str, field: str, value) -> float:
