@@ -25,12 +25,13 @@ import operator
 from dataclasses import dataclass
 from datetime import date
 
-from dashboard import figures
+from dashboard import formatting
 from dashboard.filters import Filters
 from dashboard.metrics import CONTRACT_KEYS, WEEKLY_HISTORY, contract_metrics, weekly_history
 from dashboard.queries import run_query
 from dashboard.segments import SEGMENT_KEYS
 from dashboard.segments import filters as segment_filters
+from dashboard.segments import people_text
 from dashboard.segments import text as segment_text
 
 COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -133,7 +134,8 @@ class Outcome:
             what = (f"{label} changed {change_text(self.observed, kind, rule.relative)} vs "
                     f"{CHANGE_WORDS[rule.weeks_back]} ({display(self.earlier, kind)} → {display(self.value, kind)})")
             condition = f"change {rule.comparison} {change_text(rule.threshold, kind, rule.relative)}"
-        return f"{what}: rule “{rule.name}” ({condition}, {rule.segment_text})."
+        who = people_text(dict(rule.segment)) if rule.segment else "all customers"
+        return f"{what}: rule “{rule.name}” ({condition}, {who})."
 
 
 def plain(value) -> str:
@@ -146,20 +148,8 @@ def plain(value) -> str:
 
 
 def display(value, kind: str) -> str:
-    """A value for people, by kind."""
-    if value is None:
-        return "–"
-    if kind == "money":
-        return figures.format_currency(value, 0)
-    if kind == "money2":
-        return figures.format_currency(value, 2)
-    if kind == "rate":
-        return figures.format_percent(value)
-    if kind == "score":
-        return figures.format_number(value, 1)
-    if kind == "days":
-        return f"{figures.format_number(value, 1)} days"
-    return figures.format_count(value)
+    """A value for people, by kind (the formatting layer's)."""
+    return formatting.number(value, kind)
 
 
 def change_text(change: float, kind: str, relative: bool = False) -> str:

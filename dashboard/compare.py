@@ -64,8 +64,8 @@ class Comparison:
 
 
 def label(letter: str, segment: dict) -> str:
-    """``A · tier: gold``."""
-    return f"{letter} · {segment_specs.text(segment)}"
+    """``A · Tier: Gold``."""
+    return f"{letter} · {segment_specs.people_text(segment)}"
 
 
 def pooled_retention(cohorts: pd.DataFrame) -> pd.DataFrame:

@@ -44,15 +44,26 @@ def text(segment: dict) -> str:
     return "; ".join(parts) or "all customers"
 
 
+def people_text(segment: dict) -> str:
+    """``Tier: Gold; Channel: Referral, Email`` (labels of the formatting layer) or ``All customers``."""
+    from dashboard import formatting
+
+    parts = [f"{SEGMENT_WORDS[key].capitalize()}: "
+             f"{', '.join(formatting.label(value, SEGMENT_KEYS[key][1]) for value in segment[key]) or 'none'}"
+             for key in SEGMENT_KEYS if key in segment]
+    return "; ".join(parts) or "All customers"
+
+
 def token(key: str, value: str) -> str:
     """``tier:gold``: one accepted value of one key, as a comparison URL writes it."""
     return f"{key}:{value}"
 
 
 def token_label(item: str) -> str:
-    """``tier:gold`` -> ``Tier: gold``: what a comparison's pickers show and its URL keeps."""
+    """``tier:gold`` -> ``Tier: Gold``: what a comparison's pickers show and so what its URL keeps (Streamlit binds
+    the shown text), labelled as the sidebar labels the same values."""
     key, _, value = item.partition(":")
-    return f"{SEGMENT_WORDS.get(key, key).capitalize()}: {value}"
+    return people_text({key: (value,)}) if key in SEGMENT_KEYS else item
 
 
 def from_tokens(tokens) -> dict[str, tuple[str, ...]]:

@@ -250,7 +250,7 @@ def test_the_overview_shows_the_fired_rules_first(tmp_path, settings_file, monke
     assert banner.startswith("**3 of 4 alert rules fired as of 30 Jun 2024**")
     assert ("NPS (90 days) changed −30.0 pts vs last week (50.0 → 20.0): rule “NPS fell” "
             "(change < −10.0 pts, all customers).") in banner
-    assert "rule “Gold NPS fell” (change <= −10.0 pts, tier: gold)" in banner
+    assert "rule “Gold NPS fell” (change <= −10.0 pts, Tier: Gold)" in banner
     assert "No orders" not in banner
 
     settings_file(RULES + '\n[[alerts]]\nname = "bad"\nmetric = "nps"\ncomparison = "<"\nthreshold = 1\n')

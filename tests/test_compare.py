@@ -53,8 +53,8 @@ def values(comparison, metric: str) -> dict:
 
 def test_each_column_equals_the_single_segment_queries(cursor):
     comparison = compare.compare_segments(runner(cursor), SEGMENTS, {"surveys": True, "tickets": True})
-    assert list(comparison.labels.values()) == ["A · tier: gold", "B · tier: silver",
-                                                "C · channel: referral; region: Europe, UK", "D · all customers"]
+    assert list(comparison.labels.values()) == ["A · Tier: Gold", "B · Tier: Silver",
+                                                "C · Channel: Referral; Region: Europe, UK", "D · All customers"]
     for letter, segment in zip("ABCD", SEGMENTS):
         params = segment_specs.filters(segment).params()  # what a page runs with this segment in the sidebar
         kpis = run_query(cursor, "kpis", **params).iloc[0]
@@ -190,16 +190,16 @@ def table_cell(at: AppTest, metric_label: str, column: str) -> str:
 
 def test_the_url_holds_the_comparison_and_matches_the_repeat_and_satisfaction_pages(exports, monkeypatch, tmp_path):
     at = open_compare(monkeypatch, tmp_path, exports["demo"],
-                      {"compare_n": "3", "compare_a": "Tier: gold", "compare_b": ["Tier: silver"],
-                       "compare_c": ["Channel: referral", "Region: Europe"]})
+                      {"compare_n": "3", "compare_a": "Tier: Gold", "compare_b": ["Tier: Silver"],
+                       "compare_c": ["Channel: Referral", "Region: Europe"]})
     assert not at.exception, [item.value for item in at.exception]
     assert at.segmented_control(key="compare_n").value == "3"
     assert at.multiselect(key="compare_a").value == ["tier:gold"]
     assert at.multiselect(key="compare_c").value == ["channel:referral", "region:Europe"]
-    assert [metric.label for metric in at.metric] == ["A · tier: gold", "B · tier: silver",
-                                                      "C · channel: referral; region: Europe"]
-    gold_repeat = table_cell(at, "Repeat rate (2+ orders)", "A · tier: gold")
-    gold_nps = table_cell(at, "NPS (90 days)", "A · tier: gold")
+    assert [metric.label for metric in at.metric] == ["A · Tier: Gold", "B · Tier: Silver",
+                                                      "C · Channel: Referral; Region: Europe"]
+    gold_repeat = table_cell(at, "Repeat rate (2+ orders)", "A · Tier: Gold")
+    gold_nps = table_cell(at, "NPS (90 days)", "A · Tier: Gold")
 
     # the same segment on the single-segment pages, through the sidebar
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(exports["demo"]))
@@ -218,18 +218,18 @@ def test_the_url_holds_the_comparison_and_matches_the_repeat_and_satisfaction_pa
 
     # a picker changed by hand recomputes the column (the browser writes it to the URL: AppTest has no frontend)
     at.multiselect(key="compare_b").set_value(["tier:none"]).run()
-    assert "B · tier: none" in [metric.label for metric in at.metric]
+    assert "B · Tier: No tier" in [metric.label for metric in at.metric]
     assert not at.exception
 
 
 def test_the_page_on_an_orders_only_export_and_with_an_empty_segment(exports, monkeypatch, tmp_path):
     at = open_compare(monkeypatch, tmp_path, exports["orders_only"],
-                      {"compare_a": "Channel: web", "compare_b": "Channel: app"})
+                      {"compare_a": "Channel: Web shop", "compare_b": "Channel: App"})
     assert not at.exception, [item.value for item in at.exception]
-    assert table_cell(at, "NPS (90 days)", "A · channel: web") == "not exported"
-    assert table_cell(at, "Bought again ≤ 90 days after a resolved complaint", "B · channel: app") == \
+    assert table_cell(at, "NPS (90 days)", "A · Channel: Web shop") == "not exported"
+    assert table_cell(at, "Bought again ≤ 90 days after a resolved complaint", "B · Channel: App") == \
         "not exported"
-    assert table_cell(at, "Repeat rate (2+ orders)", "A · channel: web").endswith("%), n=" + table_cell(
-        at, "Customers", "A · channel: web"))
+    assert table_cell(at, "Repeat rate (2+ orders)", "A · Channel: Web shop").endswith("%), n=" + table_cell(
+        at, "Customers", "A · Channel: Web shop"))
     assert any("Support tickets were not exported" in info.value for info in at.info)
     assert any("Surveys were not exported" in info.value for info in at.info)
