@@ -233,3 +233,17 @@ def test_the_page_on_an_orders_only_export_and_with_an_empty_segment(exports, mo
         at, "Customers", "A · Channel: Web shop"))
     assert any("Support tickets were not exported" in info.value for info in at.info)
     assert any("Surveys were not exported" in info.value for info in at.info)
+
+
+def test_the_page_on_an_empty_orders_table_explains_itself(monkeypatch, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    empty_dir = tmp_path / "empty"
+    empty_dir.mkdir()
+    schema = pa.schema([("order_id", pa.string()), ("customer_id", pa.string()),
+                        ("ordered_at", pa.timestamp("us", tz="UTC")), ("revenue", pa.float64())])
+    pq.write_table(schema.empty_table(), empty_dir / "orders.parquet")
+    at = open_compare(monkeypatch, tmp_path, empty_dir, {"compare_a": "Tier: Gold"})
+    assert not at.exception
+    assert any("orders export is missing, unusable or empty" in error.value for error in at.error)
