@@ -27,7 +27,8 @@ from datetime import date
 
 from dashboard import formatting
 from dashboard.filters import Filters
-from dashboard.metrics import CONTRACT_KEYS, WEEKLY_HISTORY, contract_metrics, weekly_history
+from dashboard.metrics import (CARE_TABLES, WEEKLY_CARE_KPIS, WEEKLY_HISTORY, contract_metrics, exported_tables,
+                               weekly_history)
 from dashboard.queries import run_query
 from dashboard.segments import SEGMENT_KEYS
 from dashboard.segments import filters as segment_filters
@@ -57,6 +58,9 @@ METRICS = {
     "orders_7d": ("Orders (7 days)", "count"),
     "revenue_7d": ("Revenue (7 days)", "money"),
     "aov_7d": ("Average order value (7 days)", "money2"),
+    **{key: (f"{label} (7 days)" if key.endswith("_7d") else f"{label} (90 days)" if key.endswith("_90d")
+             else f"{label} customers", kind)
+       for key, label, kind, _, _ in WEEKLY_CARE_KPIS},
 }
 # Why a key can be empty, for the line that says a rule could not be checked.
 EMPTY_REASONS = {
@@ -67,6 +71,13 @@ EMPTY_REASONS = {
     "repeat_rate": "no customers",
     "second_order_rate_90d": "no customer's first order is 90 days old",
     "median_days_between_orders": "no customer has two orders",
+    "tickets_resolved_share_90d": "no ticket opened in the 90 days",
+    "median_resolution_days_90d": "no ticket resolved in the 90 days",
+    "repurchase_after_resolved_90d": "no resolved complaint 90-180 days old",
+    "repurchase_after_unresolved_90d": "no unresolved complaint 90-180 days old",
+    "return_rate_90d": "no order in the 90 days",
+    "median_days_between_orders_90d": "no repeat order in the 90 days",
+    "survey_responses_per_order_7d": "no order in the 7 days",
 }
 
 
@@ -260,8 +271,11 @@ def check_segment_values(cursor, rules_to_check: list[AlertRule]) -> None:
                                      f"(values in the data: {available})")
 
 
-def _observed(rule: AlertRule, value, earlier) -> tuple[float | None, str]:
+def _observed(rule: AlertRule, value, earlier, missing_tables: list[str] = ()) -> tuple[float | None, str]:
     """The number compared with the threshold, or None and why."""
+    unexported = [table for table in CARE_TABLES.get(rule.metric, ()) if table in missing_tables]
+    if unexported:
+        return None, f"{rule.metric} is not exported ({', '.join(unexported)} missing from the exports)"
     if value is None:
         return None, f"{rule.metric} has no value ({EMPTY_REASONS.get(rule.metric, 'no data')})"
     if rule.weeks_back is None:
@@ -285,18 +299,19 @@ def evaluate(database, as_of: date, rules_to_check: list[AlertRule]) -> list[Out
     cursor = database.cursor(as_of)
     try:
         check_segment_values(cursor, rules_to_check)
+        exported = exported_tables(database)
         reports, histories = {}, {}
         outcomes = []
         for rule in rules_to_check:
             if rule.segment not in reports:
-                reports[rule.segment] = contract_metrics(cursor, rule.filters)
+                reports[rule.segment] = contract_metrics(cursor, rule.filters, exported)
             value = reports[rule.segment][rule.metric]
             earlier = None
             if rule.weeks_back is not None:
                 if rule.segment not in histories:
-                    histories[rule.segment] = weekly_history(cursor, rule.filters, weeks=5)
+                    histories[rule.segment] = weekly_history(cursor, rule.filters, weeks=5, exported=exported)
                 earlier = _clean(histories[rule.segment].loc[rule.weeks_back, rule.metric])
-            observed, note = _observed(rule, value, earlier)
+            observed, note = _observed(rule, value, earlier, reports[rule.segment]["not_exported"])
             fired = observed is not None and COMPARISONS[rule.comparison](observed, rule.threshold)
             outcomes.append(Outcome(rule, as_of, value, earlier, observed, fired, note))
         return outcomes

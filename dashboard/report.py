@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from dashboard import figures, insights
+from dashboard import care_review, figures, insights
 from dashboard.filters import Filters
-from dashboard.metrics import WEEKLY_KPIS, contract_metrics
+from dashboard.metrics import WEEKLY_KPIS, contract_metrics, exported_tables, weekly_care_history
 from dashboard.queries import run_query
 
 
@@ -23,7 +23,7 @@ def metrics_report(database, as_of: date, filters: Filters | None = None) -> dic
     """The JSON metrics report: the contract keys of docs/metrics.md for as_of."""
     cursor = database.cursor(as_of)
     try:
-        return contract_metrics(cursor, filters)
+        return contract_metrics(cursor, filters, exported_tables(database))
     finally:
         cursor.close()
 
@@ -59,6 +59,8 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
     cursor = database.cursor(as_of)
     try:
         weeks = run_query(cursor, "weekly_kpis", **params, weeks=26).sort_values("week_number")
+        exported = exported_tables(database)
+        care = weekly_care_history(cursor, filters, 5, exported)
         movements = run_query(cursor, "segment_movements", **params)
         monthly = {**params, "grain": "month", "start_date": None, "end_date": None}
         cohorts = run_query(cursor, "cohort_retention", **monthly, small_cohort_size=database.settings.small_cohort_size)
@@ -75,7 +77,9 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
         cursor.close()
     return {
         "weeks": weeks,
-        "sentences": insights.movement_sentences(movements),
+        "care": care,
+        "exported": exported,
+        "sentences": insights.movement_sentences(movements) + care_review.change_sentences(care, exported),
         "cohorts": cohorts,
         "nps": nps,
         "csat": csat,
@@ -116,7 +120,7 @@ body{font-family:Inter,Helvetica,Arial,sans-serif;color:#0f172a;max-width:1100px
 h1{margin-bottom:4px}h2{margin-top:36px;border-bottom:1px solid #e2e8f0;padding-bottom:4px}
 .meta{color:#475569}table{border-collapse:collapse;width:100%;margin-top:12px}
 th,td{padding:6px 10px;border-bottom:1px solid #e2e8f0;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-thead th{background:#f1f5f9}.up{color:#15803d}.down{color:#b91c1c}.flat{color:#64748b}
+thead th{background:#f1f5f9}th.section{background:#f8fafc;color:#475569;font-weight:600}.up{color:#15803d}.down{color:#b91c1c}.flat{color:#64748b}
 .cards{display:flex;gap:16px;flex-wrap:wrap}.card{border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px;min-width:200px}
 .card b{font-size:24px;display:block}li{margin:4px 0}
 """
@@ -190,7 +194,9 @@ Definitions: docs/metrics.md.</p>
 {alerts_html(database, as_of, outcomes)}
 <h2>KPIs</h2>
 <table><thead><tr><th>KPI</th><th>This week</th><th>Previous week</th><th>Change</th><th>4 weeks ago</th><th>Change</th></tr></thead>
-<tbody>{_kpi_rows(weeks)}</tbody></table>
+<tbody>{_kpi_rows(weeks)}
+<tr><th colspan="6" class="section">Post-purchase care</th></tr>
+{care_review.report_rows_html(data["care"], data["exported"])}</tbody></table>
 <h2>What changed this week</h2>
 <ul>{''.join(f'<li>{html.escape(sentence)}</li>' for sentence in sentences)}</ul>
 <h2>Churn risk</h2>

@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures, insights
-from dashboard.metrics import WEEKLY_KPIS
+from dashboard import care_review, figures, insights
+from dashboard.metrics import WEEKLY_KPIS, exported_tables
+from dashboard.pages import care_cards
 from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, query, require_data)
 from dashboard.queries import QueryError
 
@@ -85,6 +86,8 @@ for offset, (label, text, definition) in enumerate(risk_cards):
     with columns[(len(cards) + offset) % 4].container(border=True):
         st.metric(label, text, help=definition, border=False)
 
+care = care_cards.show(view, weeks.set_index("week_number")["week_end"])
+
 st.subheader("Trend")
 if weeks["orders"].sum() == 0:
     empty("No valid orders in the last 26 weeks for this segment.")
@@ -94,6 +97,8 @@ else:
 st.subheader("What changed this week")
 movements = query(view, "segment_movements")
 sentences = insights.movement_sentences(movements)
+if care is not None:
+    sentences += care_review.change_sentences(care, exported_tables(view.database))
 if sentences:
     st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
 else:
