@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.pages import saved_views_sidebar
+from dashboard.pages import ghost_control, saved_views_sidebar
 from dashboard.pages.common import build_view
 
 PAGES = Path(__file__).resolve().parent / "dashboard" / "pages"
@@ -30,5 +30,6 @@ sections = {
 }
 navigation = st.navigation(sections)
 build_view()
+ghost_control.show()
 saved_views_sidebar.show(navigation, [page for pages in sections.values() for page in pages])
 navigation.run()

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import figures
 from dashboard.filters import SEGMENT_DIMENSIONS
 from dashboard.pages.common import chart, current_view, empty, query, require_data
+from dashboard.pages.ghost_control import with_ghost
 
 st.title("Repeat purchase")
 view = current_view()
@@ -53,8 +54,10 @@ st.subheader(f"New and returning customers per {grain}")
 if trend["active_customers"].sum() == 0:
     empty("No valid orders in the trend range for this segment.")
 else:
-    chart(figures.activity_trend(trend, grain), key="activity_trend")
-    chart(figures.revenue_trend(trend, grain), key="revenue_trend")
+    chart(with_ghost(view, figures.activity_trend(trend, grain), "activity_trend", "active_customers", ",.0f",
+                     what="active customers"), key="activity_trend")
+    chart(with_ghost(view, figures.revenue_trend(trend, grain), "activity_trend", "revenue", "$,.0f", what="revenue"),
+          key="revenue_trend")
 
 left, right = st.columns(2)
 with left:

@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard import figures
 from dashboard.pages.common import PAGE_SIZE, chart, current_view, empty, query, require_data
+from dashboard.pages.ghost_control import with_ghost
 
 st.title("Satisfaction")
 st.caption("NPS: 100 x (share scoring 9-10 − share scoring 0-6). CSAT: share of 1-5 responses scoring 4 or 5.")
@@ -32,13 +33,15 @@ left, right = st.columns(2)
 with left:
     nps = query(view, "nps_trend")
     if nps is not None and len(nps):
-        chart(figures.nps_trend(nps, grain), key="nps_trend")
+        chart(with_ghost(view, figures.nps_trend(nps, grain), "nps_trend", "nps", ".1f", yaxis="y2", what="NPS"),
+              key="nps_trend")
     elif nps is not None:
         empty("No NPS responses in the trend range for this segment.")
 with right:
     csat = query(view, "csat_trend")
     if csat is not None and len(csat):
-        chart(figures.csat_trend(csat, grain), key="csat_trend")
+        chart(with_ghost(view, figures.csat_trend(csat, grain), "csat_trend", "csat", ".1%", what="CSAT"),
+              key="csat_trend")
     elif csat is not None:
         empty("No CSAT responses in the trend range for this segment.")
 
