@@ -169,7 +169,7 @@ def change_text(change: float, kind: str, relative: bool = False) -> str:
         return f"{change:+.1%}".replace("-", "−")
     if kind in ("rate", "score"):
         points = 100 * change if kind == "rate" else change
-        return f"{points:+.1f} pts".replace("-", "−")
+        return "0.0 pts" if abs(points) < 0.05 else f"{points:+.1f} pts".replace("-", "−")
     sign = "+" if change > 0 else ("−" if change < 0 else "±")
     return sign + display(abs(change), kind)
 

@@ -27,8 +27,8 @@ BASES = {
     "survey_responses_per_order_7d": ("orders_7d", 30),
 }
 # KPIs for which a rise is bad news (their card's change is coloured the other way round).
-LOWER_IS_BETTER = {"tickets_7d", "median_resolution_days_90d", "repurchase_after_unresolved_90d", "return_rate_90d",
-                   "silent_unhappy_customers", "median_days_between_orders_90d"}
+LOWER_IS_BETTER = {"tickets_7d", "median_resolution_days_90d", "return_rate_90d", "silent_unhappy_customers",
+                   "median_days_between_orders_90d"}
 # Why a KPI has no value for a week (nothing in its window).
 EMPTY = {
     "tickets_resolved_share_90d": "no ticket opened in the 90 days",

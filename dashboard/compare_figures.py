@@ -34,14 +34,16 @@ def _curves(frame: pd.DataFrame, labels: dict[str, str], x: str, y: str, hover: 
 
 
 def retention_curves(retention: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
-    """Share of customers ordering in month k after their first order, pooled over complete cohorts."""
+    """Share of customers ordering in month k after their first order, pooled over complete cohorts, from month 1
+    (month 0 is everyone: the first order)."""
+    retention = retention[retention["months_since_first_order"] >= 1]
     fig = _curves(retention, labels, "months_since_first_order", "retention_rate",
                   "month %{x}: %{y:.1%} ordered<br>95% interval %{customdata[0]:.1%} – %{customdata[1]:.1%}"
                   "<br>%{customdata[2]:,} customers of cohorts that completed month %{x}")
     style(fig, "Retention: ordered in month k after the first order", "Months since first order",
           "Customers who ordered that month")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(dtick=3, rangemode="tozero")
+    fig.update_xaxes(dtick=3, tick0=0)
     return fig
 
 

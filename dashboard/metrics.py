@@ -55,10 +55,10 @@ WEEKLY_CARE_KPIS = (
     ("median_resolution_days_90d", "Median time to resolve", "days", ("tickets",),
      "Median time from opening to resolution of the tickets resolved in the 90 days to the week's end "
      "(whole hours)."),
-    ("repurchase_after_resolved_90d", "Reorder after a resolved complaint", "rate", ("tickets",),
+    ("repurchase_after_resolved_90d", "Reorder: resolved ticket", "rate", ("tickets",),
      "Complaints opened 90-180 days before the week's end and resolved by then: the share whose customer placed "
      "an order within 90 days of the complaint."),
-    ("repurchase_after_unresolved_90d", "Reorder after an unresolved complaint", "rate", ("tickets",),
+    ("repurchase_after_unresolved_90d", "Reorder: unresolved ticket", "rate", ("tickets",),
      "Complaints opened 90-180 days before the week's end and still open then: the share whose customer placed "
      "an order within 90 days of the complaint."),
     ("return_rate_90d", "Return rate", "rate", ("returns",),

@@ -184,7 +184,7 @@ def open_compare(monkeypatch, tmp_path, data_dir, params: dict) -> AppTest:
 
 
 def table_cell(at: AppTest, metric_label: str, column: str) -> str:
-    table = at.dataframe[0].value.set_index("Metric")  # the page's one table
+    table = at.dataframe[0].value.set_index("Metric")  # side by side; the differences are the second table
     return table.loc[metric_label, column]
 
 

@@ -212,7 +212,7 @@ def test_overview_care_cards_on_an_orders_only_export_say_not_exported(data, mon
     at = run_overview(monkeypatch, tmp_path, data / "orders_only")
     assert not at.exception, [item.value for item in at.exception]
     shown = {metric.label: metric.value for metric in at.metric}
-    for label in ("Tickets opened", "Tickets resolved", "Median time to resolve", "Reorder after a resolved complaint",
+    for label in ("Tickets opened", "Tickets resolved", "Median time to resolve", "Reorder: resolved ticket",
                   "Return rate", "Silent unhappy", "Survey responses per order"):
         assert shown[label] == "Not exported", label
     assert shown["Median days between orders"].endswith("days")
@@ -223,7 +223,7 @@ def test_weekly_report_has_the_care_rows(data, database, tmp_path):
     from dashboard import report
 
     page = report.weekly_report_html(database, database.default_as_of())
-    assert "Post-purchase care" in page and "Reorder after a resolved complaint" in page
+    assert "Post-purchase care" in page and "Reorder: resolved ticket" in page
     orders_only = Database.open(load_settings(environ={}, data_dir=data / "orders_only", state_dir=tmp_path / "s"),
                                 now=FIXED_NOW)
     page = report.weekly_report_html(orders_only, orders_only.default_as_of())

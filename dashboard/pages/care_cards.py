@@ -26,8 +26,9 @@ def show(view, week_ends: pd.Series) -> pd.DataFrame | None:
         return None
     exported = exported_tables(view.database)
     st.subheader("Post-purchase care")
-    st.caption("Tickets, returns and survey answers of the same weeks; windows of 90 days end with each week. "
-               "A rise in a red-when-up KPI (tickets, resolution time, returns, silent unhappy) is shown in red.")
+    st.caption("Tickets, returns and survey answers of the same weeks; the 90-day windows end with each week. "
+               "Green is good news: up for resolved tickets, reorders and survey responses; down for tickets, "
+               "resolution time, returns, silent unhappy customers and days between orders.")
     columns = st.columns(4)
     for index, row in enumerate(care_review.kpi_rows(history, exported)):
         with columns[index % 4].container(border=True):

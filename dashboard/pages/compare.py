@@ -4,7 +4,7 @@ NPS, care), each with its 95% interval and size, and the difference from segment
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, compare, compare_figures
+from dashboard import cache, compare, compare_figures, formatting
 from dashboard import segments as segment_specs
 from dashboard.alerts import change_text, display
 from dashboard.pages.common import chart, current_view, empty, require_data
@@ -71,15 +71,21 @@ if comparison.overlapping:
                "and the intervals of those differences are too wide or too narrow.")
 
 
+def number(value, kind: str) -> str:
+    """A value without its unit word for days (the unit is said once per cell)."""
+    return formatting.decimal(value, 1).removesuffix(".0") if kind == "days" else display(value, kind)
+
+
 def cell(row: dict, kind: str) -> str:
-    """``31.2% (29.8–32.6%), n=1,234`` or why there is no value."""
+    """``31.2% (29.8–32.6%), n=1,234``, ``38 (35–41) days, n=2,501`` or why there is no value."""
     if row["value"] is None:
         return row["note"] or "–"
     if kind == "count":
         return display(row["value"], "count")
-    interval = (f" ({display(row['ci_low'], kind)}–{display(row['ci_high'], kind)})"
+    unit = " days" if kind == "days" else ""
+    interval = (f" ({number(row['ci_low'], kind)}–{number(row['ci_high'], kind)})"
                 if row["ci_low"] is not None else "")
-    return f"{display(row['value'], kind)}{interval}, n={int(row['n']):,}"
+    return f"{number(row['value'], kind)}{interval}{unit}, n={int(row['n']):,}"
 
 
 def difference_cell(row: dict, kind: str) -> str:
@@ -88,26 +94,42 @@ def difference_cell(row: dict, kind: str) -> str:
         return "–"
     relative = False
     texts = [change_text(row[column], kind, relative) for column in ("difference", "ci_low", "ci_high")]
+    if kind == "days":  # "+5.0 days (−9.3 days to +19.3 days)" says days three times
+        texts = [text.removesuffix(" days") for text in texts[:2]] + [texts[2]]
+    if kind in ("rate", "score"):
+        texts = [text.removesuffix(" pts") for text in texts[:2]] + [texts[2]]
     marker = " ✱" if row["ci_low"] > 0 or row["ci_high"] < 0 else ""
     return f"{texts[0]} ({texts[1]} to {texts[2]}){marker}"
 
 
 summary = {(row["metric"], row["segment"]): row for row in comparison.summary.to_dict("records")}
 differences = {(row["metric"], row["segment"]): row for row in comparison.differences.to_dict("records")}
-table = []
+table, gaps = [], []
 for metric, (metric_label, kind, counted) in compare.SUMMARY_METRICS.items():
     line = {"Metric": metric_label}
     for letter in comparison.labels:
         line[comparison.labels[letter]] = cell(summary[(metric, letter)], kind)
-    for letter in list(comparison.labels)[1:]:
-        line[f"{letter} − A"] = "" if metric == "customers" else difference_cell(differences[(metric, letter)], kind)
-    line["n counts"] = counted
     table.append(line)
+    if metric != "customers":
+        gaps.append({"Metric": metric_label, **{f"{letter} − A": difference_cell(differences[(metric, letter)], kind)
+                                                for letter in list(comparison.labels)[1:]}})
 st.subheader("Side by side")
-st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="compare_table")
-st.caption("✱ the 95% interval of the difference excludes 0. Rates: Wilson intervals, differences by Newcombe's "
-           "method; NPS, revenue and days: normal approximation. Retention and revenue by month k count only "
-           "cohorts that have completed month k. Definitions: docs/metrics.md, Segment comparison.")
+st.caption("Each value with its 95% interval and the number it rests on: n counts customers, except for the 2nd "
+           "order within 90 days (customers whose first order is 90+ days old), the median days (customers with a "
+           "2nd order), the month 3 and 12 rows (customers of cohorts that have completed that month), NPS and "
+           "CSAT (responses in the 90 days) and the complaint rows (orders 90+ days old).")
+ROW_HEIGHT = 35  # Streamlit's row height: every row shown, no inner scrolling
+st.dataframe(pd.DataFrame(table), hide_index=True, width="stretch", key="compare_table",
+             height=ROW_HEIGHT * (len(table) + 1) + 3,
+             column_config={"Metric": st.column_config.TextColumn(width="medium")})
+st.subheader("Difference from A")
+st.dataframe(pd.DataFrame(gaps), hide_index=True, width="stretch", key="compare_differences",
+             height=ROW_HEIGHT * (len(gaps) + 1) + 3,
+             column_config={"Metric": st.column_config.TextColumn(width="large")})
+st.caption("✱ the 95% interval of the difference excludes 0. Rates in percentage points (Wilson intervals, "
+           "differences by Newcombe's method); NPS in points, revenue and days: normal approximation. Retention and "
+           "revenue by month k count only cohorts that have completed month k. Definitions: docs/metrics.md, "
+           "Segment comparison.")
 
 left, right = st.columns(2)
 with left:
@@ -133,8 +155,9 @@ with right:
     elif comparison.care["anchor_orders"].sum() == 0:
         empty("No order of these segments is 90 days old yet, so repurchase after care cannot be measured.")
     else:
+        care_rows = comparison.care.assign(care_group=[formatting.label(group) for group in comparison.care["care_group"]])
         chart(compare_figures.grouped_rates(
-            comparison.care, comparison.labels, "care_group", "repurchase_rate_90d", "anchor_orders",
+            care_rows, comparison.labels, "care_group", "repurchase_rate_90d", "anchor_orders",
             "Bought again within 90 days, by complaint outcome", "Ticket on the order", "Bought again ≤ 90 days",
             "orders 90+ days old"), key="compare_care")
 if not exported["surveys"]:
