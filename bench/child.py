@@ -167,8 +167,19 @@ def _run_comparison(cursor, params: dict, cache: dict | None) -> tuple[dict, dic
             cache[key] = frame
         return frame
 
+    exported = {"surveys": True, "tickets": True}
+
+    def rows_of(letter: str, segment: dict) -> dict:  # the app caches each segment's column (cache.segment_rows)
+        key = ("compare", letter, repr(sorted(segment.items())))
+        if cache is not None and key in cache:
+            return cache[key]
+        rows = compare.segment_rows(run, letter, segment, exported)
+        if cache is not None:
+            cache[key] = rows
+        return rows
+
     first = {"channel": tuple(params["channels"])} if params.get("channels") else {}
-    comparison = compare.compare_segments(run, [first, COMPARE_OTHER_SEGMENT], {"surveys": True, "tickets": True})
+    comparison = compare.compare_segments(run, [first, COMPARE_OTHER_SEGMENT], exported, rows_of)
     return {"compare": comparison.summary}, seconds
 
 

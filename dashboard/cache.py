@@ -138,3 +138,21 @@ def alert_outcomes(db: Database, as_of: date) -> list:
     from dashboard import alerts
 
     return _cached_alerts(db, db.fingerprint, as_of, tuple(alerts.rules(db.settings)))
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def _cached_segment_rows(_database: Database, version: str, as_of: date, letter: str, segment: tuple,
+                         exported: tuple) -> dict:
+    """One segment's column of the comparison (dashboard/compare.py), from the cached queries."""
+    from dashboard import compare
+
+    def run(name: str, **params) -> pd.DataFrame:
+        return query(_database, as_of, name, **params)
+
+    return compare.segment_rows(run, letter, {key: tuple(values) for key, values in segment}, dict(exported))
+
+
+def segment_rows(db: Database, as_of: date, letter: str, segment: dict, exported: dict) -> dict:
+    """One segment's comparison rows (cached per data version, as-of date, letter and segment)."""
+    return _cached_segment_rows(db, db.fingerprint, as_of, letter, tuple(sorted(segment.items())),
+                                tuple(sorted(exported.items())))

@@ -70,12 +70,19 @@ def label(letter: str, segment: dict) -> str:
 
 def pooled_retention(cohorts: pd.DataFrame) -> pd.DataFrame:
     """Monthly retention pooled over the cohorts that have completed each month: customers active in month k of
-    those cohorts / their customers, with a Wilson interval. ``cohorts``: cohort_retention.sql at grain month."""
-    complete = cohorts[~cohorts["is_partial_period"].astype(bool)]
-    pooled = (complete.groupby("period_number", sort=True)
-              .agg(active_customers=("active_customers", "sum"), customers=("cohort_size", "sum"),
-                   cohorts=("cohort_start", "nunique"))
-              .reset_index().rename(columns={"period_number": "months_since_first_order"}))
+    those cohorts / their customers, with a Wilson interval. ``cohorts``: cohort_retention.sql at grain month.
+    (Sums by month with numpy: this runs on every rerun of the comparison.)"""
+    complete = ~cohorts["is_partial_period"].to_numpy(dtype=bool)
+    months = cohorts["period_number"].to_numpy()[complete].astype(np.int64)
+    if not len(months):
+        return pd.DataFrame(columns=["months_since_first_order", "active_customers", "customers", "cohorts",
+                                     "retention_rate", "ci_low", "ci_high"])
+    active = np.bincount(months, weights=cohorts["active_customers"].to_numpy(dtype=float)[complete])
+    customers = np.bincount(months, weights=cohorts["cohort_size"].to_numpy(dtype=float)[complete])
+    counted = np.bincount(months)  # one row per cohort and month
+    present = np.flatnonzero(counted)
+    pooled = pd.DataFrame({"months_since_first_order": present, "active_customers": active[present].astype(np.int64),
+                           "customers": customers[present].astype(np.int64), "cohorts": counted[present]})
     pooled["retention_rate"] = pooled["active_customers"] / pooled["customers"]
     pooled["ci_low"], pooled["ci_high"] = wilson_interval(pooled["active_customers"], pooled["customers"], Z)
     return pooled
@@ -199,13 +206,16 @@ def difference(kind: str, first: dict, other: dict) -> tuple[float | None, float
     return value, value - half, value + half
 
 
-def compare_segments(run, chosen: list[dict], exported: dict[str, bool]) -> Comparison:
+def compare_segments(run, chosen: list[dict], exported: dict[str, bool], rows_of=None) -> Comparison:
     """Compare 2-4 segments (``{"tier": ("gold",)}``; ``{}`` is everyone). ``exported``: which optional tables
-    were exported (``surveys``, ``tickets``); a metric whose table is missing is "not exported", never 0."""
+    were exported (``surveys``, ``tickets``); a metric whose table is missing is "not exported", never 0.
+    ``rows_of(letter, segment)`` gives one segment's rows (default ``segment_rows`` with ``run``): the app passes a
+    cached one, so a rerun recomputes only the segment that changed."""
     if not MIN_SEGMENTS <= len(chosen) <= MAX_SEGMENTS:
         raise ValueError(f"compare {MIN_SEGMENTS} to {MAX_SEGMENTS} segments, not {len(chosen)}")
     letters = LETTERS[:len(chosen)]
-    parts = {letter: segment_rows(run, letter, segment, exported) for letter, segment in zip(letters, chosen)}
+    rows_of = rows_of or (lambda letter, segment: segment_rows(run, letter, segment, exported))
+    parts = {letter: rows_of(letter, segment) for letter, segment in zip(letters, chosen)}
     # object columns keep None (no value, with its note) apart from numbers: never a NaN read as a number
     summary = pd.DataFrame([row for part in parts.values() for row in part["summary"]], dtype=object)
     differences = []

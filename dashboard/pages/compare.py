@@ -53,7 +53,9 @@ def run(name: str, **params) -> pd.DataFrame:
 
 
 try:
-    comparison = compare.compare_segments(run, chosen, exported)
+    comparison = compare.compare_segments(
+        run, chosen, exported,
+        rows_of=lambda letter, segment: cache.segment_rows(view.database, view.as_of, letter, segment, exported))
 except QueryError as error:
     st.error(f"The comparison could not be computed: {error}", icon=":material/error:")
     st.stop()
