@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(page in NEEDS_SCORES for page in pages):
         from dashboard import churn
 
-        churn.prepare(database, as_of)
+        churn.model_info(database.cursor(as_of))
     caches = {page: {} for page in pages} if args.cached else None
     if caches is not None:
         for page, first in _first_views(cursor, pages, as_of, caches).items():

@@ -33,9 +33,9 @@ def params(segment: dict) -> dict:
 
 def filters(segment: dict):
     """The segment as the Filters every metric accepts (all dates, the default grain)."""
-    from dashboard.filters import Filters
+    from dashboard.filters import Filters, Segment
 
-    return Filters(**{SEGMENT_KEYS[key][0]: tuple(values) for key, values in segment.items() if values})
+    return Filters(Segment(**{SEGMENT_KEYS[key][0]: tuple(values) for key, values in segment.items() if values}))
 
 
 def text(segment: dict) -> str:

@@ -6,6 +6,8 @@
 -- customer's revenue from the first order through month k. A month without orders leaves R unchanged, so summed
 -- over k <= K these give the sum of R_K and of R_K squared over the cohort: the mean and the spread of revenue
 -- per customer by month K, which revenue_per_customer_by_month.sql reads.
+-- Reads: customer_activity, customer_summary
+-- Creates: cube_ltv_cohort_months
 -- Params: none
 create table cube_ltv_cohort_months as
 with customer_months as (

@@ -3,6 +3,8 @@
 -- opened_at) and responses (valid survey responses, by submitted_at; seg_key -1 for people with no valid order,
 -- as the satisfaction counts). An instant belongs to the week whose cutoff is the first after it. Read by
 -- weekly_care_kpis.sql.
+-- Reads: cube_overview_week_ends, customer_summary, valid_surveys, valid_tickets
+-- Creates: cube_overview_weekly_care_counts
 -- Params: none
 create table cube_overview_weekly_care_counts as
 with events as (

@@ -4,6 +4,8 @@
 -- with a valid order resolved in the window, by whole hours from opening to resolution (rounded down); measure
 -- 'gap_days': valid repeat orders placed in the window, by whole days since the customer's previous valid order
 -- (rounded down; same-instant orders 0). weekly_care_kpis.sql takes each week's median from them.
+-- Reads: cube_overview_week_ends, customer_summary, valid_orders, valid_tickets
+-- Creates: cube_overview_weekly_care_times
 -- Params: none
 create table cube_overview_weekly_care_times as
 with week_ends as (

@@ -10,6 +10,8 @@
 --   silent_unhappy: customers whose latest NPS response before c is a detractor (0-6) and who opened no ticket
 --     before c (the care summary's definition as of that week's end).
 -- Only weeks 0 .. 25 are kept (the review's 26 weeks). Read by weekly_care_kpis.sql.
+-- Reads: cube_overview_week_ends, customer_summary, valid_orders, valid_returns, valid_surveys, valid_tickets
+-- Creates: cube_overview_weekly_care_windows
 -- Params: none
 create table cube_overview_weekly_care_windows as
 with week_ends as (

@@ -7,6 +7,7 @@
 -- The month containing the as-of date counts only when the as-of day is its last day (as in cohort_retention).
 -- Reads cube_ltv_cohort_months (seg_key x cohort_month x month: revenue and the change of the sum of squares),
 -- summed over the segment's seg_keys; a cohort's running sums over months give its R_K and R_K squared.
+-- Reads: cube_ltv_cohort_months, period_of_as_of(), segment_keys()
 -- Params: $channels, $regions, $categories, $tiers
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)

@@ -20,6 +20,7 @@
 -- A median of an even count averages the two middle values. Rates and medians are null without anything to
 -- measure. Reads the cube_overview_weekly_care_* aggregates (+1/-1 changes per week summed up to each week, and
 -- weekly counts) and cube_overview_weekly_orders, summed over the segment's seg_keys.
+-- Reads: cube_overview_weekly_care_counts, cube_overview_weekly_care_times, cube_overview_weekly_care_windows, cube_overview_weekly_orders, segment_keys()
 -- Params: $weeks, $channels, $regions, $categories, $tiers
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from dashboard import alerts, cli, demo
-from dashboard.filters import Filters
+from dashboard.filters import Filters, Segment
 from dashboard.metrics import WEEKLY_HISTORY, contract_metrics, weekly_history
 from tests.conftest import FIXED_NOW
 from tests.exports import write_table
@@ -218,7 +218,7 @@ def demo_database(tmp_path_factory):
     return Database.open(settings, now=FIXED_NOW)
 
 
-@pytest.mark.parametrize("filters", [Filters(), Filters(tiers=("gold",)), Filters(channels=("email", "referral"))])
+@pytest.mark.parametrize("filters", [Filters(), Filters(Segment(tiers=("gold",))), Filters(Segment(channels=("email", "referral")))])
 def test_week_k_of_the_history_is_the_report_as_of_k_weeks_earlier(demo_database, filters):
     """What a change rule compares with: week k of weekly_history equals the JSON report of as_of - 7k days."""
     as_of = demo_database.default_as_of()

@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 
 from dashboard import cli, demo
-from dashboard.filters import Filters
+from dashboard.filters import Filters, Segment
 from dashboard.metrics import CARE_TABLES, contract_metrics, exported_tables, weekly_care_history
 from dashboard.model import Database, cutoff_for
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
 from tests.conftest import FIXED_NOW
 
-SEGMENTS = [Filters(), Filters(tiers=("gold",)), Filters(channels=("email", "referral"), regions=("Europe",))]
+SEGMENTS = [Filters(), Filters(Segment(tiers=("gold",))), Filters(Segment(channels=("email", "referral"), regions=("Europe",)))]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def members(tables, filters: Filters) -> set:
     keep = pd.Series(True, index=customers.index)
     for parameter, column in (("channels", "acquisition_channel"), ("regions", "region"),
                               ("categories", "first_category"), ("tiers", "loyalty_tier")):
-        values = getattr(filters, parameter)
+        values = getattr(filters.segment, parameter)
         if values is not None:
             keep &= customers[column].isin(values)
     return set(customers.loc[keep, "customer_id"])
@@ -66,7 +66,7 @@ def reference(tables, filters: Filters, week: int, timezone: str) -> dict:
     start = pd.Timestamp(cutoff_for(as_of - timedelta(days=7 * week + 7), timezone))
     window = cutoff - pd.Timedelta(days=90)
     people = members(tables, filters)
-    everyone = filters.segment_params() == {"channels": None, "regions": None, "categories": None, "tiers": None}
+    everyone = filters.segment.is_everyone
     tickets = tables["valid_tickets"]
     tickets = tickets[tickets["customer_id"].isin(people)]
     orders = tables["valid_orders"]
@@ -199,7 +199,7 @@ def test_overview_care_cards_show_the_weekly_numbers(data, database, monkeypatch
     at = run_overview(monkeypatch, tmp_path, data / "demo", {"tier": "gold"})
     assert not at.exception, [item.value for item in at.exception]
     cursor = database.cursor()
-    expected = run_query(cursor, "weekly_care_kpis", **Filters(tiers=("gold",)).params(), weeks=5).set_index(
+    expected = run_query(cursor, "weekly_care_kpis", **Filters(Segment(tiers=("gold",))).params(), weeks=5).set_index(
         "week_number")
     shown = {metric.label: metric for metric in at.metric}
     for key, label, kind, _, _ in WEEKLY_CARE_KPIS:
