@@ -123,12 +123,12 @@ POSITIVE, NEUTRAL, NEGATIVE_DELIVERY, NEGATIVE_QUALITY, NEGATIVE_SUPPORT = range
 COMMENT_TEMPLATES = (
     (
         "Fast delivery and great quality, will order again!",
+        "Great quality, love the {item}.",
         "Love the {item}, exactly as pictured.",
-        "My {item} arrived early and beautifully packaged.",
+        "Fast delivery, my {item} arrived early. Thank you!",
         "Great value for money, very happy with the {item}.",
         "Support sorted my question in minutes, thank you.",
         "Excellent quality, my new favourite shop.",
-        "Smooth checkout and quick shipping, thank you.",
     ),
     (
         "Product is fine, delivery took a bit long.",
@@ -146,14 +146,14 @@ COMMENT_TEMPLATES = (
     ),
     (
         "Poor quality, the {item} fell apart after two weeks.",
-        "The {item} arrived damaged and the box was crushed.",
-        "Not as described, the colour of the {item} is completely different.",
-        "Wrong size sent and the material feels cheap.",
+        "The {item} arrived damaged, poor quality packaging.",
+        "Not as described, poor quality and the colour is different.",
+        "Wrong size sent and the quality feels cheap.",
     ),
     (
         "Support never answered my emails, terrible service.",
-        "Took weeks to get my refund sorted, really annoying.",
-        "Nobody resolved my issue, very disappointed.",
+        "Support took weeks to sort my refund, really annoying.",
+        "Nobody in support resolved my issue, very disappointed.",
         "I was charged twice and support keeps closing my ticket, unacceptable.",
     ),
 )
@@ -165,8 +165,8 @@ PII_PHONES = ("+1 415 555 0134", "+1 (212) 555-0199", "+44 20 7946 0321", "+1 31
 # - A customer leaves (none of their later orders happens) with these probabilities after an order with a
 #   delivery-delay ticket not fixed within a day, a "late delivery" comment, or a return because the item was
 #   damaged or not as described. Returns for size (too small, too large) or a change of mind add nothing.
-# - From RISING_THEME_DAYS before the end, unhappy answers without a comment increasingly complain about the
-#   new app (up to RISING_THEME_MAX_SHARE of them on the last day): a theme rising in the last quarter.
+# - From RISING_THEME_DAYS before the end, answers without a comment and without a top score increasingly complain
+#   about the new app (up to RISING_THEME_MAX_SHARE of them on the last day): a theme rising in the last quarter.
 # - A few answers get a comment in another language or an empty one; tickets get a subject and a body.
 REASONS_STREAM = 18
 LEAVE_AFTER_SLOW_DELIVERY_DELAY = 0.45
@@ -176,10 +176,10 @@ DEFECT_RETURN_REASONS = ("damaged", "not_as_described")
 RISING_THEME_DAYS = 100
 RISING_THEME_MAX_SHARE = 0.9
 RISING_THEME_TEMPLATES = (
-    "The new app keeps crashing at checkout.",
-    "App crashed twice at checkout, so annoying.",
-    "Checkout in the app freezes, I had to order on the website.",
-    "The app crashes every time I try to pay.",
+    "The app crashes when I pay, very annoying.",
+    "Since the update the app crashes at payment.",
+    "The app crashes and freezes when I try to pay.",
+    "New app crashes every time, I had to use the website.",
 )
 OTHER_LANGUAGE_SHARE = 0.004
 OTHER_LANGUAGE_COMMENTS = (
@@ -843,7 +843,7 @@ def _more_comments(
     draw = rng.random(len(comments))
     pick = rng.integers(len(RISING_THEME_TEMPLATES), size=len(comments))
     without = np.array([comment is None for comment in comments], dtype=bool)
-    app = without & unhappy & (draw < ramp)
+    app = without & ~happy & (draw < ramp)
     comments[app] = np.asarray(RISING_THEME_TEMPLATES, dtype=object)[pick[app]]
 
     without &= ~app

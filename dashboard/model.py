@@ -34,6 +34,7 @@ MODEL_STEPS = (
     "model_valid_orders",
     "model_customer_summary",
     "model_customer_activity",
+    "model_text_masking",
     "model_valid_surveys",
     "model_valid_tickets",
     "model_valid_returns",

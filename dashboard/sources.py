@@ -106,6 +106,8 @@ CONTRACT: dict[str, TableSpec] = {
                 "category": TEXT,
                 "order_id": ID,
                 "status": TEXT,
+                "subject": TEXT,
+                "body": TEXT,
             },
             ("ticket_id", "customer_id", "opened_at", "resolved_at", "category"),
         ),

@@ -13,20 +13,8 @@ select
     lower(trim(kind)) as kind,
     score,
     coalesce(nullif(trim(touchpoint), ''), 'unknown') as touchpoint,
-    -- Only the masked comment is kept: e-mail addresses become '[email]' and phone numbers (7+ digits,
-    -- possibly separated by spaces, dots, dashes or parentheses, optional leading +) '[phone]', so no
-    -- query can return what a customer typed about themselves.
-    regexp_replace(
-        regexp_replace(
-            comment,
-            '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}',
-            '[email]',
-            'g'
-        ),
-        '\+?\(?[0-9](?:[ .()-]*[0-9]){6,}',
-        '[phone]',
-        'g'
-    ) as comment_masked,
+    -- Only the masked comment is kept (model_text_masking.sql: e-mails and phone numbers masked).
+    mask_contact_details(comment) as comment_masked,
     case
         when lower(trim(kind)) <> 'nps' then null
         when score >= 9 then 'promoter'

@@ -1,5 +1,6 @@
 -- Grain: one row per usable support ticket opened before $cutoff_at. A ticket resolved after the
--- cutoff was still unresolved at the as-of date, so resolved_at is null for it.
+-- cutoff was still unresolved at the as-of date, so resolved_at is null for it. text_masked is the subject and
+-- body joined by ' — ' with e-mails and phone numbers masked (model_text_masking.sql); the raw text is not kept.
 -- Params: $cutoff_at
 create table valid_tickets as
 with as_of as (
@@ -9,7 +10,9 @@ with as_of as (
         order_id,
         opened_at,
         case when resolved_at < $cutoff_at then resolved_at end as resolved_at,
-        coalesce(nullif(trim(category), ''), 'unknown') as category
+        coalesce(nullif(trim(category), ''), 'unknown') as category,
+        mask_contact_details(nullif(concat_ws(' — ', nullif(trim(subject), ''), nullif(trim(body), '')), ''))
+            as text_masked
     from main.clean_tickets
     where opened_at < $cutoff_at
 )
