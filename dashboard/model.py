@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dashboard import checks, queries, snapshots
+from dashboard import checks, queries, snapshots, themes
 from dashboard.settings import Settings
 from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
 
@@ -35,6 +35,7 @@ MODEL_STEPS = (
     "model_customer_summary",
     "model_customer_activity",
     "model_text_masking",
+    "model_wilson_interval",
     "model_valid_surveys",
     "model_valid_tickets",
     "model_valid_returns",
@@ -177,6 +178,11 @@ class Database:
         """The catalog the clean tables and as-of schemas are built in."""
         return BUILD_CATALOG if self._build_file is not None else "memory"
 
+    @property
+    def model_catalog(self) -> str:
+        """The catalog tables built once per version of the exports go to (``memory``, or the file being built)."""
+        return self._model_catalog
+
     def _attach_build_file(self) -> None:
         """Build this model in a new file in the spill folder (named like a snapshot being written)."""
         path = snapshots.temporary_path(self.spill_dir, self.snapshot_key)
@@ -199,6 +205,7 @@ class Database:
         for table in CONTRACT:
             self.connection.execute(
                 f"create or replace view clean_{table} as select * from {snapshots.CATALOG}.main.clean_{table}")
+        themes.attach_snapshot_views(self.connection, snapshots.CATALOG)
         self.snapshot, self._snapshot_schemas = path, schemas
         return True
 
@@ -381,6 +388,10 @@ class Database:
         try:
             if backtest_first:
                 store_backtest()
+            try:  # the "why customers leave" page's comment themes: once per version of the exports
+                themes.ensure_themes(self)
+            except Exception as error:  # the page says themes could not be computed
+                problems.append(f"comment themes: {error}")
             names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql") if not path.stem.startswith("cube_"))
             needs_scores = [name for name in names if name.startswith(("churn_", "winback_"))]
             for name in [name for name in names if name not in needs_scores]:

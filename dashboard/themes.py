@@ -33,6 +33,7 @@ MIN_TEXTS_FOR_THEMES = 30  # distinct English texts with words; fewer cannot sup
 TEXTS_PER_THEME = 8  # at most one theme per this many distinct texts
 MAX_FIT_TEXTS = 20_000  # the factorisation is fitted on a seeded sample of this many distinct texts, then applied to all
 CLEAR_THEME_SHARE = 0.4  # a text belongs to its strongest theme when that theme holds this share of its weights
+NEUTRAL_SENTIMENT = 0.05  # VADER's usual threshold: compound <= -0.05 is negative
 LABEL_TERMS = 3
 TOP_TERMS = 10
 NO_CLEAR_THEME, OTHER_LANGUAGE, NO_WORDS = -1, -2, -3
@@ -84,7 +85,7 @@ _BUILD_LOCK = threading.Lock()
 class ThemeFit:
     """The themes found and each distinct text's theme and sentiment."""
 
-    themes: pd.DataFrame  # theme_id, label, top_terms, texts, text_rows
+    themes: pd.DataFrame  # theme_id, label, top_terms, tone, texts, text_rows
     texts: pd.DataFrame  # text, theme_id, theme_weight, sentiment, word_count, language
 
 
@@ -143,38 +144,53 @@ def fit(texts: pd.DataFrame, seed: int = SEED, max_themes: int = MAX_THEMES) -> 
     frame["sentiment"] = np.nan
     if len(english):
         frame.loc[english, "sentiment"] = sentiments(frame.loc[english, "text"])
-    themes = pd.DataFrame({"theme_id": pd.Series(dtype="int64"), "label": pd.Series(dtype="object"),
-                           "top_terms": pd.Series(dtype="object")})
-    if len(english) >= MIN_TEXTS_FOR_THEMES:
-        themes, assigned, weights = _factorise(frame.loc[english], seed, max_themes)
-        frame.loc[english, "theme_id"] = assigned
-        frame.loc[english, "theme_weight"] = weights
+    frame["tone"] = np.where(frame["sentiment"] <= -NEUTRAL_SENTIMENT, "negative", "positive or neutral")
+    found = []  # (text_rows, label, top_terms, tone, row labels of its texts, their weights)
+    enough = [tone for tone, rows in frame.loc[english].groupby("tone") if len(rows) >= MIN_TEXTS_FOR_THEMES]
+    total_rows = frame.loc[english].loc[frame.loc[english, "tone"].isin(enough), "text_rows"].sum()
+    for tone in sorted(enough):
+        rows = frame.loc[english][frame.loc[english, "tone"] == tone]
+        count = max(2, round(max_themes * rows["text_rows"].sum() / total_rows))
+        for label, terms, members, weights in _factorise(rows, seed, count):
+            found.append((rows.loc[members, "text_rows"].sum(), label, terms, tone, members, weights))
+    # Theme ids 1..n by how many text rows each holds, largest first (ties by label: deterministic).
+    found.sort(key=lambda theme: (-theme[0], theme[1]))
+    labels = _unique([theme[1] for theme in found])
+    for number, (_, _, _, _, members, weights) in enumerate(found, start=1):
+        frame.loc[members, "theme_id"] = number
+        frame.loc[members, "theme_weight"] = weights
+    themes = pd.DataFrame({"theme_id": np.arange(1, len(found) + 1, dtype=np.int64), "label": labels,
+                           "top_terms": [theme[2] for theme in found], "tone": [theme[3] for theme in found]})
     frame["theme_id"] = frame["theme_id"].astype("int64")
     counts = frame.groupby("theme_id").agg(texts=("text", "size"), text_rows=("text_rows", "sum"))
     specials = pd.DataFrame({"theme_id": list(SPECIAL_THEMES), "label": list(SPECIAL_THEMES.values()),
-                             "top_terms": [""] * len(SPECIAL_THEMES)})
+                             "top_terms": [""] * len(SPECIAL_THEMES), "tone": [None] * len(SPECIAL_THEMES)})
     themes = pd.concat([themes, specials], ignore_index=True).join(counts, on="theme_id")
     themes[["texts", "text_rows"]] = themes[["texts", "text_rows"]].fillna(0).astype("int64")
     return ThemeFit(themes=themes.reset_index(drop=True),
                     texts=frame[["text", "theme_id", "theme_weight", "sentiment", "word_count", "language"]])
 
 
-def _factorise(english: pd.DataFrame, seed: int, max_themes: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """TF-IDF + NMF on the English texts: the themes (ordered by weighted size) and each text's theme and weight."""
+def _factorise(texts: pd.DataFrame, seed: int, count: int) -> list[tuple[str, str, pd.Index, np.ndarray]]:
+    """TF-IDF + NMF with ``count`` components on some English texts: per theme found, its label, top terms, the
+    index labels of the texts clearly in it and their weights (components nobody is clearly in are left out)."""
     from sklearn.decomposition import NMF
     from sklearn.feature_extraction.text import TfidfVectorizer
     from threadpoolctl import threadpool_limits
 
-    documents = [MASK_TOKENS.sub(" ", text) for text in english["text"]]
-    rows = english["text_rows"].to_numpy(dtype=np.float64)
+    documents = [MASK_TOKENS.sub(" ", text) for text in texts["text"]]
+    rows = texts["text_rows"].to_numpy(dtype=np.float64)
     fit_index = np.arange(len(documents))
     if len(documents) > MAX_FIT_TEXTS:
         fit_index = np.sort(np.random.default_rng(seed).choice(len(documents), MAX_FIT_TEXTS, replace=False))
     vectorizer = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), token_pattern=TOKEN_PATTERN,
                                  min_df=2 if len(fit_index) >= 50 else 1, max_df=0.5, sublinear_tf=True)
     with threadpool_limits(limits=1):
-        sample = vectorizer.fit_transform([documents[index] for index in fit_index])
-        count = int(min(max_themes, max(2, len(fit_index) // TEXTS_PER_THEME), sample.shape[1]))
+        try:
+            sample = vectorizer.fit_transform([documents[index] for index in fit_index])
+        except ValueError:  # no term left (every word a stop word)
+            return []
+        count = int(min(count, max(1, len(fit_index) // TEXTS_PER_THEME), sample.shape[1]))
         model = NMF(n_components=count, init="nndsvda", random_state=seed, max_iter=500)
         model.fit(sample.multiply(np.sqrt(rows[fit_index])[:, None]).tocsr())
         weights = model.transform(vectorizer.transform(documents))
@@ -182,38 +198,30 @@ def _factorise(english: pd.DataFrame, seed: int, max_themes: int) -> tuple[pd.Da
     strongest = weights.argmax(axis=1)
     strongest_weight = weights[np.arange(len(weights)), strongest]
     clear = (total > 0) & (strongest_weight >= CLEAR_THEME_SHARE * np.where(total > 0, total, 1.0))
-
-    # Theme ids 1..n by how many text rows each theme holds (largest first); components nobody is clearly in go.
-    sizes = np.bincount(strongest[clear], weights=rows[clear], minlength=count)
-    order = [component for component in np.argsort(-sizes, kind="stable") if sizes[component] > 0]
-    ids = {component: number + 1 for number, component in enumerate(order)}
-    assigned = np.array([ids.get(component, NO_CLEAR_THEME) if is_clear else NO_CLEAR_THEME
-                         for component, is_clear in zip(strongest, clear)], dtype=np.int64)
     terms = vectorizer.get_feature_names_out()
-    labels, top_terms = [], []
-    for component in order:
+    found = []
+    for component in range(count):
+        members = clear & (strongest == component)
+        if not members.any():
+            continue
         ranked = [terms[index] for index in np.argsort(-model.components_[component], kind="stable")[:TOP_TERMS]]
-        labels.append(label_of(ranked))
-        top_terms.append(", ".join(ranked))
-    themes = pd.DataFrame({"theme_id": [ids[component] for component in order], "label": _unique(labels),
-                           "top_terms": top_terms})
-    return themes, assigned, np.where(clear, strongest_weight, np.nan)
+        found.append((label_of(ranked), ", ".join(ranked), texts.index[members], strongest_weight[members]))
+    return found
 
 
 def label_of(ranked_terms: list[str], size: int = LABEL_TERMS) -> str:
-    """A readable label from a theme's terms, strongest first: up to ``size`` phrases; a two-word phrase replaces
-    the word of it already chosen, and a term whose words are already shown is skipped.
+    """A readable label from a theme's terms, strongest first: up to ``size`` phrases. A two-word phrase takes the
+    place of its two words when both are shown alone, and is skipped when only one of them is shown.
 
-    Example: ``label_of(["late", "late delivery", "delivery", "arrived"])`` is ``"late delivery · arrived"``.
+    Example: ``label_of(["late", "delivery", "late delivery", "arrived"])`` is ``"late delivery · arrived"``.
     """
     phrases: list[str] = []
     for term in ranked_terms:
         words = term.split()
         shown = [word for word in words if any(word in phrase.split() for phrase in phrases)]
-        if len(shown) == len(words):
-            continue
-        if shown and len(words) == 2 and shown[0] in phrases:  # the bigram replaces its word shown alone
-            phrases[phrases.index(shown[0])] = term
+        if len(words) == 2 and len(shown) == 2 and all(word in phrases for word in words):
+            phrases[phrases.index(words[0])] = term
+            phrases.remove(words[1])
         elif not shown and len(phrases) < size:
             phrases.append(term)
     return " · ".join(phrases)
@@ -227,3 +235,68 @@ def _unique(labels: list[str]) -> list[str]:
         seen[label] = seen.get(label, 0) + 1
         unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
     return unique
+
+
+TABLES = ("themes", "theme_texts")
+
+
+def has_tables(connection) -> bool:
+    """Whether this database's themes are built (in memory, in the file a model is built in, or in its snapshot)."""
+    found = connection.execute(
+        "select count(*) from (select table_name from duckdb_tables() where database_name = 'memory' "
+        "and schema_name = 'main' union all select view_name from duckdb_views() where database_name = 'memory' "
+        "and schema_name = 'main') where table_name in ('themes', 'theme_texts')").fetchone()[0]
+    return found == len(TABLES)
+
+
+def ensure_themes(database) -> None:
+    """Fit the comment themes of this version of the exports once and store them with the model (``TABLES`` in the
+    catalog the model is built in, readable from every as-of schema). A snapshot holds them, so a restart reads them.
+
+    Fitted on the texts the latest as-of date sees: every comment any as-of date can count, so every date shows the
+    same themes. Thread-safe: one fit per process at a time, and none when the tables exist.
+    """
+    from dashboard import queries
+
+    if not database.has_orders or has_tables(database.connection):
+        return
+    with _BUILD_LOCK:
+        if has_tables(database.connection):
+            return
+        cursor = database.cursor(database.default_as_of())
+        try:
+            texts = queries.run_query(cursor, "theme_fit_texts")
+            store(cursor, database.model_catalog, fit(texts))
+        finally:
+            cursor.close()
+
+
+def store(cursor, catalog: str, theme_fit: ThemeFit) -> None:
+    """Write a fit as ``<catalog>.main.themes`` and ``theme_texts`` (views in memory.main when catalog is another)."""
+    frames = {
+        "themes": theme_fit.themes.astype({"theme_id": "int64", "texts": "int64", "text_rows": "int64"}),
+        "theme_texts": theme_fit.texts.astype({"theme_id": "int64", "word_count": "int64"}),
+    }
+    cursor.execute("begin transaction")
+    try:
+        for table, frame in frames.items():
+            cursor.register(f"computed_{table}", frame)
+            # catalog is the model's own catalog name (memory or the build file), never a user's value.
+            cursor.execute(f"create or replace table {catalog}.main.{table} as select * from computed_{table}")
+            cursor.unregister(f"computed_{table}")
+            if catalog != "memory":
+                cursor.execute(f"create or replace view memory.main.{table} as select * from {catalog}.main.{table}")
+        cursor.execute("commit")
+    except BaseException:
+        cursor.execute("rollback")
+        raise
+
+
+def attach_snapshot_views(connection, catalog: str) -> None:
+    """Read the themes a snapshot (attached as catalog) holds through views in memory.main, like its clean tables."""
+    present = {name for name, in connection.execute(
+        "select table_name from duckdb_tables() where database_name = $catalog and schema_name = 'main'",
+        {"catalog": catalog}).fetchall()}
+    if set(TABLES) <= present:
+        for table in TABLES:
+            connection.execute(f"create or replace view memory.main.{table} as select * from {catalog}.main.{table}")
