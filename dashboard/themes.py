@@ -277,19 +277,23 @@ def store(cursor, catalog: str, theme_fit: ThemeFit) -> None:
         "themes": theme_fit.themes.astype({"theme_id": "int64", "texts": "int64", "text_rows": "int64"}),
         "theme_texts": theme_fit.texts.astype({"theme_id": "int64", "word_count": "int64"}),
     }
-    cursor.execute("begin transaction")
+    for table, frame in frames.items():
+        cursor.register(f"computed_{table}", frame)
+    cursor.execute("begin transaction")  # both tables or neither: has_tables never sees half a fit
     try:
-        for table, frame in frames.items():
-            cursor.register(f"computed_{table}", frame)
+        for table in frames:
             # catalog is the model's own catalog name (memory or the build file), never a user's value.
             cursor.execute(f"create or replace table {catalog}.main.{table} as select * from computed_{table}")
-            cursor.unregister(f"computed_{table}")
-            if catalog != "memory":
-                cursor.execute(f"create or replace view memory.main.{table} as select * from {catalog}.main.{table}")
         cursor.execute("commit")
     except BaseException:
         cursor.execute("rollback")
         raise
+    finally:
+        for table in frames:
+            cursor.unregister(f"computed_{table}")
+    if catalog != "memory":  # a transaction writes to one database only: the views come after
+        for table in frames:
+            cursor.execute(f"create or replace view memory.main.{table} as select * from {catalog}.main.{table}")
 
 
 def attach_snapshot_views(connection, catalog: str) -> None:
