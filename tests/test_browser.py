@@ -30,6 +30,7 @@ PAGES = {
     "churn": "churn",
     "satisfaction": "satisfaction",
     "care": "care",
+    "reasons": "reasons",
     "data": "data",
 }
 

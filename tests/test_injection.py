@@ -449,6 +449,7 @@ PAGE_PARAMETERS = {
     "repeat": ("breakdown",),
     "cohorts": ("measure", "mode", "cohort", "period", "activity", "k"),
     "churn": ("risk", "rfm", "nps", "days_min", "days_max", "value_min", "value_max", "complaint", "opt_in"),
+    "reasons": ("why_by", "why_texts", "why_score", "why_per"),
 }
 # Each AppTest run takes about a second, so the app gets a sample; the SQL tests above take every value.
 # The comment search (the one free-text widget) gets the values that stress the URL -> widget -> query path:
@@ -540,7 +541,7 @@ def test_hostile_url_parameters_on_the_satisfaction_page(world, app_database, ma
 
 
 @pytest.mark.parametrize("hostile", PAGE_SAMPLE, ids=[f"{value[:12]!r}" for value in PAGE_SAMPLE])
-@pytest.mark.parametrize("page_name", ("repeat", "cohorts", "churn"))
+@pytest.mark.parametrize("page_name", ("repeat", "cohorts", "churn", "reasons"))
 def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile):
     params = {key: hostile for key in SIDEBAR_PARAMETERS + PAGE_PARAMETERS[page_name]}
     at = run_app(page_name, params)
@@ -555,6 +556,9 @@ def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile
         assert at.segmented_control(key="measure").value == "customers"
         assert at.segmented_control(key="activity").value == "did not order"
         assert at.selectbox(key="cohort").value in at.selectbox(key="cohort").options
+    elif page_name == "reasons":
+        assert [at.segmented_control(key=key).value for key in ("why_by", "why_texts", "why_score", "why_per")] == [
+            "ticket_category", "any", "nps", "touchpoint"], "the page's switches are back at their defaults"
     else:
         assert at.multiselect(key="risk").value == ["high"], "the win-back rules are back at their defaults"
         assert at.multiselect(key="rfm").value == [] and at.multiselect(key="nps").value == []

@@ -31,7 +31,8 @@ DEFAULTS = {
     "start_date": None, "end_date": None, "grain": "month", "small_cohort_size": 30,
     "dimension": "acquisition_channel", "weeks": 8, "cohort_start": date(2026, 3, 1), "period_number": 1,
     "activity": "active", "show_email": False, "limit": 10, "offset": 0, "search": None, "kinds": None, "min_score": None,
-    "max_score": None,
+    "max_score": None, "source": "any", "theme_id": 1, "fact_kind": "ticket_category", "fact_value": "delivery_delay",
+    "outcome": None, "ordered_since": None,
 }
 
 
@@ -48,6 +49,9 @@ def cursor(tmp_path_factory):
     from dashboard import churn
 
     churn.ensure_customer_scores(cursor)  # the churn_* and winback_* files read the scores tables
+    from dashboard import themes
+
+    themes.ensure_themes(database)  # the theme_* files read the comment themes
     return cursor
 
 
