@@ -101,13 +101,23 @@ def test_mid_month_as_of_judges_only_old_enough_orders(exports, monkeypatch, tmp
 def test_orders_only_export_says_what_is_missing(exports, monkeypatch, tmp_path):
     at = run_page(monkeypatch, tmp_path, exports["orders_only"])
     infos = [item.value for item in at.info]
-    assert any(text.startswith("No tickets were exported") for text in infos), infos
+    assert any(text.startswith("No tickets and no returns were exported") for text in infos), infos
     assert any(text.startswith("No surveys were exported, and no tickets were exported, so there is no text")
                for text in infos), infos
     assert any(text.startswith("No surveys were exported, so there is no satisfaction") for text in infos), infos
     assert not at.get("plotly_chart")
-    at = run_page(monkeypatch, tmp_path, exports["orders_only"], {"why_by": "Return reason"})
-    assert any(item.value.startswith("No returns were exported") for item in at.info)
+    assert [control.key for control in at.segmented_control] == ["grain"]
+
+
+def test_returns_without_tickets_say_which_is_missing(exports, monkeypatch, tmp_path):
+    data_dir = tmp_path / "orders_and_returns"
+    shutil.copytree(exports["orders_only"], data_dir)
+    shutil.copy(exports["demo"] / "returns.parquet", data_dir / "returns.parquet")
+    at = run_page(monkeypatch, tmp_path, data_dir)
+    assert any(item.value.startswith("No tickets were exported") for item in at.info)
+    at = run_page(monkeypatch, tmp_path, data_dir, {"why_by": "Return reason"})
+    assert not at.error, [item.value for item in at.error]
+    assert any("cost the most" in item.value for item in at.markdown)
 
 
 def test_surveys_without_comments_say_so_and_still_show_satisfaction(exports, monkeypatch, tmp_path):

@@ -111,10 +111,19 @@ def picked_from_chart(chart_key: str, picks: dict) -> None:
 st.header("What went wrong, and what it cost")
 VIEWS = {"ticket_category": "Ticket category", "category_outcome": "Category and how it ended",
          "return_reason": "Return reason"}
-dimension = st.segmented_control("Group orders by", options=list(VIEWS), format_func=VIEWS.get,
-                                 default="ticket_category", key="why_by", bind="query-params") or "ticket_category"
+has_care = tables["tickets"].is_usable or tables["returns"].is_usable
+if not has_care:
+    empty("No tickets and no returns were exported (or their files could not be read), so there is nothing to "
+          "group orders by. Export tickets (with a category) or returns (with a reason) to see what went wrong.")
+    dimension = None
+else:
+    dimension = st.segmented_control("Group orders by", options=list(VIEWS), format_func=VIEWS.get,
+                                     default="ticket_category", key="why_by",
+                                     bind="query-params") or "ticket_category"
 needs = "tickets" if dimension != "return_reason" else "returns"
-if not tables[needs].is_usable:
+if dimension is None:
+    pass
+elif not tables[needs].is_usable:
     empty(f"No {needs} were exported (or the file could not be read), so orders cannot be grouped by "
           f"{VIEWS[dimension].lower()}. The Data page lists what was found.")
 elif dimension == "return_reason" and not has_column("returns", "reason"):
@@ -245,7 +254,8 @@ def theme_section() -> None:
             st.markdown(f"Customers who wrote about **{worst['label']}** came back least: "
                         f"{formatting.rate(worst['repurchase_rate_90d'])} ordered again within 90 days against "
                         f"{formatting.rate(worst['other_rate_90d'])} of every other order.")
-        shown = themed.assign(rising=themed["is_rising"].map({True: "Rising", False: ""}))[
+        with_texts = themed[themed["texts"] > 0]
+        shown = with_texts.assign(rising=with_texts["is_rising"].map({True: "Rising", False: ""}))[
             ["label", "texts", "text_share", "mean_nps_score", "mean_csat_score", "mean_sentiment", "anchor_orders",
              "repurchase_rate_90d", "other_rate_90d", "rising"]]
         table(shown, key="why_themes",
