@@ -27,6 +27,9 @@ CONTRACT_KEYS = (
     "csat_90d",
     "nps_responses_90d",
     "csat_responses_90d",
+    "refunds",
+    "net_revenue",
+    "net_aov",
 )
 
 
@@ -79,6 +82,7 @@ def contract_metrics(cursor, filters: Filters | None = None) -> dict:
     second = first_row(run_query(cursor, "second_order_rate_90d", **params))
     gaps = first_row(run_query(cursor, "median_days_between_orders", **params))
     satisfaction = first_row(run_query(cursor, "satisfaction_90d", **params))
+    net = first_row(run_query(cursor, "net_revenue", **params))
     return {
         "as_of": model_as_of(cursor),
         "customers": clean_number(kpis["customers"]),
@@ -93,6 +97,9 @@ def contract_metrics(cursor, filters: Filters | None = None) -> dict:
         "csat_90d": clean_number(satisfaction["csat_90d"]),
         "nps_responses_90d": clean_number(satisfaction["nps_responses_90d"]),
         "csat_responses_90d": clean_number(satisfaction["csat_responses_90d"]),
+        "refunds": clean_number(net["refunds"], 2),
+        "net_revenue": clean_number(net["net_revenue"], 2),
+        "net_aov": clean_number(net["net_aov"]),
     }
 
 
