@@ -84,6 +84,20 @@ PAGE_QUERIES: dict[str, tuple[PageQuery, ...]] = {
         PageQuery("care_summary"),
         PageQuery("care_repeat_rates"),
     ),
+    # reasons.py ("Why customers leave"): repurchase by ticket category (the default grouping) and the first page of
+    # its worst group's customers (delivery delay on the demo), then the themes of comments and tickets (summary,
+    # trend, the first theme's examples and customers) and NPS per touchpoint. The themes are fitted once per export
+    # before (measured as the themes step).
+    "reasons": (
+        PageQuery("reasons_repurchase", {"dimension": "ticket_category"}),
+        PageQuery("reasons_customers", {"fact_kind": "ticket_category", "fact_value": "delivery_delay", "outcome": None,
+                                        "source": "any", "ordered_since": False, "show_email": False,
+                                        "limit": PAGE_SIZE, "offset": 0}),
+        PageQuery("theme_summary", {"source": "any"}),
+        PageQuery("theme_trend", {"source": "any"}),
+        PageQuery("theme_examples", {"theme_id": 1, "source": "any", "limit": PAGE_SIZE, "offset": 0}),
+        PageQuery("satisfaction_trend_by_dimension", {"dimension": "touchpoint"}),
+    ),
     # churn.py: after churn.prepare() (once per as-of, measured as the scores step), the risk distribution,
     # the RFM grid, and the win-back summary and first page for the default rules (risk band "high").
     # cache.backtest() is keyed by data version and cutoff only, so a filter change does not rerun it.
