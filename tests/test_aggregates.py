@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import churn, demo
+from dashboard import churn, demo, themes
 from dashboard.model import Database
 from dashboard.queries import QUERIES_DIR, required_cubes, run_query
 from dashboard.settings import load_settings
@@ -28,7 +28,9 @@ ROW_LEVEL_TABLES = ("valid_orders", "customer_summary", "customer_activity", "va
 def database(tmp_path_factory):
     root = tmp_path_factory.mktemp("aggregates")
     demo.generate(root / "data", customers=2_500, seed=4)
-    return Database.open(load_settings(environ={}, data_dir=root / "data", state_dir=root / "state"))
+    database = Database.open(load_settings(environ={}, data_dir=root / "data", state_dir=root / "state"))
+    themes.ensure_themes(database)  # the theme queries read the comment themes (built once per export)
+    return database
 
 
 def test_every_page_query_reads_aggregates(database):

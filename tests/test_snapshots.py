@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from dashboard import churn, demo, snapshots
+from dashboard import churn, demo, snapshots, themes
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
@@ -30,6 +30,10 @@ LIST_QUERIES = {
     "cohort_members": {"period_number": 1, "activity": "retained", "show_email": False, "limit": 50, "offset": 0},
     "winback_segment": {"show_pii": False, "limit": 50, "offset": 0},
     "survey_comments": {"search": "", "kinds": None, "min_score": None, "max_score": None, "limit": 50, "offset": 0},
+    "theme_examples": {"theme_id": 1, "source": "any", "start_date": None, "end_date": None, "limit": 50, "offset": 0},
+    "reasons_customers": {"fact_kind": "ticket_category", "fact_value": "delivery_delay", "outcome": None,
+                          "source": "any", "ordered_since": None, "show_email": False, "start_date": None,
+                          "end_date": None, "limit": 50, "offset": 0},
 }
 
 
@@ -38,8 +42,9 @@ def settings_for(root: Path, **overrides):
 
 
 def answers(database: Database, as_of) -> dict:
-    """Every page query over the shared parameter sets, plus the three lists, on one as-of date."""
+    """Every page query over the shared parameter sets, plus the lists, on one as-of date."""
     churn.prepare(database, as_of)
+    themes.ensure_themes(database)  # a database read from a snapshot has them already: nothing to do
     cursor = database.cursor(as_of)
     try:
         results = {(name, index): run_query(cursor, name, **params)
