@@ -43,6 +43,7 @@ def reason_bars(rows: pd.DataFrame, field: str, title: str) -> go.Figure:
         y=names, x=rows["repurchase_rate_90d"], orientation="h", marker_color=colours,
         error_x=_error(rows, "repurchase_rate_90d", "ci_low", "ci_high"),
         text=[formatting.rate(value) for value in rows["repurchase_rate_90d"]], textposition="inside",
+        insidetextanchor="start",
         customdata=list(zip([group_label(value, field) for value in rows["fact_value"]], rows["anchor_orders"], rows["repurchased_orders"], rows["ci_low"], rows["ci_high"],
                             lost_text)),
         hovertemplate="%{y}<br>%{x:.1%} ordered again within 90 days (95% interval %{customdata[3]:.1%} – "
@@ -115,6 +116,7 @@ def theme_bars(summary: pd.DataFrame, title: str) -> go.Figure:
         y=names, x=rows["repurchase_rate_90d"], orientation="h", marker_color=colours, name="Orders with this theme",
         error_x=_error(rows, "repurchase_rate_90d", "ci_low", "ci_high"),
         text=[formatting.rate(value) for value in rows["repurchase_rate_90d"]], textposition="inside",
+        insidetextanchor="start",
         customdata=list(zip(rows["theme_id"], rows["anchor_orders"], rows["ci_low"], rows["ci_high"],
                             rows["other_rate_90d"])),
         hovertemplate="%{y}<br>%{x:.1%} ordered again within 90 days (95% interval %{customdata[2]:.1%} – "

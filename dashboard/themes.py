@@ -241,11 +241,16 @@ TABLES = ("themes", "theme_texts")
 
 
 def has_tables(connection) -> bool:
-    """Whether this database's themes are built (in memory, in the file a model is built in, or in its snapshot)."""
-    found = connection.execute(
-        "select count(*) from (select table_name from duckdb_tables() where database_name = 'memory' "
-        "and schema_name = 'main' union all select view_name from duckdb_views() where database_name = 'memory' "
-        "and schema_name = 'main') where table_name in ('themes', 'theme_texts')").fetchone()[0]
+    """Whether this database's themes are built (in memory, in the file a model is built in, or in its snapshot).
+    Runs on a cursor of its own: the connection may be busy in another thread."""
+    cursor = connection.cursor()
+    try:
+        found = cursor.execute(
+            "select count(*) from (select table_name from duckdb_tables() where database_name = 'memory' "
+            "and schema_name = 'main' union all select view_name from duckdb_views() where database_name = 'memory' "
+            "and schema_name = 'main') where table_name in ('themes', 'theme_texts')").fetchone()[0]
+    finally:
+        cursor.close()
     return found == len(TABLES)
 
 
