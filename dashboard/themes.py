@@ -219,7 +219,7 @@ def label_of(ranked_terms: list[str], size: int = LABEL_TERMS) -> str:
     for term in ranked_terms:
         words = term.split()
         shown = [word for word in words if any(word in phrase.split() for phrase in phrases)]
-        if len(words) == 2 and len(shown) == 2 and all(word in phrases for word in words):
+        if len(words) == 2 and words[0] != words[1] and all(word in phrases for word in words):
             phrases[phrases.index(words[0])] = term
             phrases.remove(words[1])
         elif not shown and len(phrases) < size:

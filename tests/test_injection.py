@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import churn, demo, figures
+from dashboard import churn, demo, figures, themes
 from dashboard.model import Database
 from dashboard.queries import QUERIES_DIR, QueryError, ensure_cubes, execute_file, load_sql, run_query, sql_parameters
 from dashboard.settings import load_settings
@@ -70,7 +70,8 @@ HOSTILE_IDS = [f"{index:02d}-{value[:12]!r}" for index, value in enumerate(HOSTI
 
 # Every $parameter used by a file in queries/, by kind. A new parameter fails test_every_parameter_is_classified
 # until it is listed here, so a new text parameter cannot escape this test.
-TEXT_PARAMETERS = {"grain", "dimension", "activity", "search", "timezone", "method", "message"}
+TEXT_PARAMETERS = {"grain", "dimension", "activity", "search", "timezone", "method", "message", "source", "fact_kind",
+                   "fact_value", "outcome"}
 TEXT_LIST_PARAMETERS = {"channels", "regions", "categories", "tiers", "kinds", "risk_bands", "rfm_segments",
                         "nps_categories"}
 AS_OF = date(2026, 11, 15)
@@ -89,6 +90,10 @@ VALID_DEFAULTS = {
     "activity": None,
     "search": None,
     "timezone": "UTC",
+    "source": "any",
+    "fact_kind": "ticket_category",
+    "fact_value": "delivery_delay",
+    "outcome": None,
     "method": "MBG/NBD",
     "message": None,
     # dates, numbers, flags
@@ -119,6 +124,7 @@ VALID_DEFAULTS = {
     "auc": 0.8, "baseline_auc": 0.7, "predicted_orders": 100.0, "actual_orders": 90,
     "high_risk": 0.7, "medium_risk": 0.4, "overdue_gap_ratio": 2.0, "slow_resolution_days": 7,
     "falling_value_share": 0.5,
+    "theme_id": 1, "ordered_since": None,
 }
 # What an ordinary value that matches nothing gives: the hostile value must give exactly the same.
 UNKNOWN_VALUE = {
@@ -126,6 +132,10 @@ UNKNOWN_VALUE = {
     "dimension": "no_such_dimension",
     "activity": "no_such_activity",
     "timezone": "No/Such_Zone",
+    "source": "no_such_source",
+    "fact_kind": "no_such_kind",
+    "fact_value": "no such value",
+    "outcome": "no such outcome",
 }
 UNKNOWN_LIST_VALUE = "no such value"
 # Parameters a build step stores as they are (the fitted model's method and thin-data message, and the stored
@@ -206,6 +216,7 @@ def world(tmp_path_factory):
         database = Database.open(settings)
         cursor = database.cursor(AS_OF)
         churn.ensure_customer_scores(cursor)  # the win-back files read customer_scores
+        themes.ensure_themes(database)  # the theme files read the comment themes
         # The aggregate tables (queries/cube_*.sql) are built by the first query that reads them; build them all
         # now, so the catalog snapshot below already has them and a hostile value cannot hide behind a build.
         for path in sorted(QUERIES_DIR.glob("*.sql")):

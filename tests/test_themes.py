@@ -105,6 +105,7 @@ def test_labels_merge_a_phrase_with_its_words():
     assert themes.label_of(["late", "delivery", "late delivery", "arrived"]) == "late delivery · arrived"
     assert themes.label_of(["app", "app crashes", "crashes", "pay"]) == "app · crashes · pay"
     assert themes.label_of(["quality", "poor", "size", "refund"]) == "quality · poor · size"
+    assert themes.label_of(["late", "late late", "delivery", "late delivery"]) == "late delivery"  # a repeated word
 
 
 def test_sentiment_agrees_with_the_score_on_demo_comments_with_words(demo_database):
