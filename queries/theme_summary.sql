@@ -2,6 +2,7 @@
 -- the untheme-able groups -1 no clear theme, -2 other language, -3 empty or no words), for texts of $source
 -- ('survey' comments, 'ticket' subjects and bodies, or 'any') written on a local day between $start_date and
 -- $end_date (null = open end), for the segment (texts of people with no valid order only without a filter):
+--   fitted_texts = the distinct texts of the export the fit put in the theme (any date, segment and source);
 --   texts, text_share = texts / all texts of the source in the range;
 --   nps_responses, mean_nps_score (0-10), nps (100 x (promoters - detractors) / NPS responses); csat_responses,
 --   mean_csat_score (1-5), csat (share 4-5); mean_sentiment (VADER compound, -1..1, English texts only);
@@ -89,6 +90,7 @@ joined as (
         themes.theme_id,
         themes.label,
         themes.top_terms,
+        themes.texts as fitted_texts,
         cast(coalesce(in_range.texts, 0) as bigint) as texts,
         sum(coalesce(in_range.texts, 0)) over () as all_texts,
         cast(coalesce(in_range.nps_responses, 0) as bigint) as nps_responses,
@@ -131,6 +133,7 @@ final as (
         theme_id,
         label,
         top_terms,
+        fitted_texts,
         texts,
         texts / nullif(all_texts, 0) as text_share,
         nps_responses,

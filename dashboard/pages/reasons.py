@@ -237,11 +237,7 @@ def theme_section() -> None:
     st.caption(f"{formatting.count(total_texts)} texts in the trend range" + (f": {counted}" if counted else "") +
                ". Themes are found once per export (scikit-learn TF-IDF and NMF); sentiment is VADER's, -1 to 1.")
     if themed["texts"].sum() == 0:
-        cursor = view.database.connection.cursor()  # a cursor of its own: the connection is shared by sessions
-        try:
-            english = int(cursor.execute("select count(*) from theme_texts where language = 'en'").fetchone()[0])
-        finally:
-            cursor.close()
+        english = int(summary.loc[summary["theme_id"] >= themes.NO_CLEAR_THEME, "fitted_texts"].sum())
         empty(f"Too few texts to find themes: {english:,} different English texts with words in this export, "
               f"at least {themes.MIN_TEXTS_FOR_THEMES} are needed.")
     else:
