@@ -3,6 +3,7 @@ that are all different.
 
     python -m bench.themes                                  # 50,000 and 3,000,000 customers, then 100,000 distinct texts
     python -m bench.themes --customers 50000 --distinct 0   # quick
+    python -m bench.themes --data bench/cache/exports-10M   # the exports of the main benchmark instead
 
 For each size, a fresh process opens the demo exports (``bench/cache/themes-<customers>/``, written once),
 builds the model for the latest as-of date (not timed), then times ``themes.ensure_themes``: reading the distinct
@@ -34,8 +35,8 @@ def _load() -> str:
     return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
 
 
-def child_demo(customers: int) -> dict:
-    """In a fresh process: the themes of the demo with this many customers."""
+def child_demo(customers: int, data_dir: Path | None = None) -> dict:
+    """In a fresh process: the themes of the demo with this many customers (or of the exports in data_dir)."""
     import time
 
     from bench.measure import timed
@@ -43,13 +44,14 @@ def child_demo(customers: int) -> dict:
     from dashboard.model import Database
     from dashboard.settings import load_settings
 
-    data_dir = BENCH_DIR / "cache" / f"themes-{customers}"
+    given = data_dir is not None
+    data_dir = data_dir or BENCH_DIR / "cache" / f"themes-{customers}"
     stamp = data_dir / "stamp.json"
     source = Path(demo.__file__).read_bytes()
     import hashlib
 
     version = hashlib.sha256(source).hexdigest()[:16]
-    if not stamp.is_file() or json.loads(stamp.read_text())["version"] != version:
+    if not given and (not stamp.is_file() or json.loads(stamp.read_text())["version"] != version):
         started = time.perf_counter()
         demo.generate(data_dir, customers=customers, seed=7, progress=True)
         stamp.write_text(json.dumps({"version": version, "seconds": time.perf_counter() - started}))
@@ -64,6 +66,8 @@ def child_demo(customers: int) -> dict:
         themes.ensure_themes(database)
     found = database.connection.execute(
         "select count(*) filter (where theme_id > 0), sum(text_rows) from themes").fetchone()
+    if given:
+        customers = cursor.execute("select count(*) from customer_summary").fetchone()[0]
     return {"customers": customers, "distinct_texts": len(texts), "text_rows": int(texts["text_rows"].sum()),
             "themes": found[0], "read_seconds": reading.seconds, "seconds": whole.seconds, "cpu": whole.cpu,
             "peak_mb": whole.peak_mb, "load_before": load_before, "load_after": _load()}
@@ -94,8 +98,9 @@ def child_distinct(count: int) -> dict:
             "cpu": whole.cpu, "peak_mb": whole.peak_mb, "load_before": load_before, "load_after": _load()}
 
 
-def run_child(kind: str, size: int) -> dict:
-    process = subprocess.run([sys.executable, "-m", "bench.themes", "--child", kind, str(size)], cwd=ROOT,
+def run_child(kind: str, size: int, data_dir: Path | None = None) -> dict:
+    extra = ["--data", str(data_dir)] if data_dir else []
+    process = subprocess.run([sys.executable, "-m", "bench.themes", "--child", kind, str(size), *extra], cwd=ROOT,
                              capture_output=True, text=True, check=False)
     sys.stderr.write(process.stderr[-2000:])
     if process.returncode != 0:
@@ -107,16 +112,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", default="50000,3000000", help="demo sizes in customers, comma-separated")
     parser.add_argument("--distinct", type=int, default=100_000, help="all-different texts to fit (0: skip)")
+    parser.add_argument("--data", type=Path, help="time the themes of these exports instead of generating demos")
     parser.add_argument("--out", type=Path, default=RESULTS_PATH)
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, size = args.child[0], int(args.child[1])
-        print(json.dumps(child_demo(size) if kind == "demo" else child_distinct(size)))
+        print(json.dumps(child_demo(size, args.data) if kind == "demo" else child_distinct(size)))
         return 0
 
     rows = []
-    for customers in [int(value) for value in args.customers.split(",") if value]:
+    if args.data:
+        sys.stderr.write(f"themes of the exports in {args.data}...\n")
+        rows.append(("demo", run_child("demo", 0, args.data)))
+    for customers in [int(value) for value in args.customers.split(",") if value and not args.data]:
         sys.stderr.write(f"themes of the demo with {customers:,} customers...\n")
         rows.append(("demo", run_child("demo", customers)))
     if args.distinct:
