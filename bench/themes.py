@@ -6,7 +6,7 @@ that are all different.
     python -m bench.themes --data bench/cache/exports-10M   # the exports of the main benchmark instead
 
 For each size, a fresh process opens the demo exports (``bench/cache/themes-<customers>/``, written once),
-builds the model for the latest as-of date (not timed), then times ``themes.ensure_themes``: reading the distinct
+builds the model for the latest as-of date (not timed), then times the graph's ``themes`` node (``themes.build_themes``): reading the distinct
 masked texts (``theme_fit_texts.sql``), the fit (languages, VADER sentiment, TF-IDF + NMF) and storing the two
 tables, with the process's CPU time and peak memory (VmHWM, reset before the step). The demo writes its comments
 from templates, so its distinct texts are few whatever its size; the ``--distinct`` run fits that many texts that
@@ -40,7 +40,7 @@ def child_demo(customers: int, data_dir: Path | None = None) -> dict:
     import time
 
     from bench.measure import timed
-    from dashboard import demo, queries, themes
+    from dashboard import demo, graph, queries
     from dashboard.model import Database
     from dashboard.settings import load_settings
 
@@ -63,8 +63,8 @@ def child_demo(customers: int, data_dir: Path | None = None) -> dict:
         texts = queries.run_query(cursor, "theme_fit_texts")
     load_before = _load()
     with timed() as whole:
-        themes.ensure_themes(database)
-    found = database.connection.execute(
+        graph.ensure_for(cursor, ["themes"])
+    found = cursor.execute(
         "select count(*) filter (where theme_id > 0), sum(text_rows) from themes").fetchone()
     if given:
         customers = cursor.execute("select count(*) from customer_summary").fetchone()[0]
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"`python -m bench.themes` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores "
         "(shared: the load average, 1 / 5 / 15 min, is given before and after each step). Each row is one run in a "
-        "fresh process; wall and CPU seconds and peak memory (VmHWM) of `themes.ensure_themes` (read the distinct "
+        "fresh process; wall and CPU seconds and peak memory (VmHWM) of the `themes` node (read the distinct "
         "masked texts, fit, store) or of `themes.fit` alone.",
         "",
         "| input | distinct texts | text rows | themes | wall | CPU | peak memory | load before | load after |",

@@ -57,11 +57,38 @@ def _open_database(settings: Settings, version: str) -> _Live:
     and switches this server to read it too.
     """
     live = _Live(Database.open(settings))
+    _warm_in_background(live)
+    return live
+
+
+def _warm_in_background(live: _Live) -> None:
+    """Start the background build of ``live.database`` (see ``_open_database``)."""
     thread = threading.Thread(target=_prepare_then_switch, args=(live,), name="warm-aggregates", daemon=True)
     with _BACKGROUND_LOCK:
         _BACKGROUND[id(live.database)] = (live.database, thread)
     thread.start()
-    return live
+
+
+def _without_damaged_snapshot(db: Database, error: Exception) -> Database | None:
+    """When a query failed because the snapshot db reads is damaged (a block fails its checksum): move the snapshot
+    to quarantine, serve this server from the exports again (its background build saves a new snapshot) and return
+    that database; None for any other error."""
+    from dashboard import snapshots
+
+    if db.snapshot is None or not snapshots.is_damage(error):
+        return None
+    live = _open_database(db.settings, data_version(db.settings.data_dir))
+    with _REPLACE_LOCK:
+        if live.database is db:
+            snapshots.quarantine(db.snapshot)
+            live.database = Database.open(db.settings)
+            _warm_in_background(live)
+            st.toast("The saved model of these exports was damaged: it was set aside and the model rebuilt from "
+                     "the exports.", icon=":material/build:")
+    return live.database
+
+
+_REPLACE_LOCK = threading.Lock()
 
 
 _BACKGROUND: dict[int, tuple[Database, threading.Thread]] = {}  # background builds still running
@@ -91,7 +118,13 @@ def _freeze(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-@st.cache_data(show_spinner=False, max_entries=2048, ttl=6 * 3600)
+# Shown only while a result is computed (a cache miss): on a first start that is the model and the page's
+# aggregates being built, which took 10-70 s on the 50,000-customer demo under load; the page said nothing.
+QUERY_SPINNER = ("Computing from the exports: the first view after new exports builds the model and this page's "
+                 "aggregates (up to a minute on large exports); later views are instant…")
+
+
+@st.cache_data(show_spinner=QUERY_SPINNER, max_entries=2048, ttl=6 * 3600)
 def _cached_query(_database: Database, version: str, as_of: date, name: str, params: tuple) -> pd.DataFrame:
     """A query result; ``version`` and ``as_of`` are in the key, the database object is not."""
     cursor = _database.cursor(as_of)
@@ -108,7 +141,13 @@ def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
     # for a query without them) is a cache hit instead of a rerun.
     used = queries.used_parameters(name)
     frozen = tuple(sorted((key, _freeze(value)) for key, value in params.items() if key in used))
-    return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
+    try:
+        return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
+    except queries.QueryError as error:
+        replacement = _without_damaged_snapshot(db, error)
+        if replacement is None:
+            raise
+        return _cached_query(replacement, replacement.fingerprint, as_of, name, frozen).copy()
 
 
 @st.cache_data(show_spinner="Backtesting the churn model…", max_entries=16, ttl=6 * 3600)

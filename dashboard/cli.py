@@ -26,17 +26,40 @@ def _parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
 
 
+# The snapshots the databases this command opened read (a damaged one is put in quarantine by ``main``).
+_SNAPSHOTS_READ: list[Path] = []
+
+
 def _open_database(args, build_in_file: bool = False):
     from dashboard.model import Database
 
     settings = load_settings(data_dir=getattr(args, "data", None), timezone=getattr(args, "timezone", None))
-    return Database.open(settings, build_in_file=build_in_file)
+    database = Database.open(settings, build_in_file=build_in_file)
+    if database.snapshot is not None:
+        _SNAPSHOTS_READ.append(database.snapshot)
+    for problem in database.state_problems:
+        print(f"warning: {checks.printable(problem)}", file=sys.stderr)
+    return database
 
 
 def _refuse(reason: str) -> int:
     """Print why a command cannot run, as one line, and return its exit code (2)."""
     print(f"error: {checks.printable(reason)}", file=sys.stderr)
     return 2
+
+
+def _incomplete_refusal(database, args, what: str) -> int | None:
+    """Refuse (exit 2, one line) when a table is incomplete, unless ``--allow-incomplete``: then warn and go on.
+
+    A file that could not be read (cut short while being written, corrupt) would silently lower every number.
+    """
+    incomplete = database.incomplete_tables()
+    if incomplete and not args.allow_incomplete:
+        return _refuse(f"cannot {what}: " + "; ".join(incomplete.values())
+                       + ". Pass --allow-incomplete to go on without them")
+    for message in incomplete.values():
+        print(f"warning: {checks.printable(message)}", file=sys.stderr)
+    return None
 
 
 def command_demo_data(args) -> int:
@@ -93,9 +116,15 @@ def command_report(args) -> int:
     database = _open_database(args)
     if not database.has_orders:
         return _refuse(f"cannot build the report: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "build the report")
+    if refused is not None:
+        return refused
     as_of = args.as_of or database.default_as_of()
     if args.format == "json":
-        content = json.dumps(report.metrics_report(database, as_of), indent=2, sort_keys=False) + "\n"
+        metrics = report.metrics_report(database, as_of)
+        if database.incomplete_tables():  # only with --allow-incomplete: the numbers exclude these tables' files
+            metrics["incomplete_tables"] = database.incomplete_tables()
+        content = json.dumps(metrics, indent=2, sort_keys=False) + "\n"
     elif args.format == "html":
         content = report.weekly_report_html(database, as_of)
     else:
@@ -114,6 +143,9 @@ def command_scores(args) -> int:
     database = _open_database(args)
     if not database.has_orders:
         return _refuse(f"cannot score customers: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "score customers")
+    if refused is not None:
+        return refused
     as_of = args.as_of or database.default_as_of()
     show_pii = database.settings.show_pii
     cursor = database.cursor(as_of)
@@ -139,11 +171,21 @@ def command_prepare(args) -> int:
     The model is built in the snapshot's file from the start (not in memory and then copied).
     """
     database = _open_database(args, build_in_file=True)
+    try:
+        return _prepare(database, args)
+    finally:
+        database.close()  # a model file left half-built (a refusal, a full disk, Ctrl-C) is removed
+
+
+def _prepare(database, args) -> int:
+    if not database.has_orders:
+        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "prepare the model")
+    if refused is not None:
+        return refused
     if database.snapshot is not None:
         print(f"already prepared: {database.snapshot} holds the model of these exports", file=sys.stderr)
         return 0
-    if not database.has_orders:
-        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
     started = time.perf_counter()
     as_of = args.as_of or database.default_as_of()
     problems = database.prepare(as_of)
@@ -156,8 +198,9 @@ def command_prepare(args) -> int:
         print(f"prepared the model as of {as_of} in {time.perf_counter() - started:.1f} s: {path} "
               f"({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
     else:
-        print("the model was built but could not be saved (see the warnings above)", file=sys.stderr)
-        return 2
+        saving = [problem for problem in problems if problem.startswith("model snapshot not saved")]
+        reason = "; ".join(saving) or database.unsaved_reason()
+        return _refuse(f"the model was built but not saved: {reason}")
     return 0
 
 
@@ -170,6 +213,19 @@ def command_backtest(args) -> int:
         return _refuse(f"cannot backtest: {checks.why_no_orders(database.findings())}")
     result = churn.backtest(database, args.cutoff, args.horizon_days)
     print(churn.backtest_table(result))
+    return 0
+
+
+def command_graph(args) -> int:
+    """Print (or write) the build graph: what each derived table reads and what builds it."""
+    from dashboard import graph
+    from dashboard.outputs import write_atomically
+
+    render = {"text": graph.describe, "mermaid": graph.mermaid, "dot": graph.dot}[args.format]
+    content = render(with_queries=not args.no_queries) if args.format != "text" else render()
+    written = write_atomically(args.out, content)
+    if written:
+        print(f"wrote the build graph ({args.format}) to {written}", file=sys.stderr)
     return 0
 
 
@@ -205,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="metrics report (json) or weekly review (html, pdf)")
     report.add_argument("--data", type=Path, help="data folder (default: settings)")
     report.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    report.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     report.add_argument("--format", choices=("json", "html", "pdf"), default="json")
     report.add_argument("--out", required=True, help="output file, or - for stdout")
     report.set_defaults(handler=command_report)
@@ -212,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     scores = commands.add_parser("scores", help="churn scores per customer (CSV; docs/churn.md)")
     scores.add_argument("--data", type=Path, help="data folder (default: settings)")
     scores.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    scores.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     scores.add_argument("--out", required=True, help="output CSV file (not inside the data folder), or - for stdout")
     scores.set_defaults(handler=command_scores)
 
@@ -220,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "exports (app, report, scores) take a second; run it after each new export")
     prepare_model.add_argument("--data", type=Path, help="data folder (default: settings)")
     prepare_model.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    prepare_model.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     prepare_model.set_defaults(handler=command_prepare)
 
     backtest = commands.add_parser("backtest", help="backtest the churn model against a recency baseline")
@@ -228,14 +290,44 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--horizon-days", type=_positive_int, default=90,
                           help="days after the cutoff to compare with (default 90)")
     backtest.set_defaults(handler=command_backtest)
+
+    build_graph = commands.add_parser(
+        "graph", help="show the build graph: every derived table, what builds it and what it reads (docs/graph.md)")
+    build_graph.add_argument("--format", choices=("text", "mermaid", "dot"), default="text",
+                             help="text (default), a Mermaid flowchart or Graphviz DOT")
+    build_graph.add_argument("--out", default="-", help="output file, or - for stdout (default)")
+    build_graph.add_argument("--no-queries", action="store_true",
+                             help="Mermaid/DOT: leave out the queries (only the nodes that are built)")
+    build_graph.set_defaults(handler=command_graph)
     return parser
+
+
+def _run_once_more_without_a_damaged_snapshot(args) -> int:
+    """Run the command; when it fails because the model snapshot it read is damaged (a flipped bit fails a block's
+    checksum), move that snapshot to quarantine, say so, and run the command again on the exports."""
+    from dashboard import snapshots
+
+    _SNAPSHOTS_READ.clear()
+    try:
+        return args.handler(args)
+    except Exception as error:
+        damaged = [path for path in _SNAPSHOTS_READ if path.exists()]
+        if not (snapshots.is_damage(error) and damaged):
+            raise
+        for path in damaged:
+            moved = snapshots.quarantine(path)
+            where = f"moved it to {moved}" if moved else "removed it"
+            print(f"warning: the model snapshot {path.name} is damaged ({str(error).splitlines()[0][:200]}); "
+                  f"{where} and built the model from the exports (run prepare to save a new one)", file=sys.stderr)
+        _SNAPSHOTS_READ.clear()
+        return args.handler(args)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; print a one-line error instead of a traceback."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        return _run_once_more_without_a_damaged_snapshot(args)
     except (SettingsError, OSError, ValueError, RuntimeError, duckdb.Error) as error:
         print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 2

@@ -1,11 +1,12 @@
 """The model layer: one DuckDB database per version of the exports, derived tables per as-of date.
 
-``Database.open(settings)`` registers the exports as views, defines the clean views (usable rows,
-first copy of each id) and locks the connection down.  ``db.cursor(as_of)`` builds, once per as-of
-date, the derived tables every query reads (``valid_orders``, ``customer_summary``,
-``customer_activity``, ``valid_surveys``, ``valid_tickets``, ``valid_returns``) in a schema of
-their own, and returns a fresh cursor whose search path points there.  Each thread or Streamlit
-session must use its own cursor: a DuckDB connection refuses a second concurrent call.
+``Database.open(settings)`` registers the exports as views, defines the clean tables (usable rows, first copy
+of each id) and locks the connection down. ``db.cursor(as_of)`` creates, once per as-of date, a schema for that
+date, builds the model layer in it (``graph.MODEL_NODES``: ``valid_orders``, ``customer_summary``, ...) and
+returns a fresh cursor whose search path points there. Everything else (the aggregates, the churn scores) is
+built by the build graph (``dashboard/graph.py``) when a query first reads it, through ``AsOfTarget``, once per
+as-of date for every session. Each thread or Streamlit session must use its own cursor: a DuckDB connection
+refuses a second concurrent call.
 
 When a snapshot of this version of the exports exists (``dashboard/snapshots.py``, written by
 ``Database.prepare``), ``open`` attaches it read-only instead of reading the exports: its clean tables,
@@ -15,9 +16,11 @@ an aggregate it lacks) goes to an in-memory schema searched first.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -25,22 +28,11 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dashboard import checks, queries, snapshots, themes
+from dashboard import access, checks, graph, queries, snapshots
 from dashboard.settings import Settings
-from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
+from dashboard.sources import (CONTRACT, Catalog, export_fingerprint, normalise_free_text, quote_literal,
+                               register_sources)
 
-MODEL_STEPS = (
-    "model_local_offsets",
-    "model_valid_orders",
-    "model_customer_summary",
-    "model_customer_activity",
-    "model_text_masking",
-    "model_wilson_interval",
-    "model_valid_surveys",
-    "model_valid_tickets",
-    "model_valid_returns",
-    "model_segment_customers",
-)
 MAX_AS_OF_SCHEMAS = 4
 BUILD_CATALOG = "build"  # the file a model is built in by ``Database.open(..., build_in_file=True)``
 _UNKNOWN = object()
@@ -58,6 +50,13 @@ def cutoff_for(as_of: date, timezone: str) -> datetime:
     """
     local_midnight = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), ZoneInfo(timezone))
     return local_midnight.astimezone(dt_timezone.utc).replace(tzinfo=None)
+
+
+def _check_writable(folder: Path) -> None:
+    """Raise OSError when no file can be created in folder (a read-only mount, a full disk, no permission)."""
+    probe = folder / f".write-check-{os.getpid()}-{threading.get_ident()}"
+    probe.write_bytes(b"")
+    probe.unlink()
 
 
 def usable_rows_sql(table: str, now: datetime) -> str:
@@ -87,6 +86,7 @@ def build_clean_table(connection, table: str, now: datetime, catalog: str = "mem
         f"where {key} in (select {key} from {target} where {key} is not null "
         f"group by {key} having count(*) > 1)) where copy_number > 1)"
     )
+    normalise_free_text(connection, target, table)  # NFKC, so comment masking sees one form of each character
 
 
 @dataclass
@@ -114,6 +114,8 @@ class Database:
     _building: dict = field(default_factory=dict)  # as-of date -> threading.Event set when its build ends
     _findings_lock: threading.Lock = field(default_factory=threading.Lock)  # the row checks run once
     _has_usable_orders: bool = False  # at least one order passed the row rules (set by open)
+    state_problems: list = field(default_factory=list)  # why the state folder or a snapshot could not be used
+    builds: graph.Builds = field(default_factory=graph.Builds)  # one lock per (as-of date, node) of the graph
 
     @classmethod
     def open(cls, settings: Settings, now: datetime | None = None, build_in_file: bool = False) -> "Database":
@@ -134,35 +136,51 @@ class Database:
         # under a memory limit spills while the clean tables are built), and would otherwise spill into .tmp
         # under the working directory.
         spill_dir = settings.state_dir / "duckdb_tmp"  # also where a snapshot is written before its rename
+        state_problems = []
         try:
             spill_dir.mkdir(parents=True, exist_ok=True)
+            _check_writable(spill_dir)
             connection.execute("set temp_directory = $path", {"path": str(spill_dir.resolve())})
-        except OSError:
+        except OSError as error:
             spill_dir = None
+            state_problems.append(f"the state folder {settings.state_dir} cannot be written "
+                                  f"({error.strerror or error}): no model snapshot can be saved there")
         # Registration reads only the files' footers; materialising the clean tables reads every row once. A
         # file that fails there (corrupt data behind a good footer) is found by registering again with a full
         # decode pass, which reports and leaves out the broken files.
         catalog = register_sources(connection, settings.data_dir, decode=False)
+        access.install_customer_labels(connection, settings.state_dir)  # before any query shows a customer id
+        for name in graph.OPENED_BY_DATABASE:  # the other macros every model reads (text masking, intervals)
+            if name != "privacy_macros":  # installed just above, with its key
+                queries.execute_file(connection, name)
         database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN,
-                       spill_dir=spill_dir.resolve() if spill_dir else None)
+                       spill_dir=spill_dir.resolve() if spill_dir else None, state_problems=state_problems)
         if not (settings.model_snapshots and database._use_snapshot()):
             if build_in_file and settings.model_snapshots and database.spill_dir is not None:
                 database._attach_build_file()
             try:
                 for table in CONTRACT:
                     build_clean_table(connection, table, now, database._model_catalog)
-            except duckdb.Error:
+            except duckdb.Error as error:
+                was_in_file = database._build_file is not None
                 database._drop_build_file()  # a corrupt file is left out below: nothing of this build is saved
                 database.catalog = register_sources(connection, settings.data_dir, decode=True)
                 database._is_decoded = True
                 for table in CONTRACT:
                     build_clean_table(connection, table, now)
+                exports_were_the_cause = any(
+                    source.unreadable or any(group.is_rescued for group in source.groups)
+                    for source in database.catalog.tables.values())
+                if was_in_file and not exports_were_the_cause:  # writing the file failed (a full disk, a quota)
+                    database.state_problems.append(
+                        f"the model could not be written to its file in {database.spill_dir} "
+                        f"({str(error).splitlines()[0][:200]}): it was built in memory and is not saved")
             if database._build_file is not None:  # plain cursors read the clean tables as in memory
                 for table in CONTRACT:
                     connection.execute(f"create or replace view clean_{table} as "
                                        f"select * from {BUILD_CATALOG}.main.clean_{table}")
         database._has_usable_orders = bool(
-            catalog.tables["orders"].is_usable
+            database.catalog.tables["orders"].is_usable
             and connection.execute("select exists (select 1 from clean_orders)").fetchone()[0])
         database._lock_down()
         return database
@@ -182,11 +200,6 @@ class Database:
         """The catalog the clean tables and as-of schemas are built in."""
         return BUILD_CATALOG if self._build_file is not None else "memory"
 
-    @property
-    def model_catalog(self) -> str:
-        """The catalog tables built once per version of the exports go to (``memory``, or the file being built)."""
-        return self._model_catalog
-
     def _attach_build_file(self) -> None:
         """Build this model in a new file in the spill folder (named like a snapshot being written)."""
         path = snapshots.temporary_path(self.spill_dir, self.snapshot_key)
@@ -200,16 +213,35 @@ class Database:
             snapshots.remove(self._build_file)
             self._build_file = None
 
+    def unsaved_reason(self) -> str:
+        """Why ``save_snapshot`` saved nothing, in words (for ``prepare``)."""
+        if self.state_problems:
+            return "; ".join(self.state_problems)
+        if self._is_decoded:
+            return ("a file of the exports had to be left out or partly read (python -m dashboard validate names it), "
+                    "so this build is not saved as the exports' model")
+        if not self.settings.model_snapshots:
+            return "model snapshots are off (model_snapshots = false)"
+        return "no model was built"
+
+    def close(self) -> None:
+        """Remove the file a model was being built in, if it was not saved, and close the connection."""
+        try:
+            self._drop_build_file()
+        except duckdb.Error:
+            if self._build_file is not None:
+                snapshots.remove(self._build_file)
+        self.connection.close()
+
     def _use_snapshot(self) -> bool:
         """Attach this version's snapshot, if there is a usable one, and read the clean tables from it."""
         path = self.snapshot_path
-        schemas = snapshots.attach(self.connection, path, self.opened_at)
+        schemas = snapshots.attach(self.connection, path, self.opened_at, self.state_problems)
         if schemas is None:
             return False
         for table in CONTRACT:
             self.connection.execute(
                 f"create or replace view clean_{table} as select * from {snapshots.CATALOG}.main.clean_{table}")
-        themes.attach_snapshot_views(self.connection, snapshots.CATALOG)
         self.snapshot, self._snapshot_schemas = path, schemas
         return True
 
@@ -356,66 +388,56 @@ class Database:
         if self.has_orders:
             findings += freshness.findings_for_age(self)
         counts = {name: source.row_count for name, source in self.catalog.tables.items() if source.is_usable}
+        findings += freshness.incomplete_findings(self.catalog, self.settings.state_dir)
+        incomplete = [name for name, source in self.catalog.tables.items() if source.is_incomplete]
         findings += freshness.drift_findings_and_record(
             self.settings.state_dir, self.catalog.data_dir, self.catalog.fingerprint, counts,
-            self.settings.row_drop_warn_share, self.opened_at)
+            self.settings.row_drop_warn_share, self.opened_at, incomplete)
         return findings
 
+    def incomplete_tables(self) -> dict[str, str]:
+        """Each table some of whose files could not be read, with the sentence that says so and what the last
+        complete load had (freshness.incomplete_messages); cheap: no row is read."""
+        from dashboard import freshness
+
+        return freshness.incomplete_messages(self.catalog, self.settings.state_dir)
+
     def warm(self, as_of: date | None = None) -> list[str]:
-        """Build, for as_of, the churn page's backtest, every aggregate table the pages read and the churn scores,
-        ahead of the first session that needs them (the app runs this in a background thread after opening the
-        exports).
+        """Build every node of the graph for as_of (the aggregates every page reads, the churn scores, the churn
+        page's backtest) ahead of the first session that needs them: the app runs this in a background thread
+        after opening the exports, ``prepare`` before saving the snapshot.
 
-        Returns the problems met (each also shows on the page that needs the failed table, when opened).
+        Returns the problems met (each also shows on the page that needs the failed table, when opened); a node
+        whose reads failed is not tried, and one the data cannot support (``graph.Unavailable``) is no problem.
         """
-        from dashboard import churn
-
         if not self.has_orders:
             return []
         as_of = as_of or self.default_as_of()
-        problems = []
+        problems, failed = [], set()
         cursor = self.cursor(as_of)
         self._warm_cursor = cursor
-
-        def store_backtest() -> None:
-            try:
-                churn.store_backtest(self, as_of)
-            except ValueError:  # too little history after the cutoff: the churn page says why
-                pass
-            except Exception as error:
-                problems.append(f"churn backtest: {error}")
-
-        # The churn page's backtest builds the model again for the cutoff and drops it. Built in a snapshot's
-        # file (prepare), it goes first, so the aggregates and scores written next reuse the space that frees
-        # (DuckDB does not shrink the file: done last, it left 0.7 GB of free blocks in the 10M snapshot). In
-        # memory (the app), the aggregates the pages read go first and the backtest last.
-        backtest_first = self._build_file is not None
+        target = AsOfTarget(self, as_of, cursor)
+        # A node that builds the model of another date (the churn page's backtest refits at its cutoff, then
+        # drops that model) goes first when built in a snapshot's file (prepare), so that the nodes written next
+        # reuse the space it frees (DuckDB does not shrink the file: done last, it left 0.7 GB of free blocks in
+        # the 10M snapshot), and last in memory (the app), where the pages' aggregates are wanted first.
+        nodes = [node for node in graph.load().nodes.values() if node.kind != "source"]
+        elsewhere = [node for node in nodes if node.earlier_reads]
+        rest = [node for node in nodes if not node.earlier_reads]
         try:
-            if backtest_first:
-                store_backtest()
-            try:  # the "why customers leave" page's comment themes: once per version of the exports
-                themes.ensure_themes(self)
-            except Exception as error:  # the page says themes could not be computed
-                problems.append(f"comment themes: {error}")
-            names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql") if not path.stem.startswith("cube_"))
-            needs_scores = [name for name in names if name.startswith(("churn_", "winback_"))]
-            for name in [name for name in names if name not in needs_scores]:
+            for node in (elsewhere + rest if self._build_file is not None else rest + elsewhere):
                 if self._stopping.is_set():
                     return problems
+                if failed & set(node.reads):
+                    failed.add(node.name)
+                    continue
                 try:
-                    queries.ensure_cubes(cursor, name)
+                    graph.ensure(target, [node.name])
+                except graph.Unavailable:  # e.g. too little history for the backtest: its page says why
+                    pass
                 except Exception as error:  # reported, and the page shows it too
-                    problems.append(f"{name}: {error}")
-            if self._stopping.is_set():
-                return problems
-            try:
-                churn.ensure_customer_scores(cursor)
-                for name in needs_scores:
-                    queries.ensure_cubes(cursor, name)
-            except Exception as error:  # thin or unusable data: the churn page explains it
-                problems.append(f"churn scores: {error}")
-            if not backtest_first and not self._stopping.is_set():
-                store_backtest()
+                    failed.add(node.name)
+                    problems.append(f"{node.name}: {str(error).splitlines()[0] if str(error) else error!r}")
         finally:
             self._warm_cursor = None
             cursor.close()
@@ -430,6 +452,7 @@ class Database:
         """Drop the model built for as_of in this process (one built to be read once: the backtest's cutoff)."""
         with self._lock:
             schema = self._schemas.pop(as_of, None)
+            self.builds.forget(as_of)
             if schema is not None and self._published_to is None:
                 cursor = self.connection.cursor()
                 try:
@@ -456,6 +479,7 @@ class Database:
         schema = self._ensure_model(as_of)
         cursor = self.connection.cursor()
         cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
+        graph.bind(cursor, lambda bound: AsOfTarget(self, as_of, bound))  # run_query builds what it reads
         return cursor
 
     def _search_path(self, as_of: date, schema: str) -> str:
@@ -491,7 +515,9 @@ class Database:
                 self._schemas[as_of] = schema
                 evicted = []
                 while len(self._schemas) > MAX_AS_OF_SCHEMAS:
-                    evicted.append(self._schemas.pop(next(iter(self._schemas))))
+                    oldest_as_of = next(iter(self._schemas))
+                    evicted.append(self._schemas.pop(oldest_as_of))
+                    self.builds.forget(oldest_as_of)
             for oldest in evicted:
                 cursor = self.connection.cursor()
                 try:
@@ -505,7 +531,7 @@ class Database:
             building.set()
 
     def _build_model(self, as_of: date) -> str:
-        """Create the as-of schema for as_of and build the model steps in it (without the lock); its name."""
+        """Create the as-of schema for as_of and build the model layer in it (without the lock); its name."""
         schema = "asof_" + re.sub(r"\D", "", as_of.isoformat())
         started = time.perf_counter()
         cursor = self.connection.cursor()
@@ -514,24 +540,98 @@ class Database:
             qualified = f"{self._model_catalog}.{schema}"
             cursor.execute(f"drop schema if exists {qualified} cascade")
             cursor.execute(f"create schema {qualified}")
-            if as_of in self._snapshot_schemas:  # built already: the schema only takes what is built later
-                self.build_seconds[as_of] = time.perf_counter() - started
-                return schema
+            self.builds.forget(as_of)  # a new schema: nothing built in an earlier one for this date is there
             cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
-            parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
             try:
-                cursor.execute(
-                    "create table model_info as select $as_of::date as as_of, $cutoff_at::timestamp as cutoff_at, "
-                    "$timezone as timezone",
-                    {"as_of": as_of, **parameters},
-                )
-                for step in MODEL_STEPS:
-                    queries.execute_file(cursor, step, **parameters)
+                graph.ensure(AsOfTarget(self, as_of, cursor), graph.MODEL_NODES)  # read from a snapshot if it has them
             except Exception:
                 cursor.execute(f"drop schema if exists {qualified} cascade")
+                self.builds.forget(as_of)
                 raise
             self.build_seconds[as_of] = time.perf_counter() - started
             return schema
         finally:
             self._model_cursors.discard(cursor)
             cursor.close()
+
+
+@dataclass
+class AsOfTarget:
+    """DuckDB at one as-of date of a database (``graph.Target``): builds nodes with the cursor's search path.
+
+    ``Database.cursor(as_of)`` binds each cursor to one, so ``queries.run_query`` builds what it reads.
+    """
+
+    database: Database
+    as_of: date
+    cursor: duckdb.DuckDBPyConnection
+    _depth: int = field(default=0, init=False, repr=False, compare=False)  # transactions open (see transaction)
+
+    @property
+    def builds(self) -> graph.Builds:
+        return self.database.builds
+
+    def parameters(self) -> dict:
+        """``$as_of``, ``$cutoff_at`` (the first UTC instant after the as-of day) and ``$timezone``."""
+        timezone = self.database.settings.timezone
+        return {"as_of": self.as_of, "cutoff_at": cutoff_for(self.as_of, timezone), "timezone": timezone}
+
+    def exists(self, node: graph.Node) -> bool:
+        """Every table of the node resolves on the search path (this date's schema, its snapshot schema, main)."""
+        for table in node.tables:
+            try:
+                self.cursor.table(table)
+            except duckdb.CatalogException:
+                return False
+        return True
+
+    def execute_file(self, sql: str, **params) -> None:
+        queries.execute_file(self.cursor, sql, **params)
+
+    def query(self, sql: str, **params):
+        return queries.run_query(self.cursor, sql, **params)
+
+    @contextmanager
+    def transaction(self):
+        """All or nothing; a transaction inside another joins it (a builder that registers two frames)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self.cursor.execute("begin transaction")
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            try:
+                self.cursor.execute("rollback")
+            except duckdb.Error:  # an interrupted build may have ended the transaction already
+                pass
+            raise
+        finally:
+            self._depth = 0
+        self.cursor.execute("commit")
+
+    @contextmanager
+    def registered(self, name: str, frame):
+        self.cursor.register(name, frame)
+        try:
+            with self.transaction():
+                yield self
+        finally:
+            self.cursor.unregister(name)
+
+    @contextmanager
+    def at(self, as_of: date):
+        """This database at another as-of date; its model is dropped afterwards unless it was built before."""
+        had_model = self.database.has_model(as_of)
+        cursor = self.database.cursor(as_of)
+        try:
+            yield AsOfTarget(self.database, as_of, cursor)
+        finally:
+            cursor.close()
+            if not had_model:
+                self.database.drop_model(as_of)

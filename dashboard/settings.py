@@ -49,6 +49,12 @@ class Settings:
             raise SettingsError(f"default_role must be viewer, analyst or marketing, not {self.default_role!r}")
         if self.small_cohort_size < 0:
             raise SettingsError("small_cohort_size must be 0 or more")
+        exports, state = Path(self.data_dir).expanduser().resolve(), Path(self.state_dir).expanduser().resolve()
+        if state == exports or exports in state.parents:
+            # Snapshots, DuckDB's spill files and the audit log would be written into the exports, which are
+            # read-only to us (and a snapshot there would be read as an export's change on every start).
+            raise SettingsError(f"state_dir {state} is inside the data folder {exports}: the exports are read-only "
+                                "to the dashboard; choose a state folder outside it (DASHBOARD_STATE_DIR)")
 
 
 def _flag(text: str) -> bool:

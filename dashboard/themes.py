@@ -6,11 +6,13 @@ factorisation (NMF) with a fixed seed; a theme's label is its strongest terms. E
 compound score (``vaderSentiment``: a lexicon and rules for short informal English; its lexicon ships inside the
 package, so nothing is downloaded), with a few words of shop feedback adjusted (``DOMAIN_LEXICON``).
 
-The fit runs once per version of the exports, on the distinct masked texts (e-mails and phone numbers are masked by
-the model before any text reaches Python) that the latest as-of date sees, and is stored with the model as two tables
-(``themes``: one row per theme; ``theme_texts``: one row per distinct text), so every as-of date, every session and
-every restart from the snapshot reads the same themes. The same texts in the same order give the same themes: the
-input is sorted, the seed fixed and the linear algebra single-threaded.
+The themes are the build graph's python node ``themes`` (``build_themes``, docs/graph.md). The fit runs once per
+version of the exports, on every distinct masked text it holds (``queries/theme_fit_texts.sql``: e-mails and phone
+numbers are masked by the same SQL macros as the model's texts before any text reaches Python), and each as-of date
+stores that same fit as two tables (``themes``: one row per theme; ``theme_texts``: one row per distinct text), built
+by the warm-up (the app's background build, ``prepare``) or by the first query that reads them; a snapshot holds
+them, so a restart does not refit. The same texts in any order give the same themes: the input is sorted, the seed
+fixed and the linear algebra single-threaded.
 
 Texts that cannot be themed are counted, not dropped: empty ones or ones without a word (``NO_WORDS``), ones in
 another language (``OTHER_LANGUAGE``, by their common words or script; VADER and the English stop words would
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 import unicodedata
 from dataclasses import dataclass
 
@@ -77,9 +80,6 @@ DOMAIN_LEXICON = {
     "early": 1.0,
     "smooth": 1.2,
 }
-
-_BUILD_LOCK = threading.Lock()
-
 
 @dataclass(frozen=True)
 class ThemeFit:
@@ -239,73 +239,37 @@ def _unique(labels: list[str]) -> list[str]:
 
 TABLES = ("themes", "theme_texts")
 
-
-def has_tables(connection) -> bool:
-    """Whether this database's themes are built (in memory, in the file a model is built in, or in its snapshot).
-    Runs on a cursor of its own: the connection may be busy in another thread."""
-    cursor = connection.cursor()
-    try:
-        found = cursor.execute(
-            "select count(*) from (select table_name from duckdb_tables() where database_name = 'memory' "
-            "and schema_name = 'main' union all select view_name from duckdb_views() where database_name = 'memory' "
-            "and schema_name = 'main') where table_name in ('themes', 'theme_texts')").fetchone()[0]
-    finally:
-        cursor.close()
-    return found == len(TABLES)
+# The fit of each version of the exports, by the graph's ``Builds`` of its database (one per version of the
+# exports): every as-of date stores the same fit, computed once per process.
+_FITS: "weakref.WeakKeyDictionary[object, ThemeFit]" = weakref.WeakKeyDictionary()
+_FITS_GUARD = threading.Lock()
+_FIT_LOCKS: "weakref.WeakKeyDictionary[object, threading.Lock]" = weakref.WeakKeyDictionary()
 
 
-def ensure_themes(database) -> None:
-    """Fit the comment themes of this version of the exports once and store them with the model (``TABLES`` in the
-    catalog the model is built in, readable from every as-of schema). A snapshot holds them, so a restart reads them.
+def version_fit(target) -> ThemeFit:
+    """The themes of this version of the exports: fitted on every distinct masked text it holds
+    (``queries/theme_fit_texts.sql``, which reads the clean tables, not an as-of date's rows), once per database;
+    a second caller waits for the first fit and gets the same object."""
+    with _FITS_GUARD:
+        lock = _FIT_LOCKS.setdefault(target.builds, threading.Lock())
+    with lock:
+        with _FITS_GUARD:
+            found = _FITS.get(target.builds)
+        if found is None:
+            found = fit(target.query("theme_fit_texts"))
+            with _FITS_GUARD:
+                _FITS[target.builds] = found
+        return found
 
-    Fitted on the texts the latest as-of date sees: every comment any as-of date can count, so every date shows the
-    same themes. Thread-safe: one fit per process at a time, and none when the tables exist.
+
+def build_themes(target) -> None:
+    """Build the graph node ``themes`` at the target's as-of date: the version's fit (``version_fit``) stored as
+    ``themes`` (one row per theme) and ``theme_texts`` (one row per distinct text) by ``queries/theme_store.sql``,
+    both or neither. Every as-of date stores the same fit; counts follow the date because the queries join
+    ``theme_texts`` to that date's masked texts. A snapshot holds them, so a restart does not refit for its date.
     """
-    from dashboard import queries
-
-    if not database.has_orders or has_tables(database.connection):
-        return
-    with _BUILD_LOCK:
-        if has_tables(database.connection):
-            return
-        cursor = database.cursor(database.default_as_of())
-        try:
-            texts = queries.run_query(cursor, "theme_fit_texts")
-            store(cursor, database.model_catalog, fit(texts))
-        finally:
-            cursor.close()
-
-
-def store(cursor, catalog: str, theme_fit: ThemeFit) -> None:
-    """Write a fit as ``<catalog>.main.themes`` and ``theme_texts`` (views in memory.main when catalog is another)."""
-    frames = {
-        "themes": theme_fit.themes.astype({"theme_id": "int64", "texts": "int64", "text_rows": "int64"}),
-        "theme_texts": theme_fit.texts.astype({"theme_id": "int64", "word_count": "int64"}),
-    }
-    for table, frame in frames.items():
-        cursor.register(f"computed_{table}", frame)
-    cursor.execute("begin transaction")  # both tables or neither: has_tables never sees half a fit
-    try:
-        for table in frames:
-            # catalog is the model's own catalog name (memory or the build file), never a user's value.
-            cursor.execute(f"create or replace table {catalog}.main.{table} as select * from computed_{table}")
-        cursor.execute("commit")
-    except BaseException:
-        cursor.execute("rollback")
-        raise
-    finally:
-        for table in frames:
-            cursor.unregister(f"computed_{table}")
-    if catalog != "memory":  # a transaction writes to one database only: the views come after
-        for table in frames:
-            cursor.execute(f"create or replace view memory.main.{table} as select * from {catalog}.main.{table}")
-
-
-def attach_snapshot_views(connection, catalog: str) -> None:
-    """Read the themes a snapshot (attached as catalog) holds through views in memory.main, like its clean tables."""
-    present = {name for name, in connection.execute(
-        "select table_name from duckdb_tables() where database_name = $catalog and schema_name = 'main'",
-        {"catalog": catalog}).fetchall()}
-    if set(TABLES) <= present:
-        for table in TABLES:
-            connection.execute(f"create or replace view memory.main.{table} as select * from {catalog}.main.{table}")
+    theme_fit = version_fit(target)
+    themes = theme_fit.themes.astype({"theme_id": "int64", "texts": "int64", "text_rows": "int64"})
+    texts = theme_fit.texts.astype({"theme_id": "int64", "word_count": "int64"})
+    with target.registered("computed_themes", themes), target.registered("computed_theme_texts", texts):
+        target.execute_file("theme_store")

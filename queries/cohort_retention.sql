@@ -6,6 +6,7 @@
 -- Reads the aggregate cube_cohort_retention (per grain x seg_key x cohort x period): the segment filter keeps
 -- the accepted seg_keys and sums their rows; without a filter it reads the all-customer rows (seg_key 0).
 -- Params: $grain, $channels, $regions, $categories, $tiers, $small_cohort_size
+-- Reads: cube_cohort_retention, period_of_as_of(), segment_keys()
 with selected_keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),
@@ -25,7 +26,8 @@ as_of_period as (
     select * from period_of_as_of($grain)
 ),
 
--- Cohorts are the week or quarter of the first order for those grains, else its month (as segment_cohorts);
+-- Cohorts are the week or quarter of the first order for those grains, else its month (customer_summary's
+-- cohort_week, cohort_quarter, cohort_month);
 -- activity is that of the grain exactly as given (customer_activity.grain = $grain). For the three grains
 -- both are the same rows.
 cells as (

@@ -4,6 +4,8 @@
 -- repurchase of docs/metrics.md ("Repurchase rate by post-purchase care"), written once: the care cube and the
 -- "why customers leave" cubes read it.
 -- Params: none
+-- Reads: customer_summary, model_info, valid_orders
+-- Creates: cube_care_anchors
 create table cube_care_anchors as
 with segment_orders as (
     select

@@ -10,6 +10,8 @@
 -- The anchors and which order each ticket and response is about come from cube_care_anchors and
 -- cube_care_order_links (shared with the "why customers leave" cubes).
 -- Params: none
+-- Reads: cube_care_anchors, cube_care_order_links, valid_returns
+-- Creates: cube_care_order_groups
 create table cube_care_order_groups as
 with care_groups (care_bit, care_dimension, care_group) as (
     values

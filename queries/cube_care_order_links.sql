@@ -8,6 +8,8 @@
 -- kind, score, nps_category, text_masked (the comment). Written once: the care cube and the "why customers leave"
 -- cubes read it.
 -- Params: none
+-- Reads: customer_summary, valid_orders, valid_surveys, valid_tickets
+-- Creates: cube_care_order_links
 create table cube_care_order_links as
 with segment_orders as (
     select valid_orders.order_id, valid_orders.customer_id, valid_orders.ordered_at, valid_orders.order_seq

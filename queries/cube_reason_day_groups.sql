@@ -7,6 +7,8 @@
 --     two categories counts in both; one category of an order has one outcome).
 -- Read by reasons_repurchase and theme_summary (which takes "everyone else" as all anchors minus a theme's).
 -- Params: none
+-- Reads: cube_care_anchors, cube_care_order_links, cube_reason_order_facts, valid_returns
+-- Creates: cube_reason_day_groups
 create table cube_reason_day_groups as
 with problem_orders as (
     select order_id from cube_care_order_links where link_kind = 'ticket'

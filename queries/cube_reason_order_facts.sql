@@ -8,6 +8,8 @@
 -- fact_value, outcome, anchor_day, so a list of one group reads only its rows. Read by cube_reason_day_groups and
 -- reasons_customers.
 -- Params: none
+-- Reads: cube_care_anchors, cube_care_order_links, valid_returns
+-- Creates: cube_reason_order_facts
 create table cube_reason_order_facts as
 with ticket_facts as (
     select

@@ -7,6 +7,8 @@
 -- export, at any date, carries a refund amount (else the export has none and net revenue cannot be computed).
 -- Counts and sums only. Read by net_revenue.
 -- Params: none
+-- Reads: clean_returns, customer_summary, segments, valid_orders, valid_returns
+-- Creates: cube_refunds
 create table cube_refunds as
 with export_has_amounts as (
     select exists (select 1 from main.clean_returns where refund_amount is not null) as has_refund_amounts

@@ -3,6 +3,8 @@
 -- and satisfied (4-5), and the sum and count of sentiment scores (English texts only). Counts and sums only: means
 -- and shares after summing. Read by theme_summary and theme_trend.
 -- Params: none
+-- Reads: cube_theme_texts
+-- Creates: cube_theme_days
 create table cube_theme_days as
 select
     seg_key,

@@ -5,6 +5,8 @@
 -- order's customer, seg_key, anchor_day and is_repurchased; sorted by source, theme_id, anchor_day so a list of one
 -- theme reads only its rows. Read by cube_theme_day_groups and theme_customers.
 -- Params: none
+-- Reads: cube_care_anchors, cube_care_order_links, theme_texts
+-- Creates: cube_theme_order_facts
 create table cube_theme_order_facts as
 with order_themes as (
     select distinct

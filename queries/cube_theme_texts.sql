@@ -5,6 +5,8 @@
 -- with position numbering that order, so theme_examples reads a page of one theme without sorting. Read by
 -- cube_theme_days and theme_examples.
 -- Params: none
+-- Reads: customer_summary, local_offsets, theme_texts, valid_surveys, valid_tickets
+-- Creates: cube_theme_texts
 create table cube_theme_texts as
 with texts as (
     select

@@ -7,6 +7,7 @@
 -- Returns of people with no valid order count in returns_not_counted only without segment filters.
 -- Reads cube_repeat_customers (revenue, orders) and cube_refunds, summed over the filter's seg_keys.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_refunds, cube_repeat_customers, segment_keys()
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

@@ -10,7 +10,10 @@
 -- ordered since first, then by revenue (highest first), then customer_id; one page ($limit after $offset; null
 -- $limit = all); total_matches = customers before paging.
 -- Reads cube_reason_order_facts and cube_theme_order_facts (stored by group, so one group's rows are read).
+-- customer_id goes through customer_label (privacy_macros.sql): an id that is an e-mail address or a phone number
+-- is a pseudonym unless $show_email (the role may see personal data).
 -- Params: $fact_kind, $fact_value, $outcome, $source, $ordered_since, $show_email, $start_date, $end_date, $limit, $offset, $channels, $regions, $categories, $tiers
+-- Reads: cube_reason_order_facts, cube_theme_order_facts, customer_label(), customer_summary, mask_email(), segment_keys()
 with group_orders as (
     select customer_id, seg_key, ordered_at, is_repurchased
     from cube_reason_order_facts
@@ -56,7 +59,7 @@ listed as (
 )
 
 select
-    customer_id,
+    customer_label(customer_id, $show_email) as customer_id,
     case when $show_email then email else mask_email(email) end as email,
     group_orders,
     repurchased_orders,
@@ -67,5 +70,5 @@ select
     last_ordered_at,
     count(*) over () as total_matches
 from listed
-order by has_ordered_since, revenue desc, customer_id
+order by has_ordered_since, revenue desc, listed.customer_id
 limit $limit offset $offset

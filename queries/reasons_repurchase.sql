@@ -14,6 +14,7 @@
 -- order in the range (any group). Sorted by repeat_orders_lost (largest first, empty last), then anchor orders.
 -- Reads cube_reason_day_groups (counts per seg_key x anchor day x group), summed over the filter's seg_keys.
 -- Params: $dimension, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_reason_day_groups, segment_keys(), wilson_high(), wilson_low()
 with in_range as (
     select *
     from cube_reason_day_groups

@@ -8,6 +8,7 @@
 -- Reads cube_sat_daily (counts per local day x seg_key x touchpoint; totals under seg_key 0 for the unfiltered
 -- touchpoint view) and segments (a seg_key's channel), summed per period and value.
 -- Params: $grain, $dimension, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_daily, period_of_as_of(), segment_keys(), segment_keys_with_total(), segments
 with key_days as (
     select
         cast(date_trunc(lower($grain), submitted_day) as date) as period_start,

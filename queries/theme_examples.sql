@@ -5,6 +5,7 @@
 -- nothing else). total_matches = the texts matching before paging.
 -- Reads cube_theme_texts (stored in this order within each theme): a page is a short scan of one theme's rows.
 -- Params: $theme_id, $source, $start_date, $end_date, $limit, $offset, $channels, $regions, $categories, $tiers
+-- Reads: cube_theme_texts, segment_keys()
 with matches as (
     select position, text_at, source, kind, score, touchpoint, category, sentiment, text
     from cube_theme_texts

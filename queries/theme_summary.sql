@@ -16,6 +16,7 @@
 -- Rows sorted by theme_id with the themes first (largest theme of the fit first), then -1, -2, -3.
 -- Reads themes, cube_theme_days, cube_theme_day_groups and cube_reason_day_groups (all anchor orders).
 -- Params: $source, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_reason_day_groups, cube_theme_day_groups, cube_theme_days, model_info, segment_keys(), themes, wilson_high(), wilson_low()
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

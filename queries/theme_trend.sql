@@ -5,6 +5,7 @@
 -- when period_texts < 30 (its shares swing by chance).
 -- Reads cube_theme_days, summed per period over the filter's seg_keys.
 -- Params: $grain, $source, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_theme_days, period_of_as_of(), segment_keys(), themes
 with per_theme as (
     select
         cast(date_trunc(lower($grain), text_day) as date) as period_start,

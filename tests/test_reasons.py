@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import demo, themes
+from dashboard import demo, graph
 from dashboard.model import Database
 from dashboard.settings import load_settings
 from tests.segments import SEGMENT_FILTERS
@@ -37,8 +37,8 @@ def model(request, tmp_path_factory):
     demo.generate(root / "demo", customers=1_500, seed=23)
     database = Database.open(load_settings(environ={}, data_dir=root / "demo", state_dir=root / "state",
                                            timezone=timezone))
-    themes.ensure_themes(database)
     cursor = database.cursor(as_of or database.default_as_of())
+    graph.ensure_for(cursor, ["themes"])  # theme_texts: the graph's node (built once per version of the exports)
     rows = {table: cursor.execute(f"select * from {table}").df()
             for table in ("valid_orders", "valid_tickets", "valid_returns", "valid_surveys", "theme_texts")}
     rows["cutoff"] = pd.Timestamp(cursor.execute("select cutoff_at from model_info").fetchone()[0])

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import demo, themes
+from dashboard import demo, graph, themes
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
@@ -21,11 +21,13 @@ DEMO_CUSTOMERS = 8_000
 
 @pytest.fixture(scope="module")
 def demo_database(tmp_path_factory):
-    """The demo (8,000 customers) opened with its themes built; the texts they were fitted on."""
+    """The demo (8,000 customers) opened with its themes built (the graph's node, at the latest as-of date)."""
     root = tmp_path_factory.mktemp("themes")
     demo.generate(root / "demo", customers=DEMO_CUSTOMERS, seed=7)
     database = Database.open(load_settings(environ={}, data_dir=root / "demo", state_dir=root / "state"))
-    themes.ensure_themes(database)
+    cursor = database.cursor()
+    graph.ensure_for(cursor, ["themes"])
+    cursor.close()
     return database
 
 
@@ -52,7 +54,7 @@ def test_same_texts_give_the_same_themes_in_any_order(demo_database):
     second = themes.fit(texts.sample(frac=1.0, random_state=3))
     pd.testing.assert_frame_equal(first.themes, second.themes)
     pd.testing.assert_frame_equal(first.texts, second.texts)
-    stored = demo_database.connection.execute("select * from theme_texts order by text").df()
+    stored = demo_database.cursor().execute("select * from theme_texts order by text").df()
     assert stored["theme_id"].tolist() == first.texts.sort_values("text")["theme_id"].tolist()
     other_seed = themes.fit(texts, seed=themes.SEED + 1)
     assert len(other_seed.themes) == len(first.themes)  # a seed changes the start, not what can be found
@@ -85,7 +87,13 @@ def test_other_language_empty_and_unclear_texts_are_counted(summary, demo_databa
     written, = cursor.execute("select (select count(*) from valid_surveys where comment_masked is not null) "
                               "+ (select count(*) from valid_tickets where text_masked is not null)").fetchone()
     assert summary["texts"].sum() == written  # every comment and ticket text is in exactly one row
-    stored = demo_database.connection.execute("select * from theme_texts").df()
+    stored = cursor.execute("select * from theme_texts").df()
+    # every masked text the model holds was fitted (same masking macros on both sides)
+    fitted = set(stored["text"])
+    for column, table in (("comment_masked", "valid_surveys"), ("text_masked", "valid_tickets")):
+        held = {text for text, in cursor.execute(f"select distinct {column} from {table} where {column} is not null")
+                .fetchall()}
+        assert held and held <= fitted, sorted(held - fitted)[:5]
     other = stored[stored["theme_id"] == themes.OTHER_LANGUAGE]
     assert set(other["text"]) <= {text for group in demo.OTHER_LANGUAGE_COMMENTS for text in group}
     assert other["sentiment"].isna().all()
@@ -154,13 +162,38 @@ def test_themes_are_stored_in_the_snapshot_and_not_fitted_again(tmp_path, monkey
     first = Database.open(settings, build_in_file=True)
     assert first.prepare() == []
     reopened = Database.open(settings)
-    assert reopened.snapshot is not None and themes.has_tables(reopened.connection)
+    cursor = reopened.cursor()
+    assert reopened.snapshot is not None and graph.is_built(cursor, "themes")
 
     def refit(*args, **kwargs):
         raise AssertionError("themes fitted again for the same version of the exports")
 
     monkeypatch.setattr(themes, "fit", refit)
-    themes.ensure_themes(reopened)
-    cursor = reopened.cursor()
     summary = run_query(cursor, "theme_summary", source="any", start_date=None, end_date=None, **ALL)
     assert (summary["theme_id"] > 0).sum() >= 3 and summary["texts"].sum() > 0
+
+
+def test_every_as_of_date_stores_the_one_fit_of_the_export_version(tmp_path, monkeypatch):
+    """The fit is made once per version of the exports: another as-of date stores the same themes, without a refit,
+    and counts only its own texts."""
+    demo.generate(tmp_path / "demo", customers=1_500, seed=5)
+    database = Database.open(load_settings(environ={}, data_dir=tmp_path / "demo", state_dir=tmp_path / "state"))
+    latest = database.cursor()
+    graph.ensure_for(latest, ["themes"])
+    fitted = latest.execute("select * from themes order by theme_id").df()
+    fitted_texts = latest.execute("select * from theme_texts order by text").df()
+
+    def refit(*args, **kwargs):
+        raise AssertionError("themes fitted again for another as-of date of the same exports")
+
+    monkeypatch.setattr(themes, "fit", refit)
+    earlier = database.cursor(date(2026, 6, 17))
+    summary = run_query(earlier, "theme_summary", source="any", start_date=None, end_date=None, **ALL)
+    pd.testing.assert_frame_equal(earlier.execute("select * from themes order by theme_id").df(), fitted)
+    pd.testing.assert_frame_equal(earlier.execute("select * from theme_texts order by text").df(), fitted_texts)
+    written, = earlier.execute("select (select count(*) from valid_surveys where comment_masked is not null) "
+                               "+ (select count(*) from valid_tickets where text_masked is not null)").fetchone()
+    assert summary["texts"].sum() == written
+    later, = latest.execute("select (select count(*) from valid_surveys where comment_masked is not null) "
+                            "+ (select count(*) from valid_tickets where text_masked is not null)").fetchone()
+    assert written < later

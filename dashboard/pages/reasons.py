@@ -23,11 +23,6 @@ if not require_data(view):
     st.stop()
 tables = view.database.catalog.tables
 start, end = view.filters.start_date, view.filters.end_date
-try:  # built by the background warm-up; a page opened before it is done builds them itself (once)
-    themes.ensure_themes(view.database)
-    theme_problem = None
-except Exception as error:  # shown in the themes section; the rest of the page works
-    theme_problem = f"The comment themes could not be computed: {error}"
 user_access = current_access(view.settings)
 
 
@@ -213,10 +208,6 @@ def theme_section() -> None:
                     "The surveys export has no comment column") + ": the themes come from ticket texts only.")
     elif not has_ticket_text and tables["tickets"].is_usable:
         st.caption("The tickets carry no subject or body: the themes come from survey comments only.")
-
-    if theme_problem:
-        st.error(theme_problem, icon=":material/error:")
-        return
 
     SOURCES = {"any": "Comments and tickets", "survey": "Survey comments", "ticket": "Ticket texts"}
     source_options = [option for option, present in (("any", has_comments and has_ticket_text),
