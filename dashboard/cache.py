@@ -162,3 +162,36 @@ def _cached_backtest(_database: Database, version: str, cutoff: date, horizon_da
 def backtest(db: Database, cutoff: date, horizon_days: int = 90):
     """The churn model's backtest at cutoff (cached): a ``churn.Backtest``."""
     return _cached_backtest(db, db.fingerprint, cutoff, horizon_days)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=6 * 3600)
+def _cached_alerts(_database: Database, version: str, as_of: date, rules: tuple):
+    """The alert rules checked as of a date: once per data version, as-of date and set of rules."""
+    from dashboard import alerts
+
+    return alerts.evaluate(_database, as_of, list(rules))
+
+
+def alert_outcomes(db: Database, as_of: date) -> list:
+    """The ``[[alerts]]`` rules of the settings checked as of a date (cached); AlertRuleError for a wrong rule."""
+    from dashboard import alerts
+
+    return _cached_alerts(db, db.fingerprint, as_of, tuple(alerts.rules(db.settings)))
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def _cached_segment_rows(_database: Database, version: str, as_of: date, letter: str, segment: tuple,
+                         exported: tuple) -> dict:
+    """One segment's column of the comparison (dashboard/compare.py), from the cached queries."""
+    from dashboard import compare
+
+    def run(name: str, **params) -> pd.DataFrame:
+        return query(_database, as_of, name, **params)
+
+    return compare.segment_rows(run, letter, {key: tuple(values) for key, values in segment}, dict(exported))
+
+
+def segment_rows(db: Database, as_of: date, letter: str, segment: dict, exported: dict) -> dict:
+    """One segment's comparison rows (cached per data version, as-of date, letter and segment)."""
+    return _cached_segment_rows(db, db.fingerprint, as_of, letter, tuple(sorted(segment.items())),
+                                tuple(sorted(exported.items())))

@@ -216,6 +216,76 @@ def command_backtest(args) -> int:
     return 0
 
 
+def command_alerts(args) -> int:
+    """Check the ``[[alerts]]`` rules: one ALERT line per rule crossed; exit 1 if any fired, 2 on a bad rule."""
+    from dashboard import alerts
+
+    database = _open_database(args)
+    try:
+        rules = alerts.rules(database.settings)
+    except alerts.AlertRuleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not rules:
+        print("no alert rules: add [[alerts]] tables to dashboard.toml (README, Alerts)", file=sys.stderr)
+        return 0
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot check alerts, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    as_of = args.as_of or database.default_as_of()
+    try:
+        outcomes = alerts.evaluate(database, as_of, rules)
+    except alerts.AlertRuleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for outcome in outcomes:
+        if outcome.fired:
+            print(outcome.line())
+        elif outcome.note:
+            print(f"not checked: {outcome.rule.name}: {outcome.note} as of {as_of}", file=sys.stderr)
+    fired = len(alerts.fired(outcomes))
+    print(f"{len(rules)} alert rule{'s' if len(rules) != 1 else ''} checked as of {as_of}: {fired} fired",
+          file=sys.stderr)
+    return 1 if fired else 0
+
+
+def command_send_report(args) -> int:
+    """E-mail the weekly review (summary in the body, the review attached) and the fired alerts over SMTP."""
+    from dashboard import alerts, delivery
+
+    database = _open_database(args)
+    smtp = database.settings.smtp
+    try:
+        to = delivery.recipients(args.to)
+    except delivery.DeliveryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not smtp.host or not smtp.sender:
+        print("error: no SMTP server to send with: set host and from in [smtp] of dashboard.toml "
+              "(README, Scheduled delivery)", file=sys.stderr)
+        return 2
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot build the report, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    as_of = args.as_of or database.default_as_of()
+    try:
+        outcomes = alerts.evaluate(database, as_of, alerts.rules(database.settings))
+    except alerts.AlertRuleError as error:  # the review still goes out, saying the rules could not be checked
+        print(f"warning: {error}", file=sys.stderr)
+        outcomes = None
+    message = delivery.compose(database, as_of, to, smtp.sender, args.format, outcomes)
+    try:
+        delivery.send(message, smtp)
+    except delivery.DeliveryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"sent \"{message['Subject']}\" to {', '.join(to)} through {smtp.host}:{smtp.port} "
+          f"({args.format} attached)", file=sys.stderr)
+    return 0
+
+
 def command_graph(args) -> int:
     """Print (or write) the build graph: what each derived table reads and what builds it."""
     from dashboard import graph
@@ -283,6 +353,18 @@ def build_parser() -> argparse.ArgumentParser:
     prepare_model.add_argument("--allow-incomplete", action="store_true",
                         help="go on when some files of a table cannot be read (the numbers then exclude them)")
     prepare_model.set_defaults(handler=command_prepare)
+
+    alert = commands.add_parser("alerts", help="check the [[alerts]] rules of dashboard.toml: exit 1 if any fired")
+    alert.add_argument("--data", type=Path, help="data folder (default: settings)")
+    alert.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    alert.set_defaults(handler=command_alerts)
+
+    send = commands.add_parser("send-report", help="e-mail the weekly review and the fired alerts ([smtp] settings)")
+    send.add_argument("--to", required=True, help="recipients, separated by commas: a@x.com,b@y.com")
+    send.add_argument("--format", choices=("html", "pdf"), default="html", help="the attached review (default html)")
+    send.add_argument("--data", type=Path, help="data folder (default: settings)")
+    send.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    send.set_defaults(handler=command_send_report)
 
     backtest = commands.add_parser("backtest", help="backtest the churn model against a recency baseline")
     backtest.add_argument("--data", type=Path, help="data folder (default: settings)")

@@ -13,9 +13,9 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from dashboard import figures, formatting, insights
+from dashboard import care_review, figures, formatting, insights
 from dashboard.filters import Filters
-from dashboard.metrics import WEEKLY_KPIS, contract_metrics
+from dashboard.metrics import WEEKLY_KPIS, contract_metrics, exported_tables, weekly_care_history
 from dashboard.queries import run_query
 
 
@@ -23,7 +23,7 @@ def metrics_report(database, as_of: date, filters: Filters | None = None) -> dic
     """The JSON metrics report: the contract keys of docs/metrics.md for as_of."""
     cursor = database.cursor(as_of)
     try:
-        return contract_metrics(cursor, filters)
+        return contract_metrics(cursor, filters, exported_tables(database))
     finally:
         cursor.close()
 
@@ -44,6 +44,8 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
     cursor = database.cursor(as_of)
     try:
         weeks = run_query(cursor, "weekly_kpis", **params, weeks=26).sort_values("week_number")
+        exported = exported_tables(database)
+        care = weekly_care_history(cursor, filters, 5, exported)
         movements = run_query(cursor, "segment_movements", **params)
         monthly = {**params, "grain": "month", "start_date": None, "end_date": None}
         cohorts = run_query(cursor, "cohort_retention", **monthly, small_cohort_size=database.settings.small_cohort_size)
@@ -60,7 +62,10 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
         cursor.close()
     return {
         "weeks": weeks,
-        "sentences": insights.movement_sentences(movements, is_segmented=filters.is_segmented),
+        "care": care,
+        "exported": exported,
+        "sentences": (insights.movement_sentences(movements, is_segmented=filters.is_segmented)
+                      + care_review.change_sentences(care, exported)),
         "cohorts": cohorts,
         "nps": nps,
         "csat": csat,
@@ -128,7 +133,7 @@ body{font-family:Inter,Helvetica,Arial,sans-serif;color:#0f172a;max-width:1100px
 h1{margin-bottom:4px}h2{margin-top:32px;border-bottom:1px solid #e2e8f0;padding-bottom:4px;break-after:avoid}
 .meta{color:#475569}table{border-collapse:collapse;width:100%;margin-top:12px;break-inside:avoid}
 th,td{padding:6px 10px;border-bottom:1px solid #e2e8f0;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
-thead th{background:#f1f5f9}.up{color:#15803d}.down{color:#b91c1c}.flat{color:#64748b}
+thead th{background:#f1f5f9}th.section{background:#f8fafc;color:#475569;font-weight:600}.up{color:#15803d}.down{color:#b91c1c}.flat{color:#64748b}
 .cards{display:flex;gap:16px;flex-wrap:nowrap;break-inside:avoid}.card{flex:1 1 0;border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px}
 .card b{font-size:24px;display:block}li{margin:4px 0}ul{break-inside:avoid}
 .warning{background:#fef3c7;border:1px solid #f59e0b;border-radius:8px;padding:10px 14px;margin:12px 0}
@@ -144,6 +149,25 @@ def _incomplete_html(database) -> str:
     """A warning for each table whose files could not all be read: the review's numbers exclude them."""
     return "".join(f"<p class='incomplete'><b>Warning:</b> {html.escape(message)}.</p>"
                    for message in database.incomplete_tables().values())
+
+
+def alerts_html(database, as_of: date, outcomes: list | None = None) -> str:
+    """The fired ``[[alerts]]`` rules as the review's first section ('' when no rule is configured)."""
+    from dashboard import alerts
+
+    if outcomes is None:
+        try:
+            outcomes = alerts.evaluate(database, as_of, alerts.rules(database.settings))
+        except alerts.AlertRuleError as error:
+            return f"<h2>Alerts</h2><p class='down'>The alert rules could not be checked: {html.escape(str(error))}</p>"
+    if not outcomes:
+        return ""
+    fired = alerts.fired(outcomes)
+    if not fired:
+        return f"<h2>Alerts</h2><p class='meta'>No alert fired ({len(outcomes)} rules in dashboard.toml).</p>"
+    items = "".join(f"<li>{html.escape(outcome.sentence())}</li>" for outcome in fired)
+    return (f"<h2>Alerts</h2><p class='down'><b>{len(fired)} of {len(outcomes)} alert rules fired.</b></p>"
+            f"<ul>{items}</ul>")
 
 
 def report_figures(data: dict, as_of: date) -> list:
@@ -168,8 +192,9 @@ def report_figures(data: dict, as_of: date) -> list:
     return charts
 
 
-def weekly_report_html(database, as_of: date, filters: Filters | None = None) -> str:
-    """The weekly review as one self-contained HTML page (opens offline; prints to A4 without a half-empty page)."""
+def weekly_report_html(database, as_of: date, filters: Filters | None = None, outcomes: list | None = None) -> str:
+    """The weekly review as one self-contained HTML page (opens offline; prints to A4 without a half-empty page),
+    the fired alerts first."""
     filters = filters or Filters()
     data = weekly_review_data(database, as_of, filters)
     has_surveys = bool(database.catalog.tables.get("surveys") and database.catalog.tables["surveys"].is_usable)
@@ -212,9 +237,12 @@ def weekly_report_html(database, as_of: date, filters: Filters | None = None) ->
 {database.fingerprint[:8]}, generated {formatting.date_text(generated_at)} {generated_at:%H:%M} UTC. Definitions: docs/metrics.md.</p>
 {stale_html}
 {_incomplete_html(database)}
+{alerts_html(database, as_of, outcomes)}
 <h2>KPIs</h2>
 <table><thead><tr><th>KPI</th><th>This week</th><th>Previous week</th><th>Change</th><th>4 weeks ago</th><th>Change</th></tr></thead>
-<tbody>{_kpi_rows(weeks, has_surveys)}</tbody></table>
+<tbody>{_kpi_rows(weeks, has_surveys)}
+<tr><th colspan="6" class="section">Post-purchase care</th></tr>
+{care_review.report_rows_html(data["care"], data["exported"])}</tbody></table>
 <h2>What changed this week</h2>
 <ul>{''.join(f'<li>{html.escape(sentence)}</li>' for sentence in data["sentences"])}</ul>
 <p class="meta">{html.escape(insights.RULE)}</p>
@@ -232,7 +260,7 @@ cohort heatmap, hatched bars and a dashed, open-circled line end in the others. 
 """
 
 
-def weekly_report_pdf(database, as_of: date, filters: Filters | None = None) -> bytes:
+def weekly_report_pdf(database, as_of: date, filters: Filters | None = None, outcomes: list | None = None) -> bytes:
     """The weekly review as PDF, printed by a system Chromium (needs Debian's chromium)."""
     import subprocess
     import tempfile
@@ -240,7 +268,7 @@ def weekly_report_pdf(database, as_of: date, filters: Filters | None = None) -> 
     browser = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not browser:
         raise RuntimeError("PDF needs a Chromium browser (apt-get install chromium, or set BROWSER_PATH)")
-    page = weekly_report_html(database, as_of, filters)
+    page = weekly_report_html(database, as_of, filters, outcomes)
     with tempfile.TemporaryDirectory() as folder:
         source = os.path.join(folder, "review.html")
         target = os.path.join(folder, "review.pdf")

@@ -46,8 +46,13 @@ def test_audit_log_records_who_what_and_how_many(tmp_path):
 
 
 def cohort_table(at) -> pd.DataFrame | None:
-    tables = [frame.value for frame in at.dataframe if "email" in getattr(frame.value, "columns", [])]
-    return tables[0] if tables else None
+    """The drill-down's member list, its e-mail column (headed "E-mail" or "E-mail (masked)") as ``email``."""
+    for frame in at.dataframe:
+        columns = [str(column) for column in getattr(frame.value, "columns", [])]
+        email = [column for column in columns if column.startswith("E-mail")]
+        if email:
+            return frame.value.rename(columns={email[0]: "email"})
+    return None
 
 
 def test_viewer_sees_aggregates_only(demo_dir, monkeypatch, tmp_path):

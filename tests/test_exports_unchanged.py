@@ -66,12 +66,26 @@ def exports(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def environment(exports):
-    """Settings from the environment, as a user of the CLI or the app would have them (restored afterwards)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DASHBOARD_DATA_DIR", str(exports["data_dir"]))
-        patch.setenv("DASHBOARD_STATE_DIR", str(exports["root"] / "state"))
-        patch.setenv("DASHBOARD_SETTINGS", str(exports["root"] / "no-settings.toml"))
-        yield
+    """Settings from the environment, as a user of the CLI or the app would have them (restored afterwards), with
+    a real SMTP server on a loopback port for send-report (it keeps nothing)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    from tests.test_delivery import free_port
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = exports["root"] / "settings.toml"
+    settings.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {controller.port}\nstarttls = false\n'
+                        'from = "review@shop.example"\n', encoding="utf-8")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DASHBOARD_DATA_DIR", str(exports["data_dir"]))
+            patch.setenv("DASHBOARD_STATE_DIR", str(exports["root"] / "state"))
+            patch.setenv("DASHBOARD_SETTINGS", str(settings))
+            yield
+    finally:
+        controller.stop()
 
 
 def assert_exports_unchanged(exports) -> None:
@@ -94,6 +108,8 @@ def command_arguments(exports) -> dict[str, list[list[str]]]:
         "prepare-demo": [[]],  # with DASHBOARD_DATA_DIR set it only says which exports it uses
         "prepare": [["--data", data], ["--data", data]],  # builds and saves a snapshot, then finds it
         "graph": [[], ["--format", "mermaid", "--out", str(out / "graph.md")]],  # reads no export
+        "alerts": [["--data", data]],  # no rule configured: says so, exit 0
+        "send-report": [["--data", data, "--to", "ceo@shop.example"]],
     }
 
 

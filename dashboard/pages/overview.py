@@ -6,15 +6,43 @@ last (on a first start the churn model is still being fitted), with a message sa
 
 import streamlit as st
 
-from dashboard import figures, formatting, insights
-from dashboard.metrics import WEEKLY_KPIS
+from dashboard import care_review, figures, formatting, insights
+from dashboard.metrics import WEEKLY_KPIS, exported_tables
+from dashboard.pages import care_cards
 from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, is_exported, not_exported,
                                     query, require_data)
+from dashboard.pages.ghost_control import with_ghost
+from dashboard.queries import QueryError
 
 st.title("Weekly review")
 view = current_view()
 if not require_data(view):
     st.stop()
+
+
+def show_alerts() -> None:
+    """The fired ``[[alerts]]`` rules first (the same as ``python -m dashboard alerts``), or that none fired."""
+    from dashboard import alerts, cache
+
+    try:
+        outcomes = cache.alert_outcomes(view.database, view.as_of)
+    except (alerts.AlertRuleError, QueryError) as error:
+        st.warning(f"The alert rules could not be checked: {error}", icon=":material/notifications_off:")
+        return
+    if not outcomes:
+        return
+    fired = alerts.fired(outcomes)
+    unchecked = [outcome for outcome in outcomes if outcome.note]
+    if fired:
+        st.error(f"**{len(fired)} of {len(outcomes)} alert rules fired as of {view.as_of:%d %b %Y}**\n\n"
+                 + "\n".join(f"- {outcome.sentence()}".replace("$", "\\$") for outcome in fired), icon=":material/notifications_active:")
+    else:
+        st.caption(f"No alert fired as of {view.as_of:%d %b %Y} ({len(outcomes)} rules in dashboard.toml).")
+    if unchecked:
+        st.caption("Not checked: " + "; ".join(f"“{outcome.rule.name}” ({outcome.note})" for outcome in unchecked))
+
+
+show_alerts()
 st.caption(
     f"The 7 days ending **{formatting.date_text(view.as_of, with_weekday=True)}** compared with the 7 days before "
     "and with the 7 days 4 weeks before. Rates are as of the end of each week."
@@ -61,6 +89,8 @@ for slot, (label, definition) in zip(risk_slots, RISK_CARDS):
         st.caption(":material/hourglass_top: Scoring every customer's churn risk (the first view after new "
                    "exports fits the model: up to a minute on large exports)…")
 
+care = care_cards.show(view, weeks.set_index("week_number")["week_end"])
+
 st.subheader("Trend")
 start, end = view.filters.start_date, view.filters.end_date
 st.caption(f"Per {view.filters.grain}, {formatting.date_text(start)} to {formatting.date_text(end)}: the sidebar's "
@@ -70,12 +100,16 @@ if trend is not None:
     if trend["orders"].sum() == 0:
         empty("No valid orders in the trend range for this segment. Widen the Trend range or the filters.")
     else:
-        chart(figures.period_trend(trend, view.filters.grain), key="period_trend")
+        chart(with_ghost(view, figures.period_trend(trend, view.filters.grain), "activity_trend", "revenue", "$,.0f",
+                         what="revenue"), key="period_trend")
 
 st.subheader("What changed this week")
 movements = query(view, "segment_movements")
 if movements is not None:
-    st.markdown("\n".join(f"- {sentence}" for sentence in insights.movement_sentences(movements, is_segmented=view.filters.is_segmented)))
+    sentences = insights.movement_sentences(movements, is_segmented=view.filters.is_segmented)
+    if care is not None:
+        sentences += care_review.change_sentences(care, exported_tables(view.database))
+    st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
     st.caption(insights.RULE)
 
 st.subheader("Share this review")

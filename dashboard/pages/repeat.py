@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import figures, formatting
 from dashboard.filters import SEGMENT_DIMENSIONS
 from dashboard.pages.common import chart, current_view, empty, query, recorded_dimensions, require_data, table
+from dashboard.pages.ghost_control import with_ghost
 
 st.title("Repeat purchase")
 view = current_view()
@@ -60,8 +61,10 @@ else:
     if trend["is_partial_period"].any():
         st.caption(f"The hatched {grain} is still in progress at the as-of date: its counts will grow, and its "
                    "returning-customer rate (dashed) is not comparable yet.")
-    chart(figures.activity_trend(trend, grain), key="activity_trend")
-    chart(figures.revenue_trend(trend, grain), key="revenue_trend")
+    chart(with_ghost(view, figures.activity_trend(trend, grain), "activity_trend", "active_customers", ",.0f",
+                     what="active customers"), key="activity_trend")
+    chart(with_ghost(view, figures.revenue_trend(trend, grain), "activity_trend", "revenue", "$,.0f", what="revenue"),
+          key="revenue_trend")
 
 left, right = st.columns(2)
 with left:

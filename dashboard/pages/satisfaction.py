@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import figures, formatting
 from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, is_exported, not_exported, query,
                                     recorded_dimensions, require_data, table)
+from dashboard.pages.ghost_control import with_ghost
 
 st.title("Satisfaction")
 st.caption("NPS: 100 x (share scoring 9-10 − share scoring 0-6). CSAT: share of 1-5 responses scoring 4 or 5.")
@@ -38,13 +39,15 @@ st.caption(f"A hatched bar or a dashed end is a {grain} still in progress at the
 with left:
     nps = query(view, "nps_trend")
     if nps is not None and len(nps):
-        chart(figures.nps_trend(nps, grain), key="nps_trend")
+        chart(with_ghost(view, figures.nps_trend(nps, grain), "nps_trend", "nps", ".1f", yaxis="y2", what="NPS"),
+              key="nps_trend")
     elif nps is not None:
         empty("No NPS responses in the trend range for this segment.")
 with right:
     csat = query(view, "csat_trend")
     if csat is not None and len(csat):
-        chart(figures.csat_trend(csat, grain), key="csat_trend")
+        chart(with_ghost(view, figures.csat_trend(csat, grain), "csat_trend", "csat", ".1%", what="CSAT"),
+              key="csat_trend")
     elif csat is not None:
         empty("No CSAT responses in the trend range for this segment.")
 
