@@ -189,7 +189,7 @@ OTHER_LANGUAGE_COMMENTS = (
      "配送が遅すぎます。"),
 )
 EMPTY_COMMENT_SHARE = 0.004
-EMPTY_COMMENTS = ("", "   ", "-", "n/a")
+EMPTY_COMMENTS = ("", "   ", "-", "...", ":)")  # no word (not "n/a": the app never shows that as a value)
 ITEMS = (
     ("jacket", "dress", "jeans", "shirt"),
     ("shoes", "boots", "sneakers"),

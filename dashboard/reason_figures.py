@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import formatting
+from dashboard import figures, formatting
 from dashboard.figures import PALETTE, style
 
 SMALL_SAMPLE = 30  # fewer orders or responses than this: the bar is grey, the point hollow
@@ -137,7 +137,7 @@ def theme_bars(summary: pd.DataFrame, title: str) -> go.Figure:
 
 def _periods(fig: go.Figure, grain: str) -> None:
     """Declare the figure's periods for the hygiene check (a point is the period starting at x)."""
-    fig.update_layout(meta={"periods": {"grain": grain, "anchor": "start", "window_days": 0}})
+    figures.declare_periods(fig, grain, anchor="start")
 
 
 def _lines(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, small: pd.Series,

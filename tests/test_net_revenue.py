@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard import demo
-from dashboard.filters import Filters
+from dashboard.filters import Filters, Segment
 from dashboard.metrics import contract_metrics
 from dashboard.queries import run_query
 from tests import reference_metrics
@@ -84,7 +84,7 @@ def test_without_refund_amounts_net_revenue_is_empty_not_gross(refunds_dir, open
     assert metrics["net_revenue"] is None and metrics["refunds"] is None and metrics["revenue"] == 240.0
 
 
-@pytest.mark.parametrize("filters", [Filters(), Filters(channels=("email", "referral"), tiers=("gold",))])
+@pytest.mark.parametrize("filters", [Filters(), Filters(Segment(channels=("email", "referral"), tiers=("gold",)))])
 def test_net_revenue_equals_pandas_on_the_demo(tmp_path, open_database, filters):
     demo.generate(tmp_path / "demo", customers=1_500, seed=4)
     database = open_database(tmp_path / "demo")
@@ -97,3 +97,41 @@ def test_net_revenue_equals_pandas_on_the_demo(tmp_path, open_database, filters)
         assert metrics["refunds"] > 0
     else:
         assert metrics["net_revenue"] <= metrics["revenue"]
+
+
+def page_captions(monkeypatch, tmp_path, data_dir, page: str) -> list[str]:
+    """The captions of the Overview or Repeat purchase page (the real app script, headless) as of 30 June 2024."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=240)
+    if page != "overview":
+        at.switch_page(f"dashboard/pages/{page}.py")
+    at.query_params["as_of"] = AS_OF.isoformat()
+    at.run()
+    assert not at.exception, [item.value for item in at.exception]
+    return [str(caption.value) for caption in at.caption]
+
+
+@pytest.mark.parametrize("page", ["overview", "repeat"])
+def test_the_overview_and_repeat_pages_show_net_beside_gross(refunds_dir, monkeypatch, tmp_path, page):
+    """The fixture's numbers as the pages show them: $240.00 gross, $124.50 net of $115.50 on 2 returns, average
+    order $80.00 gross and $41.50 net, 1 return without an amount; without amounts or returns, they say so."""
+    line = next(text for text in page_captions(monkeypatch, tmp_path, refunds_dir, page)
+                if text.startswith("Revenue to date"))
+    assert line == ("Revenue to date **\\$240.00** gross, average order \\$80.00; net of refunds **\\$124.50** "
+                    "(\\$115.50 refunded on 2 returns), average order \\$41.50 net. 1 return without an amount "
+                    "not subtracted.")
+    returns = pd.read_parquet(refunds_dir / "returns.parquet").drop(columns=["refund_amount"])
+    returns.to_parquet(refunds_dir / "returns.parquet", index=False)
+    line = next(text for text in page_captions(monkeypatch, tmp_path / "no-amounts", refunds_dir, page)
+                if text.startswith("Revenue to date"))
+    assert "Net of refunds: unknown, the returns export carries no refund amount" in line
+    (refunds_dir / "returns.parquet").unlink()
+    captions = page_captions(monkeypatch, tmp_path / "no-returns", refunds_dir, page)
+    assert "No returns exported: add `returns` to the data folder to see revenue net of refunds." in captions
+    assert not any(text.startswith("Revenue to date") for text in captions)

@@ -106,7 +106,9 @@ def test_orders_only_export_says_what_is_missing(exports, monkeypatch, tmp_path)
                for text in infos), infos
     assert any(text.startswith("No surveys were exported, so there is no satisfaction") for text in infos), infos
     assert not at.get("plotly_chart")
-    assert [control.key for control in at.segmented_control] == ["grain"]
+    # only the sidebar's controls (period, compare trends with): none of the page's switches to nothing
+    assert [control.key for control in at.segmented_control if control.key.startswith("why_")] == []
+    assert [control.key for control in at.sidebar.segmented_control] == [control.key for control in at.segmented_control]
 
 
 def test_returns_without_tickets_say_which_is_missing(exports, monkeypatch, tmp_path):
