@@ -70,7 +70,8 @@ HOSTILE_IDS = [f"{index:02d}-{value[:12]!r}" for index, value in enumerate(HOSTI
 
 # Every $parameter used by a file in queries/, by kind. A new parameter fails test_every_parameter_is_classified
 # until it is listed here, so a new text parameter cannot escape this test.
-TEXT_PARAMETERS = {"grain", "dimension", "activity", "search", "timezone", "method", "message", "pseudonym_key"}
+TEXT_PARAMETERS = {"grain", "dimension", "activity", "search", "timezone", "method", "message", "source", "fact_kind",
+                   "fact_value", "outcome", "pseudonym_key"}
 TEXT_LIST_PARAMETERS = {"channels", "regions", "categories", "tiers", "kinds", "risk_bands", "rfm_segments",
                         "nps_categories"}
 AS_OF = date(2026, 11, 15)
@@ -89,6 +90,10 @@ VALID_DEFAULTS = {
     "activity": None,
     "search": None,
     "timezone": "UTC",
+    "source": "any",
+    "fact_kind": "ticket_category",
+    "fact_value": "delivery_delay",
+    "outcome": None,
     "method": "MBG/NBD",
     "message": None,
     "pseudonym_key": "0123456789abcdef0123456789abcdef",
@@ -120,6 +125,7 @@ VALID_DEFAULTS = {
     "auc": 0.8, "baseline_auc": 0.7, "predicted_orders": 100.0, "actual_orders": 90,
     "high_risk": 0.7, "medium_risk": 0.4, "overdue_gap_ratio": 2.0, "slow_resolution_days": 7,
     "falling_value_share": 0.5,
+    "theme_id": 1, "ordered_since": None,
 }
 # What an ordinary value that matches nothing gives: the hostile value must give exactly the same.
 UNKNOWN_VALUE = {
@@ -127,6 +133,10 @@ UNKNOWN_VALUE = {
     "dimension": "no_such_dimension",
     "activity": "no_such_activity",
     "timezone": "No/Such_Zone",
+    "source": "no_such_source",
+    "fact_kind": "no_such_kind",
+    "fact_value": "no such value",
+    "outcome": "no such outcome",
 }
 UNKNOWN_LIST_VALUE = "no such value"
 # Parameters a build step stores as they are (the fitted model's method and thin-data message, the stored
@@ -453,6 +463,7 @@ PAGE_PARAMETERS = {
     "repeat": ("breakdown",),
     "cohorts": ("measure", "mode", "cohort", "period", "activity", "k"),
     "churn": ("risk", "rfm", "nps", "days_min", "days_max", "value_min", "value_max", "complaint", "opt_in"),
+    "reasons": ("why_by", "why_texts", "why_score", "why_per"),
 }
 # Each AppTest run takes about a second, so the app gets a sample; the SQL tests above take every value.
 # The comment search (the one free-text widget) gets the values that stress the URL -> widget -> query path:
@@ -544,7 +555,7 @@ def test_hostile_url_parameters_on_the_satisfaction_page(world, app_database, ma
 
 
 @pytest.mark.parametrize("hostile", PAGE_SAMPLE, ids=[f"{value[:12]!r}" for value in PAGE_SAMPLE])
-@pytest.mark.parametrize("page_name", ("repeat", "cohorts", "churn"))
+@pytest.mark.parametrize("page_name", ("repeat", "cohorts", "churn", "reasons"))
 def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile):
     params = {key: hostile for key in SIDEBAR_PARAMETERS + PAGE_PARAMETERS[page_name]}
     at = run_app(page_name, params)
