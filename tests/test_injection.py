@@ -571,6 +571,9 @@ def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile
         assert at.segmented_control(key="activity").value == "did not order"
         cohort = at.selectbox(key="cohort")  # a real cohort was picked (options are shown as "Sep 2026")
         assert cohort.index is not None and cohort.options[cohort.index] == cohort.format_func(cohort.value)
+    elif page_name == "reasons":
+        assert [at.segmented_control(key=key).value for key in ("why_by", "why_texts", "why_score", "why_per")] == [
+            "ticket_category", "any", "nps", "touchpoint"], "the page's switches are back at their defaults"
     else:
         assert at.multiselect(key="risk").value == ["high"], "the win-back rules are back at their defaults"
         assert at.multiselect(key="rfm").value == [] and at.multiselect(key="nps").value == []
