@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from dashboard import clv, queries
+from dashboard import clv, lifecycle, queries, seasonality
 
 RISK_HORIZON_DAYS = 90
 CLV_HORIZON_DAYS = 365
@@ -76,6 +76,8 @@ class MbgNbdFit:
     converged: bool
     n_customers: int
     message: str
+    is_thin: bool = False  # too little data for any fit (few customers, no repeat purchase, T = 0 everywhere)
+    at_bound: bool = False  # the likelihood's maximum lies on a parameter bound (a limiting model)
 
     @property
     def params(self) -> tuple[float, float, float, float]:
@@ -237,7 +239,8 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
     total_weight = float(w.sum())
     n_customers = int(round(total_weight))
     if total_weight == 0:
-        return MbgNbdFit(math.nan, math.nan, math.nan, math.nan, math.nan, False, 0, "no customers to fit")
+        return MbgNbdFit(math.nan, math.nan, math.nan, math.nan, math.nan, False, 0, "no customers to fit",
+                         is_thin=True)
     problems = []
     if n_customers < clv.MIN_CUSTOMERS_TO_FIT:
         problems.append(f"only {n_customers} customer(s); need at least {clv.MIN_CUSTOMERS_TO_FIT}")
@@ -245,6 +248,7 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
         problems.append("nobody made a repeat purchase, so purchase rate and dropout cannot be estimated")
     if not (age > 0).any():
         problems.append("every customer's first order is on the last day (T = 0)")
+    is_thin = bool(problems)
 
     positive = age > 0
     time_scale = float(np.average(age[positive], weights=w[positive])) if positive.any() else 1.0
@@ -264,7 +268,7 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
         problems.append(f"optimizer did not converge: {best.message}")
     converged = best_ok and not problems
     return MbgNbdFit(float(r), alpha, float(a), float(b), log_likelihood, converged, n_customers,
-                     "converged" if converged else "; ".join(problems))
+                     "converged" if converged else "; ".join(problems), is_thin=is_thin, at_bound=bool(at_bound))
 
 
 def mbg_p_alive(fit: MbgNbdFit, frequency, recency, T) -> np.ndarray:
@@ -399,9 +403,99 @@ def fit_gamma_gamma(frequency, monetary) -> clv.GammaGammaFit:
                              "converged" if converged else "; ".join(problems))
 
 
+# The NBD: the MBG/NBD's limit when nobody drops out
+
+@dataclass(frozen=True)
+class NbdFit:
+    """NBD parameters (no dropout): every customer stays active and buys at rate lambda ~ Gamma(r, alpha)."""
+
+    r: float
+    alpha: float
+    log_likelihood: float
+    converged: bool
+    n_customers: int
+    message: str
+
+
+def nbd_log_likelihood(params, frequency, recency, T, weights=None) -> np.ndarray:
+    """Per-customer NBD log-likelihood of x purchases at the observed times in (0, T], times ``weights``:
+    G(r+x)/G(r) * alpha^r / (alpha+T)^(r+x) (the MBG/NBD's "still active" term with p = 0; recency drops out)."""
+    r, alpha = (float(value) for value in params)
+    x, _, age, w = _customer_arrays(frequency, recency, T, weights)
+    return w * (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + age))
+
+
+def fit_nbd(frequency, recency, T, weights=None) -> NbdFit:
+    """Maximum-likelihood NBD fit, used when the MBG/NBD's maximum lies at its no-dropout limit.
+
+    Returns ``converged=False`` with a message when r or alpha runs to a bound (no heterogeneity to measure).
+    """
+    x, t_x, age, w = _aggregate(*_customer_arrays(frequency, recency, T, weights))
+    total_weight = float(w.sum())
+    if total_weight == 0 or not (x > 0).any() or not (age > 0).any():
+        return NbdFit(math.nan, math.nan, math.nan, False, int(round(total_weight)), "too little data")
+    time_scale = float(np.average(age[age > 0], weights=w[age > 0]))
+    scaled_age = age / time_scale
+
+    def objective(log_params):
+        r, alpha = np.exp(log_params)
+        total = w @ (special.gammaln(r + x) - special.gammaln(r) + r * math.log(alpha) - (r + x) * np.log(alpha + scaled_age))
+        d_r = w @ (special.digamma(r + x) - special.digamma(r) + math.log(alpha) - np.log(alpha + scaled_age))
+        d_alpha = w @ (r / alpha - (r + x) / (alpha + scaled_age))
+        return -total / total_weight, -np.array([d_r * r, d_alpha * alpha]) / total_weight
+
+    rate = max(float(np.average(x, weights=w)) / max(float(np.average(scaled_age, weights=w)), 1e-9), 1e-3)
+    bounds = [(-_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)] * 2
+    best, best_ok = _minimize_from_starts(objective, (np.log([1.0, 1.0 / rate]), np.zeros(2)), bounds)
+    r, alpha_scaled = np.exp(best.x)
+    alpha = float(alpha_scaled * time_scale)
+    log_likelihood = float(nbd_log_likelihood((r, alpha), x, t_x, age, w).sum())
+    converged = best_ok and not np.any(np.abs(best.x) >= _AT_BOUND)
+    return NbdFit(float(r), alpha, log_likelihood, converged, int(round(total_weight)),
+                  "converged" if converged else "NBD parameter at the optimizer bound")
+
+
+# Predictions of either model on model time (see dashboard/seasonality.py)
+
+class _Predictor:
+    """The fitted purchase model's per-customer predictions; horizons ``t`` in model days."""
+
+    def __init__(self, fit):
+        self.fit = fit
+        self.is_nbd = isinstance(fit, NbdFit)
+
+    def p_alive(self, x, t_x, age) -> np.ndarray:
+        if self.is_nbd:
+            return np.ones(np.shape(x))
+        return mbg_p_alive(self.fit, x, t_x, age)
+
+    def p_alive_after_last_order(self, x) -> np.ndarray:
+        """P(alive) right after the last purchase (T = t_x): 1 / (1 + a / (b + x)) under the MBG/NBD."""
+        if self.is_nbd:
+            return np.ones(np.shape(x))
+        return 1.0 / (1.0 + self.fit.a / (self.fit.b + np.asarray(x, dtype=float)))
+
+    def purchases_if_alive(self, t: float, x, age) -> np.ndarray:
+        """Expected purchases in the next ``t`` model days of a customer known to be active now."""
+        if self.is_nbd:
+            return (self.fit.r + x) * t / (self.fit.alpha + age)
+        return clv._purchases_if_alive(self.fit.as_shifted_bgnbd(), t, x, age)
+
+    def prob_no_purchase(self, t: float, x, t_x, age) -> np.ndarray:
+        if self.is_nbd:
+            return np.exp(-(self.fit.r + x) * np.log1p(t / (self.fit.alpha + age)))
+        return mbg_prob_no_purchase(self.fit, t, x, t_x, age)
+
+    def expected_gap(self, x, t_x) -> np.ndarray:
+        """The customer's expected gap between purchases while active, in model days: 1 / E[lambda | history up
+        to their last purchase] = (alpha + t_x) / (r + x); alpha / r (the population's) for a one-time buyer."""
+        return (self.fit.alpha + np.asarray(t_x, dtype=float)) / (self.fit.r + np.asarray(x, dtype=float))
+
+
 @dataclass(frozen=True)
 class ModelInfo:
-    """What was fitted at an as-of date: the method, its parameters and the thin-data warning (or None)."""
+    """What was fitted at an as-of date: the method, its parameters, the seasonal index and the thin-data
+    warning (or None). ``method`` is "MBG/NBD", "NBD (no dropout)", "recency fallback" or "none"."""
 
     as_of: date | None
     method: str
@@ -414,45 +508,130 @@ class ModelInfo:
     gg_q: float = math.nan
     gg_v: float = math.nan
     message: str | None = None
+    season_index: tuple[float, ...] | None = None
+    season_message: str | None = None
+
+    @property
+    def has_predictions(self) -> bool:
+        """P(alive), expected orders and predicted value exist (a model was fitted)."""
+        return self.method in MODEL_METHODS
 
 
-def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tuple[pd.DataFrame, ModelInfo]:
-    """Fit the MBG/NBD and Gamma-Gamma on ``churn_features`` rows and predict, one row per input row.
+MBG_METHOD = "MBG/NBD"
+NBD_METHOD = "NBD (no dropout)"
+FALLBACK_METHOD = "recency fallback"
+MODEL_METHODS = (MBG_METHOD, NBD_METHOD)
+PREDICTION_COLUMNS = (
+    "p_alive", "p_alive_after_last_order", "expected_orders", "expected_orders_90d", "expected_orders_365d",
+    "churn_risk", "expected_order_value", "predicted_value_90d", "predicted_clv_365d", "value_if_active_365d",
+    "value_at_stake_365d", "expected_gap_days", "expected_next_order_on", "is_overdue", "lifecycle_state",
+)
+_STEP_DAYS = 30
+# The NBD is used when the MBG/NBD's dropout adds less than this to twice the log-likelihood (a chi-square
+# test with one degree of freedom at 5%): no dropout is evident.
+_DROPOUT_EVIDENCE = 3.84
 
-    Columns: p_alive, expected_orders (in ``horizon_days``), churn_risk (P(no order in ``horizon_days``)),
-    expected_order_value, predicted_clv_365d. When the MBG/NBD cannot be fitted, churn_risk falls back to
+
+def _model_times(clock, first_day, t_x, age, as_of_day):
+    """(t_x, T) in model days; day inputs must be whole days unless the clock is flat."""
+    if clock.is_flat:
+        return np.asarray(t_x, dtype=float), np.asarray(age, dtype=float)
+    first_day = np.asarray(first_day, dtype=np.int64)
+    return (clock.elapsed(first_day, first_day + np.asarray(t_x, dtype=np.int64)),
+            clock.elapsed(first_day, np.full(first_day.shape, as_of_day)))
+
+
+def _choose_model(x, t_x, age, clock, as_of_day):
+    """Fit the MBG/NBD on model time (identical day rows aggregated first); at a boundary maximum with no
+    evident dropout, the NBD. Returns (fit or None, message or None)."""
+    x_u, t_x_u, age_u, w_u = _aggregate(*_customer_arrays(x, t_x, age))
+    t_x_w, age_w = _model_times(clock, as_of_day - age_u, t_x_u, age_u, as_of_day)
+    fit = fit_mbgnbd(x_u, t_x_w, age_w, w_u)
+    if fit.converged:
+        return fit, None
+    if fit.is_thin:
+        return None, fit.message
+    if fit.at_bound:
+        nbd = fit_nbd(x_u, t_x_w, age_w, w_u)
+        if nbd.converged and 2 * (fit.log_likelihood - nbd.log_likelihood) < _DROPOUT_EVIDENCE:
+            return nbd, ("No customer drop-out is evident in this data (the MBG/NBD's best fit is its no-dropout "
+                         "limit), so the model is that limit, the NBD: every customer counts as active and buys "
+                         "at their own rate.")
+        if all(math.isfinite(value) and value > 0 for value in fit.params):
+            bound = fit.message.split("(", 1)[-1].split(")", 1)[0]
+            return replace(fit, converged=True), (
+                f"The churn model's best fit has a parameter at its limit ({bound}); its predictions are that "
+                "limiting model's.")
+    return None, fit.message
+
+
+def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
+            season: seasonality.SeasonalIndex | None = None) -> tuple[pd.DataFrame, ModelInfo]:
+    """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on
+    ``churn_features`` rows and predict, one row per input row, in the columns of ``PREDICTION_COLUMNS``.
+
+    ``season`` (optional) is the seasonal index: time is then measured on its operational clock (see
+    dashboard/seasonality.py). ``expected_orders`` and ``churn_risk`` are for ``horizon_days``; the other
+    horizons are fixed (90 and 365 days). Money: ``predicted_*`` and ``value_*`` are discounted like
+    ``predicted_clv_365d`` (docs/churn.md). When no model can be fitted, churn_risk falls back to
     ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
     """
+    n = len(features)
+    out = pd.DataFrame(index=features.index)
+    if n == 0:
+        for column in PREDICTION_COLUMNS:
+            out[column] = pd.Series(dtype="object" if column == "lifecycle_state" else
+                                    "datetime64[s]" if column == "expected_next_order_on" else
+                                    "bool" if column == "is_overdue" else "float64")
+        return out, ModelInfo(None, "none", 0, message="No customer has a valid order by this date.")
     x = features["frequency"].to_numpy(dtype=float)
     t_x = features["recency_days"].to_numpy(dtype=float)
     age = features["t_days"].to_numpy(dtype=float)
     spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
     days_since = features["days_since_last_order"].to_numpy(dtype=float)
-    n = len(features)
-    out = pd.DataFrame(index=features.index)
-    if n == 0:
-        for column in ("p_alive", "expected_orders", "churn_risk", "expected_order_value", "predicted_clv_365d"):
-            out[column] = pd.Series(dtype="float64")
-        return out, ModelInfo(None, "none", 0, message="No customer has a valid order by this date.")
+    season = season or seasonality.SeasonalIndex(None, "not estimated")
+    has_dates = "first_purchased_on" in features.columns  # else (a test's plain summary): no dates, no season
+    if has_dates:
+        first_day = (pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]")
+                     .astype(np.int64))
+        as_of_day = int(first_day[0] + age[0])
+        clock = seasonality.clock_for(season, int(first_day.min()), date(1970, 1, 1) + timedelta(days=as_of_day))
+    else:
+        first_day, as_of_day, clock = -age, 0, seasonality.OperationalClock.flat()
+        season = seasonality.SeasonalIndex(None, "no purchase dates")
+    last_day = first_day + t_x
+    season_info = {"season_index": season.index, "season_message": season.message}
 
-    fit = fit_mbgnbd(x, t_x, age)
-    if not fit.converged:
+    def next_order_dates(gap):
+        if not has_dates:
+            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"), np.asarray(days_since > gap)
+        next_day = clock.advance(last_day.astype(np.int64), gap)
+        return seasonality.day_to_date(next_day), next_day < as_of_day
+
+    fit, note = _choose_model(x, t_x, age, clock, as_of_day)
+    if fit is None:
         gap = clv.typical_purchase_gap(x, t_x, age)
-        out["p_alive"] = np.nan
-        out["expected_orders"] = np.nan
+        own_gap = np.where(x > 0, t_x / np.maximum(x, 1), gap)
+        next_date, overdue = next_order_dates(own_gap)
+        for column in PREDICTION_COLUMNS:
+            out[column] = np.nan
         out["churn_risk"] = clv.recency_score(days_since, gap)
-        out["expected_order_value"] = np.nan
-        out["predicted_clv_365d"] = np.nan
+        out["expected_gap_days"] = own_gap
+        out["expected_next_order_on"] = next_date
+        out["is_overdue"] = overdue
+        out["lifecycle_state"] = lifecycle.states(x, np.nan, np.nan, overdue)
         message = (
-            f"The churn model could not be fitted on this data ({fit.message}). Churn risk is a plain recency "
+            f"The churn model could not be fitted on this data ({note}). Churn risk is a plain recency "
             f"score instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
             "P(alive), expected orders and predicted value are not available."
         )
-        return out, ModelInfo(None, "recency fallback", n, message=message)
+        return out, ModelInfo(None, FALLBACK_METHOD, n, message=message, **season_info)
 
+    t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
+    model = _Predictor(fit)
     gg = fit_gamma_gamma(x, spend)
     gg_params = (gg.p, gg.q, gg.v)
-    messages = []
+    messages = [note] if note else []
     if not gg.converged:
         gg_params = (math.nan, math.nan, math.nan)
         # No pooling: a repeat customer's own mean spend, the mean spend of all repeat purchases for the others
@@ -461,12 +640,51 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
         gg = clv.GammaGammaFit(1.0, 1.0, 0.0, math.nan, False, gg.n_customers, own_mean, gg.message)
         messages.append(f"The order-value model could not be fitted ({gg.message}); predicted value uses each "
                         "customer's own mean repeat order value instead.")
-    out["p_alive"] = mbg_p_alive(fit, x, t_x, age)
-    out["expected_orders"] = mbg_expected_purchases(fit, horizon_days, x, t_x, age)
-    out["churn_risk"] = mbg_prob_no_purchase(fit, horizon_days, x, t_x, age)
-    out["expected_order_value"] = clv.expected_order_value(gg, x, spend)
-    out["predicted_clv_365d"] = mbg_predicted_clv(fit, gg, x, t_x, age, spend)
-    info = ModelInfo(None, "MBG/NBD", n, fit.r, fit.alpha, fit.a, fit.b, *gg_params, " ".join(messages) or None)
+
+    alive = model.p_alive(x, t_x_w, age_w)
+    order_value = np.asarray(clv.expected_order_value(gg, x, spend))
+    horizon_w = float(clock.elapsed(as_of_day, as_of_day + horizon_days))
+    n_steps = math.ceil(CLV_HORIZON_DAYS / _STEP_DAYS)
+    step_rate = (1.0 + ANNUAL_DISCOUNT_RATE) ** (_STEP_DAYS / clv.DAYS_PER_YEAR) - 1.0
+    previous = np.zeros(n)
+    discounted = np.zeros(n)
+    discounted_90 = None
+    purchases_90 = None
+    for k in range(1, n_steps + 1):
+        step_end = float(clock.elapsed(as_of_day, as_of_day + min(k * _STEP_DAYS, CLV_HORIZON_DAYS)))
+        cumulative = model.purchases_if_alive(step_end, x, age_w)
+        discounted += (cumulative - previous) / (1.0 + step_rate) ** k
+        previous = cumulative
+        if k * _STEP_DAYS == RISK_HORIZON_DAYS:
+            discounted_90, purchases_90 = discounted.copy(), cumulative
+    purchases_365 = previous
+    value_if_active = discounted * order_value
+    gap = model.expected_gap(x, t_x_w)
+    next_date, overdue = next_order_dates(gap)
+
+    out["p_alive"] = alive
+    out["p_alive_after_last_order"] = model.p_alive_after_last_order(x)
+    out["expected_orders"] = alive * (purchases_90 if horizon_days == RISK_HORIZON_DAYS
+                                      else model.purchases_if_alive(horizon_w, x, age_w))
+    out["expected_orders_90d"] = alive * purchases_90
+    out["expected_orders_365d"] = alive * purchases_365
+    out["churn_risk"] = model.prob_no_purchase(horizon_w, x, t_x_w, age_w)
+    out["expected_order_value"] = order_value
+    out["predicted_value_90d"] = alive * discounted_90 * order_value
+    out["predicted_clv_365d"] = alive * value_if_active
+    out["value_if_active_365d"] = value_if_active
+    out["value_at_stake_365d"] = (1.0 - alive) * value_if_active
+    out["expected_gap_days"] = gap
+    out["expected_next_order_on"] = next_date
+    out["is_overdue"] = overdue
+    out["lifecycle_state"] = lifecycle.states(x, alive, out["p_alive_after_last_order"].to_numpy(), overdue)
+    if model.is_nbd:
+        params = (fit.r, fit.alpha, math.nan, math.nan)
+        method = NBD_METHOD
+    else:
+        params = fit.params
+        method = MBG_METHOD
+    info = ModelInfo(None, method, n, *params, *gg_params, " ".join(messages) or None, **season_info)
     return out, info
 
 
@@ -518,7 +736,31 @@ def _read_model_info(cursor, schema: str) -> ModelInfo | None:
     as_of = pd.Timestamp(values["as_of"]).date() if values["as_of"] is not None else None
     numbers = {name: math.nan if values[name] is None else float(values[name])
                for name in ("r", "alpha", "a", "b", "gg_p", "gg_q", "gg_v")}
-    return ModelInfo(as_of, values["method"], int(values["n_customers"]), **numbers, message=values["message"])
+    index = None
+    if values.get("season_index"):
+        index = tuple(float(value) for value in values["season_index"].split(","))
+    return ModelInfo(as_of, values["method"], int(values["n_customers"]), **numbers, message=values["message"],
+                     season_index=index, season_message=values.get("season_message"))
+
+
+def estimate_seasonality(cursor, features: pd.DataFrame, as_of: date) -> seasonality.SeasonalIndex:
+    """The seasonal index at the cursor's as-of date (``queries/churn_season_repeat_days.sql`` and the first
+    purchase days of ``features``); see dashboard/seasonality.py."""
+    if features.empty:
+        return seasonality.SeasonalIndex(None, "no customers")
+    repeat_days = queries.run_query(cursor, "churn_season_repeat_days",
+                                    since_date=seasonality.history_start(as_of))
+    first_days = (pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]")
+                  .astype(np.int64))
+    return seasonality.estimate_seasonality(first_days, repeat_days, as_of)
+
+
+def score_features(cursor, features: pd.DataFrame, as_of: date,
+                   horizon_days: int = RISK_HORIZON_DAYS) -> tuple[pd.DataFrame, ModelInfo]:
+    """``predict`` with the seasonal index measured on the same cursor: what the scores and the backtest use."""
+    season = estimate_seasonality(cursor, features, as_of)
+    predictions, info = predict(features, horizon_days, season)
+    return predictions, replace(info, as_of=as_of)
 
 
 def ensure_customer_scores(cursor) -> ModelInfo:
@@ -538,13 +780,13 @@ def ensure_customer_scores(cursor) -> ModelInfo:
             return info
         features = queries.run_query(cursor, "churn_features")
         as_of = cursor.execute("select as_of from model_info").fetchall()[0][0]
-        predictions, info = predict(features)
-        info = replace(info, as_of=as_of)
+        predictions, info = score_features(cursor, features, as_of)
         # The model's outputs become columns of the features frame (no concatenated copy: at 37M customers
         # each copy of these frames is gigabytes that DuckDB's memory_limit does not bound).
         scored = features
         for column in predictions.columns:
-            scored["expected_orders_90d" if column == "expected_orders" else column] = predictions[column].to_numpy()
+            if column != "expected_orders":  # the 90-day horizon: expected_orders_90d
+                scored[column] = predictions[column].to_numpy()
         del predictions
         with _registered_in_transaction(cursor, "churn_model_scores", scored):
             queries.execute_file(cursor, "churn_rfm_segment_map")
@@ -558,6 +800,8 @@ def ensure_customer_scores(cursor) -> ModelInfo:
                 cursor, "churn_model_fit", as_of=as_of, method=info.method, n_customers=info.n_customers,
                 r=info.r, alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q,
                 gg_v=info.gg_v, message=info.message,
+                season_index=None if info.season_index is None else ",".join(f"{v!r}" for v in info.season_index),
+                season_message=info.season_message,
             )
         return info
 
@@ -654,6 +898,15 @@ class Backtest:
     calibration: pd.DataFrame
     method: str
     message: str | None = None
+    predicted_orders_calendar: float = math.nan  # the same model on calendar days (no seasonal clock)
+    season_used: bool = False
+
+    @property
+    def prediction_error(self) -> float:
+        """(predicted - actual) / actual purchase days in the horizon, e.g. -0.216 for 22% low."""
+        if not self.actual_orders or math.isnan(self.predicted_orders):
+            return math.nan
+        return (self.predicted_orders - self.actual_orders) / self.actual_orders
 
 
 def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> Backtest:
@@ -681,6 +934,7 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
         outcomes = queries.run_query(
             cursor, "churn_backtest_outcomes", horizon_end_at=cutoff_for(horizon_end, database.settings.timezone)
         )
+        season = estimate_seasonality(cursor, features, cutoff)
     finally:
         cursor.close()
     latest = outcomes["latest_order_on"].dropna()
@@ -690,7 +944,11 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
         raise ValueError(f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, but {seen}: pick a cutoff "
                          f"at least {horizon_days} days before the latest order")
     outcomes = outcomes.dropna(subset=["customer_id"])
-    predictions, info = predict(features, horizon_days)
+    predictions, info = predict(features, horizon_days, season)
+    calendar_orders = math.nan
+    if info.season_index is not None:
+        calendar, _ = predict(features, horizon_days)
+        calendar_orders = float(calendar["expected_orders"].sum())
     actual = features[["customer_id"]].merge(outcomes[["customer_id", "actual_orders"]], on="customer_id",
                                              how="left", validate="one_to_one")
     actual_orders = actual["actual_orders"].fillna(0).to_numpy(dtype=float)
@@ -713,6 +971,9 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
                      else pd.DataFrame(columns=["decile", "customers", "predicted_mean", "actual_mean"])),
         method=info.method,
         message=info.message,
+        predicted_orders_calendar=calendar_orders if info.season_index is not None else (
+            float(expected.sum()) if has_expected else math.nan),
+        season_used=info.season_index is not None,
     )
 
 
@@ -745,6 +1006,8 @@ def store_backtest(database, as_of: date, horizon_days: int = RISK_HORIZON_DAYS)
                 auc=_stored_float(result.auc), baseline_auc=_stored_float(result.baseline_auc),
                 predicted_orders=_stored_float(result.predicted_orders), actual_orders=result.actual_orders,
                 method=result.method, message=result.message,
+                predicted_orders_calendar=_stored_float(result.predicted_orders_calendar),
+                season_used=result.season_used,
             )
             queries.execute_file(cursor, "churn_backtest_store_calibration", **key)
     finally:
@@ -781,6 +1044,8 @@ def stored_backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAY
         actual_orders=int(row["actual_orders"]), method=row["method"],
         message=None if pd.isna(row["message"]) else row["message"],
         calibration=calibration.astype(CALIBRATION_TYPES).reset_index(drop=True),
+        predicted_orders_calendar=_read_float(row["predicted_orders_calendar"]),
+        season_used=bool(row["season_used"]),
     )
 
 
@@ -800,7 +1065,10 @@ def backtest_table(result: Backtest) -> str:
         f"{'recency baseline (days since last order)':<40}{_number(result.baseline_auc, 3):>28}",
         "",
         f"Orders (purchase days) in the horizon: predicted {_number(result.predicted_orders, 0)}, "
-        f"actual {result.actual_orders:,}",
+        f"actual {result.actual_orders:,} ({_signed_percent(result.prediction_error)})",
+        ("Seasonality: on the seasonal clock; on calendar days the model would have predicted "
+         f"{_number(result.predicted_orders_calendar, 0)}" if result.season_used
+         else "Seasonality: not used (too little history, or none found)"),
     ]
     if len(result.calibration):
         lines += ["", "Calibration by decile of predicted orders (1 = fewest):",
@@ -814,6 +1082,10 @@ def backtest_table(result: Backtest) -> str:
 
 def _number(value, digits: int) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
+
+
+def _signed_percent(value) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.1f}%"
 
 
 def _percent(value) -> str:

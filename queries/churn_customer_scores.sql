@@ -1,9 +1,10 @@
 -- Grain: one row per customer with at least one valid order by the as-of date (unordered); creates the table
 -- customer_scores of the as-of schema (built once per as-of by dashboard/churn.py, see docs/churn.md).
--- Reads churn_model_scores, the rows of churn_features.sql with the model's outputs (p_alive,
--- expected_orders_90d, churn_risk, expected_order_value, predicted_clv_365d) registered by dashboard/churn.py,
--- and adds RFM scores and segments (from rfm_segment_map, churn_rfm_segment_map.sql), the risk band, the latest
--- survey answers, open complaints, the last comment (masked) and up to three reasons in plain words.
+-- Reads churn_model_scores, the rows of churn_features.sql with the model's outputs (churn.PREDICTION_COLUMNS:
+-- p_alive, expected orders and value, value at stake, expected next order date, lifecycle_state, ...) registered
+-- by dashboard/churn.py, and adds RFM scores and segments (from rfm_segment_map, churn_rfm_segment_map.sql), the
+-- risk band, the latest survey answers, open complaints, complaint history (categories), returns, the last
+-- comment (masked) and up to three reasons in plain words.
 -- Params: $high_risk, $medium_risk, $overdue_gap_ratio, $slow_resolution_days, $falling_value_share
 create table customer_scores as
 with model_scores as (
@@ -136,6 +137,19 @@ complaints as (
     where complaint_rank = 1
 ),
 
+-- Every complaint category a customer ever opened a ticket about (sorted, for the builder's category rule).
+complaint_history as (
+    select customer_id, list_sort(list(distinct category)) as complaint_categories
+    from valid_tickets
+    group by customer_id
+),
+
+returned_customers as (
+    select customer_id, true as has_returned
+    from valid_returns
+    group by customer_id
+),
+
 open_complaints as (
     select customer_id, true as has_open_complaint
     from valid_tickets
@@ -192,6 +206,9 @@ customers as (
         latest_nps.latest_nps_score,
         coalesce(latest_nps.latest_nps_category, 'none') as latest_nps_category,
         coalesce(open_complaints.has_open_complaint, false) as has_open_complaint,
+        complaint_history.complaint_categories,
+        complaint_history.customer_id is not null as has_complained,
+        coalesce(returned_customers.has_returned, false) as has_returned,
         complaints.complaint_category,
         complaints.is_complaint_resolved,
         complaints.complaint_resolution_days,
@@ -213,6 +230,8 @@ customers as (
     left join latest_surveys on latest_surveys.customer_id = model_scores.customer_id
     left join latest_nps on latest_nps.customer_id = model_scores.customer_id
     left join open_complaints on open_complaints.customer_id = model_scores.customer_id
+    left join complaint_history on complaint_history.customer_id = model_scores.customer_id
+    left join returned_customers on returned_customers.customer_id = model_scores.customer_id
     left join complaints on complaints.customer_id = model_scores.customer_id
     left join recent_returns on recent_returns.customer_id = model_scores.customer_id
     left join last_comments on last_comments.customer_id = model_scores.customer_id
@@ -306,7 +325,9 @@ final as (
         revenue,
         last_order_value,
         p_alive,
+        p_alive_after_last_order,
         expected_orders_90d,
+        expected_orders_365d,
         churn_risk,
         case
             when churn_risk >= $high_risk then 'high'
@@ -314,7 +335,14 @@ final as (
             else 'low'
         end as risk_band,
         expected_order_value,
+        predicted_value_90d,
         predicted_clv_365d,
+        value_if_active_365d,
+        value_at_stake_365d,
+        expected_gap_days,
+        cast(expected_next_order_on as date) as expected_next_order_on,
+        is_overdue,
+        lifecycle_state,
         recency_score,
         frequency_score,
         monetary_score,
@@ -323,6 +351,9 @@ final as (
         latest_nps_score,
         latest_nps_category,
         has_open_complaint,
+        has_complained,
+        complaint_categories,
+        has_returned,
         last_comment_at,
         last_comment_masked,
         nullif(concat_ws(
