@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from dashboard import clv, lifecycle, queries, seasonality
+from dashboard import clv, formatting, lifecycle, queries, seasonality
 
 RISK_HORIZON_DAYS = 90
 CLV_HORIZON_DAYS = 365
@@ -47,13 +47,15 @@ RFM_SEGMENTS = (
 )
 NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
 SCORE_COLUMNS = (
-    "customer_id", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive", "expected_orders_90d",
-    "churn_risk", "risk_band", "predicted_clv_365d", "revenue", "reasons",
+    "customer_id", "lifecycle_state", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive",
+    "expected_next_order_on", "is_overdue", "expected_orders_90d", "expected_orders_365d", "churn_risk", "risk_band",
+    "predicted_value_90d", "predicted_clv_365d", "value_if_active_365d", "value_at_stake_365d", "revenue", "reasons",
 )
 # Columns of `python -m dashboard scores` (email follows customer_id when PII display is on).
 EXPORT_COLUMNS = (
-    "customer_id", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive", "expected_orders_90d",
-    "churn_risk", "predicted_clv_365d", "reasons",
+    "customer_id", "lifecycle_state", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive",
+    "expected_next_order_on", "is_overdue", "expected_orders_90d", "expected_orders_365d", "churn_risk",
+    "predicted_value_90d", "predicted_clv_365d", "value_at_stake_365d", "revenue", "reasons",
 )
 
 _LOG_PARAM_BOUND = clv.LOG_PARAM_BOUND
@@ -846,13 +848,6 @@ def risk_summary(scores: pd.DataFrame) -> dict:
     return summary
 
 
-WINBACK_ANY = {
-    "risk_bands": None, "rfm_segments": None, "min_days_since_last_order": None, "max_days_since_last_order": None,
-    "min_revenue": None, "max_revenue": None, "nps_categories": None, "has_open_complaint": None,
-    "is_marketing_opt_in": None,
-}
-
-
 def high_risk_summary(cursor, channels=None, regions=None, categories=None, tiers=None) -> dict:
     """High-risk customers of a segment and what they are worth, from the scores table (built if needed).
 
@@ -920,13 +915,29 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
     instead of computed: computing it builds the whole model again for the cutoff and fits it (23 s from a
     prepared 10M-order export, minutes at 100M).
     """
-    from dashboard.model import cutoff_for
-
     if horizon_days < 1:
         raise ValueError("the horizon must be at least 1 day")
-    stored = stored_backtest(database, cutoff, horizon_days)
-    if stored is not None:
-        return stored
+    # One computation per database, cutoff and horizon at a time: the app's background build (store_backtest)
+    # drops the cutoff's model when it is done, so a page computing the same backtest meanwhile would lose the
+    # tables under its queries; waiting for it instead reads the result it stored.
+    with _backtest_lock(database, cutoff, horizon_days):
+        stored = stored_backtest(database, cutoff, horizon_days)
+        if stored is not None:
+            return stored
+        return _compute_backtest(database, cutoff, horizon_days)
+
+
+_BACKTEST_LOCKS: dict[tuple, threading.RLock] = {}
+
+
+def _backtest_lock(database, cutoff: date, horizon_days: int) -> threading.RLock:
+    with _BUILD_LOCKS_GUARD:
+        return _BACKTEST_LOCKS.setdefault((id(database), cutoff, horizon_days), threading.RLock())
+
+
+def _compute_backtest(database, cutoff: date, horizon_days: int) -> Backtest:
+    from dashboard.model import cutoff_for
+
     horizon_end = cutoff + timedelta(days=horizon_days)
     cursor = database.cursor(cutoff)
     try:
@@ -987,6 +998,11 @@ def store_backtest(database, as_of: date, horizon_days: int = RISK_HORIZON_DAYS)
     like ``backtest`` when there is no backtest to make (the page then says why).
     """
     cutoff = as_of - timedelta(days=horizon_days)
+    with _backtest_lock(database, cutoff, horizon_days):
+        _store_backtest(database, as_of, cutoff, horizon_days)
+
+
+def _store_backtest(database, as_of: date, cutoff: date, horizon_days: int) -> None:
     if stored_backtest(database, cutoff, horizon_days) is not None:
         return
     had_cutoff_model = database.has_model(cutoff)
@@ -1094,22 +1110,41 @@ def _percent(value) -> str:
 
 # Win-back segments
 
+YES_NO = ("yes", "no")
+
+
 @dataclass(frozen=True)
 class WinbackRules:
     """The segment builder's rules; ``None`` (or an empty tuple for lists) means "any".
 
-    Example: ``WinbackRules(risk_bands=("high",), segments=("At risk",)).slug() == "high-risk-at-risk"``.
+    Each rule is kept in the page's URL under ``QUERY_KEYS[field]`` (``?state=slipping&rfm=Loyal``), and
+    ``from_query`` reads such a query back (``python -m dashboard winback --rules`` uses it).
+    Example: ``WinbackRules(states=("slipping",), segments=("Loyal",)).slug() == "slipping-loyal"``.
     """
 
+    states: tuple[str, ...] | None = None
     risk_bands: tuple[str, ...] | None = None
     segments: tuple[str, ...] | None = None
+    recency_scores: tuple[int, ...] | None = None
+    fm_scores: tuple[int, ...] | None = None
     min_days_since_last_order: int | None = None
     max_days_since_last_order: int | None = None
     min_revenue: float | None = None
     max_revenue: float | None = None
     nps_categories: tuple[str, ...] | None = None
     has_open_complaint: bool | None = None
+    has_complained: bool | None = None
+    complaint_categories: tuple[str, ...] | None = None
+    has_returned: bool | None = None
     is_marketing_opt_in: bool | None = None
+
+    QUERY_KEYS = {
+        "states": "state", "risk_bands": "risk", "segments": "rfm", "recency_scores": "r", "fm_scores": "fm",
+        "min_days_since_last_order": "days_min", "max_days_since_last_order": "days_max",
+        "min_revenue": "value_min", "max_revenue": "value_max", "nps_categories": "nps",
+        "has_open_complaint": "complaint", "has_complained": "complained",
+        "complaint_categories": "complaint_category", "has_returned": "returned", "is_marketing_opt_in": "opt_in",
+    }
 
     def params(self) -> dict:
         """Bound parameters for queries/winback_*.sql (lists for list rules, None for "any")."""
@@ -1117,23 +1152,78 @@ class WinbackRules:
             return list(values) if values else None
 
         return {
+            "lifecycle_states": listed(self.states),
             "risk_bands": listed(self.risk_bands),
             "rfm_segments": listed(self.segments),
+            "recency_scores": listed(self.recency_scores),
+            "fm_scores": listed(self.fm_scores),
             "min_days_since_last_order": self.min_days_since_last_order,
             "max_days_since_last_order": self.max_days_since_last_order,
             "min_revenue": self.min_revenue,
             "max_revenue": self.max_revenue,
             "nps_categories": listed(self.nps_categories),
             "has_open_complaint": self.has_open_complaint,
+            "has_complained": self.has_complained,
+            "complaint_categories": listed(self.complaint_categories),
+            "has_returned": self.has_returned,
             "is_marketing_opt_in": self.is_marketing_opt_in,
         }
+
+    @classmethod
+    def from_query(cls, query: dict[str, list[str]]) -> "WinbackRules":
+        """Rules from a parsed URL query (``urllib.parse.parse_qs``); unknown keys are ignored, a bad value
+        raises ValueError naming the key. Example: ``from_query(parse_qs("state=slipping&days_min=30"))``."""
+        values = {}
+        for field, key in cls.QUERY_KEYS.items():
+            given = [value for value in query.get(key, []) if value != ""]
+            if not given:
+                continue
+            try:
+                if field in ("states", "risk_bands", "segments", "nps_categories", "complaint_categories"):
+                    values[field] = tuple(_option_value(field, value) for value in given)
+                elif field in ("recency_scores", "fm_scores"):
+                    scores = tuple(int(value) for value in given)
+                    if any(not 1 <= score <= 5 for score in scores):
+                        raise ValueError("RFM scores run from 1 to 5")
+                    values[field] = scores
+                elif field.startswith(("min_days", "max_days")):
+                    values[field] = int(float(given[-1]))
+                elif field.startswith(("min_revenue", "max_revenue")):
+                    values[field] = float(given[-1])
+                else:
+                    if given[-1].lower() not in YES_NO:
+                        raise ValueError("expected yes or no")
+                    values[field] = given[-1].lower() == "yes"
+            except ValueError as error:
+                raise ValueError(f"rule {key}={'&'.join(given)}: {error}") from None
+        return cls(**values)
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """The rules as URL query pairs, in field order (the inverse of ``from_query``)."""
+        pairs = []
+        for field, key in self.QUERY_KEYS.items():
+            value = getattr(self, field)
+            if value is None or value == ():
+                continue
+            if isinstance(value, tuple):
+                pairs += [(key, str(item)) for item in value]
+            elif isinstance(value, bool):
+                pairs.append((key, "yes" if value else "no"))
+            else:
+                pairs.append((key, _number_text(value)))
+        return pairs
 
     def slug(self) -> str:
         """A file-name-safe summary of the rules, ``all`` when there are none."""
         parts = []
+        parts.extend(self.states or ())
         if self.risk_bands:
             parts.append("-".join(self.risk_bands) + "-risk")
         parts.extend(self.segments or ())
+        if self.recency_scores:
+            parts.append("r" + "".join(str(score) for score in self.recency_scores))
+        if self.fm_scores:
+            parts.append("fm" + "".join(str(score) for score in self.fm_scores))
         if self.min_days_since_last_order is not None or self.max_days_since_last_order is not None:
             low = self.min_days_since_last_order if self.min_days_since_last_order is not None else 0
             high = self.max_days_since_last_order if self.max_days_since_last_order is not None else "plus"
@@ -1146,22 +1236,51 @@ class WinbackRules:
             parts.append("nps-" + "-".join(self.nps_categories))
         if self.has_open_complaint is not None:
             parts.append("open-complaint" if self.has_open_complaint else "no-open-complaint")
+        if self.has_complained is not None:
+            parts.append("complained" if self.has_complained else "never-complained")
+        if self.complaint_categories:
+            parts.append("complaint-" + "-".join(self.complaint_categories))
+        if self.has_returned is not None:
+            parts.append("returned" if self.has_returned else "never-returned")
         if self.is_marketing_opt_in is not None:
             parts.append("opted-in" if self.is_marketing_opt_in else "not-opted-in")
         text = "-".join(parts).lower().replace("'", "")
         return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "all"
 
     def file_name(self, as_of: date) -> str:
-        """``winback-<slug>-<as-of>.csv``, e.g. ``winback-high-risk-at-risk-2026-11-15.csv``."""
+        """``winback-<slug>-<as-of>.csv``, e.g. ``winback-slipping-loyal-2026-11-15.csv``."""
         return f"winback-{self.slug()}-{as_of.isoformat()}.csv"
+
+
+RULE_OPTION_FIELDS = {"states": "lifecycle_state", "risk_bands": "risk_band", "segments": "rfm_segment",
+                      "nps_categories": "latest_nps_category", "complaint_categories": "category"}
+
+
+def rule_option_label(field: str, value: str) -> str:
+    """How the builder shows a rule's option (and so how the page's URL spells it): ``Slipping``, ``High``."""
+    return formatting.label(value, RULE_OPTION_FIELDS[field])
+
+
+def _option_value(field: str, text: str) -> str:
+    """A rule option from the URL: the stored value or the label the page shows (``one_time`` or
+    ``One-time, not back yet``); complaint categories are free (the data's own)."""
+    allowed = {"states": lifecycle.STATES, "risk_bands": RISK_BANDS, "segments": RFM_SEGMENTS,
+               "nps_categories": NPS_CATEGORIES}.get(field)
+    if allowed is None:
+        known = {formatting.label(text, "category").lower(): text}
+        return known.get(text.lower(), text)
+    for value in allowed:
+        if text == value or text.lower() == rule_option_label(field, value).lower():
+            return value
+    raise ValueError(f"{text!r} is not one of {', '.join(rule_option_label(field, v) for v in allowed)}")
+
+
+def _number_text(value) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _money_slug(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".replace(".", "_")
 
 
-WINBACK_CSV_COLUMNS = (
-    "customer_id", "email", "rfm_segment", "risk_band", "churn_risk", "p_alive", "days_since_last_order",
-    "frequency", "revenue", "predicted_clv_365d", "latest_nps_category", "has_open_complaint",
-    "is_marketing_opt_in", "reasons", "last_comment_masked",
-)
+WINBACK_ANY = WinbackRules().params()

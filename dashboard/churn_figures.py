@@ -66,10 +66,53 @@ def rfm_grid(cells: pd.DataFrame) -> go.Figure:
             colorscale="Blues", colorbar={"title": "Customers", "tickformat": ","}, xgap=2, ygap=2,
         )
     )
-    style(fig, "RFM segments: recency score x frequency-and-monetary score",
+    # Heatmap cells emit no click selection: one invisible marker per non-empty cell does (customdata: R, FM).
+    cells_with_customers = [(value, recency) for recency in scores for value in scores
+                            if (recency, value) in by_cell.index]
+    fig.add_scatter(
+        x=[value for value, _ in cells_with_customers], y=[recency for _, recency in cells_with_customers],
+        mode="markers", marker={"size": 40, "opacity": 0.01, "color": PALETTE["ink"], "symbol": "square"},
+        customdata=[[recency, value] for value, recency in cells_with_customers], hoverinfo="skip",
+        showlegend=False, name="cells",
+    )
+    style(fig, "RFM segments: recency score x frequency-and-monetary score (click a cell for its customers)",
           "Frequency-and-monetary score (1 = lowest, 5 = highest)", "Recency score (5 = most recent)", height=480)
-    fig.update_xaxes(dtick=1)
-    fig.update_yaxes(dtick=1)
+    fig.update_xaxes(dtick=1, range=[0.5, 5.5])
+    fig.update_yaxes(dtick=1, range=[0.5, 5.5])
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig
+
+
+STATE_COLOURS = {
+    "active": PALETTE["good"], "new": PALETTE["primary"], "slipping": PALETTE["secondary"],
+    "one_time": "#a78bfa", "lapsed": PALETTE["neutral"],
+}
+
+
+def lifecycle_by_rfm(rows: pd.DataFrame) -> go.Figure:
+    """Customers of each RFM segment by lifecycle state (rows of churn_rfm_lifecycle.sql): why a "Loyal"
+    customer can be at near-certain risk (lapsed against their own rhythm). Bars are clickable (customdata:
+    segment, state)."""
+    from dashboard import churn, lifecycle
+
+    order = [segment for segment in churn.RFM_SEGMENTS if segment in set(rows["rfm_segment"])]
+    fig = go.Figure()
+    for state in lifecycle.STATES:
+        part = rows[rows["lifecycle_state"] == state].set_index("rfm_segment").reindex(order)
+        if part["customers"].fillna(0).sum() == 0:
+            continue
+        fig.add_bar(
+            y=order, x=part["customers"].fillna(0), orientation="h", name=lifecycle.STATE_LABELS[state],
+            marker_color=STATE_COLOURS[state],
+            customdata=[[segment, state, risk] for segment, risk in zip(order, part["mean_churn_risk"])],
+            hovertemplate="%{customdata[0]}, " + lifecycle.STATE_LABELS[state]
+                          + ": %{x:,} customers<br>mean churn risk %{customdata[2]:.0%}<extra></extra>",
+        )
+    style(fig, "RFM segments by lifecycle state (click a bar for its customers)", "Customers", None,
+          height=max(320, 40 * len(order) + 140))
+    fig.update_layout(barmode="stack", clickmode="event+select", dragmode=False)
+    fig.update_xaxes(tickformat=",", rangemode="tozero")
+    fig.update_yaxes(autorange="reversed")
     return fig
 
 

@@ -308,6 +308,8 @@ reason_candidates as (
 
 -- The first three reasons that apply, in the order above (the most telling first); overdue, complaint and
 -- feedback can never be crowded out, a return only by three before it, falling value by three before it.
+-- winback_reason, for the campaign list: the lifecycle state in words (never empty), then the complaint,
+-- feedback, return and order-value reasons that apply (the state already says how overdue they are).
 final as (
     select
         customer_id,
@@ -374,7 +376,31 @@ final as (
                       + case when return_reason_text is null then 0 else 1 end) < 3
                     then value_reason
             end
-        ), '') as reasons
+        ), '') as reasons,
+        concat_ws(
+            '; ',
+            case lifecycle_state
+                when 'active' then 'ordering as expected: next order due by '
+                    || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
+                when 'slipping' then 'slipping: an order was due by '
+                    || strftime(cast(expected_next_order_on as date), '%-d %b %Y') || ' (about every '
+                    || cast(cast(greatest(1, round(expected_gap_days)) as integer) as varchar) || ' days), none since '
+                    || strftime(last_purchased_on, '%-d %b %Y')
+                when 'new' then 'new: first order on ' || strftime(first_purchased_on, '%-d %b %Y')
+                    || ', a second is expected by ' || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
+                when 'one_time' then 'one order, on ' || strftime(first_purchased_on, '%-d %b %Y')
+                    || '; a second was expected by ' || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
+                else 'lapsed: last order on ' || strftime(last_purchased_on, '%-d %b %Y') || ', '
+                    || case
+                        when p_alive < 0.005 then 'under 1%'
+                        else cast(cast(round(100 * p_alive) as integer) as varchar) || '%'
+                    end || ' chance still a customer'
+            end,
+            complaint_reason,
+            feedback_reason,
+            return_reason_text,
+            value_reason
+        ) as winback_reason
     from reason_candidates
 )
 
