@@ -33,6 +33,12 @@ def _open_database(args, build_in_file: bool = False):
     return Database.open(settings, build_in_file=build_in_file)
 
 
+def _refuse(reason: str) -> int:
+    """Print why a command cannot run, as one line, and return its exit code (2)."""
+    print(f"error: {checks.printable(reason)}", file=sys.stderr)
+    return 2
+
+
 def command_demo_data(args) -> int:
     """Write the synthetic demo exports."""
     from dashboard import demo
@@ -86,9 +92,7 @@ def command_report(args) -> int:
 
     database = _open_database(args)
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot build the report, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot build the report: {checks.why_no_orders(database.findings())}")
     as_of = args.as_of or database.default_as_of()
     if args.format == "json":
         content = json.dumps(report.metrics_report(database, as_of), indent=2, sort_keys=False) + "\n"
@@ -109,9 +113,7 @@ def command_scores(args) -> int:
 
     database = _open_database(args)
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot score customers, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot score customers: {checks.why_no_orders(database.findings())}")
     as_of = args.as_of or database.default_as_of()
     show_pii = database.settings.show_pii
     cursor = database.cursor(as_of)
@@ -144,7 +146,7 @@ def command_winback(args) -> int:
         return 2
     request = winback.parse_list_query(args.rules, database.default_as_of())
     if args.as_of:
-        request = winback.ListRequest(args.as_of, request.rules, request.filters, request.options)
+        request = winback.ListRequest(args.as_of, request.rules, request.segment, request.options)
     user = access.resolve_access(database.settings, None, False)
     if not user.can_see_customers:
         print(f"error: the role {user.role!r} sees aggregates only; customer lists need the analyst or marketing "
@@ -162,7 +164,7 @@ def command_winback(args) -> int:
         write_atomically(written.with_suffix(".json"), description, data_dir=database.catalog.data_dir)
     record = winback.record_campaign(database.settings.state_dir, export, user.user, database.settings.timezone)
     access.record_download(database.settings.state_dir, user, "win-back list (command line)",
-                           {**request.filters.params(), **request.rules.params()}, export.exported,
+                           {**request.segment.params(), **request.rules.params()}, export.exported,
                            request.file_name())
     print(f"{export.exported:,} of {export.matched:,} matching customers as of {request.as_of} "
           f"({export.excluded_not_opted_in:,} without marketing opt-in left out, {len(export.holdout):,} held out "
@@ -184,9 +186,7 @@ def command_prepare(args) -> int:
         print(f"already prepared: {database.snapshot} holds the model of these exports", file=sys.stderr)
         return 0
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot prepare the model, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
     started = time.perf_counter()
     as_of = args.as_of or database.default_as_of()
     problems = database.prepare(as_of)
@@ -210,11 +210,22 @@ def command_backtest(args) -> int:
 
     database = _open_database(args)
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot backtest, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot backtest: {checks.why_no_orders(database.findings())}")
     result = churn.backtest(database, args.cutoff, args.horizon_days)
     print(churn.backtest_table(result))
+    return 0
+
+
+def command_graph(args) -> int:
+    """Print (or write) the build graph: what each derived table reads and what builds it."""
+    from dashboard import graph
+    from dashboard.outputs import write_atomically
+
+    render = {"text": graph.describe, "mermaid": graph.mermaid, "dot": graph.dot}[args.format]
+    content = render(with_queries=not args.no_queries) if args.format != "text" else render()
+    written = write_atomically(args.out, content)
+    if written:
+        print(f"wrote the build graph ({args.format}) to {written}", file=sys.stderr)
     return 0
 
 
@@ -283,6 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--horizon-days", type=_positive_int, default=90,
                           help="days after the cutoff to compare with (default 90)")
     backtest.set_defaults(handler=command_backtest)
+
+    build_graph = commands.add_parser(
+        "graph", help="show the build graph: every derived table, what builds it and what it reads (docs/graph.md)")
+    build_graph.add_argument("--format", choices=("text", "mermaid", "dot"), default="text",
+                             help="text (default), a Mermaid flowchart or Graphviz DOT")
+    build_graph.add_argument("--out", default="-", help="output file, or - for stdout (default)")
+    build_graph.add_argument("--no-queries", action="store_true",
+                             help="Mermaid/DOT: leave out the queries (only the nodes that are built)")
+    build_graph.set_defaults(handler=command_graph)
     return parser
 
 

@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 
 from dashboard import churn, formatting
-from dashboard.filters import Filters
+from dashboard.filters import Segment
 from dashboard.queries import run_query
 
 DEFAULT_HOLDOUT_SHARE = 0.10
 MAX_HOLDOUT_SHARE = 0.5
-SEGMENT_QUERY_KEYS = {"channels": "channel", "regions": "region", "categories": "category", "tiers": "tier"}
+SEGMENT_QUERY_KEYS = {"channels": "channel", "regions": "region", "categories": "category", "tiers": "tier"}  # the sidebar's URL keys
 CAMPAIGNS_FOLDER = "campaigns"
 
 # The export's columns (from queries/winback_segment.sql), their kind in the file and their header.
@@ -113,14 +113,14 @@ class ListRequest:
 
     as_of: date
     rules: churn.WinbackRules = field(default_factory=churn.WinbackRules)
-    filters: Filters = field(default_factory=Filters)
+    segment: Segment = field(default_factory=Segment)
     options: ExportOptions = field(default_factory=ExportOptions)
 
     def query_string(self) -> str:
         """The canonical query string: as-of, segment, rules, export options (a link to the page's list)."""
         pairs = [("as_of", self.as_of.isoformat())]
         for name, key in SEGMENT_QUERY_KEYS.items():
-            pairs += [(key, value) for value in getattr(self.filters, name) or ()]
+            pairs += [(key, value) for value in getattr(self.segment, name) or ()]
         return urlencode(pairs + self.rules.query_pairs() + self.options.query_pairs())
 
     @property
@@ -152,7 +152,7 @@ def parse_list_query(text: str, default_as_of: date) -> ListRequest:
         except ValueError:
             raise ValueError(f"as_of={query['as_of'][-1]!r} is not a date (YYYY-MM-DD)") from None
     segment = {name: tuple(query[key]) for name, key in SEGMENT_QUERY_KEYS.items() if query.get(key)}
-    return ListRequest(as_of, churn.WinbackRules.from_query(query), Filters(**segment),
+    return ListRequest(as_of, churn.WinbackRules.from_query(query), Segment(**segment),
                        ExportOptions.from_query(query))
 
 
@@ -162,13 +162,11 @@ def resolve_complaint_categories(cursor, request: ListRequest) -> ListRequest:
     wanted = request.rules.complaint_categories
     if not wanted:
         return request
-    churn.ensure_customer_scores(cursor)
     known = run_query(cursor, "winback_complaint_categories")["complaint_category"].tolist()
     by_text = {formatting.label(value, "category").lower(): value for value in known}
     by_text.update({value.lower(): value for value in known})
     resolved = tuple(by_text.get(text.lower(), text) for text in wanted)
-    return ListRequest(request.as_of, replace(request.rules, complaint_categories=resolved), request.filters,
-                       request.options)
+    return replace(request, rules=replace(request.rules, complaint_categories=resolved))
 
 
 def holdout_split(customers: pd.DataFrame, share: float, seed: int) -> pd.Series:
@@ -295,8 +293,7 @@ def opt_in_is_exported(database) -> bool:
 
 def build_export(cursor, request: ListRequest, show_pii: bool, opt_in_known: bool) -> CampaignExport:
     """Run the list for the request on a cursor of its as-of date and render the campaign file."""
-    churn.ensure_customer_scores(cursor)
-    rows = run_query(cursor, "winback_segment", **request.filters.params(), **request.rules.params(),
+    rows = run_query(cursor, "winback_segment", **request.segment.params(), **request.rules.params(),
                      opted_in_only=False, show_pii=show_pii, limit=None, offset=0)
     rows = rows.drop(columns=["total_matches"])
     matched = len(rows)

@@ -3,6 +3,8 @@
 -- horizon_days before that date). Floats are null when not computed (no customers, no expected orders).
 -- predicted_orders_calendar: the same model on calendar days; season_used: the seasonal clock was used.
 -- Params: $cutoff, $horizon_days, $horizon_end, $n_customers, $silent_share, $auc, $baseline_auc, $predicted_orders, $actual_orders, $method, $message, $predicted_orders_calendar, $season_used
+-- Reads: none
+-- Creates: churn_backtest
 create table churn_backtest as
 select
     cast($cutoff as date) as cutoff,

@@ -3,6 +3,7 @@
 -- expected orders in the next 90 days. Reads the aggregate cube_churn_rfm_cells, summed over the seg_keys of the
 -- segment. Value columns are null without a fitted model.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_churn_rfm_cells, segment_keys()
 select
     lifecycle_state,
     cast(sum(customers) as bigint) as customers,

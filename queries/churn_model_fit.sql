@@ -6,6 +6,8 @@
 -- of the year, comma-separated (null when not used), season_message why or what was found
 -- (dashboard/seasonality.py).
 -- Params: $as_of, $method, $n_customers, $r, $alpha, $a, $b, $gg_p, $gg_q, $gg_v, $message, $season_index, $season_message
+-- Reads: none
+-- Creates: churn_model
 create table churn_model as
 select
     cast($as_of as date) as as_of,

@@ -2,6 +2,7 @@
 -- their mean churn risk. What explains a "Loyal" customer at 98% churn risk: RFM ranks recency against everyone,
 -- the lifecycle state against the customer's own rhythm. Reads the aggregate cube_churn_rfm_cells.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_churn_rfm_cells, segment_keys()
 select
     rfm_segment,
     lifecycle_state,

@@ -4,6 +4,7 @@
 -- one after the customer's first. age_bucket = floor(days since the first purchase day / 30), capped at 36;
 -- period_key = year x 24 + half-month of the year (2 x (month - 1), + 1 from the 16th on).
 -- Params: $since_date
+-- Reads: valid_orders
 with purchase_days as (
     select customer_id, cast(ordered_local as date) as purchased_on
     from valid_orders

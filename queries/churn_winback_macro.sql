@@ -12,6 +12,8 @@
 -- segment_customers). The win-back queries read the aggregates cube_churn_winback_groups and
 -- cube_churn_winback_rows with winback_rules_match instead.
 -- Params: none
+-- Reads: customer_scores, segment_customers()
+-- Creates: winback_customers(), winback_rules_match()
 create macro winback_rules_match(
     states, bands, segments, r_scores, fm_scores, min_days, max_days, min_value, max_value, nps, open_complaint,
     complained, complaint_categories, returned, opt_in,

@@ -7,6 +7,8 @@
 -- when none of those is set. Sorted by (lifecycle_state, risk_band, seg_key). seg_key -1: a scored customer
 -- missing from customer_summary (counted only unfiltered).
 -- Params: none
+-- Reads: customer_scores, customer_summary
+-- Creates: cube_churn_winback_groups
 create table cube_churn_winback_groups as
 select
     customer_scores.lifecycle_state,

@@ -8,6 +8,8 @@
 -- day and revenue bounds, RFM scores and complaint categories are tested row by row. seg_key as in
 -- cube_churn_winback_groups.
 -- Params: none
+-- Reads: customer_scores, customer_summary
+-- Creates: cube_churn_winback_rows
 create table cube_churn_winback_rows as
 select
     row_number() over (

@@ -1,6 +1,7 @@
 -- Grain: one row per complaint (ticket) category of the scored customers: the options of the win-back builder's
 -- complaint category rule, most customers first, then by name.
 -- Params: none
+-- Reads: cube_churn_winback_rows
 with categories as (
     select unnest(complaint_categories) as complaint_category
     from cube_churn_winback_rows

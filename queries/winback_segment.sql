@@ -9,6 +9,7 @@
 -- order, with the shown columns, so DuckDB reads only what the page needs); total_matches is summed like
 -- winback_summary.sql.
 -- Params: $lifecycle_states, $risk_bands, $rfm_segments, $recency_scores, $fm_scores, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in, $channels, $regions, $categories, $tiers, $opted_in_only, $show_pii, $limit, $offset
+-- Reads: cube_churn_winback_groups, cube_churn_winback_rows, segment_keys(), winback_rules_match()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

@@ -6,6 +6,7 @@
 -- cube_churn_winback_groups; with one it sums the rows of cube_churn_winback_rows (one per customer). DuckDB
 -- drops the branch whose condition on those rules is false.
 -- Params: $lifecycle_states, $risk_bands, $rfm_segments, $recency_scores, $fm_scores, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in, $channels, $regions, $categories, $tiers
+-- Reads: cube_churn_winback_groups, cube_churn_winback_rows, segment_keys(), winback_rules_match()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import churn, clv, demo, lifecycle, seasonality
+from dashboard import churn, clv, demo, graph, lifecycle, seasonality
 from tests.exports import write_table
 from tests.test_churn import direct_expected_purchases
 
@@ -80,9 +80,8 @@ def simulated_orders(years: float, rng: np.random.Generator, customers: int = 30
 
 
 def seasonal_index_of(open_database, data_dir, as_of):
-    cursor = open_database(data_dir).cursor(as_of)
-    features = cursor.execute("select * from (" + churn.queries.load_sql("churn_features") + ")").df()
-    return churn.estimate_seasonality(cursor, features, as_of)
+    target = graph.target_of(open_database(data_dir).cursor(as_of))
+    return churn.estimate_seasonality(target, target.query("churn_features"))
 
 
 def test_seasonality_recovers_a_planted_index(open_database, tmp_path):
@@ -244,7 +243,7 @@ def hand_scores(tmp_path_factory):
     write_table(folder / "data", "orders", hand_made_orders(np.random.default_rng(21), as_of))
     database = Database.open(load_settings(environ={}, data_dir=folder / "data", state_dir=folder / "state"))
     cursor = database.cursor(as_of)
-    info = churn.ensure_customer_scores(cursor)
+    info = churn.model_info(cursor)
     scores = cursor.execute("select * from customer_scores").df()
     cursor.close()
     return info, scores, as_of

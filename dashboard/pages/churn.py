@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, cache, churn, churn_figures, figures, formatting, lifecycle, winback
-from dashboard.filters import Filters
 from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, query, require_data,
                                     table)
 
@@ -55,9 +54,9 @@ view = current_view()
 if not require_data(view):
     st.stop()
 
-with st.spinner("Fitting the churn model…"):
+with st.spinner("Fitting the churn model…"):  # the first read of an as-of date's scores fits the model
     try:
-        model = churn.prepare(view.database, view.as_of)
+        model = churn.model_info_from(cache.query(view.database, view.as_of, "churn_model_info"))
     except Exception as error:  # a page explains, it does not print a traceback
         st.error(f"The churn scores could not be computed: {error}", icon=":material/error:")
         st.stop()
@@ -298,8 +297,7 @@ elif page is not None:
         placeholder=view.as_of.strftime("%Y%m%d"), help="The same seed and list give the same holdout.",
     )
     request = winback.ListRequest(
-        view.as_of, rules, Filters(channels=view.filters.channels, regions=view.filters.regions,
-                                   categories=view.filters.categories, tiers=view.filters.tiers),
+        view.as_of, rules, view.filters.segment,
         winback.ExportOptions(opted_in_only=bool(honour_opt_in) or not opt_in_known,
                               holdout_share=float(holdout_percent or 0) / 100,
                               seed=None if seed is None else int(seed)),
@@ -331,7 +329,7 @@ elif page is not None:
             cursor.close()
         winback.record_campaign(view.settings.state_dir, export, user_access.user, view.settings.timezone)
         access.record_download(view.settings.state_dir, user_access, "win-back list", {
-            **request.filters.params(), **rules.params(), "campaign_id": request.campaign_id}, export.exported,
+            **request.segment.params(), **rules.params(), "campaign_id": request.campaign_id}, export.exported,
             file_name)
         return export.csv_text
 
