@@ -91,6 +91,15 @@ UNUSABLE_ROW_RULES: dict[str, list[tuple[str, str, str]]] = {
     "customers": [
         ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
     ],
+    "campaigns": [
+        ("campaign_id", "campaign_id is null", "missing campaign_id (null or empty), rows left out"),
+        ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
+        ("group", "coalesce(lower(trim(\"group\")), '') not in ('treatment', 'holdout')",
+         "group is not treatment or holdout, rows left out"),
+        ("sent_at", "sent_at is null", "missing or unreadable timestamp, rows left out"),
+        ("sent_at", "sent_at < $earliest_at", "timestamp before 1990, rows left out"),
+        ("sent_at", "sent_at >= $latest_at", "timestamp in the future, rows left out"),
+    ],
 }
 
 # Rows kept but worth knowing about: (column, condition, message).
@@ -110,6 +119,8 @@ UNIQUE_KEYS = {
     "tickets": ("ticket_id", "opened_at"),
     "returns": ("return_id", "requested_at"),
     "customers": ("customer_id", "created_at"),
+    # a customer listed twice in one campaign counts once (the earliest send)
+    "campaigns": ("campaign_id || '|' || customer_id", "sent_at"),
 }
 
 # Activity tables checked for customers that have no usable order.
@@ -180,7 +191,7 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
 
     converted = [(canonical, column, column_type) for canonical, (column, column_type, _) in source.columns.items()
                  if column]
-    columns = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
+    columns = [f"{expression} as {quote_identifier(canonical)}" for canonical, (_, _, expression) in source.columns.items()]
     columns += [f"{quote_identifier(column)} as source_{index}" for index, (_, column, _) in enumerate(converted)]
     rules = UNUSABLE_ROW_RULES.get(table, []) + SUSPICIOUS_ROW_RULES.get(table, [])
     key, _ = UNIQUE_KEYS[table]
@@ -188,7 +199,7 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
                 f"count(*) filter (where is_passing and {key} is null) + "
                 f"count(distinct {key}) filter (where is_passing)"]
     for index, (canonical, _, source_type) in enumerate(converted):
-        unreadable = f"source_{index} is not null and {canonical} is null"
+        unreadable = f"source_{index} is not null and {quote_identifier(canonical)} is null"
         if source_type.upper().startswith("VARCHAR"):
             unreadable += f" and trim(source_{index}) <> ''"
         measures.append(f"count(*) filter (where {unreadable})")
@@ -217,7 +228,9 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
             findings.append(Finding("WARN", table, column, message, count))
     if passing_count > usable_count:
         duplicates = passing_count - usable_count
-        findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", duplicates))
+        column, message = ("customer_id", "customer listed twice in one campaign, later copies left out") \
+            if table == "campaigns" else (key, "duplicate values, later copies left out")
+        findings.append(Finding("WARN", table, column, message, duplicates))
     if table == "orders" and usable_count == 0:
         findings.append(Finding("ERROR", table, "", "no usable rows: every metric is empty", row_count))
     elif usable_count < row_count:

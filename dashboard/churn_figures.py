@@ -152,3 +152,33 @@ def backtest_auc(model_auc: float, baseline_auc: float, method: str) -> go.Figur
     fig.update_xaxes(range=[0.5, 1.0])
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def campaign_lift(table: pd.DataFrame, window_days: int) -> go.Figure:
+    """Lift of each campaign (treatment rate - holdout rate of ordering within ``window_days`` after the send) with
+    its 95% interval, from ``campaigns.lift_table`` rows; a line at 0 (no effect). Campaigns whose window is not
+    over are left out (the table says so)."""
+    rows = table[(table["window_days"] == window_days) & table["is_complete"]].sort_values("sent_at")
+    colours = [PALETTE["neutral"] if too_small else (PALETTE["good"] if low > 0 else PALETTE["bad"] if high < 0
+                                                     else PALETTE["secondary"])
+               for too_small, low, high in zip(rows["is_too_small"], rows["lift_ci_low"], rows["lift_ci_high"])]
+    labels = [f"{campaign} ({pd.Timestamp(sent):%d %b %Y})" for campaign, sent in zip(rows["campaign_id"],
+                                                                                      rows["sent_at"])]
+    fig = go.Figure(go.Scatter(
+        x=100 * rows["lift"], y=labels, mode="markers", marker={"size": 12, "color": colours},
+        error_x={"type": "data", "symmetric": False, "array": 100 * (rows["lift_ci_high"] - rows["lift"]),
+                 "arrayminus": 100 * (rows["lift"] - rows["lift_ci_low"]), "thickness": 2, "width": 6},
+        customdata=list(zip(100 * rows["treatment_rate"], 100 * rows["holdout_rate"], 100 * rows["lift_ci_low"],
+                            100 * rows["lift_ci_high"], rows["treatment_customers"], rows["holdout_customers"])),
+        hovertemplate="%{y}<br>ordered within " + str(window_days) + " days: treatment %{customdata[0]:.1f}% "
+                      "(%{customdata[4]:,} customers), holdout %{customdata[1]:.1f}% (%{customdata[5]:,})<br>"
+                      "lift %{x:+.1f} points (95% interval %{customdata[2]:+.1f} to %{customdata[3]:+.1f})"
+                      "<extra></extra>",
+        showlegend=False,
+    ))
+    fig.add_vline(x=0, line={"color": PALETTE["ink"], "width": 1, "dash": "dot"})
+    style(fig, f"Lift: extra share of customers who ordered within {window_days} days (treatment - holdout)",
+          "Lift (percentage points), with its 95% interval", None, height=max(220, 70 * len(rows) + 140))
+    fig.update_xaxes(ticksuffix=" pts", zeroline=False)
+    fig.update_yaxes(autorange="reversed")
+    return fig

@@ -34,7 +34,7 @@ import json
 import re
 import threading
 import weakref
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -82,6 +82,12 @@ class PythonNode:
     earlier_steps: tuple[str, ...] = ()
     earlier_days: int = 0
 
+
+# Frames read fresh for each query that reads them (no node builds them: they change while the app runs, so they
+# are never stored): name -> the "module:function" that makes the pandas frame from the target (graph.Target),
+# registered on the query's cursor while it runs. A query's '-- Reads:' line names them like tables.
+# recorded_campaigns: the campaigns this app recorded in its state folder when a list was exported.
+CALLER_FRAMES = {"recorded_campaigns": "dashboard.campaigns:recorded_for"}
 
 PYTHON_NODES = (
     PythonNode(
@@ -150,6 +156,7 @@ class Query:
     name: str
     reads: tuple[str, ...]
     params: tuple[str, ...]
+    frames: tuple[str, ...] = ()  # the CALLER_FRAMES it reads
 
     @property
     def source(self) -> str:
@@ -300,7 +307,9 @@ def load() -> Graph:
         earlier = details.pop("earlier_table_reads", ())
         built[name] = Node(reads=to_nodes(table_reads, name) if details["kind"] != "source" else (),
                            earlier_reads=to_nodes(earlier, name), **{k: v for k, v in details.items() if k != "reads"})
-    queries = {file: Query(file, to_nodes(reads, f"queries/{file}.sql"), params)
+    queries = {file: Query(file, to_nodes([name for name in reads if name not in CALLER_FRAMES],
+                                          f"queries/{file}.sql"), params,
+                           tuple(name for name in reads if name in CALLER_FRAMES))
                for file, (reads, creates, params) in headers.items() if not creates}
     return Graph(_in_build_order(built), queries, creators)
 
@@ -478,6 +487,29 @@ def ensure_for(cursor, names: Iterable[str]) -> None:
     target = target_of(cursor)
     if target is not None:
         ensure(target, names)
+
+
+@contextmanager
+def frames_for(cursor, name: str):
+    """The CALLER_FRAMES query ``name`` reads, made and registered on a bound cursor while the block runs (one the
+    cursor already has is left as it is)."""
+    query = load().queries.get(name)
+    target = target_of(cursor)
+    registered = []
+    try:
+        for frame in (query.frames if query is not None and target is not None else ()):
+            try:
+                cursor.table(frame)
+                continue
+            except Exception:  # duckdb.CatalogException: not registered yet
+                pass
+            module, function = CALLER_FRAMES[frame].split(":")
+            cursor.register(frame, getattr(importlib.import_module(module), function)(target))
+            registered.append(frame)
+        yield
+    finally:
+        for frame in registered:
+            cursor.unregister(frame)
 
 
 def is_built(cursor, name: str) -> bool:

@@ -29,7 +29,7 @@ import duckdb
 
 from dashboard import checks, graph, queries, snapshots
 from dashboard.settings import Settings
-from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
+from dashboard.sources import CONTRACT, Catalog, quote_identifier, quote_literal, register_sources, export_fingerprint
 
 MAX_AS_OF_SCHEMAS = 4
 BUILD_CATALOG = "build"  # the file a model is built in by ``Database.open(..., build_in_file=True)``
@@ -56,7 +56,7 @@ def usable_rows_sql(table: str, now: datetime) -> str:
     for name, value in checks.row_rule_parameters(now).items():
         # Our own constants (1990 and now + 1 day), not user input: inlined because DDL takes no parameters.
         where = where.replace(f"${name}", f"timestamp {quote_literal(value.isoformat(sep=' '))}")
-    return f"select {', '.join(CONTRACT[table].columns)} from main.{table} where {where}"
+    return f"select {', '.join(map(quote_identifier, CONTRACT[table].columns))} from main.{table} where {where}"
 
 
 def build_clean_table(connection, table: str, now: datetime, catalog: str = "memory") -> None:
@@ -67,7 +67,7 @@ def build_clean_table(connection, table: str, now: datetime, catalog: str = "mem
     The table goes to ``<catalog>.main`` (``memory``, or the file a model is built in).
     """
     key, time_column = checks.UNIQUE_KEYS[table]
-    columns = ", ".join(CONTRACT[table].columns)
+    columns = ", ".join(map(quote_identifier, CONTRACT[table].columns))
     target = f"{catalog}.main.clean_{table}"
     connection.execute(f"create or replace table {target} as {usable_rows_sql(table, now)}")
     connection.execute(

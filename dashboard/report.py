@@ -20,10 +20,15 @@ from dashboard.queries import run_query
 
 
 def metrics_report(database, as_of: date, filters: Filters | None = None) -> dict:
-    """The JSON metrics report: the contract keys of docs/metrics.md for as_of."""
+    """The JSON metrics report: the contract keys of docs/metrics.md for as_of, and ``campaigns`` (the 90-day
+    lift of every campaign, dashboard/campaigns.py)."""
+    from dashboard import campaigns
+
     cursor = database.cursor(as_of)
     try:
-        return contract_metrics(cursor, filters)
+        metrics = contract_metrics(cursor, filters)
+        metrics["campaigns"] = campaigns.campaign_report(cursor)
+        return metrics
     finally:
         cursor.close()
 

@@ -110,6 +110,18 @@ CONTRACT: dict[str, TableSpec] = {
             ("ticket_id", "customer_id", "opened_at", "resolved_at", "category"),
         ),
         TableSpec(
+            "campaigns",
+            {
+                "campaign_id": ID,
+                "customer_id": ID,
+                "group": TEXT,
+                "sent_at": TIMESTAMP,
+                "channel": TEXT,
+                "offer": TEXT,
+            },
+            ("campaign_id", "customer_id", "group", "sent_at"),
+        ),
+        TableSpec(
             "returns",
             {
                 "return_id": ID,
@@ -477,7 +489,8 @@ def _text_number_sql(text: str) -> str:
 
 def _empty_view_sql(spec: TableSpec) -> str:
     """A view with the canonical columns and no rows."""
-    columns = ", ".join(f"cast(null as {DUCKDB_TYPE[kind]}) as {name}" for name, kind in spec.columns.items())
+    columns = ", ".join(f"cast(null as {DUCKDB_TYPE[kind]}) as {quote_identifier(name)}"
+                        for name, kind in spec.columns.items())
     return f"select {columns} where false"
 
 
@@ -675,7 +688,8 @@ def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: d
             missing_required.append(canonical)
     if missing_required:
         return None, findings
-    select_parts = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
+    select_parts = [f"{expression} as {quote_identifier(canonical)}"  # campaigns' "group" is an SQL keyword
+                    for canonical, (_, _, expression) in source.columns.items()]
     return f"select {', '.join(select_parts)} from raw_{spec.name}", findings
 
 
