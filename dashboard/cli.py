@@ -39,6 +39,20 @@ def _refuse(reason: str) -> int:
     return 2
 
 
+def _incomplete_refusal(database, args, what: str) -> int | None:
+    """Refuse (exit 2, one line) when a table is incomplete, unless ``--allow-incomplete``: then warn and go on.
+
+    A file that could not be read (cut short while being written, corrupt) would silently lower every number.
+    """
+    incomplete = database.incomplete_tables()
+    if incomplete and not args.allow_incomplete:
+        return _refuse(f"cannot {what}: " + "; ".join(incomplete.values())
+                       + ". Pass --allow-incomplete to go on without them")
+    for message in incomplete.values():
+        print(f"warning: {checks.printable(message)}", file=sys.stderr)
+    return None
+
+
 def command_demo_data(args) -> int:
     """Write the synthetic demo exports."""
     from dashboard import demo
@@ -93,9 +107,15 @@ def command_report(args) -> int:
     database = _open_database(args)
     if not database.has_orders:
         return _refuse(f"cannot build the report: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "build the report")
+    if refused is not None:
+        return refused
     as_of = args.as_of or database.default_as_of()
     if args.format == "json":
-        content = json.dumps(report.metrics_report(database, as_of), indent=2, sort_keys=False) + "\n"
+        metrics = report.metrics_report(database, as_of)
+        if database.incomplete_tables():  # only with --allow-incomplete: the numbers exclude these tables' files
+            metrics["incomplete_tables"] = database.incomplete_tables()
+        content = json.dumps(metrics, indent=2, sort_keys=False) + "\n"
     elif args.format == "html":
         content = report.weekly_report_html(database, as_of)
     else:
@@ -114,6 +134,9 @@ def command_scores(args) -> int:
     database = _open_database(args)
     if not database.has_orders:
         return _refuse(f"cannot score customers: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "score customers")
+    if refused is not None:
+        return refused
     as_of = args.as_of or database.default_as_of()
     show_pii = database.settings.show_pii
     cursor = database.cursor(as_of)
@@ -182,11 +205,21 @@ def command_prepare(args) -> int:
     The model is built in the snapshot's file from the start (not in memory and then copied).
     """
     database = _open_database(args, build_in_file=True)
+    try:
+        return _prepare(database, args)
+    finally:
+        database.close()  # a model file left half-built (a refusal, a full disk, Ctrl-C) is removed
+
+
+def _prepare(database, args) -> int:
+    if not database.has_orders:
+        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "prepare the model")
+    if refused is not None:
+        return refused
     if database.snapshot is not None:
         print(f"already prepared: {database.snapshot} holds the model of these exports", file=sys.stderr)
         return 0
-    if not database.has_orders:
-        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
     started = time.perf_counter()
     as_of = args.as_of or database.default_as_of()
     problems = database.prepare(as_of)
@@ -261,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="metrics report (json) or weekly review (html, pdf)")
     report.add_argument("--data", type=Path, help="data folder (default: settings)")
     report.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    report.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     report.add_argument("--format", choices=("json", "html", "pdf"), default="json")
     report.add_argument("--out", required=True, help="output file, or - for stdout")
     report.set_defaults(handler=command_report)
@@ -268,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     scores = commands.add_parser("scores", help="churn scores per customer (CSV; docs/churn.md)")
     scores.add_argument("--data", type=Path, help="data folder (default: settings)")
     scores.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    scores.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     scores.add_argument("--out", required=True, help="output CSV file (not inside the data folder), or - for stdout")
     scores.set_defaults(handler=command_scores)
 
@@ -286,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "exports (app, report, scores) take a second; run it after each new export")
     prepare_model.add_argument("--data", type=Path, help="data folder (default: settings)")
     prepare_model.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    prepare_model.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     prepare_model.set_defaults(handler=command_prepare)
 
     backtest = commands.add_parser("backtest", help="backtest the churn model against a recency baseline")

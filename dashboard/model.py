@@ -186,6 +186,15 @@ class Database:
             snapshots.remove(self._build_file)
             self._build_file = None
 
+    def close(self) -> None:
+        """Remove the file a model was being built in, if it was not saved, and close the connection."""
+        try:
+            self._drop_build_file()
+        except duckdb.Error:
+            if self._build_file is not None:
+                snapshots.remove(self._build_file)
+        self.connection.close()
+
     def _use_snapshot(self) -> bool:
         """Attach this version's snapshot, if there is a usable one, and read the clean tables from it."""
         path = self.snapshot_path
@@ -341,10 +350,19 @@ class Database:
         if self.has_orders:
             findings += freshness.findings_for_age(self)
         counts = {name: source.row_count for name, source in self.catalog.tables.items() if source.is_usable}
+        findings += freshness.incomplete_findings(self.catalog, self.settings.state_dir)
+        incomplete = [name for name, source in self.catalog.tables.items() if source.is_incomplete]
         findings += freshness.drift_findings_and_record(
             self.settings.state_dir, self.catalog.data_dir, self.catalog.fingerprint, counts,
-            self.settings.row_drop_warn_share, self.opened_at)
+            self.settings.row_drop_warn_share, self.opened_at, incomplete)
         return findings
+
+    def incomplete_tables(self) -> dict[str, str]:
+        """Each table some of whose files could not be read, with the sentence that says so and what the last
+        complete load had (freshness.incomplete_messages); cheap: no row is read."""
+        from dashboard import freshness
+
+        return freshness.incomplete_messages(self.catalog, self.settings.state_dir)
 
     def warm(self, as_of: date | None = None) -> list[str]:
         """Build every node of the graph for as_of (the aggregates every page reads, the churn scores, the churn

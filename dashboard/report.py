@@ -125,7 +125,14 @@ th,td{padding:6px 10px;border-bottom:1px solid #e2e8f0;text-align:left}td.num{te
 thead th{background:#f1f5f9}.up{color:#15803d}.down{color:#b91c1c}.flat{color:#64748b}
 .cards{display:flex;gap:16px;flex-wrap:wrap}.card{border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px;min-width:200px}
 .card b{font-size:24px;display:block}li{margin:4px 0}
+.incomplete{border:1px solid #b91c1c;background:#fef2f2;color:#7f1d1d;padding:8px 12px;border-radius:6px}
 """
+
+
+def _incomplete_html(database) -> str:
+    """A warning for each table whose files could not all be read: the review's numbers exclude them."""
+    return "".join(f"<p class='incomplete'><b>Warning:</b> {html.escape(message)}.</p>"
+                   for message in database.incomplete_tables().values())
 
 
 def weekly_report_html(database, as_of: date, filters: Filters | None = None) -> str:
@@ -174,7 +181,7 @@ def weekly_report_html(database, as_of: date, filters: Filters | None = None) ->
 <p class="meta">The 7 days {week['week_start']:%d %b} – {week['week_end']:%d %b %Y} ({html.escape(database.settings.timezone)}),
 segment: {html.escape(_segment_text(filters))}. Data version {database.fingerprint[:8]}, generated {generated}.
 Definitions: docs/metrics.md.</p>
-<h2>KPIs</h2>
+{_incomplete_html(database)}<h2>KPIs</h2>
 <table><thead><tr><th>KPI</th><th>This week</th><th>Previous week</th><th>Change</th><th>4 weeks ago</th><th>Change</th></tr></thead>
 <tbody>{_kpi_rows(weeks)}</tbody></table>
 <h2>What changed this week</h2>

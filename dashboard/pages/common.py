@@ -54,6 +54,7 @@ def build_view() -> View:
         view = View(settings, None, None, Filters(), problem=f"The exports could not be opened: {error}")
         st.session_state["view"] = view
         return view
+    incomplete_banner(database)
     if not database.has_orders:
         view = View(settings, database, None, Filters(),
                     problem="The orders export is missing, unusable or empty, so no metric can be computed. "
@@ -63,6 +64,13 @@ def build_view() -> View:
     view = _sidebar(settings, database)
     st.session_state["view"] = view
     return view
+
+
+def incomplete_banner(database: Database) -> None:
+    """On every page: each table with files that could not be read (cut short, corrupt) and that its numbers
+    exclude them, so a drop is never taken for a real one."""
+    for message in database.incomplete_tables().values():
+        st.error(f"{message}. The Data page lists the files and why.", icon=":material/warning:")
 
 
 def _sidebar(settings: Settings, database: Database) -> View:
