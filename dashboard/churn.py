@@ -693,13 +693,71 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
 # Scores stored per as-of date: the node customer_scores of the build graph (dashboard/graph.py)
 
 
+def fit_of(info: ModelInfo):
+    """The fitted purchase model a ``ModelInfo`` describes (MBG/NBD or NBD), or None (recency fallback, none)."""
+    if info.method == NBD_METHOD:
+        return NbdFit(info.r, info.alpha, math.nan, True, info.n_customers, "")
+    if info.method == MBG_METHOD:
+        return MbgNbdFit(info.r, info.alpha, info.a, info.b, math.nan, True, info.n_customers, "")
+    return None
+
+
+def lifecycle_at(features: pd.DataFrame, model: ModelInfo) -> np.ndarray:
+    """The lifecycle state of each ``churn_features`` row (at the as-of date those rows were computed for) under a
+    model already fitted (``model``: its parameters and seasonal index): what the movement compares today's
+    states with. With no model (recency fallback), the states of the fallback: each customer's own gap."""
+    if features.empty:
+        return np.array([], dtype=object)
+    x = features["frequency"].to_numpy(dtype=float)
+    t_x = features["recency_days"].to_numpy(dtype=float)
+    age = features["t_days"].to_numpy(dtype=float)
+    first_day = (pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]").astype(np.int64))
+    as_of_day = int(first_day[0] + age[0])
+    last_day = (first_day + t_x).astype(np.int64)
+    season = seasonality.SeasonalIndex(model.season_index, model.season_message or "")
+    clock = seasonality.clock_for(season, int(first_day.min()), date(1970, 1, 1) + timedelta(days=as_of_day))
+    fit = fit_of(model)
+    if fit is None:
+        gap = clv.typical_purchase_gap(x, t_x, age)
+        overdue = clock.advance(last_day, np.where(x > 0, t_x / np.maximum(x, 1), gap)) < as_of_day
+        return lifecycle.states(x, np.nan, np.nan, overdue)
+    t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
+    predictor = _Predictor(fit)
+    overdue = clock.advance(last_day, predictor.expected_gap(x, t_x_w)) < as_of_day
+    return lifecycle.states(x, predictor.p_alive(x, t_x_w, age_w), predictor.p_alive_after_last_order(x), overdue)
+
+
+MOVEMENT_DAYS = (7, 28)  # the movement compares today's RFM segments and states with a week and 4 weeks ago
+
+
+def build_customer_movements(target) -> None:
+    """Build the graph node ``customer_movements``: every customer's lifecycle state and RFM segment 7 and 28 days
+    before the target's as-of date, under the model fitted at the as-of date (so a movement is the customer's
+    doing, not a refit's). Customers without an order by then have no row for that date."""
+    model = model_info_from(target.query("churn_model_info"))
+    frames = []
+    for days_back in MOVEMENT_DAYS:
+        features = target.query("churn_features", as_of=target.as_of - timedelta(days=days_back))
+        frames.append(pd.DataFrame({
+            "snapshot": np.full(len(features), days_back, dtype=np.int16),
+            "customer_id": features["customer_id"].to_numpy(),
+            "days_since_last_order": features["days_since_last_order"].to_numpy(),
+            "frequency": features["frequency"].to_numpy(),
+            "revenue": features["revenue"].to_numpy(),
+            "lifecycle_state": lifecycle_at(features, model),
+        }))
+    frame = pd.concat(frames, ignore_index=True).astype({"customer_id": "object", "lifecycle_state": "object"})
+    with target.registered("movement_features", frame, as_table=True):
+        target.execute_file("churn_movements_store")
+
+
 def build_customer_scores(target) -> None:
     """Build the graph node ``customer_scores`` at the target's as-of date: measure the seasonal index, fit the
     model on ``queries/churn_features.sql`` and store ``customer_scores`` (with ``rfm_segment_map``), the
     win-back macros and ``churn_model``, all or nothing. The graph calls it once per as-of date
     (``graph.ensure``), whoever asks.
     """
-    features = target.query("churn_features")
+    features = target.query("churn_features", as_of=target.as_of)
     predictions, info = predict(features, RISK_HORIZON_DAYS, estimate_seasonality(target, features))
     info = replace(info, as_of=target.as_of)
     # The model's outputs become columns of the features frame (no concatenated copy: at 37M customers each copy
@@ -709,8 +767,10 @@ def build_customer_scores(target) -> None:
         if column != "expected_orders":  # the 90-day horizon: expected_orders_90d
             scored[column] = predictions[column].to_numpy()
     del predictions
-    with target.registered("churn_model_scores", scored):
+    scored["snapshot"] = np.zeros(len(scored), dtype=np.int16)  # customer_rfm's snapshot: the as-of date
+    with target.registered("churn_model_scores", scored, as_table=True):
         target.execute_file("churn_rfm_segment_map")
+        target.execute_file("churn_rfm_macro")
         target.execute_file(
             "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
             overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
@@ -812,6 +872,27 @@ def high_risk_summary(cursor, segment: Segment = Segment()) -> dict:
             "high_risk_predicted_clv": float(row["predicted_clv_365d"])}
 
 
+def lifecycle_summary(cursor, segment: Segment = Segment()) -> pd.DataFrame:
+    """One row per lifecycle state (``lifecycle.STATES`` order, states without customers included with 0):
+    customers, share of the segment's customers, lifetime revenue, predicted value, value at stake (NaN without a
+    model), from ``queries/churn_lifecycle_states.sql``. What the Overview and the weekly review show."""
+    rows = queries.run_query(cursor, "churn_lifecycle_states", **segment.params()).set_index("lifecycle_state")
+    frame = rows.reindex(list(lifecycle.STATES))
+    frame["customers"] = frame["customers"].fillna(0).astype("int64")
+    total = int(frame["customers"].sum())
+    frame["share"] = frame["customers"] / total if total else math.nan
+    frame["label"] = [lifecycle.STATE_LABELS[state] for state in frame.index]
+    return frame.rename_axis("lifecycle_state").reset_index()
+
+
+def movements(cursor, days_back: int, dimension: str, segment: Segment = Segment()) -> pd.DataFrame:
+    """Customers of the segment by where they were ``days_back`` days before the as-of date (``previous_value``;
+    'none' without an order by then) and where they are now (``current_value``), by ``dimension``
+    ('lifecycle_state' or 'rfm_segment'), with their value at stake: ``queries/churn_movements.sql``, the churn
+    page's "Who moved" matrix. An unknown dimension gives no rows."""
+    return queries.run_query(cursor, "churn_movements", days_back=days_back, dimension=dimension, **segment.params())
+
+
 # Backtest
 
 @dataclass(frozen=True)
@@ -878,7 +959,7 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
     """The backtest with its cutoff at the target's as-of date (``backtest`` explains it)."""
     cutoff = target.as_of
     horizon_end = cutoff + timedelta(days=horizon_days)
-    features = target.query("churn_features")
+    features = target.query("churn_features", as_of=cutoff)
     outcomes = target.query("churn_backtest_outcomes",
                             horizon_end_at=cutoff_for(horizon_end, target.parameters()["timezone"]))
     latest = outcomes["latest_order_on"].dropna()
@@ -1061,6 +1142,9 @@ class WinbackRules:
     complaint_categories: tuple[str, ...] | None = None
     has_returned: bool | None = None
     is_marketing_opt_in: bool | None = None
+    moved_days: int | None = None
+    previous_states: tuple[str, ...] | None = None
+    previous_segments: tuple[str, ...] | None = None
 
     QUERY_KEYS = {
         "states": "state", "risk_bands": "risk", "segments": "rfm", "recency_scores": "r", "fm_scores": "fm",
@@ -1068,6 +1152,7 @@ class WinbackRules:
         "min_revenue": "value_min", "max_revenue": "value_max", "nps_categories": "nps",
         "has_open_complaint": "complaint", "has_complained": "complained",
         "complaint_categories": "complaint_category", "has_returned": "returned", "is_marketing_opt_in": "opt_in",
+        "moved_days": "since", "previous_states": "from_state", "previous_segments": "from_rfm",
     }
 
     def params(self) -> dict:
@@ -1091,6 +1176,9 @@ class WinbackRules:
             "complaint_categories": listed(self.complaint_categories),
             "has_returned": self.has_returned,
             "is_marketing_opt_in": self.is_marketing_opt_in,
+            "moved_days": self.moved_days,
+            "previous_states": listed(self.previous_states),
+            "previous_segments": listed(self.previous_segments),
         }
 
     @classmethod
@@ -1103,8 +1191,14 @@ class WinbackRules:
             if not given:
                 continue
             try:
-                if field in ("states", "risk_bands", "segments", "nps_categories", "complaint_categories"):
+                if field in ("states", "risk_bands", "segments", "nps_categories", "complaint_categories",
+                             "previous_states", "previous_segments"):
                     values[field] = tuple(_option_value(field, value) for value in given)
+                elif field == "moved_days":
+                    days = int(float(given[-1]))
+                    if days not in MOVEMENT_DAYS:
+                        raise ValueError(f"since is {' or '.join(map(str, MOVEMENT_DAYS))} days")
+                    values[field] = days
                 elif field in ("recency_scores", "fm_scores"):
                     scores = tuple(int(value) for value in given)
                     if any(not 1 <= score <= 5 for score in scores):
@@ -1168,6 +1262,9 @@ class WinbackRules:
             parts.append("returned" if self.has_returned else "never-returned")
         if self.is_marketing_opt_in is not None:
             parts.append("opted-in" if self.is_marketing_opt_in else "not-opted-in")
+        if self.previous_states or self.previous_segments:
+            parts.append(f"was-{'-'.join((self.previous_states or ()) + (self.previous_segments or ()))}"
+                         f"-{self.moved_days or 7}-days-ago")
         text = "-".join(parts).lower().replace("'", "")
         return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "all"
 
@@ -1177,7 +1274,8 @@ class WinbackRules:
 
 
 RULE_OPTION_FIELDS = {"states": "lifecycle_state", "risk_bands": "risk_band", "segments": "rfm_segment",
-                      "nps_categories": "latest_nps_category", "complaint_categories": "category"}
+                      "nps_categories": "latest_nps_category", "complaint_categories": "category",
+                      "previous_states": "previous_lifecycle_state", "previous_segments": "previous_rfm_segment"}
 
 
 def rule_option_label(field: str, value: str) -> str:
@@ -1189,7 +1287,8 @@ def _option_value(field: str, text: str) -> str:
     """A rule option from the URL: the stored value or the label the page shows (``one_time`` or
     ``One-time, not back yet``); complaint categories are free (the data's own)."""
     allowed = {"states": lifecycle.STATES, "risk_bands": RISK_BANDS, "segments": RFM_SEGMENTS,
-               "nps_categories": NPS_CATEGORIES}.get(field)
+               "nps_categories": NPS_CATEGORIES, "previous_states": lifecycle.STATES + ("none",),
+               "previous_segments": RFM_SEGMENTS + ("none",)}.get(field)
     if allowed is None:
         known = {formatting.label(text, "category").lower(): text}
         return known.get(text.lower(), text)

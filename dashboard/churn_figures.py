@@ -182,3 +182,38 @@ def campaign_lift(table: pd.DataFrame, window_days: int) -> go.Figure:
     fig.update_xaxes(ticksuffix=" pts", zeroline=False)
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+def movement_matrix(rows: pd.DataFrame, dimension: str, days_back: int) -> go.Figure:
+    """Customers by where they were ``days_back`` days ago (rows) and where they are now (columns), from
+    churn_movements.sql rows; the count in each cell, clickable (customdata: previous, current)."""
+    from dashboard import churn, formatting, lifecycle
+
+    order = list(lifecycle.STATES) if dimension == "lifecycle_state" else list(churn.RFM_SEGMENTS)
+    field = "previous_lifecycle_state" if dimension == "lifecycle_state" else "previous_rfm_segment"
+    previous = [value for value in order + ["none"] if value in set(rows["previous_value"])]
+    current = [value for value in order if value in set(rows["current_value"])]
+    counts = rows.pivot_table(index="previous_value", columns="current_value", values="customers", aggfunc="sum")
+    counts = counts.reindex(index=previous, columns=current)
+    x_labels = [formatting.label(value, field) for value in current]
+    y_labels = [formatting.label(value, field) for value in previous]
+    text = [["" if pd.isna(value) else f"{int(value):,}" for value in row] for row in counts.to_numpy()]
+    fig = go.Figure(go.Heatmap(
+        z=counts.to_numpy(dtype=float), x=x_labels, y=y_labels, text=text, texttemplate="%{text}",
+        textfont={"size": 11}, colorscale="Blues", colorbar={"title": "Customers", "tickformat": ","},
+        xgap=2, ygap=2, hovertemplate="%{y} then, %{x} now: %{z:,} customers<extra></extra>",
+    ))
+    cells = [(x, y, before, now) for y, before in zip(y_labels, previous) for x, now in zip(x_labels, current)
+             if not pd.isna(counts.loc[before, now])]
+    fig.add_scatter(x=[cell[0] for cell in cells], y=[cell[1] for cell in cells], mode="markers",
+                    marker={"size": 34, "opacity": 0.01, "color": PALETTE["ink"], "symbol": "square"},
+                    customdata=[[cell[2], cell[3]] for cell in cells], hoverinfo="skip", showlegend=False,
+                    name="cells")
+    what = "lifecycle state" if dimension == "lifecycle_state" else "RFM segment"
+    style(fig, f"Where customers were {days_back} days ago and where they are now, by {what} (click a cell)",
+          f"{what.capitalize()} now", f"{what.capitalize()} {days_back} days ago",
+          height=max(380, 44 * len(previous) + 180))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return fig

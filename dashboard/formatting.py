@@ -73,6 +73,13 @@ FIELD_LABELS = {
     ("lifecycle_state", "new"): "New",
     ("lifecycle_state", "one_time"): "One-time, not back yet",
     ("lifecycle_state", "lapsed"): "Lapsed",
+    ("previous_lifecycle_state", "active"): "Active",
+    ("previous_lifecycle_state", "slipping"): "Slipping",
+    ("previous_lifecycle_state", "new"): "New",
+    ("previous_lifecycle_state", "one_time"): "One-time, not back yet",
+    ("previous_lifecycle_state", "lapsed"): "Lapsed",
+    ("previous_lifecycle_state", "none"): "No order yet",
+    ("previous_rfm_segment", "none"): "No order yet",
     ("group", "treatment"): "Treatment",
     ("group", "holdout"): "Holdout",
 }

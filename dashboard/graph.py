@@ -93,11 +93,19 @@ PYTHON_NODES = (
     PythonNode(
         "customer_scores",
         builder="dashboard.churn:build_customer_scores",
-        steps=("churn_features", "churn_season_repeat_days", "churn_rfm_segment_map", "churn_customer_scores",
-               "churn_winback_macro", "churn_model_fit"),
+        steps=("churn_features", "churn_season_repeat_days", "churn_rfm_segment_map", "churn_rfm_macro",
+               "churn_customer_scores", "churn_winback_macro", "churn_model_fit"),
         registers=("churn_model_scores",),
         description="fits the MBG/NBD and Gamma-Gamma on churn_features and stores one row of scores per customer "
                     "(docs/churn.md)",
+    ),
+    PythonNode(
+        "customer_movements",
+        builder="dashboard.churn:build_customer_movements",
+        steps=("churn_model_info", "churn_features", "churn_movements_store"),
+        registers=("movement_features",),
+        description="every customer's lifecycle state and RFM segment 7 and 28 days earlier, under today's fit "
+                    "(the churn page's movement matrix)",
     ),
     PythonNode(
         "churn_backtest",
@@ -403,8 +411,9 @@ class Target(Protocol):
     def transaction(self) -> AbstractContextManager:
         """All or nothing: what the block creates is there for every reader at its end, or not at all."""
 
-    def registered(self, name: str, frame) -> AbstractContextManager:
-        """A transaction in which ``frame`` (pandas) is readable as ``name`` by the SQL run inside it."""
+    def registered(self, name: str, frame, as_table: bool = False) -> AbstractContextManager:
+        """A transaction in which ``frame`` (pandas) is readable as ``name`` by the SQL run inside it (``as_table``:
+        as a temporary table copied from it, for SQL that reads it by name through ``query_table``)."""
 
     def at(self, as_of: date) -> AbstractContextManager["Target"]:
         """The same engine at another as-of date (its model built there), dropped again afterwards unless it was

@@ -565,13 +565,29 @@ class AsOfTarget:
         self.cursor.execute("commit")
 
     @contextmanager
-    def registered(self, name: str, frame):
-        self.cursor.register(name, frame)
+    def registered(self, name: str, frame, as_table: bool = False):
+        """``frame`` readable as ``name`` while the steps run, in one transaction. ``as_table``: copied into a
+        temporary table first (dropped afterwards), for SQL that reads it by name with ``query_table`` (the RFM
+        macro): over a registered frame DuckDB takes seconds and gigabytes for a few thousand rows there."""
+        if not as_table:
+            self.cursor.register(name, frame)
+            try:
+                with self.transaction():
+                    yield self
+            finally:
+                self.cursor.unregister(name)
+            return
+        staging = f"{name}_frame"  # names from our code, never from a user
+        self.cursor.register(staging, frame)
+        try:
+            self.cursor.execute(f"create or replace temp table {name} as select * from {staging}")
+        finally:
+            self.cursor.unregister(staging)
         try:
             with self.transaction():
                 yield self
         finally:
-            self.cursor.unregister(name)
+            self.cursor.execute(f"drop table if exists temp.{name}")
 
     @contextmanager
     def at(self, as_of: date):

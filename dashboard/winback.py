@@ -262,6 +262,9 @@ def describe_rules(rules: churn.WinbackRules) -> str:
         value = getattr(rules, name)
         if value is None or value == ():
             continue
+        if name == "moved_days":
+            parts.append(f"compared with {value} days earlier")
+            continue
         label = {"states": "lifecycle state", "risk_bands": "risk", "segments": "RFM segment",
                  "recency_scores": "R score", "fm_scores": "FM score",
                  "min_days_since_last_order": "days since last order from",
@@ -269,9 +272,12 @@ def describe_rules(rules: churn.WinbackRules) -> str:
                  "max_revenue": "lifetime revenue to $", "nps_categories": "latest NPS answer",
                  "has_open_complaint": "open complaint", "has_complained": "ever complained",
                  "complaint_categories": "complaint about", "has_returned": "ever returned",
-                 "is_marketing_opt_in": "marketing opt-in"}[name]
+                 "is_marketing_opt_in": "marketing opt-in",
+                 "previous_states": "lifecycle state then", "previous_segments": "RFM segment then"}[name]
         if isinstance(value, tuple):
-            field_name = {"states": "lifecycle_state", "nps_categories": "latest_nps_category"}.get(name, "category")
+            field_name = {"states": "lifecycle_state", "nps_categories": "latest_nps_category",
+                          "previous_states": "previous_lifecycle_state",
+                          "previous_segments": "previous_rfm_segment"}.get(name, "category")
             text = ", ".join(formatting.label(item, field_name) if isinstance(item, str) else str(item)
                              for item in value)
         elif isinstance(value, bool):

@@ -6,7 +6,7 @@
 -- risk band, the latest survey answers, open complaints, complaint history (categories), returns, the last
 -- comment (masked) and up to three reasons in plain words.
 -- Params: $high_risk, $medium_risk, $overdue_gap_ratio, $slow_resolution_days, $falling_value_share
--- Reads: churn_model_scores, customer_summary, model_info, rfm_segment_map, valid_returns, valid_surveys, valid_tickets
+-- Reads: churn_model_scores, customer_rfm(), customer_summary, model_info, valid_returns, valid_surveys, valid_tickets
 -- Creates: customer_scores
 create table customer_scores as
 with model_scores as (
@@ -17,36 +17,9 @@ as_of as (
     select as_of, timezone from model_info
 ),
 
-customer_count as (
-    select count(*) as customers from model_scores
-),
-
--- RFM: score = 1 + floor(5 x share of the other customers with a strictly smaller value), capped at 5 (what
--- percent_rank gives, computed once per distinct value instead of sorting every customer), so equal values
--- always get equal scores. Recency counts the customers whose last order is strictly older: the most recent
--- score 5.
-recency_values as (
-    select
-        days_since_last_order,
-        sum(count(*)) over (order by days_since_last_order desc) - count(*) as customers_below
-    from model_scores
-    group by days_since_last_order
-),
-
-frequency_values as (
-    select
-        frequency,
-        sum(count(*)) over (order by frequency) - count(*) as customers_below
-    from model_scores
-    group by frequency
-),
-
-monetary_values as (
-    select
-        revenue,
-        sum(count(*)) over (order by revenue) - count(*) as customers_below
-    from model_scores
-    group by revenue
+-- RFM scores and segment: the macro customer_rfm (churn_rfm_macro.sql), one definition for every date.
+rfm as (
+    select * from customer_rfm('churn_model_scores')
 ),
 
 surveys_ranked as (
@@ -196,12 +169,11 @@ customers as (
         model_scores.*,
         customer_summary.email,
         coalesce(customer_summary.is_marketing_opt_in, false) as is_marketing_opt_in,
-        cast(coalesce(least(5, 1 + floor(5 * recency_values.customers_below
-            / nullif(customer_count.customers - 1, 0))), 1) as integer) as recency_score,
-        cast(coalesce(least(5, 1 + floor(5 * frequency_values.customers_below
-            / nullif(customer_count.customers - 1, 0))), 1) as integer) as frequency_score,
-        cast(coalesce(least(5, 1 + floor(5 * monetary_values.customers_below
-            / nullif(customer_count.customers - 1, 0))), 1) as integer) as monetary_score,
+        rfm.recency_score,
+        rfm.frequency_score,
+        rfm.monetary_score,
+        rfm.frequency_monetary_score,
+        rfm.rfm_segment,
         latest_surveys.kind as latest_survey_kind,
         latest_surveys.score as latest_survey_score,
         latest_surveys.submitted_on as latest_survey_on,
@@ -222,12 +194,9 @@ customers as (
         repeat_gap.median_typical_gap_days,
         as_of.as_of
     from model_scores
-    cross join customer_count
     cross join repeat_gap
     cross join as_of
-    inner join recency_values on recency_values.days_since_last_order = model_scores.days_since_last_order
-    inner join frequency_values on frequency_values.frequency = model_scores.frequency
-    inner join monetary_values on monetary_values.revenue = model_scores.revenue
+    inner join rfm on rfm.customer_id = model_scores.customer_id
     left join customer_summary on customer_summary.customer_id = model_scores.customer_id
     left join latest_surveys on latest_surveys.customer_id = model_scores.customer_id
     left join latest_nps on latest_nps.customer_id = model_scores.customer_id
@@ -239,20 +208,10 @@ customers as (
     left join last_comments on last_comments.customer_id = model_scores.customer_id
 ),
 
--- FM combines frequency and spend: floor((F + M) / 2); the segment is looked up from R and FM.
-segmented as (
-    select
-        customers.*,
-        cast(floor((customers.frequency_score + customers.monetary_score) / 2) as integer)
-            as frequency_monetary_score
-    from customers
-),
-
 -- Each reason is null when it does not apply; dates as '12 Aug 2026', money as whole dollars.
 reason_candidates as (
     select
-        segmented.*,
-        rfm_segment_map.rfm_segment,
+        customers.*,
         case
             when frequency > 0 and days_since_last_order >= $overdue_gap_ratio * typical_gap_days
                 then 'no order for ' || cast(days_since_last_order as varchar) || ' days, '
@@ -302,10 +261,7 @@ reason_candidates as (
                     || '% below their average of $'
                     || cast(cast(round(earlier_order_mean_value) as bigint) as varchar)
         end as value_reason
-    from segmented
-    inner join rfm_segment_map
-        on rfm_segment_map.recency_score = segmented.recency_score
-       and rfm_segment_map.frequency_monetary_score = segmented.frequency_monetary_score
+    from customers
 ),
 
 -- The first three reasons that apply, in the order above (the most telling first); overdue, complaint and

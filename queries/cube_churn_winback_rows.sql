@@ -5,10 +5,11 @@
 -- null and the list is by lifetime revenue).
 -- A page of matches is the first rows by position (DuckDB stops reading once the page is full, and reads the
 -- shown columns of the matching rows only), so a page costs the same however many customers there are; the
--- day and revenue bounds, RFM scores and complaint categories are tested row by row. seg_key as in
+-- day and revenue bounds, RFM scores, complaint categories and where the customer was 7 and 28 days earlier
+-- (customer_movements, 'none' without an order by then) are tested row by row. seg_key as in
 -- cube_churn_winback_groups.
 -- Params: none
--- Reads: customer_scores, customer_summary
+-- Reads: customer_movements, customer_scores, customer_summary
 -- Creates: cube_churn_winback_rows
 create table cube_churn_winback_rows as
 select
@@ -48,7 +49,15 @@ select
     customer_scores.last_purchased_on,
     customer_scores.winback_reason,
     customer_scores.reasons,
-    customer_scores.last_comment_masked
+    customer_scores.last_comment_masked,
+    coalesce(week_ago.previous_lifecycle_state, 'none') as previous_state_7,
+    coalesce(week_ago.previous_rfm_segment, 'none') as previous_segment_7,
+    coalesce(four_weeks_ago.previous_lifecycle_state, 'none') as previous_state_28,
+    coalesce(four_weeks_ago.previous_rfm_segment, 'none') as previous_segment_28
 from customer_scores
 left join customer_summary on customer_summary.customer_id = customer_scores.customer_id
+left join customer_movements as week_ago
+    on week_ago.customer_id = customer_scores.customer_id and week_ago.days_back = 7
+left join customer_movements as four_weeks_ago
+    on four_weeks_ago.customer_id = customer_scores.customer_id and four_weeks_ago.days_back = 28
 order by position

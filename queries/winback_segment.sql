@@ -8,7 +8,7 @@
 -- The page is the first matching rows of cube_churn_winback_rows by position (its rows are stored in this
 -- order, with the shown columns, so DuckDB reads only what the page needs); total_matches is summed like
 -- winback_summary.sql.
--- Params: $lifecycle_states, $risk_bands, $rfm_segments, $recency_scores, $fm_scores, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in, $channels, $regions, $categories, $tiers, $opted_in_only, $show_pii, $limit, $offset
+-- Params: $lifecycle_states, $risk_bands, $rfm_segments, $recency_scores, $fm_scores, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in, $moved_days, $previous_states, $previous_segments, $channels, $regions, $categories, $tiers, $opted_in_only, $show_pii, $limit, $offset
 -- Reads: cube_churn_winback_groups, cube_churn_winback_rows, segment_keys(), winback_rules_match()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
@@ -22,10 +22,11 @@ page_positions as (
     where winback_rules_match(
           $lifecycle_states, $risk_bands, $rfm_segments, $recency_scores, $fm_scores, $min_days_since_last_order,
           $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint,
-          $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in,
+          $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in, $moved_days,
+          $previous_states, $previous_segments,
           lifecycle_state, risk_band, rfm_segment, recency_score, frequency_monetary_score, days_since_last_order,
           revenue, latest_nps_category, has_open_complaint, has_complained, complaint_categories, has_returned,
-          is_marketing_opt_in
+          is_marketing_opt_in, previous_state_7, previous_segment_7, previous_state_28, previous_segment_28
       )
       and (not coalesce($opted_in_only, false) or is_marketing_opt_in)
       and (($channels is null and $regions is null and $categories is null and $tiers is null)
@@ -47,11 +48,12 @@ matching_counts as (
     where $min_days_since_last_order is null and $max_days_since_last_order is null
       and $min_revenue is null and $max_revenue is null
       and $recency_scores is null and $fm_scores is null and $complaint_categories is null
+      and $previous_states is null and $previous_segments is null
       and winback_rules_match(
           $lifecycle_states, $risk_bands, $rfm_segments, null, null, null, null, null, null, $nps_categories,
-          $has_open_complaint, $has_complained, null, $has_returned, $is_marketing_opt_in,
+          $has_open_complaint, $has_complained, null, $has_returned, $is_marketing_opt_in, null, null, null,
           lifecycle_state, risk_band, rfm_segment, null, null, null, null, latest_nps_category,
-          has_open_complaint, has_complained, null, has_returned, is_marketing_opt_in
+          has_open_complaint, has_complained, null, has_returned, is_marketing_opt_in, null, null, null, null
       )
       and seg_key in (select seg_key from segment_keys_in_scope)
     union all
@@ -59,14 +61,16 @@ matching_counts as (
     from cube_churn_winback_rows
     where not ($min_days_since_last_order is null and $max_days_since_last_order is null
                and $min_revenue is null and $max_revenue is null
-               and $recency_scores is null and $fm_scores is null and $complaint_categories is null)
+               and $recency_scores is null and $fm_scores is null and $complaint_categories is null
+               and $previous_states is null and $previous_segments is null)
       and winback_rules_match(
           $lifecycle_states, $risk_bands, $rfm_segments, $recency_scores, $fm_scores, $min_days_since_last_order,
           $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint,
-          $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in,
+          $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in, $moved_days,
+          $previous_states, $previous_segments,
           lifecycle_state, risk_band, rfm_segment, recency_score, frequency_monetary_score, days_since_last_order,
           revenue, latest_nps_category, has_open_complaint, has_complained, complaint_categories, has_returned,
-          is_marketing_opt_in
+          is_marketing_opt_in, previous_state_7, previous_segment_7, previous_state_28, previous_segment_28
       )
       and (($channels is null and $regions is null and $categories is null and $tiers is null)
            or seg_key in (select seg_key from segment_keys_in_scope))

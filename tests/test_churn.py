@@ -230,7 +230,7 @@ def features_dir(tmp_path):
 
 def test_features_by_hand(open_database, features_dir):
     cursor = open_database(features_dir).cursor(date(2024, 6, 30))
-    got = run_query(cursor, "churn_features").sort_values("customer_id", ignore_index=True)
+    got = run_query(cursor, "churn_features", as_of=date(2024, 6, 30)).sort_values("customer_id", ignore_index=True)
     expected = pd.DataFrame([
         ("a", 2, 121, 181, 60, 30.0, 60.5, "2024-01-01", "2024-05-01", 4, 140.0, 20.0, 40.0),
         ("b", 0, 0, 0, 0, 0.0, None, "2024-06-30", "2024-06-30", 1, 10.0, 10.0, None),
@@ -247,7 +247,7 @@ def test_features_by_hand(open_database, features_dir):
 
 def test_features_count_purchase_days_in_the_company_time_zone(open_database, features_dir):
     cursor = open_database(features_dir, timezone="America/New_York").cursor(date(2024, 6, 30))
-    got = run_query(cursor, "churn_features").set_index("customer_id")
+    got = run_query(cursor, "churn_features", as_of=date(2024, 6, 30)).set_index("customer_id")
     assert got.loc["e", ["frequency", "recency_days", "t_days", "days_since_last_order"]].tolist() == [1, 1, 30, 29]
     assert got.loc["e", "monetary"] == 7.0 and got.loc["e", "typical_gap_days"] == 1.0
     assert got.loc["a", "frequency"] == 2  # 05:00 and 10:00 New York time: still one day

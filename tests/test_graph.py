@@ -130,6 +130,7 @@ def every_query_params(as_of) -> dict:
         "show_email": False, "show_pii": False, "limit": 10, "offset": 0, "search": None, "kinds": None,
         "min_score": None, "max_score": None, **churn.WinbackRules().params(),
         "cutoff": as_of - timedelta(days=churn.RISK_HORIZON_DAYS), "horizon_days": churn.RISK_HORIZON_DAYS,
+        "days_back": 7,
     }
 
 

@@ -81,7 +81,7 @@ def simulated_orders(years: float, rng: np.random.Generator, customers: int = 30
 
 def seasonal_index_of(open_database, data_dir, as_of):
     target = graph.target_of(open_database(data_dir).cursor(as_of))
-    return churn.estimate_seasonality(target, target.query("churn_features"))
+    return churn.estimate_seasonality(target, target.query("churn_features", as_of=as_of))
 
 
 def test_seasonality_recovers_a_planted_index(open_database, tmp_path):

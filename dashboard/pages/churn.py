@@ -17,6 +17,7 @@ LIST_KEYS = {  # builder widget key -> value meaning "any"
     "state": [], "risk": [], "rfm": [], "r": [], "fm": [], "nps": [], "complaint_category": [],
     "days_min": None, "days_max": None, "value_min": None, "value_max": None,
     "complaint": None, "complained": None, "returned": None, "opt_in": None,
+    "since": None, "from_state": [], "from_rfm": [],
 }
 
 
@@ -41,6 +42,12 @@ def show_selected(chart_key: str) -> None:
         show_list(r=[int(data[0])], fm=[int(data[1])])
     elif chart_key == "lifecycle_by_rfm":
         show_list(rfm=[data[0]], state=[data[1]])
+    elif chart_key == "movement_matrix":
+        days = st.session_state.get("movement_days") or churn.MOVEMENT_DAYS[0]
+        if st.session_state.get("movement_by", "lifecycle_state") == "lifecycle_state":
+            show_list(since=days, from_state=[data[0]], state=[data[1]])
+        else:
+            show_list(since=days, from_rfm=[data[0]], rfm=[data[1]])
 
 
 st.title("Churn risk and win-back")
@@ -130,6 +137,33 @@ if bins is not None and len(bins):
     with st.expander("Churn risk distribution (chance of no order in the next 90 days)"):
         chart(churn_figures.risk_distribution(bins), key="risk_distribution")
 
+st.subheader("Who moved")
+movement_days_column, movement_by_column = st.columns([1, 2])
+movement_days = movement_days_column.segmented_control(
+    "Compared with", options=list(churn.MOVEMENT_DAYS), default=churn.MOVEMENT_DAYS[0], key="movement_days",
+    bind="query-params", format_func=lambda days: "a week ago" if days == 7 else "4 weeks ago",
+) or churn.MOVEMENT_DAYS[0]
+movement_by = movement_by_column.segmented_control(
+    "By", options=["lifecycle_state", "rfm_segment"], default="lifecycle_state", key="movement_by",
+    bind="query-params", format_func=lambda value: "Lifecycle state" if value == "lifecycle_state" else "RFM segment",
+) or "lifecycle_state"
+moves = query(view, "churn_movements", days_back=movement_days, dimension=movement_by)
+if moves is not None and len(moves):
+    field = "previous_lifecycle_state" if movement_by == "lifecycle_state" else "previous_rfm_segment"
+    changed = moves[(moves.previous_value != moves.current_value) & (moves.previous_value != "none")]
+    if len(changed):
+        sentences = [f"{formatting.plural(int(row.customers), 'customer')} went from "
+                     f"{formatting.label(row.previous_value, field)} to {formatting.label(row.current_value, field)}"
+                     for row in changed.head(4).itertuples(index=False)]
+        st.markdown("Biggest moves: " + "; ".join(sentences) + ".")
+    else:
+        st.caption("Nobody changed group over this period.")
+    newcomers = int(moves[moves.previous_value == "none"]["customers"].sum())
+    chart(churn_figures.movement_matrix(moves, movement_by, movement_days), key="movement_matrix",
+          on_select=lambda: show_selected("movement_matrix"), selection_mode="points")
+    st.caption(f"Both dates are scored with today's model, so a move is the customer's doing, not a refit's. "
+               f"{formatting.plural(newcomers, 'customer')} placed their first order since (row 'No order yet').")
+
 st.subheader("Build a win-back list", anchor="list")
 st.caption(
     "Every rule narrows the list; an empty rule means any. The rules live in the URL, so a link shares the list "
@@ -210,6 +244,23 @@ opt_in = opt_in_column.segmented_control(
     help="Whether the customer agreed to marketing e-mails. Nothing selected: any." if opt_in_known else
     "No marketing opt-in was exported (customers.marketing_opt_in): this rule cannot be used.",
 )
+since_column, from_state_column, from_rfm_column = st.columns(3)
+since = since_column.segmented_control(
+    "Where they were", options=list(churn.MOVEMENT_DAYS), default=None, key="since", bind="query-params",
+    format_func=lambda days: "a week ago" if days == 7 else "4 weeks ago",
+    help="With the two rules beside it: customers who were in that state or segment then (a cell of the "
+         "movement matrix). Nothing selected: a week ago.",
+)
+from_states = from_state_column.multiselect(
+    "Lifecycle state then", options=list(lifecycle.STATES) + ["none"], default=[], key="from_state",
+    bind="query-params", placeholder="Any",
+    format_func=lambda value: churn.rule_option_label("previous_states", value),
+)
+from_segments = from_rfm_column.multiselect(
+    "RFM segment then", options=list(churn.RFM_SEGMENTS) + ["none"], default=[], key="from_rfm",
+    bind="query-params", placeholder="Any",
+    format_func=lambda value: churn.rule_option_label("previous_segments", value),
+)
 rules = churn.WinbackRules(
     states=tuple(chosen_states) or None,
     risk_bands=tuple(bands) or None,
@@ -226,6 +277,9 @@ rules = churn.WinbackRules(
     complaint_categories=tuple(category_labels.get(label, label) for label in complaint_categories) or None,
     has_returned=None if returned is None or not has_returns else returned == "yes",
     is_marketing_opt_in=None if opt_in is None or not opt_in_known else opt_in == "yes",
+    moved_days=None if since is None else int(since),
+    previous_states=tuple(from_states) or None,
+    previous_segments=tuple(from_segments) or None,
 )
 
 summary = query(view, "winback_summary", **rules.params())
