@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from dashboard import figures, insights
+from dashboard import figures, formatting, insights
 from dashboard.filters import Filters
 from dashboard.metrics import WEEKLY_KPIS, contract_metrics
 from dashboard.queries import run_query
@@ -72,8 +72,10 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
         try:
             from dashboard import churn
 
-            risk_note = churn.model_info(cursor).message
-            risk = churn.high_risk_summary(cursor, filters.segment)
+            model = churn.model_info(cursor)
+            risk_note = model.message
+            risk = churn.lifecycle_summary(cursor, filters.segment)
+            risk.attrs["has_predictions"] = model.has_predictions
         except Exception as error:  # the review still goes out without the churn section
             risk, risk_note = None, f"Churn scores unavailable: {error}"
     finally:
@@ -161,17 +163,22 @@ def weekly_report_html(database, as_of: date, filters: Filters | None = None) ->
                                       config={"displaylogo": False, "responsive": True}))
     sentences = data["sentences"] or ["No segment moved noticeably against last week."]
     risk = data["risk"]
-    if risk:
+    if risk is not None:
+        cards = "".join(
+            f"<div class='card'>{html.escape(row.label)}<b>{formatting.count(row.customers)}</b>"
+            f"{formatting.rate(row.share)} of customers"
+            + (f"<br>value at stake {formatting.money(row.value_at_stake_365d)}"
+               if risk.attrs.get("has_predictions") and not formatting.is_missing(row.value_at_stake_365d) else "")
+            + "</div>"
+            for row in risk.itertuples(index=False))
         risk_html = (
-            "<div class='cards'>"
-            f"<div class='card'>High churn risk<b>{risk['high_risk_customers']:,}</b>customers</div>"
-            f"<div class='card'>Their lifetime revenue<b>{figures.format_currency(risk['high_risk_revenue'])}</b></div>"
-            f"<div class='card'>Predicted 365-day value at risk<b>{figures.format_currency(risk['high_risk_predicted_clv'])}</b></div>"
-            "</div>"
+            f"<div class='cards'>{cards}</div><p class='meta'>Lifecycle states (docs/churn.md): slipping customers "
+            "are past the date they were expected to order but probably still customers, the ones to win back; "
+            "value at stake is the part of their next 365 days' value the model expects to be lost.</p>"
         )
     else:
         risk_html = f"<p class='meta'>{html.escape(data['risk_note'] or 'No churn scores.')}</p>"
-    if data["risk_note"] and risk:
+    if data["risk_note"] and risk is not None:
         risk_html += f"<p class='meta'>{html.escape(data['risk_note'])}</p>"
     generated = datetime.utcnow().strftime("%d %b %Y %H:%M UTC")
     return f"""<!DOCTYPE html>
@@ -186,7 +193,7 @@ Definitions: docs/metrics.md.</p>
 <tbody>{_kpi_rows(weeks)}</tbody></table>
 <h2>What changed this week</h2>
 <ul>{''.join(f'<li>{html.escape(sentence)}</li>' for sentence in sentences)}</ul>
-<h2>Churn risk</h2>
+<h2>Where customers are</h2>
 {risk_html}
 <h2>Trends</h2>
 {''.join(chart_html)}

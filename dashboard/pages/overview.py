@@ -5,6 +5,7 @@ import streamlit as st
 
 from dashboard import figures, insights
 from dashboard.metrics import WEEKLY_KPIS
+from dashboard.pages import lifecycle_row
 from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, query, require_data)
 
 st.title("Weekly review")
@@ -26,21 +27,6 @@ four_back = weeks.iloc[4] if len(weeks) > 4 else None
 recent = weeks[weeks["week_number"] < 12].sort_values("week_end")
 
 cards = list(WEEKLY_KPIS)
-risk_cards = []
-try:
-    from dashboard import churn
-
-    high = query(view, "winback_summary", **{**churn.WINBACK_ANY, "risk_bands": ["high"]})
-    if high is not None:
-        high = high.to_dict("records")[0]
-        risk_cards = [
-            ("High churn risk", figures.format_count(high['customers']),
-             "Customers of this segment whose chance of no order in the next 90 days is 70% or more."),
-            ("Revenue at risk", figures.format_currency(high["revenue"]), "Lifetime revenue of those customers."),
-        ]
-except Exception as error:  # the churn page explains model problems; the review still renders
-    risk_cards = [("High churn risk", "–", f"Churn scores unavailable: {error}")]
-
 columns = st.columns(4)
 for index, (key, label, kind, definition) in enumerate(cards):
     with columns[index % 4].container(border=True):
@@ -54,9 +40,7 @@ for index, (key, label, kind, definition) in enumerate(cards):
             chart(figures.sparkline(recent[key], recent["week_end"],
                                     ".1%" if kind == "rate" else (",.1f" if kind == "score" else ",.0f")),
                   key=f"spark_{key}")
-for offset, (label, text, definition) in enumerate(risk_cards):
-    with columns[(len(cards) + offset) % 4].container(border=True):
-        st.metric(label, text, help=definition, border=False)
+lifecycle_row.show(view)  # replaces the one "high churn risk" count (docs/churn.md, "Lifecycle states")
 
 st.subheader("Trend")
 if weeks["orders"].sum() == 0:
