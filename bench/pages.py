@@ -102,13 +102,34 @@ def read_page(page: str) -> tuple[PageQuery, ...]:
     return tuple(query for *_, query in sorted(found, key=lambda item: item[:2]))
 
 
+# Pages whose filtered queries are ``run("...")`` calls of a module (each once per segment with that segment as the
+# filter) rather than ``query(view, ...)`` calls of their script. The Compare segments page: the bench compares
+# two segments, A being the run's changed segment (everyone on the first view, then the channel of each segment
+# change) and B staying COMPARE_OTHER_SEGMENT, so a segment change recomputes A and serves B from the cache, as
+# the app does when one picker changes; the page takes no trend dates (a date-range change is all cache hits).
+RUN_MODULES = {"compare": PAGES_DIR.parent / "compare.py"}
+COMPARE_OTHER_SEGMENT = {"tier": ("gold",)}
+
+
+def read_run_module(page: str) -> tuple[PageQuery, ...]:
+    """The ``run("<name>", ...)`` calls of a page's module, in its order."""
+    tree = ast.parse(RUN_MODULES[page].read_text(encoding="utf-8"))
+    found = []
+    for call in ast.walk(tree):
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "run"
+                and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+            found.append((call.lineno, call.col_offset, PageQuery(call.args[0].value, _call_params(call))))
+    return tuple(query for *_, query in sorted(found, key=lambda item: item[:2]))
+
+
 @lru_cache(maxsize=1)
 def all_pages() -> dict[str, tuple[PageQuery, ...]]:
     """Every page of the app's navigation (``streamlit_app.py``), in its order -> the queries it runs on a view."""
     router = ast.parse((PAGES_DIR.parent.parent / "streamlit_app.py").read_text(encoding="utf-8"))
     files = [node.value for node in ast.walk(router)
              if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(".py")]
-    return {Path(file).stem: read_page(Path(file).stem) for file in sorted(set(files), key=files.index)}
+    return {Path(file).stem: read_run_module(Path(file).stem) if Path(file).stem in RUN_MODULES
+            else read_page(Path(file).stem) for file in sorted(set(files), key=files.index)}
 
 
 def _split_pages() -> tuple[dict, dict]:

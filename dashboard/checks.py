@@ -156,9 +156,9 @@ def _quoted(name: str) -> str:
 def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
     """Unreadable values, rows matching each rule, duplicates and the total left out, from one scan of the table.
 
-    ``raw_<table>`` (see ``sources``) has the canonical columns next to each source value as text
-    (``source_<column>``) and ``is_header_row``, so a value that is present but unreadable can be counted, and a
-    row that repeats the column names is counted once, as that, instead of as unreadable values.
+    ``raw_<table>`` (see ``sources._create_views``) has the canonical columns next to, per column, whether its
+    source value is present but unreadable (and that value as text), and ``is_header_row``, so an unreadable value
+    can be counted with an example, and a row that repeats the column names is counted once, as that.
     """
     converted = [(canonical, column, column_type) for canonical, (column, column_type, _) in source.columns.items()
                  if column]
@@ -169,10 +169,9 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
                 f"count(distinct {key}) filter (where is_passing)",
                 "count(*) filter (where is_header_row)"]
     for canonical, _, _ in converted:
-        unreadable = (f"not is_header_row and source_{canonical} is not null and trim(source_{canonical}) <> '' "
-                      f"and {_quoted(canonical)} is null")
+        unreadable = f"not is_header_row and is_unreadable_{canonical}"
         measures.append(f"count(*) filter (where {unreadable})")
-        measures.append(f"left(min(source_{canonical}) filter (where {unreadable}), 40)")
+        measures.append(f"min(unreadable_{canonical}) filter (where {unreadable})")
     id_columns = [(canonical, column, column_type) for canonical, column, column_type in converted
                   if source.kinds[canonical] == "id"]
     measures += [f"count(*) filter (where is_imprecise_{canonical})" for canonical, _, _ in id_columns]

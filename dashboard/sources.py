@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dashboard.findings import Finding
@@ -136,6 +137,11 @@ CONTRACT: dict[str, TableSpec] = {
         ),
     )
 }
+
+
+# Text customers type themselves: normalised to Unicode NFKC when the clean tables are built, so one pattern
+# masks an e-mail address or phone number however it was typed (fullwidth digits, non-breaking spaces, ligatures).
+FREE_TEXT_COLUMNS = {"surveys": ("comment",)}
 
 
 @dataclass
@@ -745,9 +751,14 @@ def _partition_findings(spec: TableSpec, source: TableSource, groups: list[FileG
 
 
 def _create_views(con, spec: TableSpec, source: TableSource, groups: list[FileGroup], data_dir: Path):
-    """Resolve the canonical columns in every group, create ``raw_<table>`` (canonical columns, each source value
-    as text, and whether the row repeats the header) and return the canonical SELECT (None if the table is
-    unusable) with the findings about its columns."""
+    """Resolve the canonical columns in every group, create ``raw_<table>`` and return the canonical SELECT (None if
+    the table is unusable) with the findings about its columns.
+
+    ``raw_<table>`` has one row per source row: the canonical columns, and for the checks, per canonical column
+    ``is_unreadable_<column>`` (a value is there but cannot be read as its kind) with ``unreadable_<column>`` (that
+    value as text, cut to 40 characters; cast only on such rows), ``is_imprecise_<id column>`` (a float id of
+    2**53 or more) and ``is_header_row`` (the row repeats the column names).
+    """
     for group in groups:
         group.types = {row[0]: row[1] for row in con.execute(f"describe select * from {group.relation}").fetchall()}
     source.row_count = sum(group.row_count for group in groups)
@@ -756,13 +767,24 @@ def _create_views(con, spec: TableSpec, source: TableSource, groups: list[FileGr
     for group in groups:
         # quoted: a canonical name can be an SQL keyword (campaigns' "group")
         canonical = [f"{expression} as {quote_identifier(name)}" for name, (_, _, expression) in group.columns.items()]
-        sources = [f"try_cast({quote_identifier(column)} as varchar)" if column else "cast(null as varchar)"
-                   for column, _, _ in group.columns.values()]
-        texts = [f"{text} as source_{name}" for name, text in zip(group.columns, sources)]
-        imprecise = [f"{_beyond_float_precision_sql(column, column_type)} as is_imprecise_{name}"
-                     for name, (column, column_type, _) in group.columns.items() if spec.columns[name] == ID]
-        raw_parts.append(f"select {', '.join(canonical + texts + imprecise)}, {group.header_condition} as "
-                         f"is_header_row from {group.relation}")
+        inner = canonical + [f"{quote_identifier(column)} as source_{name}"
+                             for name, (column, _, _) in group.columns.items() if column]
+        inner += [f"{group.header_condition} as is_header_row"]
+        inner += [f"{_beyond_float_precision_sql(column, column_type)} as is_imprecise_{name}"
+                  for name, (column, column_type, _) in group.columns.items() if spec.columns[name] == ID]
+        outer = [quote_identifier(name) for name in spec.columns] + ["is_header_row"] + [f"is_imprecise_{name}" for name, kind in spec.columns.items()
+                                                          if kind == ID]
+        for name, (column, column_type, _) in group.columns.items():
+            if column is None:
+                outer += [f"false as is_unreadable_{name}", f"cast(null as varchar) as unreadable_{name}"]
+                continue
+            unreadable = f"source_{name} is not null and {quote_identifier(name)} is null"
+            if column_type.upper().startswith("VARCHAR"):
+                unreadable += f" and trim(source_{name}) <> ''"  # blank text is missing, not unreadable
+            outer += [f"{unreadable} as is_unreadable_{name}",
+                      f"case when {unreadable} then left(try_cast(source_{name} as varchar), 40) end "
+                      f"as unreadable_{name}"]
+        raw_parts.append(f"select {', '.join(outer)} from (select {', '.join(inner)} from {group.relation})")
         canonical_parts.append(f"select {', '.join(canonical)} from {group.relation}"
                                + (f" where not ({group.header_condition})" if group.header_condition != "false"
                                   else ""))
@@ -1042,3 +1064,31 @@ def _binds(con, relation: str, expressions: list[str]) -> bool:
     except duckdb.Error:
         return False
     return True
+
+
+def normalise_free_text(connection, target: str, table: str) -> None:
+    """Rewrite the free-text columns (``FREE_TEXT_COLUMNS``) of a clean table in NFKC, without invisible format
+    characters (zero-width spaces and joiners, soft hyphens): ``ｊｏｓé＠ｅｘａｍｐｌｅ．ｃｏｍ`` becomes
+    ``josé@example.com`` and ``０２０\u00a07946`` becomes ``020 7946``, so the masking patterns see one form.
+
+    DuckDB has no NFKC function, so the rows with any non-ASCII character (ASCII text is NFKC already) are
+    normalised by Arrow (utf8proc) and written back by rowid. ``target`` is ``<catalog>.main.clean_<table>``.
+    """
+    for column in FREE_TEXT_COLUMNS.get(table, ()):
+        name = quote_identifier(column)
+        rows = connection.sql(
+            f"select rowid as row_id, {name} as value from {target} where regexp_matches({name}, '[^\\x00-\\x7F]')"
+        ).to_arrow_table()
+        if rows.num_rows == 0:
+            continue
+        value = pc.replace_substring_regex(pc.utf8_normalize(rows.column("value"), "NFKC"), r"\p{Cf}", "")
+        changed = pc.not_equal(value, rows.column("value"))
+        normalised = pa.table({"row_id": rows.column("row_id"), "value": value}).filter(changed)
+        if normalised.num_rows == 0:
+            continue
+        connection.register("normalised_free_text", normalised)
+        try:
+            connection.execute(f"update {target} set {name} = normalised_free_text.value from normalised_free_text "
+                               f"where {target}.rowid = normalised_free_text.row_id")
+        finally:
+            connection.unregister("normalised_free_text")

@@ -647,6 +647,43 @@ def repeated_header_row(data_dir: Path) -> Path:
     return data_dir
 
 
+# Customer ids that are e-mail addresses and phone numbers (issue 15, point 15).
+CONTACT_DETAIL_IDS = {"c1": "ana.lima@example.com", "c2": "+44 20 7946 0958"}
+
+
+def customer_ids_are_contact_details(data_dir: Path) -> Path:
+    """c1's id is an e-mail address and c2's a phone number, in every table; c3 keeps an ordinary id."""
+    frames = clean_frames()
+    for frame in frames.values():
+        frame["customer_id"] = frame["customer_id"].map(lambda value: CONTACT_DETAIL_IDS.get(value, value))
+    return write_frames(data_dir, frames)
+
+
+def with_contact_detail_ids(source_dir: Path, data_dir: Path, share: int = 3) -> Path:
+    """A copy of an export (the demo) in which every ``share``-th customer's id is an e-mail address and the next
+    one's a phone number, consistently in every table."""
+    def relabel(value):
+        if value is None:
+            return None
+        digits = "".join(char for char in value if char.isdigit())
+        number = int(digits or sum(map(ord, value)))
+        if number % share == 0:
+            return f"{value.lower()}@example.com"
+        if number % share == 1:
+            return f"+44 20 {number:08d}"  # one phone number per id, so no two customers merge
+        return value
+
+    for path in sorted(source_dir.rglob("*.parquet")):
+        target = data_dir / path.relative_to(source_dir)
+        table = pq.read_table(path)
+        if "customer_id" in table.column_names:
+            ids = [relabel(value) for value in table.column("customer_id").to_pylist()]
+            index = table.schema.get_field_index("customer_id")
+            table = table.set_column(index, "customer_id", pa.array(ids, pa.string()))
+        write_parquet(target, table)
+    return data_dir
+
+
 @dataclass(frozen=True)
 class Expect:
     """A line validate must print: ``<level> <where>: ...<text>... (<rows> rows)`` (rows None: no count)."""
@@ -1019,6 +1056,8 @@ CASES = [
         ),
         0,
     ),
+    # Point 15: ids that are contact details read as they are (pages and downloads show pseudonyms).
+    BrokenExport("customer_ids_are_contact_details", customer_ids_are_contact_details, (), 0),
     BrokenExport(
         "struct_ids", struct_ids,
         (Expect("ERROR", "tickets.customer_id", "column 'customer_id' (STRUCT(id VARCHAR)) holds structs (nested "

@@ -91,6 +91,10 @@ def contract_metrics(data_dir: Path, as_of: date | None = None, tz: str = "UTC",
 
     local_time = orders["ordered_at"].dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
     orders["month"] = local_time.dt.to_period("M")
+    # the week of the review: the 7 local days as_of - 6 .. as_of
+    week = orders[local_time.dt.date >= as_of - timedelta(days=6)]
+    first_order_ids = orders.groupby("customer_id")["order_id"].first()
+    week_revenue = round(float(week["revenue"].sum()), 2)
     cohort_of = orders.groupby("customer_id")["month"].min()
     as_of_month = pd.Period(as_of, "M")
     cohort_retention = []
@@ -134,4 +138,9 @@ def contract_metrics(data_dir: Path, as_of: date | None = None, tz: str = "UTC",
         "csat_90d": csat,
         "nps_responses_90d": nps_count,
         "csat_responses_90d": csat_count,
+        "active_customers_7d": int(week["customer_id"].nunique()),
+        "new_customers_7d": int(week["order_id"].isin(first_order_ids).sum()),
+        "orders_7d": int(len(week)),
+        "revenue_7d": week_revenue,
+        "aov_7d": float(week["revenue"].sum()) / len(week) if len(week) else None,
     }

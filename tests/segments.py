@@ -45,6 +45,7 @@ AGGREGATE_QUERIES = (
     "second_order_rate_by_cohort", "repeat_rate_by_segment", "cohort_retention", "satisfaction_90d", "nps_trend",
     "csat_trend", "repurchase_after_response", "satisfaction_by_dimension", "survey_response_rate", "care_summary",
     "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid", "churn_lifecycle_states", "churn_rfm_lifecycle",
+    "revenue_per_customer_by_month",
 )
 SEGMENTS = ({"channels": None, "regions": None, "categories": None, "tiers": None},
             {"channels": ["email", "referral"], "regions": None, "categories": None, "tiers": None},

@@ -238,7 +238,8 @@ INTERNAL_INTERPOLATIONS = {
                                           "over groups' relations",
         "', '.join(expressions) or '1'": "conversion_sql expressions (source names quote_identifier'ed)",
         "view": "rescue_source_<contract table>_<n>: the name an Arrow table read by pyarrow is registered under",
-        "target": "memory.main.rescued_<contract table>_<n>",
+        "target": "memory.main.rescued_<contract table>_<n>, or <catalog>.main.clean_<contract table> (model.py)",
+        "name": "a FREE_TEXT_COLUMNS contract column name, quote_identifier'ed",
         "counts": "counts over quote_identifier'ed column names read from the file and constant SQL",
         "', '.join(columns)": "quote_identifier'ed column names, repair SQL over them, and partition values from "
                               "folder names, quote_literal'ed",

@@ -27,7 +27,8 @@ CARE_QUERIES = (
 ALL_SEGMENTS = {"channels": None, "regions": None, "categories": None, "tiers": None}
 NOBODY = {**ALL_SEGMENTS, "channels": ["' or 1=1 --"]}
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
-NO_PAGE = {"search": None, "kinds": None, "min_score": None, "max_score": None, "limit": None, "offset": None}
+NO_PAGE = {"search": None, "kinds": None, "min_score": None, "max_score": None, "limit": None, "offset": None,
+           "show_pii": False}
 
 
 def assert_rows(actual: pd.DataFrame, columns: list[str], rows: list[tuple]) -> None:

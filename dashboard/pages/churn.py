@@ -187,6 +187,9 @@ bands = band_column.multiselect(
 segments = segment_column.multiselect(
     "RFM segment", options=list(churn.RFM_SEGMENTS), default=[], key="rfm", bind="query-params", placeholder="Any",
 )
+# Formatting only (surface, #13): the categories read as labels ("Never answered", not "none"); a link made with
+# the stored value (?nps=none) still opens the same list.
+url_values_as_labels("nps", list(churn.NPS_CATEGORIES), lambda value: formatting.label(value, "latest_nps_category"))
 nps = nps_column.multiselect(
     "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=[], key="nps", bind="query-params",
     placeholder="Any" if has_surveys else "No surveys exported", disabled=not has_surveys,
