@@ -729,6 +729,7 @@ def lifecycle_at(features: pd.DataFrame, model: ModelInfo) -> np.ndarray:
 
 
 MOVEMENT_DAYS = (7, 28)  # the movement compares today's RFM segments and states with a week and 4 weeks ago
+MOVEMENT_LABELS = {"a week ago": 7, "4 weeks ago": 28}  # how the page names them (its URL carries these)
 
 
 def build_customer_movements(target) -> None:
@@ -1195,8 +1196,8 @@ class WinbackRules:
                 if field in ("states", "risk_bands", "segments", "nps_categories", "complaint_categories",
                              "previous_states", "previous_segments"):
                     values[field] = tuple(_option_value(field, value) for value in given)
-                elif field == "moved_days":
-                    days = int(float(given[-1]))
+                elif field == "moved_days":  # the page's URL has the label, a hand-made link may have days
+                    days = MOVEMENT_LABELS.get(given[-1].strip().lower()) or int(float(given[-1]))
                     if days not in MOVEMENT_DAYS:
                         raise ValueError(f"since is {' or '.join(map(str, MOVEMENT_DAYS))} days")
                     values[field] = days
@@ -1297,6 +1298,11 @@ def _option_value(field: str, text: str) -> str:
         if text == value or text.lower() == rule_option_label(field, value).lower():
             return value
     raise ValueError(f"{text!r} is not one of {', '.join(rule_option_label(field, v) for v in allowed)}")
+
+
+def option_value(field: str, text: str) -> str:
+    """The stored value of a rule option from its label or value (a clicked chart's customdata, a URL)."""
+    return _option_value(field, text)
 
 
 def _number_text(value) -> str:

@@ -104,7 +104,8 @@ def lifecycle_by_rfm(rows: pd.DataFrame) -> go.Figure:
         fig.add_bar(
             y=order, x=part["customers"].fillna(0), orientation="h", name=lifecycle.STATE_LABELS[state],
             marker_color=STATE_COLOURS[state],
-            customdata=[[segment, state, risk] for segment, risk in zip(order, part["mean_churn_risk"])],
+            customdata=[[segment, lifecycle.STATE_LABELS[state], risk]
+                        for segment, risk in zip(order, part["mean_churn_risk"])],
             hovertemplate="%{customdata[0]}, " + lifecycle.STATE_LABELS[state]
                           + ": %{x:,} customers<br>mean churn risk %{customdata[2]:.0%}<extra></extra>",
         )
@@ -186,7 +187,8 @@ def campaign_lift(table: pd.DataFrame, window_days: int) -> go.Figure:
 
 def movement_matrix(rows: pd.DataFrame, dimension: str, days_back: int) -> go.Figure:
     """Customers by where they were ``days_back`` days ago (rows) and where they are now (columns), from
-    churn_movements.sql rows; the count in each cell, clickable (customdata: previous, current)."""
+    churn_movements.sql rows; the count in each cell, clickable (customdata: the labels of
+    previous and current, which the page maps back to the rule values)."""
     from dashboard import churn, formatting, lifecycle
 
     order = list(lifecycle.STATES) if dimension == "lifecycle_state" else list(churn.RFM_SEGMENTS)
@@ -207,7 +209,7 @@ def movement_matrix(rows: pd.DataFrame, dimension: str, days_back: int) -> go.Fi
              if not pd.isna(counts.loc[before, now])]
     fig.add_scatter(x=[cell[0] for cell in cells], y=[cell[1] for cell in cells], mode="markers",
                     marker={"size": 34, "opacity": 0.01, "color": PALETTE["ink"], "symbol": "square"},
-                    customdata=[[cell[2], cell[3]] for cell in cells], hoverinfo="skip", showlegend=False,
+                    customdata=[[cell[1], cell[0]] for cell in cells], hoverinfo="skip", showlegend=False,
                     name="cells")
     what = "lifecycle state" if dimension == "lifecycle_state" else "RFM segment"
     style(fig, f"Where customers were {days_back} days ago and where they are now, by {what} (click a cell)",

@@ -9,7 +9,7 @@ import io
 import json
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pandas as pd
 import pytest
@@ -270,3 +270,76 @@ def test_holdout_split_is_reproducible_and_balanced_across_states():
     held = frame[first == "holdout"].groupby("lifecycle_state").size().to_dict()
     assert held == {"slipping": 60, "one_time": 33, "lapsed": 7}
     assert (winback.holdout_split(frame, 0.0, 7) == "treatment").all()
+
+
+def links_on(page: str) -> dict[str, str]:
+    """label -> query string of every link to the churn page on a page of the app."""
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.switch_page(f"dashboard/pages/{page}.py")
+    at.run()
+    assert not at.exception
+    return {link.proto.label: link.proto.query_string for link in at.get("page_link") if link.proto.page == "churn"}
+
+
+def expected_from(table: pd.DataFrame, query: dict) -> pd.DataFrame:
+    """The customer_scores rows a link's rules select, in pandas."""
+    keep = pd.Series(True, index=table.index)
+    states = [state for state in lifecycle.STATES if lifecycle.STATE_LABELS[state] in query.get("state", [])]
+    if states:
+        keep &= table.lifecycle_state.isin(states)
+    for key, column in (("complaint", "has_open_complaint"), ("complained", "has_complained"),
+                        ("returned", "has_returned")):
+        if key in query:
+            keep &= table[column] == (query[key][0] == "Yes")
+    if "nps" in query:
+        keep &= table.latest_nps_category.isin([value.lower() for value in query["nps"]])
+    return table[keep]
+
+
+def test_every_care_group_opens_its_customer_list(app_env, table):
+    """The care page's cards and sections link to the churn page's list of exactly their customers: open
+    complaints, complainers, returners, detractors and the silent unhappy (detractors who never complained)."""
+    from urllib.parse import parse_qs
+
+    links = links_on("care")
+    assert len(links) >= 5, links
+    for label, query_string in links.items():
+        query = parse_qs(query_string, keep_blank_values=True)
+        expected = expected_from(table, query)
+        assert 0 < len(expected) < len(table), label
+        at = churn_page({key: values if len(values) > 1 else values[0] for key, values in query.items()})
+        assert not at.exception
+        assert metric(at, "Customers in the list") == f"{len(expected):,}", label
+
+
+def test_overview_lifecycle_cards_open_each_states_list(app_env, table):
+    from urllib.parse import parse_qs
+
+    links = links_on("overview")
+    assert len(links) == len(lifecycle.STATES)
+    for query_string in links.values():
+        query = parse_qs(query_string)
+        expected = expected_from(table, query)
+        at = churn_page({"state": query["state"][0]})
+        assert metric(at, "Customers in the list") == f"{len(expected):,}"
+        assert at.multiselect(key="state").value == [state for state in lifecycle.STATES
+                                                     if lifecycle.STATE_LABELS[state] == query["state"][0]]
+
+
+def test_a_movement_cell_opens_its_list(app_env, demo_dir, tmp_path):
+    """The rules a click on the movement matrix sets (where they were 4 weeks ago, where they are now) restore from
+    the URL and count the cell's customers, as churn_movements.sql counts them."""
+    settings = load_settings(environ={}, data_dir=demo_dir, state_dir=tmp_path / "cell")
+    cells = churn.movements(Database.open(settings).cursor(AS_OF), 28, "lifecycle_state")
+    cell = cells[(cells.previous_value == "slipping") & (cells.current_value == "lapsed")]
+    assert len(cell) == 1
+    at = churn_page({"movement_days": "4 weeks ago"})
+    assert not at.exception
+    assert [element.key for element in at.get("plotly_chart")].count("movement_matrix") == 1
+    at = churn_page({"since": "4 weeks ago", "from_state": "Slipping", "state": "Lapsed"})
+    assert not at.exception
+    assert at.segmented_control(key="since").value == 28
+    assert at.multiselect(key="from_state").value == ["slipping"]
+    assert metric(at, "Customers in the list") == f"{int(cell.customers.iloc[0]):,}"
+    rules = churn.WinbackRules.from_query(parse_qs("since=4+weeks+ago&from_state=Slipping&state=Lapsed"))
+    assert (rules.moved_days, rules.previous_states, rules.states) == (28, ("slipping",), ("lapsed",))

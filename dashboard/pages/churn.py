@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import access, cache, churn, churn_figures, figures, formatting, lifecycle, winback
 from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, query, require_data,
-                                    table)
+                                    table, url_values_as_labels)
 
 MAX_DAYS = 100_000.0  # bounds of the number boxes: anything a real customer can have, nothing infinite
 MAX_REVENUE = 1e12
@@ -40,14 +40,16 @@ def show_selected(chart_key: str) -> None:
         return
     if chart_key == "rfm_grid":
         show_list(r=[int(data[0])], fm=[int(data[1])])
-    elif chart_key == "lifecycle_by_rfm":
-        show_list(rfm=[data[0]], state=[data[1]])
+    elif chart_key == "lifecycle_by_rfm":  # customdata: labels (what the hover shows), back to the stored values
+        show_list(rfm=[data[0]], state=[churn.option_value("states", data[1])])
     elif chart_key == "movement_matrix":
         days = st.session_state.get("movement_days") or churn.MOVEMENT_DAYS[0]
         if st.session_state.get("movement_by", "lifecycle_state") == "lifecycle_state":
-            show_list(since=days, from_state=[data[0]], state=[data[1]])
+            show_list(since=days, from_state=[churn.option_value("previous_states", data[0])],
+                      state=[churn.option_value("states", data[1])])
         else:
-            show_list(since=days, from_rfm=[data[0]], rfm=[data[1]])
+            show_list(since=days, from_rfm=[churn.option_value("previous_segments", data[0])],
+                      rfm=[churn.option_value("segments", data[1])])
 
 
 st.title("Churn risk and win-back")
@@ -141,7 +143,7 @@ st.subheader("Who moved")
 movement_days_column, movement_by_column = st.columns([1, 2])
 movement_days = movement_days_column.segmented_control(
     "Compared with", options=list(churn.MOVEMENT_DAYS), default=churn.MOVEMENT_DAYS[0], key="movement_days",
-    bind="query-params", format_func=lambda days: "a week ago" if days == 7 else "4 weeks ago",
+    bind="query-params", format_func=lambda days: {value: label for label, value in churn.MOVEMENT_LABELS.items()}[days],
 ) or churn.MOVEMENT_DAYS[0]
 movement_by = movement_by_column.segmented_control(
     "By", options=["lifecycle_state", "rfm_segment"], default="lifecycle_state", key="movement_by",
@@ -189,7 +191,7 @@ segments = segment_column.multiselect(
 )
 # Formatting only (surface, #13): the categories read as labels ("Never answered", not "none"); a link made with
 # the stored value (?nps=none) still opens the same list.
-url_values_as_labels("nps", list(churn.NPS_CATEGORIES), lambda value: formatting.label(value, "latest_nps_category"))
+url_values_as_labels("nps", list(churn.NPS_CATEGORIES), lambda value: churn.rule_option_label("nps_categories", value))
 nps = nps_column.multiselect(
     "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=[], key="nps", bind="query-params",
     placeholder="Any" if has_surveys else "No surveys exported", disabled=not has_surveys,
@@ -250,7 +252,7 @@ opt_in = opt_in_column.segmented_control(
 since_column, from_state_column, from_rfm_column = st.columns(3)
 since = since_column.segmented_control(
     "Where they were", options=list(churn.MOVEMENT_DAYS), default=None, key="since", bind="query-params",
-    format_func=lambda days: "a week ago" if days == 7 else "4 weeks ago",
+    format_func=lambda days: {value: label for label, value in churn.MOVEMENT_LABELS.items()}[days],
     help="With the two rules beside it: customers who were in that state or segment then (a cell of the "
          "movement matrix). Nothing selected: a week ago.",
 )
