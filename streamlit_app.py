@@ -25,6 +25,8 @@ sections = {
     "After the sale": [
         st.Page(PAGES / "satisfaction.py", title="Satisfaction", icon=":material/sentiment_satisfied:", url_path="satisfaction"),
         st.Page(PAGES / "care.py", title="Post-purchase care", icon=":material/support_agent:", url_path="care"),
+        st.Page(PAGES / "reasons.py", title="Why customers leave", icon=":material/sentiment_dissatisfied:",
+                url_path="reasons"),
     ],
     "Data": [
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),

@@ -67,8 +67,9 @@ MODEL_NODES = (
 
 # SQL files ``Database.open`` runs once per version of the exports, in memory.main, before any as-of model: source
 # nodes like the clean tables (privacy_macros: the customer_label() macro every query showing a customer id calls,
-# and the pseudonym_key table it reads).
-OPENED_BY_DATABASE = ("privacy_macros",)
+# and the pseudonym_key table it reads; model_text_masking: mask_contact_details() and the other masking macros the
+# model's free text goes through; model_wilson_interval: wilson_low(), wilson_high()).
+OPENED_BY_DATABASE = ("privacy_macros", "model_text_masking", "model_wilson_interval")
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,15 @@ PYTHON_NODES = (
         earlier_days=90,  # churn.RISK_HORIZON_DAYS (a test checks they agree)
         description="refits the churn model 90 days before the as-of date and stores how it ranked what happened "
                     "next (the churn page's backtest)",
+    ),
+    PythonNode(
+        "themes",
+        builder="dashboard.themes:build_themes",
+        steps=("theme_fit_texts", "theme_store"),
+        registers=("computed_themes", "computed_theme_texts"),
+        description="groups survey comments and ticket texts into themes (TF-IDF + NMF) with their sentiment "
+                    "(VADER), fitted once per version of the exports on all its distinct masked texts and stored "
+                    "at each as-of date (the Why customers leave page)",
     ),
 )
 
@@ -421,7 +431,8 @@ class Target(Protocol):
         """Run a query file and return its rows (a pandas DataFrame)."""
 
     def transaction(self) -> AbstractContextManager:
-        """All or nothing: what the block creates is there for every reader at its end, or not at all."""
+        """All or nothing: what the block creates is there for every reader at its end, or not at all. A
+        transaction opened inside another joins it (a builder may register several frames at once)."""
 
     def registered(self, name: str, frame, as_table: bool = False) -> AbstractContextManager:
         """A transaction in which ``frame`` (pandas) is readable as ``name`` by the SQL run inside it (``as_table``:

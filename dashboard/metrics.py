@@ -27,6 +27,9 @@ CONTRACT_KEYS = (
     "csat_90d",
     "nps_responses_90d",
     "csat_responses_90d",
+    "refunds",
+    "net_revenue",
+    "net_aov",
     "active_customers_7d",
     "new_customers_7d",
     "orders_7d",
@@ -188,6 +191,7 @@ def contract_metrics(cursor, filters: Filters | None = None, exported: frozenset
     second = first_row(run_query(cursor, "second_order_rate_90d", **params))
     gaps = first_row(run_query(cursor, "median_days_between_orders", **params))
     satisfaction = first_row(run_query(cursor, "satisfaction_90d", **params))
+    net = first_row(run_query(cursor, "net_revenue", **params))
     this_week = first_row(weekly_history(cursor, filters, weeks=1, exported=exported))
     return {
         "as_of": model_as_of(cursor),
@@ -203,6 +207,9 @@ def contract_metrics(cursor, filters: Filters | None = None, exported: frozenset
         "csat_90d": clean_number(satisfaction["csat_90d"]),
         "nps_responses_90d": clean_number(satisfaction["nps_responses_90d"]),
         "csat_responses_90d": clean_number(satisfaction["csat_responses_90d"]),
+        "refunds": clean_number(net["refunds"], 2),
+        "net_revenue": clean_number(net["net_revenue"], 2),
+        "net_aov": clean_number(net["net_aov"]),
         **{key: clean_number(this_week[key], 2 if key == "revenue_7d" else None)
            for key in ("active_customers_7d", "new_customers_7d", "orders_7d", "revenue_7d", "aov_7d")},
         **{key: clean_number(this_week[key]) for key in CARE_TABLES},

@@ -150,6 +150,9 @@ class Database:
         # decode pass, which reports and leaves out the broken files.
         catalog = register_sources(connection, settings.data_dir, decode=False)
         access.install_customer_labels(connection, settings.state_dir)  # before any query shows a customer id
+        for name in graph.OPENED_BY_DATABASE:  # the other macros every model reads (text masking, intervals)
+            if name != "privacy_macros":  # installed just above, with its key
+                queries.execute_file(connection, name)
         database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN,
                        spill_dir=spill_dir.resolve() if spill_dir else None, state_problems=state_problems)
         if not (settings.model_snapshots and database._use_snapshot()):
@@ -562,6 +565,7 @@ class AsOfTarget:
     database: Database
     as_of: date
     cursor: duckdb.DuckDBPyConnection
+    _depth: int = field(default=0, init=False, repr=False, compare=False)  # transactions open (see transaction)
 
     @property
     def builds(self) -> graph.Builds:
@@ -589,7 +593,16 @@ class AsOfTarget:
 
     @contextmanager
     def transaction(self):
+        """All or nothing; a transaction inside another joins it (a builder that registers two frames)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
         self.cursor.execute("begin transaction")
+        self._depth = 1
         try:
             yield self
         except BaseException:
@@ -598,6 +611,8 @@ class AsOfTarget:
             except duckdb.Error:  # an interrupted build may have ended the transaction already
                 pass
             raise
+        finally:
+            self._depth = 0
         self.cursor.execute("commit")
 
     @contextmanager

@@ -108,6 +108,8 @@ CONTRACT: dict[str, TableSpec] = {
                 "category": TEXT,
                 "order_id": ID,
                 "status": TEXT,
+                "subject": TEXT,
+                "body": TEXT,
             },
             ("ticket_id", "customer_id", "opened_at", "resolved_at", "category"),
         ),
@@ -141,7 +143,7 @@ CONTRACT: dict[str, TableSpec] = {
 
 # Text customers type themselves: normalised to Unicode NFKC when the clean tables are built, so one pattern
 # masks an e-mail address or phone number however it was typed (fullwidth digits, non-breaking spaces, ligatures).
-FREE_TEXT_COLUMNS = {"surveys": ("comment",)}
+FREE_TEXT_COLUMNS = {"surveys": ("comment",), "tickets": ("subject", "body")}
 
 
 @dataclass

@@ -3,7 +3,7 @@
 -- emails and phone numbers masked (the raw comment is not kept; tests/test_masking.py holds the tricky forms).
 -- submitted_local is the time in the configured zone (local_offsets).
 -- Params: $cutoff_at
--- Reads: clean_surveys, local_offsets
+-- Reads: clean_surveys, local_offsets, mask_contact_details()
 -- Creates: valid_surveys
 create table valid_surveys as
 select
@@ -17,23 +17,9 @@ select
     coalesce(nullif(trim(touchpoint), ''), 'unknown') as touchpoint,
     -- Only the masked comment is kept: e-mail addresses become '[email]' and phone numbers '[phone]', so no
     -- query can return what a customer typed about themselves. The comment is in NFKC already (sources.py
-    -- normalise_free_text: fullwidth digits and letters, non-breaking and other spaces, ligatures become their
-    -- plain forms; zero-width characters are gone), so the patterns see one form of each character:
-    -- an e-mail address is a local part of letters in any script, digits, combining marks, apostrophes and
-    -- RFC 5322's other characters, then @ (or [at], (at)), then a domain in any script with a dotted ending
-    -- ('.' or [dot]) of 2+ letters; a phone number is 7+ digits of any script, each after the first possibly
-    -- preceded by spaces, dots, slashes, parentheses or any dash (-, ‐, –, —, −), with an optional leading + or (.
-    regexp_replace(
-        regexp_replace(
-            comment,
-            '[\p{L}\p{M}\p{N}!#$%&''’*+/=?^_`{|}~.\-]+\s*(?:@|[\[(]\s*at\s*[\])])\s*[\p{L}\p{M}\p{N}\-]+(?:(?:\.|\s*[\[(]\s*dot\s*[\])]\s*)[\p{L}\p{M}\p{N}\-]+)*(?:\.|\s*[\[(]\s*dot\s*[\])]\s*)\p{L}{2,}',
-            '[email]',
-            'g'
-        ),
-        '[+(]?\p{Nd}(?:[\p{Z}\s.()/\p{Pd}−]*\p{Nd}){6,}',
-        '[phone]',
-        'g'
-    ) as comment_masked,
+    -- normalise_free_text); the patterns are the macro mask_contact_details (model_text_masking.sql), which
+    -- ticket texts use too.
+    mask_contact_details(comment) as comment_masked,
     case
         when lower(trim(kind)) <> 'nps' then null
         when score >= 9 then 'promoter'

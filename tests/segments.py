@@ -46,6 +46,7 @@ AGGREGATE_QUERIES = (
     "csat_trend", "repurchase_after_response", "satisfaction_by_dimension", "survey_response_rate", "care_summary",
     "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid", "churn_lifecycle_states", "churn_rfm_lifecycle",
     "revenue_per_customer_by_month",
+    "reasons_repurchase", "theme_summary", "theme_trend", "satisfaction_trend_by_dimension", "net_revenue",
 )
 SEGMENTS = ({"channels": None, "regions": None, "categories": None, "tiers": None},
             {"channels": ["email", "referral"], "regions": None, "categories": None, "tiers": None},
@@ -60,7 +61,8 @@ def parameter_sets(as_of: date) -> list[dict]:
         for grain, start in (("month", as_of - timedelta(days=365)), ("week", as_of - timedelta(days=120)),
                              ("quarter", None)):
             sets.append({**segment, "grain": grain, "start_date": start, "end_date": as_of if start else None,
-                         "weeks": 12, "small_cohort_size": 30, "dimension": "region", **churn.WinbackRules().params()})
+                         "weeks": 12, "small_cohort_size": 30, "dimension": "region", "source": "any",
+                         **churn.WinbackRules().params()})
     return sets
 
 

@@ -118,11 +118,24 @@ def raw_contact_ids(frame: pd.DataFrame) -> list[str]:
     return [value for value in values if "@example.com" in value or value.startswith("+44 20 ")]
 
 
+def customer_frames(at) -> list[pd.DataFrame]:
+    """The tables on screen that list customers, their id column (headed "Customer" by the formatting layer, or
+    still ``customer_id``) as ``customer_id``."""
+    frames = []
+    for frame in at.dataframe:
+        columns = [str(column) for column in getattr(frame.value, "columns", [])]
+        for name in ("customer_id", "Customer"):
+            if name in columns:
+                frames.append(frame.value.rename(columns={name: "customer_id"}))
+                break
+    return frames
+
+
 def test_a_viewer_gets_no_comment_and_no_customer_id_on_the_satisfaction_page(contact_id_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("DASHBOARD_DEFAULT_ROLE", "viewer")
     at = run_page(monkeypatch, tmp_path, contact_id_dir, "satisfaction")
     assert not at.exception
-    assert [frame for frame in at.dataframe if "customer_id" in getattr(frame.value, "columns", [])] == []
+    assert customer_frames(at) == []
     assert any("Your role (viewer) sees aggregates only" in info.value and "Individual comments" in info.value
                for info in at.info)
 
@@ -134,7 +147,7 @@ def test_an_analyst_sees_pseudonyms_for_contact_detail_ids_on_every_list(contact
     for page, params in (("satisfaction", {}), ("cohorts", {"cohort": "2026-03", "period": "2"}), ("churn", {})):
         at = run_page(monkeypatch, tmp_path, contact_id_dir, page, params)
         assert not at.exception, (page, [item.value for item in at.exception])
-        frames = [frame.value for frame in at.dataframe if "customer_id" in getattr(frame.value, "columns", [])]
+        frames = customer_frames(at)
         assert frames, page
         for frame in frames:
             assert raw_contact_ids(frame[["customer_id"]]) == [], page
@@ -150,7 +163,7 @@ def test_an_analyst_sees_pseudonyms_for_contact_detail_ids_on_every_list(contact
 def test_marketing_sees_the_real_ids(contact_id_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("DASHBOARD_SHOW_PII", "1")
     at = run_page(monkeypatch, tmp_path, contact_id_dir, "cohorts", {"cohort": "2026-03", "period": "2"})
-    table = next(frame.value for frame in at.dataframe if "customer_id" in getattr(frame.value, "columns", []))
+    table = customer_frames(at)[0]
     assert raw_contact_ids(table[["customer_id"]]) and not any(str(v).startswith("anon-") for v in table["customer_id"])
 
 

@@ -24,7 +24,7 @@ from dashboard.queries import run_query
 from dashboard.settings import load_settings
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-PAGES = ("overview", "repeat", "cohorts", "satisfaction", "churn", "care", "data")
+PAGES = ("overview", "repeat", "cohorts", "satisfaction", "churn", "care", "reasons", "data")
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ PAGES = {
     "churn": "churn",
     "satisfaction": "satisfaction",
     "care": "care",
+    "reasons": "reasons",
     "data": "data",
 }
 

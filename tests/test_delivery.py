@@ -100,7 +100,7 @@ def test_the_review_arrives_with_the_report_attached_and_the_alerts_in_it(tmp_pa
     attachment, = list(message.iter_attachments())
     assert attachment.get_filename() == "weekly-review-2024-06-30.html"
     report = attachment.get_content()
-    assert report.startswith("<!DOCTYPE html>") and "Weekly review: week ending Sunday 30 June 2024" in report
+    assert report.startswith("<!DOCTYPE html>") and "Weekly review: week ending Sunday 30 Jun 2024" in report
     assert "3 of 4 alert rules fired." in report and "rule “Gold NPS fell”" in report
     assert 'sent "Weekly review: week ending Sun 30 Jun 2024' in err
 

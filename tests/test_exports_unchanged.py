@@ -156,6 +156,7 @@ PAGES = {
     "churn": {"risk": ["high", "medium"], "nps": "detractor", "days_min": "60"},
     "satisfaction": {"q": "late", "kind": "nps", "satisfaction_by": "region", "range": ["2025-01-01", "2026-11-15"]},
     "care": {"tier": "gold", "as_of": "2026-09-30"},
+    "reasons": {"why_by": "Return reason", "why_texts": "Survey comments", "region": "Europe"},
     "data": {},
 }
 

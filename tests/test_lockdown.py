@@ -216,6 +216,10 @@ INTERNAL_INTERPOLATIONS = {
         "qualified": "<BUILD_CATALOG or 'memory'>.<a schema name made as above>",
         "self._model_catalog": "BUILD_CATALOG or 'memory'",
     },
+    "dashboard/themes.py": {
+        "catalog": "Database.model_catalog ('memory' or model.BUILD_CATALOG) or snapshots.CATALOG: constant names",
+        "table": "a name of themes.TABLES (constants)",
+    },
     "dashboard/snapshots.py": {
         "CATALOG": "the constant name a snapshot is attached under",
         "quote_literal(str(path))": "a snapshot path under the state folder: the state folder, a hash key",

@@ -1,8 +1,9 @@
 """Issue 15, point 14: e-mail addresses and phone numbers typed into comments are masked however they are typed.
 
-Comments are normalised to NFKC when the clean tables are built (sources.normalise_free_text), then masked by the
-patterns of queries/model_valid_surveys.sql. Each tricky form below is written into a real surveys export, read
-through the whole model, and its masked text compared exactly; ordinary comments must come through unmasked.
+Comments and ticket subjects and bodies are normalised to NFKC when the clean tables are built
+(sources.normalise_free_text), then masked by one macro (queries/model_text_masking.sql). Each tricky form below is
+written into a real surveys export and a real tickets export, read through the whole model, and its masked text
+compared exactly; ordinary comments must come through unmasked.
 """
 
 from __future__ import annotations
@@ -87,6 +88,20 @@ def masked(tmp_path_factory):
             "comment": comments,
         }
     )
+    # The same texts typed into tickets: alternately as the subject and as the body (the other one empty), and once
+    # more each as the body under an ordinary subject.
+    count = len(comments)
+    frames["tickets"] = pd.DataFrame(
+        {
+            "ticket_id": [f"t{index:03d}" for index in range(2 * count)],
+            "customer_id": "c1",
+            "opened_at": pd.Timestamp("2024-03-02"),
+            "resolved_at": pd.NaT,
+            "category": "other",
+            "subject": [text if index % 2 == 0 else None for index, text in enumerate(comments)] + ["Refund"] * count,
+            "body": [None if index % 2 == 0 else text for index, text in enumerate(comments)] + comments,
+        }
+    )
     root = tmp_path_factory.mktemp("masking")
     from dashboard.model import Database
     from dashboard.settings import load_settings
@@ -95,8 +110,10 @@ def masked(tmp_path_factory):
     database = Database.open(settings)
     cursor = database.cursor(date(2024, 12, 31))
     rows = cursor.execute("select response_id, comment_masked from valid_surveys order by response_id").fetchall()
+    tickets = cursor.execute("select ticket_id, text_masked from valid_tickets order by ticket_id").fetchall()
     yield {"comments": dict(zip([f"s{index:03d}" for index in range(len(comments))], comments)),
-           "masked": {response_id: text for response_id, text in rows}, "cursor": cursor}
+           "masked": {response_id: text for response_id, text in rows}, "cursor": cursor,
+           "tickets": {ticket_id: text for ticket_id, text in tickets}, "count": count}
     cursor.close()
 
 
@@ -111,10 +128,20 @@ def test_contact_details_are_masked_however_they_are_typed(masked, index, typed,
     assert masked["masked"][f"s{index:03d}"] == shown
 
 
+@pytest.mark.parametrize(("index", "typed", "shown"), [(index, *case) for index, case in enumerate(TRICKY)],
+                         ids=[repr(typed)[:40] for typed, _ in TRICKY])
+def test_ticket_subjects_and_bodies_are_masked_the_same_way(masked, index, typed, shown):
+    """Ticket texts (subject and body, joined by ' — ') go through the same macro as comments."""
+    assert masked["tickets"][f"t{index:03d}"] == shown
+    assert masked["tickets"][f"t{index + masked['count']:03d}"] == f"Refund — {shown}"
+
+
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_comments_are_shown_as_written(masked, text):
     response_id = next(key for key, value in masked["comments"].items() if value == text)
     assert masked["masked"][response_id] == text
+    ticket = f"t{int(response_id[1:]):03d}"
+    assert masked["tickets"][ticket] == text  # in a ticket too
 
 
 @pytest.mark.parametrize("search", ["o'neil", "neil", "garc", "7946", "0958", "example.com", "ｊｏｈｎ", "@"])

@@ -31,6 +31,10 @@ LIST_QUERIES = {
     "winback_segment": {"show_pii": False, "limit": 50, "offset": 0, "opted_in_only": False},
     "survey_comments": {"search": "", "kinds": None, "min_score": None, "max_score": None, "limit": 50, "offset": 0,
                         "show_pii": False},
+    "theme_examples": {"theme_id": 1, "source": "any", "start_date": None, "end_date": None, "limit": 50, "offset": 0},
+    "reasons_customers": {"fact_kind": "ticket_category", "fact_value": "delivery_delay", "outcome": None,
+                          "source": "any", "ordered_since": None, "show_email": False, "start_date": None,
+                          "end_date": None, "limit": 50, "offset": 0},
 }
 
 
@@ -39,7 +43,7 @@ def settings_for(root: Path, **overrides):
 
 
 def answers(database: Database, as_of) -> dict:
-    """Every page query over the shared parameter sets, plus the three lists, on one as-of date."""
+    """Every page query over the shared parameter sets, plus the lists, on one as-of date."""
     churn.model_info(database.cursor(as_of))
     cursor = database.cursor(as_of)
     try:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import care_review, figures, formatting, insights
 from dashboard.metrics import WEEKLY_KPIS, exported_tables
-from dashboard.pages import care_cards, lifecycle_row
+from dashboard.pages import care_cards, lifecycle_row, net_revenue_line
 from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, is_exported, not_exported,
                                     query, require_data)
 from dashboard.pages.ghost_control import with_ghost
@@ -84,6 +84,7 @@ with lifecycle_slot.container():
     st.caption(":material/hourglass_top: Scoring every customer's lifecycle state (the first view after new exports "
                "fits the churn model: up to a minute on large exports)…")
 
+net_revenue_line.show(view, query(view, "net_revenue") if is_exported(view.database, "returns") else None)
 care = care_cards.show(view, weeks.set_index("week_number")["week_end"])
 
 st.subheader("Trend")

@@ -4,7 +4,9 @@ import streamlit as st
 
 from dashboard import figures, formatting
 from dashboard.filters import SEGMENT_DIMENSIONS
-from dashboard.pages.common import chart, current_view, empty, query, recorded_dimensions, require_data, table
+from dashboard.pages import net_revenue_line
+from dashboard.pages.common import (chart, current_view, empty, is_exported, query, recorded_dimensions, require_data,
+                                    table)
 from dashboard.pages.ghost_control import with_ghost
 
 st.title("Repeat purchase")
@@ -53,6 +55,7 @@ card(cards[2], "2nd order within 90 days", formatting.rate(second["second_order_
 card(cards[3], "Days between orders", formatting.days(gaps["median_days_between_orders"]),
      f"Median over {formatting.plural(gaps['count_gaps'], 'gap')} between a customer's orders",
      "Median over all gaps between a customer's consecutive valid orders.")
+net_revenue_line.show(view, query(view, "net_revenue") if is_exported(view.database, "returns") else None)
 
 st.subheader(f"New and returning customers per {grain}")
 if trend["active_customers"].sum() == 0:
