@@ -75,7 +75,7 @@ def rfm_grid(cells: pd.DataFrame) -> go.Figure:
         customdata=[[recency, value] for value, recency in cells_with_customers], hoverinfo="skip",
         showlegend=False, name="cells",
     )
-    style(fig, "RFM segments: recency score x frequency-and-monetary score (click a cell for its customers)",
+    style(fig, "RFM cells: recency x frequency-and-monetary (click a cell)",
           "Frequency-and-monetary score (1 = lowest, 5 = highest)", "Recency score (5 = most recent)", height=480)
     fig.update_xaxes(dtick=1, range=[0.5, 5.5])
     fig.update_yaxes(dtick=1, range=[0.5, 5.5])

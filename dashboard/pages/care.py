@@ -42,8 +42,9 @@ CARE_LISTS = {
 }
 
 
-def list_link(rules: dict, label: str = "Their customers, to win back") -> None:
-    st.page_link("dashboard/pages/churn.py", label=label, query_params=rules, icon=":material/list:")
+def list_link(rules: dict, label: str = "Their list") -> None:
+    st.page_link("dashboard/pages/churn.py", label=label, query_params=rules, icon=":material/list:",
+                 help="These customers as a win-back list on the churn page, ready to export.")
 
 
 cards = st.columns(5)

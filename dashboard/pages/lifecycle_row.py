@@ -20,18 +20,21 @@ def show(view: View) -> None:
     counts = rows.set_index("lifecycle_state")["customers"].reindex(list(lifecycle.STATES)).fillna(0).astype(int)
     stakes = rows.set_index("lifecycle_state")["value_at_stake_365d"].reindex(list(lifecycle.STATES))
     total = int(counts.sum())
-    st.markdown("**Where customers are** (lifecycle states; click one for its win-back list)")
-    columns = st.columns(len(lifecycle.STATES) + 1)
+    st.markdown("**Where customers are** (lifecycle states; click a share for its win-back list)")
+    columns = st.columns(len(lifecycle.STATES))
     for column, state in zip(columns, lifecycle.STATES):
         with column.container(border=True):
             st.metric(lifecycle.STATE_LABELS[state], formatting.count(int(counts[state]), short=True), border=False,
                       help=lifecycle.STATE_DESCRIPTIONS[state])
-            st.page_link("dashboard/pages/churn.py", label=f"{formatting.rate(counts[state] / total) if total else '–'}"
-                         " of customers", query_params={"state": lifecycle.STATE_LABELS[state]},
-                         icon=":material/list:")
-    with columns[-1].container(border=True):
-        slipping = stakes.get("slipping")
-        st.metric("Value at stake, slipping", formatting.money(slipping, short=True)
-                  if model.has_predictions and not formatting.is_missing(slipping) else "not available", border=False,
-                  help="What the slipping customers' next 365 days would be worth if they stayed, times their chance "
-                       "of having left: the part expected to be lost (discounted at 10% a year).")
+            st.page_link("dashboard/pages/churn.py", label=f"{formatting.rate(counts[state] / total)} · list"
+                         if total else "list", query_params={"state": lifecycle.STATE_LABELS[state]},
+                         icon=":material/list:", help=f"Open the win-back list of the {lifecycle.STATE_LABELS[state]} "
+                         "customers (churn page).")
+    slipping = stakes.get("slipping")
+    if model.has_predictions and not formatting.is_missing(slipping):
+        st.caption(f"Value at stake among the slipping customers: **{formatting.money(slipping)}** over the next 365 "
+                   "days (what they would be worth if they stayed, times their chance of having left; discounted at "
+                   "10% a year). Lifetime revenue is a separate figure on the churn page.")
+    else:
+        st.caption("Value at stake: not available (the churn model could not be fitted on this data; the churn page "
+                   "says why).")
