@@ -117,7 +117,10 @@ def test_demo_backtest_predicts_the_orders_placed_within_six_percent(open_databa
     top = result.calibration[result.calibration.decile >= 6]  # the lower deciles expect ~0.01 orders each
     np.testing.assert_allclose(top.predicted_mean, top.actual_mean, rtol=0.2)
     assert (top.predicted_mean > top.actual_mean).any() and (top.predicted_mean < top.actual_mean).any()
-    assert result.auc >= 0.854 and result.auc > result.baseline_auc + 0.02
+    # 0.854 before the demo planted the Why page's departures (fewer, shorter histories); 0.849 since, on calendar
+    # days and on this clock alike (docs/churn.md, "Measured"): the floor follows the data, the margin over recency
+    # is the model's.
+    assert result.auc >= 0.848 and result.auc > result.baseline_auc + 0.02
 
 
 # The NBD limit (no dropout) and the recency fallback
