@@ -146,7 +146,7 @@ thead th{background:#f1f5f9}th.section{background:#f8fafc;color:#475569;font-wei
 .warning{background:#fef3c7;border:1px solid #f59e0b;border-radius:8px;padding:10px 14px;margin:12px 0}
 .chart{break-inside:avoid;margin-top:8px}.trends{break-before:page}.modebar-container{display:none!important}
 @page{size:A4;margin:12mm}
-@media print{body{max-width:none;margin:0;padding:0}h1{font-size:24px}h2{margin-top:20px}}
+@media print{body{max-width:none;margin:0;padding:0;font-size:13px}h1{font-size:22px}h2{margin-top:14px;font-size:18px}th,td{padding:2px 8px}.card{padding:6px 12px}.card b{font-size:20px}li{margin:2px 0}}
 .incomplete{border:1px solid #b91c1c;background:#fef2f2;color:#7f1d1d;padding:8px 12px;border-radius:6px}
 """
 CHART_HEIGHT = 430  # two charts and their headings fill an A4 page at 96 dpi (273 mm printable = 1,032 px)
