@@ -1287,7 +1287,7 @@ def rule_option_label(field: str, value: str) -> str:
 
 def _option_value(field: str, text: str) -> str:
     """A rule option from the URL: the stored value or the label the page shows (``one_time`` or
-    ``One-time, not back yet``); complaint categories are free (the data's own)."""
+    ``One-time buyer``); complaint categories are free (the data's own)."""
     allowed = {"states": lifecycle.STATES, "risk_bands": RISK_BANDS, "segments": RFM_SEGMENTS,
                "nps_categories": NPS_CATEGORIES, "previous_states": lifecycle.STATES + ("none",),
                "previous_segments": RFM_SEGMENTS + ("none",)}.get(field)

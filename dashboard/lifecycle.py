@@ -28,7 +28,7 @@ STATE_LABELS = {
     "active": "Active",
     "slipping": "Slipping",
     "new": "New",
-    "one_time": "One-time, not back yet",
+    "one_time": "One-time buyer",
     "lapsed": "Lapsed",
 }
 STATE_DESCRIPTIONS = {

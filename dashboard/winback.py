@@ -232,7 +232,7 @@ class CampaignExport:
 COLUMN_MEANINGS = {
     "customer_id": "the customer's id in the exports",
     "email": "e-mail address from the customers export",
-    "lifecycle_state": "Active, Slipping, New, One-time (not back yet) or Lapsed (docs/churn.md)",
+    "lifecycle_state": "Active, Slipping, New, One-time buyer or Lapsed (docs/churn.md)",
     "winback_reason": "the lifecycle state in words, then complaints, low scores, returns, falling order value",
     "p_alive": "the model's chance that the customer is still a customer",
     "churn_risk": "the model's chance of no order in the next 90 days",

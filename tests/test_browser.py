@@ -258,6 +258,9 @@ def test_orders_only_export_reads_cleanly_in_a_real_browser(orders_only_url, bro
         assert browser_problems(page, date(1998, 6, 30)) == []
         assert "Not in these exports, so no filter" in sidebar and "10,383 days ago" in sidebar
         if path == "care":
+            # The cards' values can paint after the captions under them (seen once on a loaded machine).
+            page.wait_for_function(
+                "() => document.querySelectorAll(\"[data-testid='stMetricValue']\").length >= 3", timeout=60_000)
             cards = page.locator("[data-testid='stMetricValue']")
             assert cards.all_inner_texts() == ["Not exported"] * 3, text
             assert "0.0%" not in text

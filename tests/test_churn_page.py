@@ -86,7 +86,7 @@ def test_page_renders_the_states_the_list_and_the_backtest(app_env, table):
         assert metric(at, lifecycle.STATE_LABELS[state]) == f"{(table.lifecycle_state == state).sum():,}"
     slipping = table[table.lifecycle_state == "slipping"]
     assert metric(at, "Customers in the list") == f"{len(slipping):,}"  # default rule: slipping
-    assert metric(at, "Value at stake, next 365 days") == money(slipping.value_at_stake_365d.sum())
+    assert metric(at, "Value at stake (365 days)") == money(slipping.value_at_stake_365d.sum())
     assert metric(at, "Predicted value, next 365 days") == money(slipping.predicted_clv_365d.sum())
     assert metric(at, "Lifetime revenue") == money(slipping.revenue.sum())
     keys = {element.key for element in at.get("plotly_chart")}
@@ -148,7 +148,7 @@ def downloads(monkeypatch) -> dict:
 
 
 def test_campaign_file_holds_the_opted_in_matches_minus_the_holdout(app_env, tmp_path, table, downloads):
-    at = churn_page({"state": ["Slipping", "One-time, not back yet"], "rfm": ["Loyal", "Potential loyalists",
+    at = churn_page({"state": ["Slipping", "One-time buyer"], "rfm": ["Loyal", "Potential loyalists",
                                                                              "Promising"]})
     assert not at.exception
     button = at.get("download_button")

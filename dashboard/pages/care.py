@@ -47,7 +47,10 @@ def list_link(rules: dict, label: str = "Their list") -> None:
                  help="These customers as a win-back list on the churn page, ready to export.")
 
 
-cards = st.columns(5)
+# Three ticket cards when tickets were exported, else one card saying so; then returns and silent unhappy (no
+# empty slots, and "Not exported" fits its card).
+cards = st.columns(5 if has["tickets"] else 3)
+return_slot, silent_slot = cards[-2], cards[-1]
 if has["tickets"]:
     card(cards[0], "Tickets", formatting.count(summary["tickets"], short=True), "Support tickets opened",
          "Support tickets opened by customers of this segment up to the as-of date.")
@@ -61,20 +64,20 @@ else:
         st.metric("Tickets", "Not exported", border=False)
         st.caption(not_exported("tickets", "complaints, open tickets and resolution times"))
 if has["returns"]:
-    card(cards[3], "Return rate", formatting.rate(summary["return_rate"]), "Of valid orders",
+    card(return_slot, "Return rate", formatting.rate(summary["return_rate"]), "Of valid orders",
          "Valid orders with a return / valid orders.", CARE_LISTS["returned"])
 else:
-    with cards[3].container(border=True):
+    with return_slot.container(border=True):
         st.metric("Return rate", "Not exported", border=False)
         st.caption(not_exported("returns", "the return rate"))
 if has["surveys"] and has["tickets"]:
-    card(cards[4], "Silent unhappy", formatting.count(summary["silent_unhappy_customers"], short=True),
+    card(silent_slot, "Silent unhappy", formatting.count(summary["silent_unhappy_customers"], short=True),
          "Customers (the chart below counts their orders)",
          "Customers whose latest NPS answer is a detractor (0-6) and who never opened a ticket: most unhappy "
          "customers never complain, they just leave.", CARE_LISTS["silent_unhappy"])
 else:
     missing = [name for name in ("surveys", "tickets") if not has[name]]
-    with cards[4].container(border=True):
+    with silent_slot.container(border=True):
         st.metric("Silent unhappy", "Not exported", border=False)
         st.caption(not_exported(missing, "who is unhappy without complaining"))
 

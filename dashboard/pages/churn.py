@@ -179,7 +179,7 @@ state_column, band_column, segment_column, nps_column = st.columns(4)
 chosen_states = state_column.multiselect(
     "Lifecycle state", options=list(lifecycle.STATES), default=list(lifecycle.DEFAULT_WINBACK_STATES), key="state",
     bind="query-params", placeholder="Any", format_func=lambda value: lifecycle.STATE_LABELS[value],
-    help="Active, slipping, new, one-time (not back yet) or lapsed: see the tiles above.",
+    help="Active, slipping, new, one-time buyer (not back yet) or lapsed: see the tiles above.",
 )
 bands = band_column.multiselect(
     "Churn risk", options=list(churn.RISK_BANDS), default=[], key="risk", bind="query-params", placeholder="Any",
@@ -294,7 +294,7 @@ totals = summary.iloc[0]
 count_column, stake_column, value_column, orders_column, revenue_column = st.columns(5)
 count_column.metric("Customers in the list", figures.format_count(int(totals["customers"])),
                     help=f"Matching the rules: {winback.describe_rules(rules)}.")
-stake_column.metric("Value at stake, next 365 days", value_text(totals["value_at_stake_365d"]),
+stake_column.metric("Value at stake (365 days)", value_text(totals["value_at_stake_365d"]),
                     help="The part of their next 365 days' value (if they stayed) the model expects to be lost: "
                          "value if they stay x (1 - chance still a customer), discounted at 10% a year.")
 value_column.metric("Predicted value, next 365 days", value_text(totals["predicted_clv_365d"]),
