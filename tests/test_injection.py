@@ -73,7 +73,8 @@ HOSTILE_IDS = [f"{index:02d}-{value[:12]!r}" for index, value in enumerate(HOSTI
 TEXT_PARAMETERS = {"grain", "dimension", "activity", "search", "timezone", "method", "message", "source", "fact_kind",
                    "fact_value", "outcome", "pseudonym_key", "season_index", "season_message"}
 TEXT_LIST_PARAMETERS = {"channels", "regions", "categories", "tiers", "kinds", "risk_bands", "rfm_segments",
-                        "nps_categories", "lifecycle_states", "complaint_categories"}
+                        "nps_categories", "lifecycle_states", "complaint_categories", "previous_states",
+                        "previous_segments"}
 AS_OF = date(2026, 11, 15)
 VALID_DEFAULTS = {
     # text and lists of text: "all" / the page defaults
@@ -87,6 +88,10 @@ VALID_DEFAULTS = {
     "nps_categories": None,
     "lifecycle_states": None,
     "complaint_categories": None,
+    "previous_states": None,
+    "previous_segments": None,
+    "moved_days": None,
+    "days_back": 7,
     "season_index": None,
     "season_message": None,
     "grain": "month",
@@ -370,6 +375,8 @@ REAL_VALUE_SOURCES = {
     "nps_categories": ("customer_scores", "latest_nps_category"),
     "lifecycle_states": ("customer_scores", "lifecycle_state"),
     "complaint_categories": ("valid_tickets", "category"),
+    "previous_states": ("customer_movements", "previous_lifecycle_state"),
+    "previous_segments": ("customer_movements", "previous_rfm_segment"),
 }
 # The first file of each family of list rules: segment_customers (kpis), the comment filters (survey_comments)
 # and winback_customers (winback_summary). There every hostile value also goes in alone, one query each.
