@@ -42,7 +42,10 @@ def test_the_html_has_no_toolbar_and_keeps_blocks_together(databases):
     assert ".cards{display:flex;gap:16px;flex-wrap:nowrap;break-inside:avoid}" in page
     assert "table{border-collapse:collapse;width:100%;margin-top:12px;break-inside:avoid}" in page
     assert ".chart{break-inside:avoid" in page and ".trends{break-before:page}" in page
-    assert page.count("<div class='card'>") == 3 and page.count("<div class='cards'>") == 1
+    # One row of cards kept together: a card per lifecycle state (issue 14's "Where customers are").
+    from dashboard import lifecycle
+
+    assert page.count("<div class='card'>") == len(lifecycle.STATES) == 5 and page.count("<div class='cards'>") == 1
 
 
 def test_the_report_says_when_the_data_is_stale(databases):
