@@ -28,7 +28,7 @@ run: $(RUNTIME_STAMP)
 # The real-browser tests run on their own afterwards: a browser, a server and two test workers on
 # two cores at once make page timings meaningless.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
