@@ -75,7 +75,7 @@ def orders_only_url(tmp_path_factory):
 def serve(data_dir, tmp_path_factory):
     port = free_port()
     environment = {**os.environ, "DASHBOARD_DATA_DIR": str(data_dir),
-                   "DASHBOARD_STATE_DIR": str(tmp_path_factory.mktemp("state")),
+                   "DASHBOARD_STATE_DIR": str(tmp_path_factory.mktemp("state")), "DASHBOARD_BACKGROUND_BUILD": "true",
                    "STREAMLIT_SERVER_PORT": str(port), "STREAMLIT_SERVER_HEADLESS": "true",
                    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "STREAMLIT_SERVER_ADDRESS": "127.0.0.1"}
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")],
