@@ -533,10 +533,19 @@ def test_winback_rules_filter_with_bound_parameters(reasons_cursor):
          table[~table.has_open_complaint & table.is_marketing_opt_in]),
         (churn.WinbackRules(segments=("' or 1=1 --",)), table.iloc[0:0]),
         (churn.WinbackRules(risk_bands=("high",)), table[table.risk_band == "high"]),
+        (churn.WinbackRules(complaint_categories=("delivery_delay", "billing")),
+         table[table.complaint_categories.map(lambda cats: hasattr(cats, "__len__") and "delivery_delay" in cats)]),
     ]
+    macro_arguments = ", ".join(f"${name}" for name in list(churn.WinbackRules().params())[:15])
     for rules, expected in cases:
         got = winback(reasons_cursor, rules)
         assert sorted(got.customer_id) == sorted(expected.customer_id), rules
+        # The table macro over customer_scores applies the same rules (its complaint_categories parameter once
+        # shadowed the column of that name, so that rule matched everyone).
+        params = {name: value for name, value in rules.params().items() if f"${name}" in macro_arguments}
+        by_macro = reasons_cursor.execute(
+            f"select customer_id from winback_customers({macro_arguments}, null, null, null, null)", params).df()
+        assert sorted(by_macro.customer_id) == sorted(expected.customer_id), rules
         summary = run_query(reasons_cursor, "winback_summary", **rules.params(), **ALL_SEGMENTS)
         assert summary.customers.iloc[0] == len(expected)
         assert summary.revenue.iloc[0] == pytest.approx(expected.revenue.sum())
