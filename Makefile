@@ -25,11 +25,10 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python -m dashboard prepare-demo
 	$(BIN)/python -m streamlit run streamlit_app.py
 
-# The real-browser tests run on their own afterwards: a browser, a server and two test workers on
-# two cores at once make page timings meaningless.
+# One run on two workers: the real-browser tests (marked browser) are one xdist group, so one worker drives
+# chromium while the other takes the rest (their waits allow for a loaded machine).
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
