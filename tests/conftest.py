@@ -46,11 +46,3 @@ def open_database(tmp_path):
 
     return _open
 
-
-def pytest_collection_modifyitems(config, items):
-    """The tests that drive chromium share one app server and one browser per module: under xdist they are one
-    group (``--dist loadgroup``), run by one worker while the other takes the rest, instead of a second suite
-    after the first (they mostly wait on the browser: about 150 s of CPU in 7 minutes)."""
-    for item in items:
-        if item.get_closest_marker("browser"):
-            item.add_marker(pytest.mark.xdist_group("browser"))
