@@ -25,10 +25,12 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python -m dashboard prepare-demo
 	$(BIN)/python -m streamlit run streamlit_app.py
 
-# One run on two workers: the real-browser tests (marked browser) are one xdist group, so one worker drives
-# chromium while the other takes the rest (their waits allow for a loaded machine).
+# One run on two workers, each test file on one worker (--dist loadfile): the real-browser tests of
+# tests/test_browser.py share one app server and one chromium, mostly waiting on them, while the other worker
+# takes the other files; a file's module-wide exports and model are built once. (xdist 3.8's loadgroup does
+# not group on pytest 9: its group suffix on the node id is ignored.)
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench

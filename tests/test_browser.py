@@ -42,8 +42,6 @@ PAGES = {
 
 pytestmark = [
     pytest.mark.browser,
-    # One xdist group (make test runs --dist loadgroup): one worker drives chromium, the other takes the rest.
-    pytest.mark.xdist_group("browser"),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (apt-get install chromium)"),
 ]
 

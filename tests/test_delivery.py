@@ -180,7 +180,6 @@ def test_orders_only_export_sends_the_review_without_survey_alerts(tmp_path, mon
 
 
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 def test_the_pdf_review_arrives_attached(tmp_path, monkeypatch, capsys, drop_data, smtp_server):
     # The browser suite runs where .ci/run installed chromium: a missing one is a failure, not a skip.
     assert shutil.which("chromium"), "PDF needs Debian's chromium (apt-get install chromium)"

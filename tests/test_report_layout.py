@@ -103,7 +103,6 @@ def ink_profile(png: Path) -> list[float]:
 
 
 @pytest.mark.browser
-@pytest.mark.xdist_group("browser")
 def test_the_pdf_has_three_full_pages_and_no_half_empty_one(databases, tmp_path):
     """Cover (KPIs, what changed, churn cards), then two charts a page: every page is filled to its last tenth
     but the last, which is filled past its middle (it used to be half empty)."""
