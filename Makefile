@@ -25,12 +25,15 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python -m dashboard prepare-demo
 	$(BIN)/python -m streamlit run streamlit_app.py
 
-# One run on two workers, each test file on one worker (--dist loadfile): the real-browser tests of
-# tests/test_browser.py share one app server and one chromium, mostly waiting on them, while the other worker
-# takes the other files; a file's module-wide exports and model are built once. (xdist 3.8's loadgroup does
-# not group on pytest 9: its group suffix on the node id is ignored.)
+# The real-browser tests (marked browser: one app server and one chromium, mostly waiting on them) run in a
+# second process beside the other tests on two workers, instead of after them; their log is printed at the end
+# and either run failing fails the target.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -m browser -p no:cacheprovider $(PYTEST_ARGS) > .browser-tests.log 2>&1 & browser=$$!; \
+	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS); others=$$?; \
+	wait $$browser; browser_status=$$?; \
+	echo "=== real-browser tests (pytest -m browser) ==="; cat .browser-tests.log; \
+	exit $$(( others != 0 ? others : browser_status ))
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
