@@ -416,39 +416,43 @@ class ModelInfo:
     message: str | None = None
 
 
-def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tuple[pd.DataFrame, ModelInfo]:
-    """Fit the MBG/NBD and Gamma-Gamma on ``churn_features`` rows and predict, one row per input row.
+@dataclass(frozen=True)
+class FittedModels:
+    """What ``fit_models`` fitted on a frame of ``churn_features`` rows, for ``apply_models`` to score any rows with
+    (the rows fitted on, or every customer when the fit ran on a sample: ``dashboard/engines/spark.py``).
 
-    Columns: p_alive, expected_orders (in ``horizon_days``), churn_risk (P(no order in ``horizon_days``)),
-    expected_order_value, predicted_clv_365d. When the MBG/NBD cannot be fitted, churn_risk falls back to
-    ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
+    ``fit`` is None when there was no customer; when the MBG/NBD did not converge, churn risk is the recency score
+    with ``typical_gap`` days; ``gg`` is the order-value model used (its no-pooling stand-in when it did not fit).
     """
+
+    fit: MbgNbdFit | None
+    gg: clv.GammaGammaFit | None
+    typical_gap: float
+    info: ModelInfo
+
+
+PREDICTION_COLUMNS = ("p_alive", "expected_orders", "churn_risk", "expected_order_value", "predicted_clv_365d")
+
+
+def fit_models(features: pd.DataFrame) -> FittedModels:
+    """Fit the MBG/NBD and Gamma-Gamma on ``churn_features`` rows (``predict`` explains the fallbacks)."""
     x = features["frequency"].to_numpy(dtype=float)
     t_x = features["recency_days"].to_numpy(dtype=float)
     age = features["t_days"].to_numpy(dtype=float)
     spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
-    days_since = features["days_since_last_order"].to_numpy(dtype=float)
     n = len(features)
-    out = pd.DataFrame(index=features.index)
     if n == 0:
-        for column in ("p_alive", "expected_orders", "churn_risk", "expected_order_value", "predicted_clv_365d"):
-            out[column] = pd.Series(dtype="float64")
-        return out, ModelInfo(None, "none", 0, message="No customer has a valid order by this date.")
-
+        return FittedModels(None, None, math.nan,
+                            ModelInfo(None, "none", 0, message="No customer has a valid order by this date."))
     fit = fit_mbgnbd(x, t_x, age)
     if not fit.converged:
         gap = clv.typical_purchase_gap(x, t_x, age)
-        out["p_alive"] = np.nan
-        out["expected_orders"] = np.nan
-        out["churn_risk"] = clv.recency_score(days_since, gap)
-        out["expected_order_value"] = np.nan
-        out["predicted_clv_365d"] = np.nan
         message = (
             f"The churn model could not be fitted on this data ({fit.message}). Churn risk is a plain recency "
             f"score instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
             "P(alive), expected orders and predicted value are not available."
         )
-        return out, ModelInfo(None, "recency fallback", n, message=message)
+        return FittedModels(fit, None, gap, ModelInfo(None, "recency fallback", n, message=message))
 
     gg = fit_gamma_gamma(x, spend)
     gg_params = (gg.p, gg.q, gg.v)
@@ -461,13 +465,48 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
         gg = clv.GammaGammaFit(1.0, 1.0, 0.0, math.nan, False, gg.n_customers, own_mean, gg.message)
         messages.append(f"The order-value model could not be fitted ({gg.message}); predicted value uses each "
                         "customer's own mean repeat order value instead.")
+    info = ModelInfo(None, "MBG/NBD", n, fit.r, fit.alpha, fit.a, fit.b, *gg_params, " ".join(messages) or None)
+    return FittedModels(fit, gg, math.nan, info)
+
+
+def apply_models(features: pd.DataFrame, models: FittedModels,
+                 horizon_days: int = RISK_HORIZON_DAYS) -> pd.DataFrame:
+    """The columns of ``PREDICTION_COLUMNS`` for ``churn_features`` rows, one row per input row (same index)."""
+    x = features["frequency"].to_numpy(dtype=float)
+    t_x = features["recency_days"].to_numpy(dtype=float)
+    age = features["t_days"].to_numpy(dtype=float)
+    spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
+    out = pd.DataFrame(index=features.index)
+    if models.fit is None or len(features) == 0:
+        for column in PREDICTION_COLUMNS:
+            out[column] = pd.Series(dtype="float64")
+        return out
+    if models.gg is None:  # recency fallback
+        days_since = features["days_since_last_order"].to_numpy(dtype=float)
+        out["p_alive"] = np.nan
+        out["expected_orders"] = np.nan
+        out["churn_risk"] = clv.recency_score(days_since, models.typical_gap)
+        out["expected_order_value"] = np.nan
+        out["predicted_clv_365d"] = np.nan
+        return out
+    fit, gg = models.fit, models.gg
     out["p_alive"] = mbg_p_alive(fit, x, t_x, age)
     out["expected_orders"] = mbg_expected_purchases(fit, horizon_days, x, t_x, age)
     out["churn_risk"] = mbg_prob_no_purchase(fit, horizon_days, x, t_x, age)
     out["expected_order_value"] = clv.expected_order_value(gg, x, spend)
     out["predicted_clv_365d"] = mbg_predicted_clv(fit, gg, x, t_x, age, spend)
-    info = ModelInfo(None, "MBG/NBD", n, fit.r, fit.alpha, fit.a, fit.b, *gg_params, " ".join(messages) or None)
-    return out, info
+    return out
+
+
+def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tuple[pd.DataFrame, ModelInfo]:
+    """Fit the MBG/NBD and Gamma-Gamma on ``churn_features`` rows and predict, one row per input row.
+
+    Columns: p_alive, expected_orders (in ``horizon_days``), churn_risk (P(no order in ``horizon_days``)),
+    expected_order_value, predicted_clv_365d. When the MBG/NBD cannot be fitted, churn_risk falls back to
+    ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
+    """
+    models = fit_models(features)
+    return apply_models(features, models, horizon_days), models.info
 
 
 # Scores stored per as-of date
