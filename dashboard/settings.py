@@ -39,6 +39,7 @@ class Settings:
     memory_limit: str = ""
     state_dir: Path = STATE_DIR
     model_snapshots: bool = True
+    prepared_dir: Path | None = None  # a folder prepared on another engine (Spark) to serve instead of the exports
 
     def __post_init__(self) -> None:
         try:
@@ -69,6 +70,7 @@ _ENVIRONMENT = {
     "memory_limit": ("DASHBOARD_MEMORY_LIMIT", str),
     "state_dir": ("DASHBOARD_STATE_DIR", Path),
     "model_snapshots": ("DASHBOARD_MODEL_SNAPSHOTS", _flag),
+    "prepared_dir": ("DASHBOARD_PREPARED_DIR", Path),
 }
 
 
@@ -99,7 +101,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
     values.update({name: value for name, value in overrides.items() if value is not None})
     if isinstance(values.get("roles"), dict):
         values["roles"] = tuple(sorted((str(key), str(value)) for key, value in values["roles"].items()))
-    for name in ("data_dir", "state_dir"):
-        if name in values:
+    for name in ("data_dir", "state_dir", "prepared_dir"):
+        if values.get(name) is not None:
             values[name] = Path(values[name]).expanduser()
     return Settings(**values)
