@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
+SPARK_STAMP := $(VENV)/.spark-installed
 PYTEST_ARGS ?=
 
-.PHONY: run test bench load demo validate clean-demo
+.PHONY: run test test-spark bench load demo validate clean-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +29,7 @@ run: $(RUNTIME_STAMP)
 # The real-browser tests run on their own afterwards: a browser, a server and two test workers on
 # two cores at once make page timings meaningless.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 -m "not browser and not spark" $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)
@@ -45,3 +46,16 @@ clean-demo:
 
 load: $(DEV_STAMP)
 	$(BIN)/python -m bench.load
+
+# The Spark engine (optional): Java 17 and requirements-spark.txt, then every node and query on local Spark
+# against DuckDB, and the app served from a Spark-prepared folder. Not part of `make test` (see README).
+$(SPARK_STAMP): requirements-spark.txt $(DEV_STAMP)
+	@command -v java >/dev/null 2>&1 || { export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+	touch $@
+
+test-spark: $(SPARK_STAMP)
+	$(BIN)/python -c "from dashboard.engines import parity; parity.reset()"
+	DASHBOARD_REQUIRE_SPARK=1 $(BIN)/python -m pytest -m spark $(PYTEST_ARGS); status=$$?; \
+		$(BIN)/python -m dashboard.engines.parity; exit $$status
