@@ -117,6 +117,8 @@ ORPHAN_CHECKS = ("surveys", "tickets", "returns")
 
 # How a canonical column kind is named in a message.
 KIND_NAMES = {"id": "an id", "text": "text", "timestamp": "a timestamp", "number": "a number", "boolean": "true/false"}
+# Columns whose readable values are narrower than their kind.
+READABLE_AS = {("surveys", "score"): "a score (a number; n/10 on an NPS survey, n/5 on a CSAT one)"}
 
 
 def row_rule_parameters(now: datetime | None = None) -> dict[str, datetime]:
@@ -202,7 +204,7 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
     for index, (canonical, source_column, source_type) in enumerate(converted):
         count, example = values[2 * index], values[2 * index + 1]
         if count:
-            kind = KIND_NAMES[CONTRACT[table].columns[canonical]]
+            kind = READABLE_AS.get((table, canonical), KIND_NAMES[CONTRACT[table].columns[canonical]])
             consequence = "rows left out" if _left_out_by_null(table, canonical) else "read as empty"
             example_text = f", e.g. {example!r}" if example is not None else ""
             findings.append(
@@ -258,6 +260,29 @@ def _orphan_findings(con, catalog, parameters) -> list[Finding]:
         for table, count in zip(tables, counts)
         if count
     ]
+
+
+def why_no_orders(findings: list[Finding]) -> str:
+    """Why no metric can be computed, in one line: the ERRORs about the orders (or the data folder), and when the
+    orders were read but none is usable, the reason that left out the most of them.
+
+    Example: ``"orders: no usable rows: every metric is empty (6 rows); most left out by: orders.ordered_at:
+    values in column 'ordered_at' (VARCHAR) cannot be read as a timestamp, e.g. 'soon'; rows left out (6 rows)"``.
+    """
+    def text(finding: Finding) -> str:
+        return finding.line().split(" ", 1)[1]
+
+    errors = [finding for finding in findings
+              if finding.level == "ERROR" and finding.table in ("orders", "data", "mapping.toml")]
+    if not errors:
+        return "orders has no usable row"
+    reasons = [text(finding) for finding in errors]
+    if any(finding.message.startswith("no usable rows") for finding in errors):
+        causes = [finding for finding in findings if finding.level == "WARN" and finding.table == "orders"
+                  and finding.column and finding.row_count]
+        if causes:
+            reasons.append("most left out by: " + text(max(causes, key=lambda finding: finding.row_count)))
+    return "; ".join(reasons)
 
 
 def has_errors(findings: list[Finding]) -> bool:

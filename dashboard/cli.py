@@ -33,6 +33,12 @@ def _open_database(args, build_in_file: bool = False):
     return Database.open(settings, build_in_file=build_in_file)
 
 
+def _refuse(reason: str) -> int:
+    """Print why a command cannot run, as one line, and return its exit code (2)."""
+    print(f"error: {checks.printable(reason)}", file=sys.stderr)
+    return 2
+
+
 def command_demo_data(args) -> int:
     """Write the synthetic demo exports."""
     from dashboard import demo
@@ -86,9 +92,7 @@ def command_report(args) -> int:
 
     database = _open_database(args)
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot build the report, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot build the report: {checks.why_no_orders(database.findings())}")
     as_of = args.as_of or database.default_as_of()
     if args.format == "json":
         content = json.dumps(report.metrics_report(database, as_of), indent=2, sort_keys=False) + "\n"
@@ -109,9 +113,7 @@ def command_scores(args) -> int:
 
     database = _open_database(args)
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot score customers, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot score customers: {checks.why_no_orders(database.findings())}")
     as_of = args.as_of or database.default_as_of()
     show_pii = database.settings.show_pii
     cursor = database.cursor(as_of)
@@ -174,9 +176,7 @@ def command_prepare(args) -> int:
         print(f"already prepared: {database.snapshot} holds the model of these exports", file=sys.stderr)
         return 0
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot prepare the model, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
     started = time.perf_counter()
     as_of = args.as_of or database.default_as_of()
     problems = database.prepare(as_of)
@@ -200,9 +200,7 @@ def command_backtest(args) -> int:
 
     database = _open_database(args)
     if not database.has_orders:
-        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
-        print("cannot backtest, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
-        return 2
+        return _refuse(f"cannot backtest: {checks.why_no_orders(database.findings())}")
     result = churn.backtest(database, args.cutoff, args.horizon_days)
     print(churn.backtest_table(result))
     return 0

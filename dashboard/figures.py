@@ -12,6 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from dashboard import formatting
+
 # The house template for every figure, set once: naming it in each figure's layout made plotly validate and
 # copy the whole template per figure (about 15 ms each, most of a page rerun's CPU); as the default it is
 # applied once when the figure is serialised, with the same result in the figure's JSON.
@@ -27,7 +29,7 @@ PALETTE = {
     "ink": "#0f172a",
 }
 NPS_COLOURS = {"promoter": PALETTE["good"], "passive": PALETTE["neutral"], "detractor": PALETTE["bad"]}
-CURRENCY = "$"
+CURRENCY = formatting.CURRENCY
 
 
 def wilson_interval(successes, trials, z: float = 1.96) -> tuple:
@@ -43,39 +45,26 @@ def wilson_interval(successes, trials, z: float = 1.96) -> tuple:
     return centre - half, centre + half
 
 
-def format_currency(value, digits: int = 0) -> str:
-    """``$12,345`` (or ``–`` when missing); large values as ``$1.2M``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if abs(value) >= 1_000_000:
-        return f"{CURRENCY}{value / 1_000_000:,.1f}M"
-    return f"{CURRENCY}{value:,.{digits}f}"
+def format_currency(value, digits: int | None = None) -> str:
+    """Money for a card or a label: ``formatting.money(value, short=True)`` (``$2,433,910``, ``$48.70``,
+    ``$2.43M``). ``digits`` is ignored: the formatting layer has one precision per size."""
+    return formatting.money(value, short=True)
 
 
 def format_percent(value, digits: int = 1) -> str:
-    """``42.0%`` for 0.42 (or ``–``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{100 * value:.{digits}f}%"
+    """``42.0%`` for 0.42 (or ``–``): ``formatting.rate``."""
+    return formatting.rate(value) if digits == 1 else ("–" if formatting.is_missing(value) else f"{100 * value:.{digits}f}%")
 
 
 def format_count(value) -> str:
     """A count for a metric card: ``890,190``; from a million on ``10.99M`` (a card has room for about nine
-    characters: ``10,986,123`` would be cut to ``10,986,…``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if abs(value) >= 1_000_000_000:
-        return f"{value / 1_000_000_000:,.2f}B"
-    if abs(value) >= 1_000_000:
-        return f"{value / 1_000_000:,.2f}M"
-    return f"{value:,.0f}"
+    characters: ``10,986,123`` would be cut to ``10,986,…``). ``formatting.count(value, short=True)``."""
+    return formatting.count(value, short=True)
 
 
 def format_number(value, digits: int = 0) -> str:
     """``12,345`` (or ``–``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{value:,.{digits}f}"
+    return formatting.decimal(value, digits)
 
 
 def style(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, height: int = 380) -> go.Figure:

@@ -111,6 +111,7 @@ class Database:
     _model_cursors: set = field(default_factory=set)  # the cursors building as-of models right now
     _building: dict = field(default_factory=dict)  # as-of date -> threading.Event set when its build ends
     _findings_lock: threading.Lock = field(default_factory=threading.Lock)  # the row checks run once
+    _has_usable_orders: bool = False  # at least one order passed the row rules (set by open)
 
     @classmethod
     def open(cls, settings: Settings, now: datetime | None = None, build_in_file: bool = False) -> "Database":
@@ -162,6 +163,9 @@ class Database:
                 for table in CONTRACT:
                     connection.execute(f"create or replace view clean_{table} as "
                                        f"select * from {BUILD_CATALOG}.main.clean_{table}")
+        database._has_usable_orders = bool(
+            catalog.tables["orders"].is_usable
+            and connection.execute("select exists (select 1 from clean_orders)").fetchone()[0])
         database._lock_down()
         return database
 
@@ -302,9 +306,10 @@ class Database:
 
     @property
     def has_orders(self) -> bool:
-        """True when the orders table could be read and has at least one row."""
+        """True when the orders table could be read and at least one of its rows is usable: otherwise every
+        metric would be an empty 0, so the pages, the report and the scores say why instead."""
         orders = self.catalog.tables["orders"]
-        return orders.is_usable and orders.row_count > 0
+        return orders.is_usable and orders.row_count > 0 and self._has_usable_orders
 
     def latest_order_date(self) -> date | None:
         """The local date of the latest usable, not cancelled order: the default as-of date (computed once)."""

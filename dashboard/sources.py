@@ -205,7 +205,7 @@ def read_mapping(data_dir: Path, findings: list[Finding]) -> tuple[dict[str, dic
     if not path.is_file():
         return {}, ""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Windows editors add one) is not part of the TOML
         parsed = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         findings.append(Finding("ERROR", "mapping.toml", "", f"cannot be read, column mapping ignored: {error}"))
@@ -418,15 +418,43 @@ def conversion_sql(kind: str, source: str, source_type: str) -> str:
     raise ValueError(f"unknown column kind {kind}")
 
 
+# Characters that mean a minus sign in exported amounts: U+2212 MINUS SIGN, the dashes (figure, en, em),
+# the small and fullwidth hyphen-minus. Fullwidth digits are read as digits.
+_MINUS_SIGNS = "\u2212\u2012\u2013\u2014\ufe63\uff0d"
+_FULLWIDTH_DIGITS = "".join(chr(0xFF10 + digit) for digit in range(10))
+# A score written as a fraction: "9/10", " 4 / 5 ". The denominator says which scale it is on.
+_FRACTION_PATTERN = r"\s*([0-9]+([.,][0-9]+)?)\s*/\s*([0-9]+)\s*"
+FRACTION_SCALES = (5, 10)
+
+
+def _normalised_number_text(text: str) -> str:
+    """The text with every minus-like character a "-" and fullwidth digits ASCII."""
+    return (f"translate({text}, {quote_literal(_MINUS_SIGNS + _FULLWIDTH_DIGITS)}, "
+            f"{quote_literal('-' * len(_MINUS_SIGNS) + '0123456789')})")
+
+
+def fraction_denominator_sql(text: str) -> str:
+    """The denominator of a number written "n/d" (an integer), NULL for any other text."""
+    return (f"case when regexp_full_match({text}, {quote_literal(_FRACTION_PATTERN)}) "
+            f"then try_cast(regexp_extract({text}, {quote_literal(_FRACTION_PATTERN)}, 3) as integer) end")
+
+
 def _text_number_sql(text: str) -> str:
-    """Numbers written as text: "12.5", "$1,234.50", "1.234,50 €", "12,50", "(12.00)" (negative), "n/a" (NULL).
+    """Numbers written as text: "12.5", "$1,234.50", "1.234,50 €", "12,50", "n/a" (NULL), and negatives written
+    "−12.50" (U+2212 or a dash), "(12.00)", "$(1,234.50)", "USD (12.00)" or "12.50-".
 
     Plain numbers are read as they are (NaN and infinity are NULL). Otherwise currency signs, letters and
     spaces are dropped; a comma is a thousands separator in "1,234" and "1,234.50", a decimal comma in
-    "12,50" and "1.234,50".
+    "12,50" and "1.234,50". A number in parentheses or followed by a minus is negative. "9/10" and "4/5" are
+    read as their numerator (a score on a 10- or 5-point scale); any other text with a "/" is not a number
+    (read as empty), so "1/2" never becomes 12.
     """
+    text = _normalised_number_text(text)
     plain = f"try_cast({text} as double)"
-    digits = f"regexp_replace({text}, '[^0-9.,-]', '', 'g')"
+    numerator = f"regexp_extract({text}, {quote_literal(_FRACTION_PATTERN)}, 1)"
+    fraction = (f"case when {fraction_denominator_sql(text)} in ({', '.join(map(str, FRACTION_SCALES))}) "
+                f"then try_cast(replace({numerator}, ',', '.') as double) end")
+    digits = f"regexp_replace(regexp_replace({text}, '[^0-9.,-]', '', 'g'), '-$', '')"
     separators = (
         f"case when regexp_full_match({digits}, '-?[0-9]{{1,3}}(,[0-9]{{3}})+([.][0-9]+)?') "
         f"then replace({digits}, ',', '') "
@@ -435,10 +463,15 @@ def _text_number_sql(text: str) -> str:
         f"when regexp_full_match({digits}, '-?[0-9]+,[0-9]{{1,2}}') then replace({digits}, ',', '.') "
         f"else {digits} end"
     )
-    sign = f"case when {text} like '(%)' then -1 else 1 end"
+    amount = f"try_cast(nullif({separators}, '') as double)"
+    # "(12.00)", "$(1,234.50)", "USD (12.00)": parentheses around the digits; "12.50-": a trailing minus.
+    is_negative = (f"(regexp_matches({text}, '[(][^()]*[0-9][^()]*[)]') "
+                   f"or regexp_matches({text}, '[0-9.,][^0-9]*-$'))")
     return (
         f"case when {plain} is not null then (case when isfinite({plain}) then {plain} end) "
-        f"else {sign} * try_cast(nullif({separators}, '') as double) end"
+        f"when contains({text}, '/') then {fraction} "
+        f"when {is_negative} then -abs({amount}) "
+        f"else {amount} end"
     )
 
 
@@ -580,7 +613,9 @@ def _corrupt_files(con, files: list[Path], data_dir: Path) -> dict[Path, str]:
 def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: dict[str, str]):
     """The canonical SELECT over ``raw_<table>`` and the findings about its columns; None if the table is unusable.
 
-    A column is found by its mapped name, else by its canonical name (in any case).
+    A column is found by its mapped name, else by its canonical name (in any case). A source column that two
+    contract columns would read (``mapping.toml`` mapping both to it) is read by neither, and a column whose type
+    cannot hold the kind (true/false as a number, a list as text) is not read: each is an ERROR.
     """
     findings: list[Finding] = []
     source.columns = {}
@@ -588,8 +623,24 @@ def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: d
     missing_required = []
     found = {canonical: _find_column(source.mapping.get(canonical, canonical), source_types, lowered)
              for canonical in spec.columns}
+    readers: dict[str, list[str]] = {}
+    for canonical, column in found.items():
+        if column is not None:
+            readers.setdefault(column, []).append(canonical)
+    shared = {canonical for names in readers.values() if len(names) > 1 for canonical in names}
+    for column, names in readers.items():
+        if len(names) > 1:
+            required = [name for name in names if name in spec.required_columns]
+            consequence = "; table not used" if required else ", read as empty"
+            findings.append(Finding(
+                "ERROR", spec.name, "",
+                f"mapping.toml maps {' and '.join(names)} to the same column {column!r}: one column cannot be "
+                f"both, so neither is read{consequence}", source.row_count))
+    type_problems = {canonical: _type_problem(kind, source_types[found[canonical]])
+                     for canonical, kind in spec.columns.items() if found[canonical] and canonical not in shared}
     expressions = [conversion_sql(kind, found[canonical], source_types[found[canonical]])
-                   for canonical, kind in spec.columns.items() if found[canonical]]
+                   for canonical, kind in spec.columns.items()
+                   if found[canonical] and canonical not in shared and not type_problems[canonical]]
     check_each = not _binds(con, spec.name, expressions)  # only then is each column tried alone
     for canonical, kind in spec.columns.items():
         mapped = source.mapping.get(canonical)
@@ -597,13 +648,22 @@ def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: d
         is_required = canonical in spec.required_columns
         consequence = "; table not used" if is_required else ", read as empty"
         problem = None
-        if source_column is not None:
+        if canonical in shared:
+            pass  # reported above, naming both
+        elif source_column is not None:
             source_type = source_types[source_column]
-            expression = conversion_sql(kind, source_column, source_type)
-            if not check_each or _binds(con, spec.name, [expression]):
-                source.columns[canonical] = (source_column, source_type, expression)
-                continue
-            problem = f"column {source_column!r} ({source_type}) cannot be read as {kind}{consequence}"
+            if type_problems[canonical]:
+                # An optional column that is a list or a struct is left out with a WARN; the rest is checked.
+                level = "ERROR" if is_required else "WARN"
+                findings.append(Finding(level, spec.name, canonical, f"column {source_column!r} ({source_type}) "
+                                        f"{type_problems[canonical]}{consequence}", source.row_count))
+            else:
+                expression = _scaled_score_sql(spec, found, source_types, canonical,
+                                               conversion_sql(kind, source_column, source_type))
+                if not check_each or _binds(con, spec.name, [expression]):
+                    source.columns[canonical] = (source_column, source_type, expression)
+                    continue
+                problem = f"column {source_column!r} ({source_type}) cannot be read as {kind}{consequence}"
         elif mapped is not None:
             problem = f"mapping.toml maps it to column {mapped!r}, which {source.location} does not have{consequence}"
         elif is_required:
@@ -617,6 +677,45 @@ def _canonical_select(con, spec: TableSpec, source: TableSource, source_types: d
         return None, findings
     select_parts = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
     return f"select {', '.join(select_parts)} from raw_{spec.name}", findings
+
+
+# A score written as a fraction must be on its survey's scale: "9/10" for NPS, "4/5" for CSAT.
+SCORE_SCALES = {"nps": 10, "csat": 5}
+
+
+def _scaled_score_sql(spec: TableSpec, found: dict, source_types: dict[str, str], canonical: str,
+                      expression: str) -> str:
+    """surveys.score read as text: a fraction whose denominator is not its survey's scale is not a score (NULL)."""
+    if (spec.name, canonical) != ("surveys", "score") or not found.get("kind"):
+        return expression
+    if not source_types[found["score"]].upper().startswith("VARCHAR"):
+        return expression
+    denominator = fraction_denominator_sql(_normalised_number_text(f"trim({quote_identifier(found['score'])})"))
+    kind = f"lower(trim(cast({quote_identifier(found['kind'])} as varchar)))"
+    scales = " ".join(f"when {quote_literal(name)} then {scale}" for name, scale in SCORE_SCALES.items())
+    return (f"case when {denominator} is not null and {denominator} is distinct from (case {kind} {scales} end) "
+            f"then null else {expression} end")
+
+
+_NESTED_TYPE_NAMES = {"STRUCT": "structs (nested fields)", "MAP": "maps (key-value pairs)",
+                      "UNION": "unions of several types"}
+
+
+def _type_problem(kind: str, source_type: str) -> str | None:
+    """Why a column of a DuckDB type cannot be read as a canonical kind ("holds true/false, not a number"),
+    or None when it can. Lists, structs and maps are never one value; true/false is only a boolean or text."""
+    upper = source_type.upper()
+    wanted = {ID: "an id", TEXT: "text", TIMESTAMP: "a timestamp", NUMBER: "a number", BOOLEAN: "true/false"}[kind]
+    if upper.endswith("]"):
+        return f"holds lists, not {wanted}"
+    for prefix, described in _NESTED_TYPE_NAMES.items():
+        if upper.startswith(prefix):
+            return f"holds {described}, not {wanted}"
+    if upper == "BOOLEAN" and kind in (ID, NUMBER, TIMESTAMP):
+        return f"holds true/false, not {wanted}"
+    if (upper.startswith(("TIMESTAMP", "DATE", "TIME")) or upper == "INTERVAL") and kind in (ID, NUMBER, BOOLEAN):
+        return f"holds {'durations' if upper == 'INTERVAL' else 'dates or times'}, not {wanted}"
+    return None
 
 
 def _find_column(wanted: str, source_types: dict[str, str], lowered: dict[str, str]) -> str | None:

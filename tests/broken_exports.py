@@ -372,6 +372,267 @@ def bookkeeping_files(data_dir: Path) -> Path:
     return data_dir
 
 
+# Issue 15: real exports that broke in more ways. Each has a clean twin that must give no finding.
+
+
+def half_written_file(data_dir: Path) -> Path:
+    """orders/part-1.parquet cut to a third, as a partition file being rewritten while the app reads it."""
+    _, second = _orders_in_two_files(data_dir)
+    content = second.read_bytes()
+    second.write_bytes(content[: len(content) // 3])
+    return data_dir
+
+
+def hive_folder_shadows_columns(data_dir: Path) -> Path:
+    """Partition folders named like columns the files also have: ``customer_id=007/`` and ``revenue=0/``."""
+    frames = clean_frames()
+    orders = frames.pop("orders")
+    write_frames(data_dir, frames)
+    write_parquet(data_dir / "orders" / "customer_id=007" / "revenue=0" / "part-0.parquet", orders.iloc[:3])
+    write_parquet(data_dir / "orders" / "customer_id=007" / "revenue=0" / "part-1.parquet", orders.iloc[3:])
+    return data_dir
+
+
+def hive_folder_adds_a_column(data_dir: Path) -> Path:
+    """The clean twin: ``channel=<value>/`` folders over files without a channel column give every row its channel."""
+    frames = clean_frames()
+    orders = frames.pop("orders")
+    write_frames(data_dir, frames)
+    for channel, rows in orders.groupby("channel"):
+        write_parquet(data_dir / "orders" / f"channel={channel}" / "part-0.parquet", rows.drop(columns=["channel"]))
+    return data_dir
+
+
+# Text amounts whose sign is written as an accounting export writes it; (text, value).
+SIGNED_TEXT_AMOUNTS = [
+    ("\u221212.50", -12.5),  # U+2212 MINUS SIGN
+    ("\u201312.50", -12.5),  # U+2013 EN DASH
+    ("$(1,234.50)", -1234.5),
+    ("USD (12.00)", -12.0),
+    ("12.50-", -12.5),
+    ("\u2212$7", -7.0),
+]
+
+
+def revenue_with_written_signs(data_dir: Path) -> Path:
+    orders = clean_frames()["orders"]
+    orders["revenue"] = [text for text, _ in SIGNED_TEXT_AMOUNTS]
+    return _with_orders(data_dir, orders)
+
+
+def revenue_text_positive(data_dir: Path) -> Path:
+    """The clean twin: the same shapes without a sign are positive, and give no finding."""
+    orders = clean_frames()["orders"]
+    orders["revenue"] = ["12.50", "$1,234.50", "USD 12.00", "1.234,50 €", "€7", "15"]
+    return _with_orders(data_dir, orders)
+
+
+def nps_as_fraction_text(data_dir: Path) -> Path:
+    """Scores written "9/10" and "4/5"; "3/5" on an NPS answer and "7/8" are not scores of that survey."""
+    surveys = pd.DataFrame(
+        {
+            "response_id": ["s1", "s2", "s3", "s4", "s5", "s6"],
+            "customer_id": ["c1", "c2", "c3", "c1", "c2", "c3"],
+            "submitted_at": pd.to_datetime(["2024-02-11", "2024-03-05", "2024-04-16", "2024-02-12", "2024-03-06",
+                                            "2024-04-17"]),
+            "kind": ["nps", "nps", "csat", "nps", "nps", "csat"],
+            "score": ["9/10", "0/10", "4/5", " 10 / 10 ", "3/5", "7/8"],
+        }
+    )
+    return _with_orders(data_dir, surveys=surveys)
+
+
+def nps_as_plain_text(data_dir: Path) -> Path:
+    """The clean twin: scores as plain text numbers."""
+    surveys = clean_frames()["surveys"].assign(score=["9", "6", "4"])
+    return _with_orders(data_dir, surveys=surveys)
+
+
+BIG_ID = 2**60  # beyond 2**53: a float cannot hold every integer here
+
+
+def ids_beyond_float_precision(data_dir: Path) -> Path:
+    """100 customers with int64 ids beyond 2**53 in one file, a float64 id file beside it (ids it can hold)."""
+    frames = clean_frames()
+    frames.pop("orders")
+    write_frames(data_dir, frames)
+    count = 100
+    big = pd.DataFrame(
+        {
+            "order_id": [f"b{i}" for i in range(count)],
+            "customer_id": pa.array([BIG_ID + i for i in range(count)], pa.int64()),
+            "ordered_at": pd.Timestamp("2024-05-01") + pd.to_timedelta(range(count), unit="h"),
+            "revenue": [10.0] * count,
+        }
+    )
+    small = clean_frames()["orders"].assign(customer_id=[1.0, 1.0, 2.0, 2.0, 3.0, 3.0])
+    write_parquet(data_dir / "orders" / "part-0.parquet", pa.Table.from_pandas(big, preserve_index=False))
+    write_parquet(data_dir / "orders" / "part-1.parquet", small)
+    return data_dir
+
+
+def ids_int_and_float_within_precision(data_dir: Path) -> Path:
+    """The clean twin: int64 ids in one file, the same ids as float64 in the other (all below 2**53)."""
+    frames = clean_frames()
+    orders = frames.pop("orders")
+    write_frames(data_dir, {**frames, "customers": frames["customers"].assign(customer_id=["1", "2", "3"]),
+                            "surveys": frames["surveys"].assign(customer_id=["1", "2", "3"]),
+                            "tickets": frames["tickets"].assign(customer_id=["1", "2"]),
+                            "returns": frames["returns"].assign(customer_id=["1"])})
+    write_parquet(data_dir / "orders" / "part-0.parquet", orders.iloc[:3].assign(customer_id=[1, 1, 2]))
+    write_parquet(data_dir / "orders" / "part-1.parquet", orders.iloc[3:].assign(customer_id=[2.0, 3.0, 3.0]))
+    return data_dir
+
+
+def mapping_same_source_twice(data_dir: Path) -> Path:
+    """mapping.toml maps order_id and customer_id to the same column: every order would be its own customer."""
+    frames = shopify_frames()
+    write_frames(data_dir, frames)
+    (data_dir / "mapping.toml").write_text(SHOPIFY_MAPPING.replace('customer_id = "Customer ID"',
+                                                                   'customer_id = "Name"'))
+    return data_dir
+
+
+def mapping_with_bom(data_dir: Path) -> Path:
+    """A mapping.toml saved with a UTF-8 byte order mark (as Windows editors do): read like any other."""
+    write_frames(data_dir, shopify_frames())
+    (data_dir / "mapping.toml").write_bytes("\ufeff".encode() + SHOPIFY_MAPPING.encode())
+    return data_dir
+
+
+def no_usable_order(data_dir: Path) -> Path:
+    """Every order timestamp unreadable: the orders file is read, but no order can be used."""
+    orders = clean_frames()["orders"]
+    orders["ordered_at"] = ["soon", "later", "?", "-", "n/a", "unknown"]
+    return _with_orders(data_dir, orders)
+
+
+def revenue_as_a_list(data_dir: Path) -> Path:
+    """revenue is a list of line amounts, not a number."""
+    orders = pa.Table.from_pandas(clean_frames()["orders"], preserve_index=False)
+    revenue = pa.array([[100.0], [40.0], [75.5], [20.0], [60.0], [15.0]], pa.list_(pa.float64()))
+    orders = orders.set_column(orders.schema.get_field_index("revenue"), "revenue", revenue)
+    _with_orders(data_dir)
+    write_parquet(data_dir / "orders.parquet", orders)
+    return data_dir
+
+
+def _timestamp_column(values: list, unit: str = "us") -> pa.Array:
+    """Timestamps as epoch integers of unit, so values DuckDB cannot hold can be written."""
+    return pa.array(values, pa.int64()).cast(pa.timestamp(unit))
+
+
+def date_beyond_duckdb_range(data_dir: Path) -> Path:
+    """One ticket resolved in the year 303139 (milliseconds; beyond DuckDB's timestamps), one order too."""
+    day_ms = 86_400_000
+    far = 303_139 * 365 * day_ms  # about the year 303139
+    tickets = pa.Table.from_pandas(clean_frames()["tickets"], preserve_index=False)
+    resolved = _timestamp_column([int(pd.Timestamp("2024-02-13 17:00").value // 10**6), far], "ms")
+    tickets = tickets.set_column(tickets.schema.get_field_index("resolved_at"), "resolved_at", resolved)
+    orders = pa.Table.from_pandas(clean_frames()["orders"], preserve_index=False)
+    ordered = [int(value // 10**6) for value in clean_frames()["orders"]["ordered_at"].astype("int64")]
+    ordered[1] = far
+    orders = orders.set_column(orders.schema.get_field_index("ordered_at"), "ordered_at",
+                               _timestamp_column(ordered, "ms"))
+    _with_orders(data_dir)
+    write_parquet(data_dir / "tickets.parquet", tickets)
+    write_parquet(data_dir / "orders.parquet", orders)
+    return data_dir
+
+
+def dates_in_milliseconds(data_dir: Path) -> Path:
+    """The clean twin: millisecond timestamps within range."""
+    tickets = pa.Table.from_pandas(clean_frames()["tickets"], preserve_index=False)
+    resolved = tickets.column("resolved_at").cast(pa.timestamp("ms"))
+    tickets = tickets.set_column(tickets.schema.get_field_index("resolved_at"), "resolved_at", resolved)
+    _with_orders(data_dir)
+    write_parquet(data_dir / "tickets.parquet", tickets)
+    return data_dir
+
+
+def nested_columns(data_dir: Path) -> Path:
+    """channel a list, the survey comment a struct, and a duplicated order id the checks must still find."""
+    orders = pa.Table.from_pandas(clean_frames()["orders"].assign(order_id=["o1", "o1", "o3", "o4", "o5", "o6"]),
+                                  preserve_index=False)
+    channel = pa.array([["email"], ["email"], ["paid_social"], [], None, ["referral", "email"]], pa.list_(pa.string()))
+    orders = orders.set_column(orders.schema.get_field_index("channel"), "channel", channel)
+    surveys = pa.Table.from_pandas(clean_frames()["surveys"], preserve_index=False)
+    comment = pa.array([{"text": "great", "lang": "en"}, None, {"text": "ok", "lang": "en"}],
+                       pa.struct([("text", pa.string()), ("lang", pa.string())]))
+    surveys = surveys.set_column(surveys.schema.get_field_index("comment"), "comment", comment)
+    _with_orders(data_dir)
+    write_parquet(data_dir / "orders.parquet", orders)
+    write_parquet(data_dir / "surveys.parquet", surveys)
+    return data_dir
+
+
+def struct_ids(data_dir: Path) -> Path:
+    """tickets.customer_id is a struct: the table cannot be used, and the finding says why."""
+    tickets = pa.Table.from_pandas(clean_frames()["tickets"], preserve_index=False)
+    ids = pa.array([{"id": "c1"}, {"id": "c2"}], pa.struct([("id", pa.string())]))
+    tickets = tickets.set_column(tickets.schema.get_field_index("customer_id"), "customer_id", ids)
+    _with_orders(data_dir)
+    write_parquet(data_dir / "tickets.parquet", tickets)
+    return data_dir
+
+
+def files_of_one_table_that_do_not_read_together(data_dir: Path) -> Path:
+    """A stray file beside year= folders, partition depth that changes, epoch seconds beside timestamps."""
+    frames = clean_frames()
+    orders = frames.pop("orders")
+    write_frames(data_dir, frames)
+    write_parquet(data_dir / "orders" / "year=2024" / "month=01" / "part-0.parquet", orders.iloc[[0, 2]])
+    write_parquet(data_dir / "orders" / "year=2024" / "part-0.parquet", orders.iloc[[1, 4]])
+    epoch = orders.iloc[[3]].assign(ordered_at=orders.iloc[[3]]["ordered_at"].astype("datetime64[s]").astype("int64"))
+    write_parquet(data_dir / "orders" / "year=2024" / "month=03" / "part-0.parquet", epoch)
+    write_parquet(data_dir / "orders" / "stray.parquet", orders.iloc[[5]])
+    return data_dir
+
+
+def invalid_utf8_in_comment(data_dir: Path) -> Path:
+    """One survey comment holds bytes that are not UTF-8 (a Latin-1 'é' written as is)."""
+    surveys = pa.Table.from_pandas(clean_frames()["surveys"], preserve_index=False)
+    raw = pa.array([b"great", None, b"caf\xe9 was ok"], pa.binary()).view(pa.string())
+    surveys = surveys.set_column(surveys.schema.get_field_index("comment"), "comment", raw)
+    _with_orders(data_dir)
+    write_parquet(data_dir / "surveys.parquet", surveys)
+    return data_dir
+
+
+def non_ascii_comment(data_dir: Path) -> Path:
+    """The clean twin: valid UTF-8 with accents and emoji."""
+    surveys = clean_frames()["surveys"].assign(comment=["café était très bien 🙂", None, "ok"])
+    return _with_orders(data_dir, surveys=surveys)
+
+
+def epoch_seconds_beyond_2262(data_dir: Path) -> Path:
+    """ordered_at as epoch seconds; one is in the year 2300 (beyond what nanoseconds can hold)."""
+    orders = clean_frames()["orders"]
+    seconds = orders["ordered_at"].astype("datetime64[s]").astype("int64").tolist()
+    seconds[1] = int((pd.Timestamp("2262-04-12") - pd.Timestamp("1970-01-01")).total_seconds()) + 38 * 365 * 86_400
+    orders["ordered_at"] = seconds
+    return _with_orders(data_dir, orders)
+
+
+def boolean_revenue(data_dir: Path) -> Path:
+    """revenue exported as true/false (a 'paid' flag mapped by mistake)."""
+    orders = clean_frames()["orders"]
+    orders["revenue"] = [True, True, False, True, True, False]
+    return _with_orders(data_dir, orders)
+
+
+def repeated_header_row(data_dir: Path) -> Path:
+    """One file of text columns (a CSV converted as is) repeats its header as a row."""
+    frames = clean_frames()
+    orders = frames.pop("orders")
+    write_frames(data_dir, frames)
+    text = orders.astype({"ordered_at": str, "revenue": str})
+    write_parquet(data_dir / "orders" / "part-0.parquet", text.iloc[:3])
+    header = pd.DataFrame([{column: column for column in text.columns}])
+    write_parquet(data_dir / "orders" / "part-1.parquet", pd.concat([header, text.iloc[3:]], ignore_index=True))
+    return data_dir
+
+
 @dataclass(frozen=True)
 class Expect:
     """A line validate must print: ``<level> <where>: ...<text>... (<rows> rows)`` (rows None: no count)."""
@@ -407,6 +668,12 @@ CLEAN = BrokenExport("clean", write_clean, (), 0)
 # Without orders/part-1.parquet, c3 has no order left, so c3's survey is reported (c3 has no ticket or return).
 _UNREADABLE_SECOND_FILE = "file orders/part-1.parquet is not readable Parquet, skipped: "
 _LOST_SECOND_FILE = (Expect("WARN", "surveys.customer_id", "customer has no usable order (rows kept)", 1),)
+# When no order is usable, every survey, ticket and return is of a customer without one.
+_NO_USABLE_ORDER_ORPHANS = (
+    Expect("WARN", "surveys.customer_id", "customer has no usable order (rows kept)", 3),
+    Expect("WARN", "tickets.customer_id", "customer has no usable order (rows kept)", 2),
+    Expect("WARN", "returns.customer_id", "customer has no usable order (rows kept)", 1),
+)
 
 CASES = [
     BrokenExport(
@@ -604,6 +871,78 @@ CASES = [
         1,
     ),
     BrokenExport("bookkeeping_files", bookkeeping_files, (), 0),
+    # Issue 15, point 3: amounts whose sign is written as accounting exports write it are negative.
+    BrokenExport(
+        "revenue_with_written_signs", revenue_with_written_signs,
+        (Expect("WARN", "orders.revenue", "negative revenue (kept as a refund adjustment)", 6),),
+        0,
+    ),
+    BrokenExport("revenue_text_positive", revenue_text_positive, (), 0),
+    # Point 4: "9/10" is 9 on an NPS survey, "4/5" is 4 on a CSAT one; a fraction on another scale is no score.
+    BrokenExport(
+        "nps_as_fraction_text", nps_as_fraction_text,
+        (
+            Expect("WARN", "surveys.score", "values in column 'score' (VARCHAR) cannot be read as a score (a number; "
+                   "n/10 on an NPS survey, n/5 on a CSAT one), e.g. '3/5'; read as empty", 2),
+            Expect("WARN", "surveys.score", "NPS score missing or outside 0-10, rows left out", 1),
+            Expect("WARN", "surveys.score", "CSAT score missing or outside 1-5, rows left out", 1),
+            _left_out("surveys", 4, 6),
+        ),
+        0,
+    ),
+    BrokenExport("nps_as_plain_text", nps_as_plain_text, (), 0),
+    # Point 6: two contract columns mapped to one source column is an ERROR naming both.
+    BrokenExport(
+        "mapping_same_source_twice", mapping_same_source_twice,
+        (Expect("ERROR", "orders", "mapping.toml maps order_id and customer_id to the same column 'Name': one "
+                "column cannot be both, so neither is read; table not used", 6),),
+        1,
+    ),
+    # Point 12: a mapping.toml with a byte order mark is read.
+    BrokenExport("mapping_with_bom", mapping_with_bom, (), 0),
+    # Point 7: orders read, but not one usable: validate says why (and report, scores, prepare refuse).
+    BrokenExport(
+        "no_usable_order", no_usable_order,
+        (
+            Expect("WARN", "orders.ordered_at", "values in column 'ordered_at' (VARCHAR) cannot be read as a "
+                   "timestamp, e.g. '-'; rows left out", 6),
+            Expect("WARN", "orders.ordered_at", "missing or unreadable timestamp, rows left out", 6),
+            Expect("ERROR", "orders", "no usable rows: every metric is empty", 6),
+            *_NO_USABLE_ORDER_ORPHANS,
+        ),
+        1,
+    ),
+    BrokenExport(
+        "revenue_as_a_list", revenue_as_a_list,
+        (Expect("ERROR", "orders.revenue", "column 'revenue' (DOUBLE[]) holds lists, not a number; table not used",
+                6),),
+        1,
+    ),
+    # Point 9: a list or struct where a scalar is expected: that column is left out, every other check still runs.
+    BrokenExport(
+        "nested_columns", nested_columns,
+        (
+            Expect("WARN", "orders.channel", "column 'channel' (VARCHAR[]) holds lists, not text, read as empty", 6),
+            Expect("WARN", "surveys.comment", "column 'comment' (STRUCT(\"text\" VARCHAR, lang VARCHAR)) holds "
+                   "structs (nested fields), not text, read as empty", 3),
+            Expect("WARN", "orders.order_id", "duplicate values, later copies left out", 1),
+            _left_out("orders", 5, 6),
+        ),
+        0,
+    ),
+    # Point 12: boolean revenue and struct ids say what is wrong.
+    BrokenExport(
+        "boolean_revenue", boolean_revenue,
+        (Expect("ERROR", "orders.revenue", "column 'revenue' (BOOLEAN) holds true/false, not a number; "
+                "table not used", 6),),
+        1,
+    ),
+    BrokenExport(
+        "struct_ids", struct_ids,
+        (Expect("ERROR", "tickets.customer_id", "column 'customer_id' (STRUCT(id VARCHAR)) holds structs (nested "
+                "fields), not an id; table not used", 2),),
+        1,
+    ),
 ]
 
 UNREADABLE = BrokenExport(

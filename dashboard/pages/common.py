@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import access, cache, figures
+from dashboard import access, cache, formatting
 from dashboard.filters import GRAINS, SEGMENT_DIMENSIONS, Filters
 from dashboard.model import Database
 from dashboard.queries import QueryError, run_query
@@ -190,33 +190,36 @@ def empty(message: str) -> None:
 
 def change_text(current, previous, kind: str) -> str | None:
     """``+4.2%`` for counts and money, ``+1.3 pts`` for rates and NPS; None when not comparable."""
-    if current is None or previous is None or pd.isna(current) or pd.isna(previous):
-        return None
-    if kind in ("rate", "score"):
-        points = 100 * (current - previous) if kind == "rate" else current - previous
-        return "0.0 pts" if abs(points) < 0.05 else f"{points:+.1f} pts"
-    if previous == 0:
-        return None
-    return f"{(current - previous) / abs(previous):+.1%}"
+    return formatting.change(current, previous, kind)
 
 
 def format_value(value, kind: str) -> str:
-    """Display text of a KPI value by kind: count, money, rate, score."""
-    if kind == "money":
-        return figures.format_currency(value, 0)
-    if kind == "money2":
-        return figures.format_currency(value, 2)
-    if kind == "rate":
-        return figures.format_percent(value)
-    if kind == "score":
-        return figures.format_number(value, 1)
-    return figures.format_count(value)
+    """Display text of a KPI value by kind (count, money, rate, score, days), short enough for a card."""
+    return formatting.number(value, kind, short=True)
+
+
+def table(frame: pd.DataFrame, key: str, kinds: dict | None = None, fields: dict | None = None,
+          headers: dict | None = None, column_config: dict | None = None, **kwargs):
+    """A table as people read it (formatting.frame_for_screen): human headers, labelled values, one number
+    format per kind, "–" for a missing number. ``column_config`` (keyed by header) adds or overrides columns."""
+    shown, formats = formatting.frame_for_screen(frame, kinds, fields, headers)
+    config = {}
+    for name, (kind, number_format) in formats.items():
+        if kind == "number":
+            config[name] = st.column_config.NumberColumn(name, format=number_format)
+        elif kind == "date":
+            config[name] = st.column_config.DatetimeColumn(name, format=number_format)
+        elif kind == "bool":
+            config[name] = st.column_config.CheckboxColumn(name)
+    config.update(column_config or {})
+    return st.dataframe(shown, width="stretch", hide_index=True, key=key, column_config=config,
+                        placeholder=formatting.MISSING, **kwargs)
 
 
 def paged_table(frame: pd.DataFrame, total: int, key: str, column_config: dict | None = None) -> None:
     """Show one page of rows with 'showing x of y'; the full list goes to a download instead."""
-    st.caption(f"Showing {len(frame):,} of {total:,} rows" if total > len(frame) else f"{total:,} rows")
-    st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config, key=key)
+    st.caption(f"Showing {len(frame):,} of {total:,} rows" if total > len(frame) else formatting.plural(total, "row"))
+    table(frame, key=key, column_config=column_config)
 
 
 def today() -> date:
