@@ -1,7 +1,8 @@
 """Compare what Spark built with what DuckDB built: the same rows, whatever the order and the engine's types.
 
 ``compare(duckdb_frame, spark_frame)`` returns None when the two hold the same multiset of rows (floats equal to
-1e-9 relative, timestamps and dates as instants, intervals as seconds, nulls and NaN alike), else one line saying
+1e-9 relative, timestamps and dates as instants, intervals as seconds, nulls and NaN alike, lists as multisets:
+a ``list()`` without an order has none in either engine), else one line saying
 what differs. ``record``/``summary`` keep the per-node results of a ``make test-spark`` run and print its last line,
 ``spark parity: N of M nodes equal``.
 """
@@ -38,7 +39,8 @@ def _normalise_value(value):
     if isinstance(value, (int, np.integer, float, np.floating)):
         return ("n", float(value))
     if isinstance(value, (list, tuple, np.ndarray)):
-        return ("l", tuple(_normalise_value(item) for item in value))
+        # A multiset: list() without an order has none in either engine (an ordered list() does not translate).
+        return ("l", tuple(sorted((_normalise_value(item) for item in value), key=lambda item: _sort_key((item,)))))
     if isinstance(value, dict):
         return ("d", tuple(sorted((key, _normalise_value(item)) for key, item in value.items())))
     return ("s", str(value))

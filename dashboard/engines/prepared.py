@@ -101,6 +101,8 @@ def attach(connection, folder: Path, manifest: dict) -> dict[date, str]:
     for table in CONTRACT:
         connection.execute(f"create or replace view clean_{table} as "
                            f"select * from {snapshots.CATALOG}.main.clean_{table}")
+    # Macros bind the tables they name when created: created with the folder's schema on the search path.
+    connection.execute(f"set search_path = '{snapshots.CATALOG}.{schema},memory.main'")
     for file in manifest.get("macro_files", []):
         for statement in duckdb.extract_statements(queries.load_sql(file)):
             text = statement.query
@@ -108,6 +110,7 @@ def attach(connection, folder: Path, manifest: dict) -> dict[date, str]:
                 body = re.sub(r"(?i)create\s+(or\s+replace\s+)?macro\s+",
                               f"create macro {snapshots.CATALOG}.{schema}.", text, count=1)
                 connection.execute(body)
+    connection.execute("reset search_path")
     return {as_of: schema}
 
 
@@ -137,5 +140,6 @@ def open_database(settings, now: datetime | None = None):
     database._row_findings = []  # checked where it was prepared (the manifest's findings)
     latest = manifest.get("latest_order_date")
     database._latest_order_date = date.fromisoformat(latest) if latest else None
+    database._has_usable_orders = bool(connection.execute("select exists (select 1 from clean_orders)").fetchone()[0])
     database._lock_down()
     return database

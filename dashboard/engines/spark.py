@@ -182,9 +182,21 @@ class Step:
     steps: tuple[str, ...] = ()
 
 
+def _graph():
+    try:
+        from dashboard import graph
+    except ImportError:  # before the build graph (issue 16) lands
+        return None
+    return graph
+
+
 def graph_steps() -> list[Step]:
-    """Every node of the build graph in build order (``dashboard/graph.py`` once it is there; until then the model
-    steps, the aggregates in dependency order, the churn scores and the aggregates of the scores)."""
+    """Every node of the build graph in build order (``dashboard/graph.py``; without it, the model steps, the
+    aggregates in dependency order, the churn scores and the aggregates of the scores)."""
+    graph = _graph()
+    if graph is not None:
+        return [Step(node.name, node.kind, node.sql, tuple(node.steps))
+                for node in graph.load().nodes.values() if node.kind != "source"]
     from dashboard.model import MODEL_STEPS
 
     names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql"))
@@ -206,6 +218,9 @@ def graph_steps() -> list[Step]:
 
 def query_names() -> list[str]:
     """Every SQL file that creates nothing: what pages, the report and the CLI run on the graph's tables."""
+    graph = _graph()
+    if graph is not None:
+        return sorted(name for name in graph.load().queries if not name.startswith("churn_backtest"))
     built = {name for step in graph_steps() for name in ((step.sql,) if step.sql else step.steps)}
     return sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql")
                   if path.stem not in built and not _creates(path.stem) and not path.stem.startswith("churn_backtest"))
@@ -412,10 +427,12 @@ MODEL_LAYER = "model_"
 
 def build_model(target: SparkTarget) -> None:
     """Only the model layer (model_info and the model_* files) at the target's date."""
+    graph = _graph()
+    model_nodes = graph.MODEL_NODES if graph is not None else None
     for step in graph_steps():
-        if step.name == "model_info":
+        if step.name == "model_info" and step.kind == "python":
             _model_info(target)
-        elif step.kind == "sql" and step.name.startswith(MODEL_LAYER):
+        elif step.kind == "sql" and (step.name in model_nodes if model_nodes else step.name.startswith(MODEL_LAYER)):
             target.execute(step.sql)
 
 
@@ -425,7 +442,7 @@ def build_all(target: SparkTarget, progress=None) -> dict[str, str]:
     unavailable = {}
     for step in graph_steps():
         started = time.perf_counter()
-        if step.name == "model_info":
+        if step.name == "model_info" and step.kind == "python":
             _model_info(target)
         elif step.kind == "sql":
             target.execute(step.sql)
@@ -435,6 +452,8 @@ def build_all(target: SparkTarget, progress=None) -> dict[str, str]:
             reason = build_stored_backtest(target)
             if reason:
                 unavailable[step.name] = reason
+        else:  # a python node of the graph that needs nothing of Spark's own: its builder runs on this target
+            _graph().builder(_graph().load().nodes[step.name])(target)
         target.seconds[step.name] = time.perf_counter() - started
         if progress:
             progress(step.name, target.seconds[step.name])

@@ -201,6 +201,9 @@ def _substitute(macro: Macro, arguments: list[exp.Expression], file: str) -> exp
     for column in list(body.find_all(exp.Column)):
         if not column.table and column.name in values:
             column.replace(values[column.name].copy())
+    for unit in list(body.find_all(exp.Var)):  # date_trunc(grain, ...): sqlglot reads the parameter as a unit
+        if unit.name.lower() in values:
+            unit.replace(values[unit.name.lower()].copy())
     return body
 
 
