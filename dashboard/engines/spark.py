@@ -117,7 +117,7 @@ def _typed_batches(select_sql: str):
         for batch in batches:
             raw = pa.Table.from_batches([batch])
             connection.register("raw_batch", raw)
-            table = connection.execute(select_sql).to_arrow_table()
+            table = connection.sql(select_sql).to_arrow_table()
             connection.unregister("raw_batch")
             columns = []
             for column in table.columns:  # Spark's timestamp is an instant: naive UTC values, said to be UTC
@@ -520,7 +520,8 @@ def prepare(spark, data_dir: Path, out: Path, as_of: date | None, timezone: str,
         "tables": {name: {"interval_columns": target.interval_columns.get(name, [])}
                    for name in sorted(target.interval_columns) if name != "churn_model_scores"}
                   | {f"clean_{name}": {"interval_columns": []} for name in CONTRACT},
-        "macro_files": [name for name in ("model_segment_customers", "churn_winback_macro")],
+        "macro_files": [file for step in graph_steps() for file in ((step.sql,) if step.sql else step.steps)
+                        if transpile.macro_names(queries.load_sql(file), file)],
         "seconds": {"ingest": round(ingest_seconds, 3), "total": round(time.perf_counter() - started, 3)},
     }
     (building / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
