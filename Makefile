@@ -57,5 +57,5 @@ $(SPARK_STAMP): requirements-spark.txt $(DEV_STAMP)
 
 test-spark: $(SPARK_STAMP)
 	$(BIN)/python -c "from dashboard.engines import parity; parity.reset()"
-	DASHBOARD_REQUIRE_SPARK=1 $(BIN)/python -m pytest -m spark $(PYTEST_ARGS); status=$$?; \
+	DASHBOARD_REQUIRE_SPARK=1 $(BIN)/python -m pytest -m spark --basetemp=.state/spark-tests $(PYTEST_ARGS); status=$$?; \
 		$(BIN)/python -m dashboard.engines.parity; exit $$status

@@ -178,6 +178,25 @@ def reset(path: Path = RESULTS) -> None:
         path.unlink()
 
 
+def excluded() -> dict[str, str]:
+    """Nodes and queries make test-spark does not compare, and why."""
+    from dashboard import churn
+
+    reasons = {
+        "churn_backtest_outcomes": "run only inside the backtest, at its cutoff date (compared through the backtest "
+                                   "node when it is built)",
+        "churn_features": "the rows the churn model is fitted on: compared through customer_scores and churn_scores",
+        "churn_model_scores": "an intermediate frame of the customer_scores node (features plus the model's "
+                              "outputs), compared through customer_scores",
+    }
+    if getattr(churn, "_compute_backtest", None) is None:
+        why = ("not built on Spark until the build graph (issue 16) gives churn a backtest that runs on any engine; "
+               "the app computes it with DuckDB from the prepared clean tables when the churn page asks")
+        reasons.update({"churn_backtest (node)": why, "churn_backtest_stored": why,
+                        "churn_backtest_stored_calibration": why})
+    return reasons
+
+
 def summary(path: Path = RESULTS, excluded: dict[str, str] | None = None) -> str:
     """The lines ``make test-spark`` ends with: each difference, then ``spark parity: N of M nodes equal``.
 
@@ -202,5 +221,5 @@ def summary(path: Path = RESULTS, excluded: dict[str, str] | None = None) -> str
 
 
 if __name__ == "__main__":
-    print(summary())
+    print(summary(excluded=excluded()))
     sys.exit(0)
