@@ -254,6 +254,10 @@ class SparkTarget:
         """``$as_of``, ``$cutoff_at`` (the first UTC instant after the as-of day) and ``$timezone``."""
         return {"as_of": self.as_of, "cutoff_at": cutoff_for(self.as_of, self.timezone), "timezone": self.timezone}
 
+    def exists(self, node) -> bool:
+        """Whether every table of a graph node is built at this date (``graph.Target``)."""
+        return all(table.lower() in self.tables or table.lower() in self.shared for table in node.tables)
+
     def _names(self) -> dict[str, str]:
         return {**self.shared, **self.tables}
 
