@@ -158,7 +158,7 @@ def ingest(spark, data_dir: Path, now: datetime, tables: dict[str, str]):
         key, time_column = checks.UNIQUE_KEYS[name]
         usable = transpile.to_spark(transpile.parse(usable_rows_sql(name, now))[0], {}, {}, f"clean_{name}",
                                     {name: tables[name]})
-        order = ", ".join(CONTRACT[name].columns)
+        order = ", ".join(f"{column} asc nulls last" for column in CONTRACT[name].columns)  # DuckDB's order
         # The first copy of each id by time (then by every column), as Database.open keeps it.
         clean = spark.sql(
             f"select {', '.join(CONTRACT[name].columns)} from (select *, case when {key} is null then 1 else "
