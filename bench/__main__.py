@@ -23,7 +23,7 @@ from bench import results
 from bench.child import FILTER_CHANGES
 from bench.data import CACHE_DIR, ensure_exports, parse_size
 from bench.measure import Repeats, load_average, median, wait_for_quiet
-from bench.pages import FILTER_FREE_QUERIES, PAGE_QUERIES, page_drift
+from bench.pages import FILTER_FREE_QUERIES, PAGE_QUERIES, page_problems
 from bench.results import Row, seconds_text
 from bench.runner import child_environment, run_cli, run_step
 
@@ -431,7 +431,7 @@ def write_results(path: Path, rows: list[Row], profiles: dict, problems: dict, d
                          "both in the process that built the model and in the one served from the snapshot "
                          "(floats within 1e-9 relative)")
     if drift:
-        lines += ["", "Page lists out of date (bench/pages.py vs dashboard/pages/*.py): " + "; ".join(drift)]
+        lines += ["", "Page queries the bench cannot run as the page does (bench/pages.py): " + "; ".join(drift)]
     lines += ["", "## Where the time goes", ""]
     for label, profile in profiles.items():
         lines += profile_text(label, profile)
@@ -474,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = CACHE_DIR / "state"
     state_dir.mkdir(parents=True, exist_ok=True)
     env = child_environment(state_dir, args.memory_limit)
-    drift = page_drift()
+    drift = page_problems()
     for problem in drift:
         say(f"warning: {problem}")
     rows, profiles, problems = [], {}, {}

@@ -119,20 +119,17 @@ def _run_page(cursor, page: str, params: dict, cache: dict | None = None) -> tup
     With a cache (the page's own results so far, a model of the app's ``st.cache_data``), a query whose
     file and used parameters were answered before is served from it and takes 0 s, as in the app.
     """
-    from bench.pages import PAGE_QUERIES, cohort_drilldown, winback_rule_params
+    from bench.pages import PAGE_QUERIES, cohort_drilldown, page_arguments
     from dashboard.queries import run_query
 
     frames, seconds = {}, {}
     for page_query in PAGE_QUERIES[page]:
-        extra = dict(page_query.params)
-        if page_query.uses_winback_rules:
-            extra.update(winback_rule_params())
+        arguments = page_arguments(page, page_query, params)
         if page_query.name == "cohort_members":
             cell = cohort_drilldown(frames["cohort_retention"], params)
             if cell is None:
                 continue
-            extra.update(cell, grain=params["grain"])
-        arguments = {**params, **extra}
+            arguments.update(cell)
         key = _cache_key(page_query.name, arguments)
         if cache is not None and key in cache:
             frames[page_query.name], seconds[page_query.name] = cache[key], 0.0

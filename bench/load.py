@@ -74,14 +74,14 @@ def ensure_demo(customers: int) -> Path:
 def expected_repeat_rates(data_dir: Path, state_dir: Path = CACHE / "load-state") -> dict[str, str]:
     """The Repeat rate each channel's session must show (formatted as the page formats it)."""
     from dashboard import figures
-    from dashboard.filters import Filters
+    from dashboard.filters import Filters, Segment
     from dashboard.metrics import contract_metrics
     from dashboard.model import Database
     from dashboard.settings import load_settings
 
     database = Database.open(load_settings(environ={}, data_dir=data_dir, state_dir=state_dir))
     cursor = database.cursor()
-    return {channel: figures.format_percent(contract_metrics(cursor, Filters(channels=(channel,)))["repeat_rate"])
+    return {channel: figures.format_percent(contract_metrics(cursor, Filters(Segment(channels=(channel,))))["repeat_rate"])
             for channel in CHANNELS}
 
 

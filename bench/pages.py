@@ -1,21 +1,26 @@
 """What each page runs on a rerun after a filter change, and the filter changes the benchmark makes.
 
-The lists below are read off ``dashboard/pages/*.py``: every ``query(view, name, **params)`` call of the page,
-with the page's own extra params (``query`` adds the sidebar's Filters params). ``page_drift()`` compares them
-with the page scripts, so a page that gains or loses a query shows up in the results instead of going stale.
+The queries of each page are read from its script (``dashboard/pages/<page>.py``) with Python's ``ast``: every
+``query(view, "<name>", ...)`` call (which adds the sidebar's Filters params) and ``cache.query(..., "<name>")``
+call (no filters), in script order; download callables (``fetch_all``) are not run on a view. Nothing is copied by
+hand: a page that gains or loses a query is measured as it now is. The parameters of each call are the literal
+values the script passes, and for the others what the page shows on its first view (the widgets' defaults, one
+value per parameter name: ``first_view_params()``); ``page_problems()`` names any parameter a page's SQL file
+takes that neither gives. Which pages need the churn scores comes from the build graph (``dashboard/graph.py``).
 
 On every rerun the router also runs the sidebar (``pages/common.py``): ``database.default_as_of()``, which is
 not cached, and ``segment_values``, which is (its params never change). The app caches each query result on
 the SQL file and the parameters that file uses (``dashboard/cache.py``): after a filter change, the queries
 that use the changed filter run again and the others are served from the cache (the trend dates change only
-the five files that take ``$start_date``/``$end_date``; the Data page takes no filter at all).
+the files that take ``$start_date``/``$end_date``; the Data page takes no filter at all).
 """
 
 from __future__ import annotations
 
-import re
+import ast
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -24,81 +29,139 @@ PAGES_DIR = Path(__file__).resolve().parent.parent / "dashboard" / "pages"
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 PAGE_SIZE = 50  # dashboard.pages.common.PAGE_SIZE (not imported: that module imports Streamlit)
 SMALL_COHORT_SIZE = 30  # Settings.small_cohort_size default; the bench uses default settings
+FILTER_PARAMS = ("channels", "regions", "categories", "tiers", "start_date", "end_date", "grain")
+# Results a later query of the page is computed from (the cohort drill-down's cell: see cohort_drilldown).
+FROM_RESULTS = ("cohort_start", "period_number")
 
 
 @dataclass(frozen=True)
 class PageQuery:
-    """One ``query(view, name, **params)`` call of a page."""
+    """One query a page runs on a view: its literal params from the script; ``filtered`` when it takes the sidebar's."""
 
     name: str
     params: dict = field(default_factory=dict)
-    uses_winback_rules: bool = False  # the churn page adds its win-back rule params
+    filtered: bool = True
 
 
-# name -> the page's queries in the order the script runs them (dashboard/pages/<name>.py).
-PAGE_QUERIES: dict[str, tuple[PageQuery, ...]] = {
-    # overview.py: the weekly KPI table, the high-risk card (after churn.prepare(), once per as-of, measured
-    # as the scores step) and "what changed".
-    "overview": (
-        PageQuery("weekly_kpis", {"weeks": 26}),
-        PageQuery("winback_summary", {
-            "risk_bands": ["high"], "rfm_segments": None, "min_days_since_last_order": None,
-            "max_days_since_last_order": None, "min_revenue": None, "max_revenue": None, "nps_categories": None,
-            "has_open_complaint": None, "is_marketing_opt_in": None,
-        }),
-        PageQuery("segment_movements"),
-    ),
-    # repeat.py: KPI cards, trend, time to 2nd order, orders per customer, by cohort, by segment
-    # (the "Break down by" control's default, acquisition_channel).
-    "repeat": (
-        PageQuery("kpis"),
-        PageQuery("second_order_rate_90d"),
-        PageQuery("median_days_between_orders"),
-        PageQuery("activity_trend"),
-        PageQuery("time_to_second_order"),
-        PageQuery("second_order_milestones"),
-        PageQuery("orders_per_customer"),
-        PageQuery("second_order_rate_by_cohort"),
-        PageQuery("repeat_rate_by_segment", {"dimension": "acquisition_channel"}),
-    ),
-    # cohorts.py: the retention matrix, then the drill-down of the default cell (second-latest cohort shown,
-    # period 1, "did not order"; the default role, analyst, sees customers with masked emails).
-    "cohorts": (
-        PageQuery("cohort_retention", {"small_cohort_size": SMALL_COHORT_SIZE}),
-        PageQuery("cohort_members", {"activity": "inactive", "show_email": False, "limit": PAGE_SIZE, "offset": 0}),
-    ),
-    # satisfaction.py: headline, NPS and CSAT trends, repurchase after a response, the breakdown's default
-    # (touchpoint), response rate, and the first page of comments with the default search controls.
-    "satisfaction": (
-        PageQuery("satisfaction_90d"),
-        PageQuery("nps_trend"),
-        PageQuery("csat_trend"),
-        PageQuery("repurchase_after_response"),
-        PageQuery("satisfaction_by_dimension", {"dimension": "touchpoint"}),
-        PageQuery("survey_response_rate"),
-        PageQuery("survey_comments", {"search": None, "kinds": None, "min_score": 0, "max_score": 10,
-                                      "limit": PAGE_SIZE, "offset": 0}),
-    ),
-    # care.py: the summary cards and the repurchase rates by care group.
-    "care": (
-        PageQuery("care_summary"),
-        PageQuery("care_repeat_rates"),
-    ),
-    # churn.py: after churn.prepare() (once per as-of, measured as the scores step), the risk distribution,
-    # the RFM grid, and the win-back summary and first page for the default rules (risk band "high").
-    # cache.backtest() is keyed by data version and cutoff only, so a filter change does not rerun it.
-    "churn": (
-        PageQuery("churn_risk_distribution"),
-        PageQuery("churn_rfm_grid"),
-        PageQuery("winback_summary", uses_winback_rules=True),
-        PageQuery("winback_segment", {"show_pii": False, "limit": PAGE_SIZE, "offset": 0}, uses_winback_rules=True),
-    ),
-}
+def first_view_params() -> dict:
+    """What a page shows on its first view for each parameter its script does not pass literally: widget defaults
+    (the churn page's default win-back rules: risk band "high"), the default role's access (analyst: masked
+    emails), the first page of a paged table, default settings."""
+    from dashboard import churn
 
-# The Data page's only query takes no filter params: a filter change is a cache hit there.
-FILTER_FREE_QUERIES = {"data": ("data_overview",)}
-# Pages whose queries read the churn scores table (built by dashboard.churn.prepare / score_customers).
-NEEDS_SCORES = {"churn", "overview"}
+    return {
+        **churn.WinbackRules(risk_bands=("high",)).params(),
+        "show_pii": False, "show_email": False, "limit": PAGE_SIZE, "offset": 0,
+        "small_cohort_size": SMALL_COHORT_SIZE, "weeks": 26, "activity": "inactive",
+        "search": None, "kinds": None, "min_score": 0, "max_score": 10,
+    }
+
+
+# The "Break down by" control's default differs by page.
+PAGE_FIRST_VIEW = {"repeat": {"dimension": "acquisition_channel"}, "satisfaction": {"dimension": "touchpoint"}}
+
+
+def _literal(node: ast.AST):
+    try:
+        return True, ast.literal_eval(node)
+    except (ValueError, SyntaxError, TypeError):
+        return False, None
+
+
+def _call_params(call: ast.Call) -> dict:
+    """The keyword arguments of a call whose values are literals (also inside a ``**{...}`` dict literal)."""
+    params = {}
+    for keyword in call.keywords:
+        if keyword.arg is not None:
+            ok, value = _literal(keyword.value)
+            if ok:
+                params[keyword.arg] = value
+        elif isinstance(keyword.value, ast.Dict):
+            for key, value in zip(keyword.value.keys, keyword.value.values):
+                ok, literal = _literal(value)
+                if key is not None and isinstance(key, ast.Constant) and ok:
+                    params[key.value] = literal
+    return params
+
+
+def read_page(page: str) -> tuple[PageQuery, ...]:
+    """The queries ``dashboard/pages/<page>.py`` runs on a view, in script order."""
+    tree = ast.parse((PAGES_DIR / f"{page}.py").read_text(encoding="utf-8"))
+    found = []
+    for call in ast.walk(tree):
+        if not isinstance(call, ast.Call):
+            continue
+        function = call.func
+        name = function.id if isinstance(function, ast.Name) else function.attr if isinstance(function, ast.Attribute) else ""
+        owner = function.value.id if isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) else None
+        strings = [arg.value for arg in call.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+        if name == "query" and owner is None and strings:
+            found.append((call.lineno, call.col_offset, PageQuery(strings[0], _call_params(call))))
+        elif name == "query" and owner == "cache" and strings:
+            found.append((call.lineno, call.col_offset, PageQuery(strings[0], _call_params(call), filtered=False)))
+    return tuple(query for *_, query in sorted(found, key=lambda item: item[:2]))
+
+
+@lru_cache(maxsize=1)
+def all_pages() -> dict[str, tuple[PageQuery, ...]]:
+    """Every page of the app's navigation (``streamlit_app.py``), in its order -> the queries it runs on a view."""
+    router = ast.parse((PAGES_DIR.parent.parent / "streamlit_app.py").read_text(encoding="utf-8"))
+    files = [node.value for node in ast.walk(router)
+             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(".py")]
+    return {Path(file).stem: read_page(Path(file).stem) for file in sorted(set(files), key=files.index)}
+
+
+def _split_pages() -> tuple[dict, dict]:
+    pages = all_pages()
+    filtered = {page: queries for page, queries in pages.items() if any(query.filtered for query in queries)}
+    free = {page: tuple(query.name for query in queries) for page, queries in pages.items() if page not in filtered}
+    return filtered, free
+
+
+# name -> the page's queries in the order the script runs them (pages whose queries take the sidebar's filters).
+PAGE_QUERIES, FILTER_FREE_QUERIES = _split_pages()
+
+
+def _needs_scores() -> set[str]:
+    """Pages with a query that reads a node built in Python (the churn model's scores), per the build graph."""
+    from dashboard import graph
+
+    built = graph.load()
+    return {page for page, queries in PAGE_QUERIES.items()
+            if any(node.kind == "python" for node in built.upstream(query.name for query in queries))}
+
+
+NEEDS_SCORES = _needs_scores()
+
+
+def page_arguments(page: str, page_query: PageQuery, filters: dict) -> dict:
+    """The arguments a page's query runs with: the filters (when it takes them), the script's literal values,
+    then the first-view value of every other parameter its SQL file uses."""
+    from dashboard.queries import used_parameters
+
+    arguments = dict(filters) if page_query.filtered else {}
+    arguments.update(page_query.params)
+    defaults = {**first_view_params(), **PAGE_FIRST_VIEW.get(page, {})}
+    for name in used_parameters(page_query.name):
+        if name not in arguments and name in defaults:
+            arguments[name] = defaults[name]
+    return arguments
+
+
+def page_problems() -> list[str]:
+    """Parameters a page's query takes that neither the script's literals, the filters nor FIRST_VIEW give."""
+    from dashboard.queries import used_parameters
+
+    problems = []
+    for page, queries in PAGE_QUERIES.items():
+        for page_query in queries:
+            given = set(page_arguments(page, page_query, dict.fromkeys(FILTER_PARAMS)))
+            missing = used_parameters(page_query.name) - given - set(FROM_RESULTS)
+            if missing:
+                problems.append(f"{page}: queries/{page_query.name}.sql takes {', '.join(sorted(missing))}, which "
+                                "bench/pages.py has no first-view value for")
+    return problems
+
 
 SEGMENT_CHANGES = (["email"], ["referral"], ["paid_social"], ["organic_search"], ["marketplace"])
 
@@ -128,13 +191,6 @@ def filter_change(kind: str, run: int, as_of: date) -> dict:
     return params
 
 
-def winback_rule_params() -> dict:
-    """The churn page's default win-back rules (risk band "high", nothing else) as query params."""
-    from dashboard import churn
-
-    return churn.WinbackRules(risk_bands=("high",)).params()
-
-
 def cohort_drilldown(cohorts: pd.DataFrame, params: dict) -> dict | None:
     """The cohort page's default drill-down cell, from the retention rows as the page picks it, or None.
 
@@ -158,38 +214,9 @@ def cohort_drilldown(cohorts: pd.DataFrame, params: dict) -> dict | None:
 
 
 def available_pages() -> dict[str, str | None]:
-    """Each page of PAGE_QUERIES -> None when it can be measured, else why not (a missing SQL file or module)."""
+    """Each page of PAGE_QUERIES -> None when it can be measured, else why not (a missing SQL file)."""
     reasons = {}
     for page, page_queries in PAGE_QUERIES.items():
         missing = [query.name for query in page_queries if not (QUERIES_DIR / f"{query.name}.sql").is_file()]
-        reason = f"queries/{', '.join(missing)}.sql not found" if missing else None
-        if page in NEEDS_SCORES and reason is None:
-            try:
-                from dashboard import churn
-
-                if not hasattr(churn, "prepare"):
-                    reason = "dashboard.churn.prepare() not found"
-            except Exception as error:  # an unfinished module must not stop the benchmark
-                reason = f"dashboard.churn cannot be imported: {error}"
-        reasons[page] = reason
+        reasons[page] = f"queries/{', '.join(missing)}.sql not found" if missing else None
     return reasons
-
-
-_QUERY_CALL = re.compile(r"""\bquery\(\s*view\s*,\s*["']([a-z0-9_]+)["']""")
-
-
-def page_drift() -> list[str]:
-    """Differences between PAGE_QUERIES and the ``query(view, "...")`` calls in the page scripts."""
-    problems = []
-    for page, page_queries in PAGE_QUERIES.items():
-        path = PAGES_DIR / f"{page}.py"
-        if not path.is_file():
-            problems.append(f"dashboard/pages/{page}.py not found")
-            continue
-        in_script = set(_QUERY_CALL.findall(path.read_text(encoding="utf-8")))
-        listed = {query.name for query in page_queries}
-        if in_script - listed:
-            problems.append(f"{page}: the page runs {', '.join(sorted(in_script - listed))}, not in bench/pages.py")
-        if listed - in_script:
-            problems.append(f"{page}: bench/pages.py lists {', '.join(sorted(listed - in_script))}, not in the page")
-    return problems

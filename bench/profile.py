@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(page in NEEDS_SCORES for page in pages):
         from dashboard import churn
 
-        churn.prepare(database, as_of)
+        churn.model_info(database.cursor(as_of))
     with tempfile.TemporaryDirectory() as out:
         results = _page_reruns(cursor, pages, as_of, args.runs, 1e9, Path(out))
     for page, kinds in results.items():

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -26,7 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from dashboard import clv, queries
+from dashboard import clv, graph, queries
+from dashboard.filters import Segment
+from dashboard.model import cutoff_for
 
 RISK_HORIZON_DAYS = 90
 CLV_HORIZON_DAYS = 365
@@ -509,96 +509,55 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tu
     return apply_models(features, models, horizon_days), models.info
 
 
-# Scores stored per as-of date
-
-_BUILD_LOCKS: dict[str, threading.Lock] = {}
-_BUILD_LOCKS_GUARD = threading.Lock()
+# Scores stored per as-of date: the node customer_scores of the build graph (dashboard/graph.py)
 
 
-def _build_lock(schema: str) -> threading.Lock:
-    with _BUILD_LOCKS_GUARD:
-        return _BUILD_LOCKS.setdefault(schema, threading.Lock())
+def build_customer_scores(target) -> None:
+    """Build the graph node ``customer_scores`` at the target's as-of date: fit the model on
+    ``queries/churn_features.sql`` and store ``customer_scores`` (with ``rfm_segment_map``), the win-back macros
+    and ``churn_model``, all or nothing. The graph calls it once per as-of date (``graph.ensure``), whoever asks.
+    """
+    features = target.query("churn_features")
+    predictions, info = predict(features)
+    info = replace(info, as_of=target.as_of)
+    # The model's outputs become columns of the features frame (no concatenated copy: at 37M customers each copy
+    # of these frames is gigabytes that DuckDB's memory_limit does not bound).
+    scored = features
+    for column in predictions.columns:
+        scored["expected_orders_90d" if column == "expected_orders" else column] = predictions[column].to_numpy()
+    del predictions
+    with target.registered("churn_model_scores", scored):
+        target.execute_file("churn_rfm_segment_map")
+        target.execute_file(
+            "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
+            overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
+            falling_value_share=FALLING_VALUE_SHARE,
+        )
+        target.execute_file("churn_winback_macro")
+        target.execute_file(
+            "churn_model_fit", as_of=info.as_of, method=info.method, n_customers=info.n_customers, r=info.r,
+            alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q, gg_v=info.gg_v,
+            message=info.message,
+        )
 
 
-def _current_schema(cursor) -> str:
-    return cursor.execute("select current_schema()").fetchall()[0][0]
+def model_info(cursor) -> ModelInfo:
+    """The churn model fitted at the cursor's as-of date (``queries/churn_model_info.sql``): how the scores were
+    made and the thin-data warning. Reading it builds the scores the first time (the graph does, once).
+
+    Example: ``model_info(database.cursor(date(2026, 11, 15))).method == "MBG/NBD"``.
+    """
+    return model_info_from(queries.run_query(cursor, "churn_model_info"))
 
 
-def _has_table(cursor, schema: str, table: str) -> bool:
-    """Whether the as-of schema (built here or saved in the snapshot) holds this table."""
-    return cursor.execute(
-        "select count(*) > 0 from information_schema.tables where table_schema = $schema and table_name = $table",
-        {"schema": schema, "table": table},
-    ).fetchall()[0][0]
-
-
-@contextmanager
-def _registered_in_transaction(cursor, name: str, frame: pd.DataFrame):
-    """frame readable as ``name`` in a transaction that commits when the block ends, or rolls back (all or
-    nothing: a second reader never sees half the tables)."""
-    cursor.register(name, frame)
-    try:
-        cursor.execute("begin transaction")
-        try:
-            yield
-            cursor.execute("commit")
-        except BaseException:
-            cursor.execute("rollback")
-            raise
-    finally:
-        cursor.unregister(name)
-
-
-def _read_model_info(cursor, schema: str) -> ModelInfo | None:
-    if not _has_table(cursor, schema, "churn_model"):
-        return None
-    row = queries.run_query(cursor, "churn_model_info").iloc[0]
+def model_info_from(rows: pd.DataFrame) -> ModelInfo:
+    """The ``ModelInfo`` of the one row of ``queries/churn_model_info.sql``."""
+    row = rows.iloc[0]
     values = {name: (None if pd.isna(row[name]) else row[name]) for name in row.index}
     as_of = pd.Timestamp(values["as_of"]).date() if values["as_of"] is not None else None
     numbers = {name: math.nan if values[name] is None else float(values[name])
                for name in ("r", "alpha", "a", "b", "gg_p", "gg_q", "gg_v")}
     return ModelInfo(as_of, values["method"], int(values["n_customers"]), **numbers, message=values["message"])
-
-
-def ensure_customer_scores(cursor) -> ModelInfo:
-    """Build ``customer_scores`` (with ``rfm_segment_map``), the ``winback_customers`` macro and ``churn_model``
-    in the cursor's as-of schema unless they exist (one transaction: all or nothing).
-
-    Thread-safe and idempotent: a second caller waits for the first build and then reads its result.
-    The cursor must come from ``Database.cursor(as_of)``.
-    """
-    schema = _current_schema(cursor)
-    info = _read_model_info(cursor, schema)
-    if info is not None:
-        return info
-    with _build_lock(schema):
-        info = _read_model_info(cursor, schema)
-        if info is not None:
-            return info
-        features = queries.run_query(cursor, "churn_features")
-        as_of = cursor.execute("select as_of from model_info").fetchall()[0][0]
-        predictions, info = predict(features)
-        info = replace(info, as_of=as_of)
-        # The model's outputs become columns of the features frame (no concatenated copy: at 37M customers
-        # each copy of these frames is gigabytes that DuckDB's memory_limit does not bound).
-        scored = features
-        for column in predictions.columns:
-            scored["expected_orders_90d" if column == "expected_orders" else column] = predictions[column].to_numpy()
-        del predictions
-        with _registered_in_transaction(cursor, "churn_model_scores", scored):
-            queries.execute_file(cursor, "churn_rfm_segment_map")
-            queries.execute_file(
-                cursor, "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
-                overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
-                falling_value_share=FALLING_VALUE_SHARE,
-            )
-            queries.execute_file(cursor, "churn_winback_macro")
-            queries.execute_file(
-                cursor, "churn_model_fit", as_of=as_of, method=info.method, n_customers=info.n_customers,
-                r=info.r, alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q,
-                gg_v=info.gg_v, message=info.message,
-            )
-        return info
 
 
 @dataclass(frozen=True)
@@ -617,7 +576,7 @@ def score_customers(cursor, include_email: bool = False) -> ScoreResult:
     one row per customer with a valid order, sorted by customer_id. Example:
     ``score_customers(database.cursor(date(2026, 11, 15))).scores.churn_risk.describe()``.
     """
-    info = ensure_customer_scores(cursor)
+    info = model_info(cursor)
     scores = queries.run_query(cursor, "churn_scores", show_pii=include_email)
     if not include_email:
         scores = scores.drop(columns=["email"])
@@ -648,26 +607,15 @@ WINBACK_ANY = {
 }
 
 
-def high_risk_summary(cursor, channels=None, regions=None, categories=None, tiers=None) -> dict:
-    """High-risk customers of a segment and what they are worth, from the scores table (built if needed).
+def high_risk_summary(cursor, segment: Segment = Segment()) -> dict:
+    """High-risk customers of a segment and what they are worth, from the scores (built if needed).
 
     Summed in SQL (queries/winback_summary.sql), so no per-customer frame leaves DuckDB.
     """
-    ensure_customer_scores(cursor)
-    segment = {"channels": channels, "regions": regions, "categories": categories, "tiers": tiers}
-    row = queries.run_query(cursor, "winback_summary", **{**WINBACK_ANY, **segment, "risk_bands": ["high"]})
+    row = queries.run_query(cursor, "winback_summary", **{**WINBACK_ANY, **segment.params(), "risk_bands": ["high"]})
     row = row.to_dict("records")[0]
     return {"high_risk_customers": int(row["customers"]), "high_risk_revenue": float(row["revenue"]),
             "high_risk_predicted_clv": float(row["predicted_clv_365d"])}
-
-
-def prepare(database, as_of: date) -> ModelInfo:
-    """Make sure the scores for as_of exist (fitting the model the first time) and say how they were made."""
-    cursor = database.cursor(as_of)
-    try:
-        return ensure_customer_scores(cursor)
-    finally:
-        cursor.close()
 
 
 # Backtest
@@ -702,26 +650,34 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
     days like the model's frequency. Raises ValueError when the horizon runs past the latest order (the check
     costs nothing extra: the same pass over the orders finds the latest one).
 
-    The backtest ``Database.warm`` (so ``prepare``) stored with the model of cutoff + horizon_days is read
-    instead of computed: computing it builds the whole model again for the cutoff and fits it (23 s from a
-    prepared 10M-order export, minutes at 100M).
+    The churn page's backtest (horizon ``RISK_HORIZON_DAYS``) for an as-of date whose model exists is the graph
+    node ``churn_backtest`` of that date: read where ``prepare`` stored it, else built once (``Database.warm``
+    builds it too) and kept there. Computing it builds the whole model again for the cutoff and fits it (23 s
+    from a prepared 10M-order export, minutes at 100M). Any other cutoff or horizon is computed here.
     """
-    from dashboard.model import cutoff_for
-
     if horizon_days < 1:
         raise ValueError("the horizon must be at least 1 day")
-    stored = stored_backtest(database, cutoff, horizon_days)
-    if stored is not None:
-        return stored
-    horizon_end = cutoff + timedelta(days=horizon_days)
+    as_of = cutoff + timedelta(days=horizon_days)
+    if horizon_days == RISK_HORIZON_DAYS and database.has_model(as_of):
+        cursor = database.cursor(as_of)
+        try:
+            return _read_stored_backtest(cursor, cutoff, horizon_days)  # the graph builds it, or says why not
+        finally:
+            cursor.close()
     cursor = database.cursor(cutoff)
     try:
-        features = queries.run_query(cursor, "churn_features")
-        outcomes = queries.run_query(
-            cursor, "churn_backtest_outcomes", horizon_end_at=cutoff_for(horizon_end, database.settings.timezone)
-        )
+        return _compute_backtest(graph.target_of(cursor), horizon_days)
     finally:
         cursor.close()
+
+
+def _compute_backtest(target, horizon_days: int) -> Backtest:
+    """The backtest with its cutoff at the target's as-of date (``backtest`` explains it)."""
+    cutoff = target.as_of
+    horizon_end = cutoff + timedelta(days=horizon_days)
+    features = target.query("churn_features")
+    outcomes = target.query("churn_backtest_outcomes",
+                            horizon_end_at=cutoff_for(horizon_end, target.parameters()["timezone"]))
     latest = outcomes["latest_order_on"].dropna()
     latest = pd.Timestamp(latest.iloc[0]).date() if len(latest) else None
     if latest is None or latest < horizon_end:
@@ -758,36 +714,28 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
 CALIBRATION_TYPES = {"decile": "int64", "customers": "int64", "predicted_mean": "float64", "actual_mean": "float64"}
 
 
-def store_backtest(database, as_of: date, horizon_days: int = RISK_HORIZON_DAYS) -> None:
-    """Compute the backtest the churn page shows for as_of (cutoff horizon_days before it) and store it in the
-    model of as_of (tables ``churn_backtest`` and ``churn_backtest_calibration``), so the page and a restart
-    from the snapshot read it. The cutoff's model, built only for this, is dropped again. Raises ValueError
-    like ``backtest`` when there is no backtest to make (the page then says why).
+def build_stored_backtest(target) -> None:
+    """Build the graph node ``churn_backtest`` at the target's as-of date: the churn page's backtest (cutoff
+    ``RISK_HORIZON_DAYS`` before it) in the tables ``churn_backtest`` and ``churn_backtest_calibration``, so the
+    page and a restart from the snapshot read it. The cutoff's model, built only for this, is dropped again.
+    Raises ``graph.Unavailable`` when there is no backtest to make (the page then says why).
     """
-    cutoff = as_of - timedelta(days=horizon_days)
-    if stored_backtest(database, cutoff, horizon_days) is not None:
-        return
-    had_cutoff_model = database.has_model(cutoff)
-    try:
-        result = backtest(database, cutoff, horizon_days)
-    finally:
-        if not had_cutoff_model:
-            database.drop_model(cutoff)
-    cursor = database.cursor(as_of)
-    try:
-        key = {"cutoff": result.cutoff, "horizon_days": result.horizon_days}
-        with _registered_in_transaction(cursor, "computed_backtest_calibration",
-                                        result.calibration.astype(CALIBRATION_TYPES)):
-            queries.execute_file(
-                cursor, "churn_backtest_store", **key, horizon_end=result.horizon_end,
-                n_customers=result.n_customers, silent_share=_stored_float(result.silent_share),
-                auc=_stored_float(result.auc), baseline_auc=_stored_float(result.baseline_auc),
-                predicted_orders=_stored_float(result.predicted_orders), actual_orders=result.actual_orders,
-                method=result.method, message=result.message,
-            )
-            queries.execute_file(cursor, "churn_backtest_store_calibration", **key)
-    finally:
-        cursor.close()
+    horizon_days = RISK_HORIZON_DAYS
+    with target.at(target.as_of - timedelta(days=horizon_days)) as at_cutoff:
+        try:
+            result = _compute_backtest(at_cutoff, horizon_days)
+        except ValueError as error:  # too little history after the cutoff
+            raise graph.Unavailable(str(error)) from error
+    key = {"cutoff": result.cutoff, "horizon_days": result.horizon_days}
+    with target.registered("computed_backtest_calibration", result.calibration.astype(CALIBRATION_TYPES)):
+        target.execute_file(
+            "churn_backtest_store", **key, horizon_end=result.horizon_end,
+            n_customers=result.n_customers, silent_share=_stored_float(result.silent_share),
+            auc=_stored_float(result.auc), baseline_auc=_stored_float(result.baseline_auc),
+            predicted_orders=_stored_float(result.predicted_orders), actual_orders=result.actual_orders,
+            method=result.method, message=result.message,
+        )
+        target.execute_file("churn_backtest_store_calibration", **key)
 
 
 def _stored_float(value: float) -> float | None:
@@ -796,19 +744,24 @@ def _stored_float(value: float) -> float | None:
 
 
 def stored_backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> Backtest | None:
-    """The backtest stored by ``store_backtest`` for this cutoff and horizon, or None. Never builds a model."""
+    """The backtest stored for this cutoff and horizon (node ``churn_backtest``), or None. Never builds anything."""
     as_of = cutoff + timedelta(days=horizon_days)
     if not database.has_model(as_of):
         return None
     cursor = database.cursor(as_of)
     try:
-        if not _has_table(cursor, _current_schema(cursor), "churn_backtest"):
+        if not graph.is_built(cursor, "churn_backtest"):
             return None
-        rows = queries.run_query(cursor, "churn_backtest_stored", cutoff=cutoff, horizon_days=horizon_days)
-        calibration = queries.run_query(cursor, "churn_backtest_stored_calibration", cutoff=cutoff,
-                                        horizon_days=horizon_days)
+        return _read_stored_backtest(cursor, cutoff, horizon_days)
     finally:
         cursor.close()
+
+
+def _read_stored_backtest(cursor, cutoff: date, horizon_days: int) -> Backtest | None:
+    """The stored backtest of the cursor's as-of date (built by the graph if missing), or None for another cutoff."""
+    rows = queries.run_query(cursor, "churn_backtest_stored", cutoff=cutoff, horizon_days=horizon_days)
+    calibration = queries.run_query(cursor, "churn_backtest_stored_calibration", cutoff=cutoff,
+                                    horizon_days=horizon_days)
     if rows.empty:
         return None
     row = rows.iloc[0]

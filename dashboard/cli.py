@@ -206,6 +206,19 @@ def command_backtest(args) -> int:
     return 0
 
 
+def command_graph(args) -> int:
+    """Print (or write) the build graph: what each derived table reads and what builds it."""
+    from dashboard import graph
+    from dashboard.outputs import write_atomically
+
+    render = {"text": graph.describe, "mermaid": graph.mermaid, "dot": graph.dot}[args.format]
+    content = render(with_queries=not args.no_queries) if args.format != "text" else render()
+    written = write_atomically(args.out, content)
+    if written:
+        print(f"wrote the build graph ({args.format}) to {written}", file=sys.stderr)
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -268,6 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--horizon-days", type=_positive_int, default=90,
                           help="days after the cutoff to compare with (default 90)")
     backtest.set_defaults(handler=command_backtest)
+
+    build_graph = commands.add_parser(
+        "graph", help="show the build graph: every derived table, what builds it and what it reads (docs/graph.md)")
+    build_graph.add_argument("--format", choices=("text", "mermaid", "dot"), default="text",
+                             help="text (default), a Mermaid flowchart or Graphviz DOT")
+    build_graph.add_argument("--out", default="-", help="output file, or - for stdout (default)")
+    build_graph.add_argument("--no-queries", action="store_true",
+                             help="Mermaid/DOT: leave out the queries (only the nodes that are built)")
+    build_graph.set_defaults(handler=command_graph)
     return parser
 
 

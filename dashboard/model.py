@@ -1,11 +1,12 @@
 """The model layer: one DuckDB database per version of the exports, derived tables per as-of date.
 
-``Database.open(settings)`` registers the exports as views, defines the clean views (usable rows,
-first copy of each id) and locks the connection down.  ``db.cursor(as_of)`` builds, once per as-of
-date, the derived tables every query reads (``valid_orders``, ``customer_summary``,
-``customer_activity``, ``valid_surveys``, ``valid_tickets``, ``valid_returns``) in a schema of
-their own, and returns a fresh cursor whose search path points there.  Each thread or Streamlit
-session must use its own cursor: a DuckDB connection refuses a second concurrent call.
+``Database.open(settings)`` registers the exports as views, defines the clean tables (usable rows, first copy
+of each id) and locks the connection down. ``db.cursor(as_of)`` creates, once per as-of date, a schema for that
+date, builds the model layer in it (``graph.MODEL_NODES``: ``valid_orders``, ``customer_summary``, ...) and
+returns a fresh cursor whose search path points there. Everything else (the aggregates, the churn scores) is
+built by the build graph (``dashboard/graph.py``) when a query first reads it, through ``AsOfTarget``, once per
+as-of date for every session. Each thread or Streamlit session must use its own cursor: a DuckDB connection
+refuses a second concurrent call.
 
 When a snapshot of this version of the exports exists (``dashboard/snapshots.py``, written by
 ``Database.prepare``), ``open`` attaches it read-only instead of reading the exports: its clean tables,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone as dt_timezone
 from pathlib import Path
@@ -25,20 +27,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dashboard import checks, queries, snapshots
+from dashboard import checks, graph, queries, snapshots
 from dashboard.settings import Settings
 from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
 
-MODEL_STEPS = (
-    "model_local_offsets",
-    "model_valid_orders",
-    "model_customer_summary",
-    "model_customer_activity",
-    "model_valid_surveys",
-    "model_valid_tickets",
-    "model_valid_returns",
-    "model_segment_customers",
-)
 MAX_AS_OF_SCHEMAS = 4
 BUILD_CATALOG = "build"  # the file a model is built in by ``Database.open(..., build_in_file=True)``
 _UNKNOWN = object()
@@ -112,6 +104,7 @@ class Database:
     _building: dict = field(default_factory=dict)  # as-of date -> threading.Event set when its build ends
     _findings_lock: threading.Lock = field(default_factory=threading.Lock)  # the row checks run once
     _has_usable_orders: bool = False  # at least one order passed the row rules (set by open)
+    builds: graph.Builds = field(default_factory=graph.Builds)  # one lock per (as-of date, node) of the graph
 
     @classmethod
     def open(cls, settings: Settings, now: datetime | None = None, build_in_file: bool = False) -> "Database":
@@ -358,56 +351,41 @@ class Database:
         return findings
 
     def warm(self, as_of: date | None = None) -> list[str]:
-        """Build, for as_of, the churn page's backtest, every aggregate table the pages read and the churn scores,
-        ahead of the first session that needs them (the app runs this in a background thread after opening the
-        exports).
+        """Build every node of the graph for as_of (the aggregates every page reads, the churn scores, the churn
+        page's backtest) ahead of the first session that needs them: the app runs this in a background thread
+        after opening the exports, ``prepare`` before saving the snapshot.
 
-        Returns the problems met (each also shows on the page that needs the failed table, when opened).
+        Returns the problems met (each also shows on the page that needs the failed table, when opened); a node
+        whose reads failed is not tried, and one the data cannot support (``graph.Unavailable``) is no problem.
         """
-        from dashboard import churn
-
         if not self.has_orders:
             return []
         as_of = as_of or self.default_as_of()
-        problems = []
+        problems, failed = [], set()
         cursor = self.cursor(as_of)
         self._warm_cursor = cursor
-
-        def store_backtest() -> None:
-            try:
-                churn.store_backtest(self, as_of)
-            except ValueError:  # too little history after the cutoff: the churn page says why
-                pass
-            except Exception as error:
-                problems.append(f"churn backtest: {error}")
-
-        # The churn page's backtest builds the model again for the cutoff and drops it. Built in a snapshot's
-        # file (prepare), it goes first, so the aggregates and scores written next reuse the space that frees
-        # (DuckDB does not shrink the file: done last, it left 0.7 GB of free blocks in the 10M snapshot). In
-        # memory (the app), the aggregates the pages read go first and the backtest last.
-        backtest_first = self._build_file is not None
+        target = AsOfTarget(self, as_of, cursor)
+        # A node that builds the model of another date (the churn page's backtest refits at its cutoff, then
+        # drops that model) goes first when built in a snapshot's file (prepare), so that the nodes written next
+        # reuse the space it frees (DuckDB does not shrink the file: done last, it left 0.7 GB of free blocks in
+        # the 10M snapshot), and last in memory (the app), where the pages' aggregates are wanted first.
+        nodes = [node for node in graph.load().nodes.values() if node.kind != "source"]
+        elsewhere = [node for node in nodes if node.earlier_reads]
+        rest = [node for node in nodes if not node.earlier_reads]
         try:
-            if backtest_first:
-                store_backtest()
-            names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql") if not path.stem.startswith("cube_"))
-            needs_scores = [name for name in names if name.startswith(("churn_", "winback_"))]
-            for name in [name for name in names if name not in needs_scores]:
+            for node in (elsewhere + rest if self._build_file is not None else rest + elsewhere):
                 if self._stopping.is_set():
                     return problems
+                if failed & set(node.reads):
+                    failed.add(node.name)
+                    continue
                 try:
-                    queries.ensure_cubes(cursor, name)
+                    graph.ensure(target, [node.name])
+                except graph.Unavailable:  # e.g. too little history for the backtest: its page says why
+                    pass
                 except Exception as error:  # reported, and the page shows it too
-                    problems.append(f"{name}: {error}")
-            if self._stopping.is_set():
-                return problems
-            try:
-                churn.ensure_customer_scores(cursor)
-                for name in needs_scores:
-                    queries.ensure_cubes(cursor, name)
-            except Exception as error:  # thin or unusable data: the churn page explains it
-                problems.append(f"churn scores: {error}")
-            if not backtest_first and not self._stopping.is_set():
-                store_backtest()
+                    failed.add(node.name)
+                    problems.append(f"{node.name}: {str(error).splitlines()[0] if str(error) else error!r}")
         finally:
             self._warm_cursor = None
             cursor.close()
@@ -422,6 +400,7 @@ class Database:
         """Drop the model built for as_of in this process (one built to be read once: the backtest's cutoff)."""
         with self._lock:
             schema = self._schemas.pop(as_of, None)
+            self.builds.forget(as_of)
             if schema is not None and self._published_to is None:
                 cursor = self.connection.cursor()
                 try:
@@ -448,6 +427,7 @@ class Database:
         schema = self._ensure_model(as_of)
         cursor = self.connection.cursor()
         cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
+        graph.bind(cursor, lambda bound: AsOfTarget(self, as_of, bound))  # run_query builds what it reads
         return cursor
 
     def _search_path(self, as_of: date, schema: str) -> str:
@@ -483,7 +463,9 @@ class Database:
                 self._schemas[as_of] = schema
                 evicted = []
                 while len(self._schemas) > MAX_AS_OF_SCHEMAS:
-                    evicted.append(self._schemas.pop(next(iter(self._schemas))))
+                    oldest_as_of = next(iter(self._schemas))
+                    evicted.append(self._schemas.pop(oldest_as_of))
+                    self.builds.forget(oldest_as_of)
             for oldest in evicted:
                 cursor = self.connection.cursor()
                 try:
@@ -497,7 +479,7 @@ class Database:
             building.set()
 
     def _build_model(self, as_of: date) -> str:
-        """Create the as-of schema for as_of and build the model steps in it (without the lock); its name."""
+        """Create the as-of schema for as_of and build the model layer in it (without the lock); its name."""
         schema = "asof_" + re.sub(r"\D", "", as_of.isoformat())
         started = time.perf_counter()
         cursor = self.connection.cursor()
@@ -506,24 +488,85 @@ class Database:
             qualified = f"{self._model_catalog}.{schema}"
             cursor.execute(f"drop schema if exists {qualified} cascade")
             cursor.execute(f"create schema {qualified}")
-            if as_of in self._snapshot_schemas:  # built already: the schema only takes what is built later
-                self.build_seconds[as_of] = time.perf_counter() - started
-                return schema
             cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
-            parameters = {"cutoff_at": cutoff_for(as_of, self.settings.timezone), "timezone": self.settings.timezone}
             try:
-                cursor.execute(
-                    "create table model_info as select $as_of::date as as_of, $cutoff_at::timestamp as cutoff_at, "
-                    "$timezone as timezone",
-                    {"as_of": as_of, **parameters},
-                )
-                for step in MODEL_STEPS:
-                    queries.execute_file(cursor, step, **parameters)
+                graph.ensure(AsOfTarget(self, as_of, cursor), graph.MODEL_NODES)  # read from a snapshot if it has them
             except Exception:
                 cursor.execute(f"drop schema if exists {qualified} cascade")
+                self.builds.forget(as_of)
                 raise
             self.build_seconds[as_of] = time.perf_counter() - started
             return schema
         finally:
             self._model_cursors.discard(cursor)
             cursor.close()
+
+
+@dataclass
+class AsOfTarget:
+    """DuckDB at one as-of date of a database (``graph.Target``): builds nodes with the cursor's search path.
+
+    ``Database.cursor(as_of)`` binds each cursor to one, so ``queries.run_query`` builds what it reads.
+    """
+
+    database: Database
+    as_of: date
+    cursor: duckdb.DuckDBPyConnection
+
+    @property
+    def builds(self) -> graph.Builds:
+        return self.database.builds
+
+    def parameters(self) -> dict:
+        """``$as_of``, ``$cutoff_at`` (the first UTC instant after the as-of day) and ``$timezone``."""
+        timezone = self.database.settings.timezone
+        return {"as_of": self.as_of, "cutoff_at": cutoff_for(self.as_of, timezone), "timezone": timezone}
+
+    def exists(self, node: graph.Node) -> bool:
+        """Every table of the node resolves on the search path (this date's schema, its snapshot schema, main)."""
+        for table in node.tables:
+            try:
+                self.cursor.table(table)
+            except duckdb.CatalogException:
+                return False
+        return True
+
+    def execute_file(self, sql: str, **params) -> None:
+        queries.execute_file(self.cursor, sql, **params)
+
+    def query(self, sql: str, **params):
+        return queries.run_query(self.cursor, sql, **params)
+
+    @contextmanager
+    def transaction(self):
+        self.cursor.execute("begin transaction")
+        try:
+            yield self
+        except BaseException:
+            try:
+                self.cursor.execute("rollback")
+            except duckdb.Error:  # an interrupted build may have ended the transaction already
+                pass
+            raise
+        self.cursor.execute("commit")
+
+    @contextmanager
+    def registered(self, name: str, frame):
+        self.cursor.register(name, frame)
+        try:
+            with self.transaction():
+                yield self
+        finally:
+            self.cursor.unregister(name)
+
+    @contextmanager
+    def at(self, as_of: date):
+        """This database at another as-of date; its model is dropped afterwards unless it was built before."""
+        had_model = self.database.has_model(as_of)
+        cursor = self.database.cursor(as_of)
+        try:
+            yield AsOfTarget(self.database, as_of, cursor)
+        finally:
+            cursor.close()
+            if not had_model:
+                self.database.drop_model(as_of)

@@ -67,8 +67,8 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
         try:
             from dashboard import churn
 
-            risk_note = churn.ensure_customer_scores(cursor).message
-            risk = churn.high_risk_summary(cursor, **filters.segment_params())
+            risk_note = churn.model_info(cursor).message
+            risk = churn.high_risk_summary(cursor, filters.segment)
         except Exception as error:  # the review still goes out without the churn section
             risk, risk_note = None, f"Churn scores unavailable: {error}"
     finally:
@@ -104,8 +104,9 @@ def _kpi_rows(weeks: pd.DataFrame) -> str:
 
 def _segment_text(filters: Filters) -> str:
     parts = []
-    for label, values in (("channel", filters.channels), ("region", filters.regions),
-                          ("first category", filters.categories), ("tier", filters.tiers)):
+    segment = filters.segment
+    for label, values in (("channel", segment.channels), ("region", segment.regions),
+                          ("first category", segment.categories), ("tier", segment.tiers)):
         if values is not None:
             parts.append(f"{label}: {', '.join(values) or 'none'}")
     return "; ".join(parts) or "all customers"

@@ -7,6 +7,7 @@
 -- Reads cube_gaps_activity, summed over the segment's seg_keys; the segment's first period is the earliest
 -- period with activity (every customer is active in the period of their first valid order).
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_gaps_activity, period_of_as_of(), segment_keys()
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

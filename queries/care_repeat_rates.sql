@@ -16,6 +16,7 @@
 -- Reads cube_care_order_groups (every anchor order classified once, counted per seg_key x group): the
 -- segment filter keeps its seg_keys' rows and sums them; rates and intervals come after the sums.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_care_order_groups, segment_keys()
 with care_groups as (
     select *
     from (

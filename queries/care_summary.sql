@@ -9,6 +9,7 @@
 -- slice(s) holding the middle ticket(s), then only those slices of cube_care_resolution_times. DuckDB's
 -- median of an even count interpolates the two middle values: low + (high - low) * 0.5.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_care_resolution_buckets, cube_care_resolution_times, cube_care_segment_totals, segment_keys()
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

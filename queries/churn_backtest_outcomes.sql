@@ -6,6 +6,7 @@
 -- all after the cutoff there is one row: latest_order_on null, customer_id null.
 -- main.clean_orders is read once (it deduplicates every order, so it is the expensive part).
 -- Params: $horizon_end_at
+-- Reads: clean_orders, model_info, valid_orders
 with after_cutoff as (
     select
         clean_orders.customer_id,

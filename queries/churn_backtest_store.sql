@@ -2,6 +2,8 @@
 -- dashboard.churn.store_backtest; creates the table churn_backtest of the as-of schema it serves (the cutoff is
 -- horizon_days before that date). Floats are null when not computed (no customers, no expected orders).
 -- Params: $cutoff, $horizon_days, $horizon_end, $n_customers, $silent_share, $auc, $baseline_auc, $predicted_orders, $actual_orders, $method, $message
+-- Reads: none
+-- Creates: churn_backtest
 create table churn_backtest as
 select
     cast($cutoff as date) as cutoff,

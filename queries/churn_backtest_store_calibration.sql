@@ -2,6 +2,8 @@
 -- frame dashboard.churn.store_backtest registers as computed_backtest_calibration; creates the table
 -- churn_backtest_calibration of the as-of schema.
 -- Params: $cutoff, $horizon_days
+-- Reads: computed_backtest_calibration
+-- Creates: churn_backtest_calibration
 create table churn_backtest_calibration as
 select
     cast($cutoff as date) as cutoff,

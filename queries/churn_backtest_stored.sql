@@ -1,5 +1,6 @@
 -- Grain: one row (or none), the backtest stored for this cutoff and horizon (see churn_backtest_store.sql).
 -- Params: $cutoff, $horizon_days
+-- Reads: churn_backtest
 select
     cutoff,
     horizon_days,

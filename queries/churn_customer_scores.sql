@@ -5,6 +5,8 @@
 -- and adds RFM scores and segments (from rfm_segment_map, churn_rfm_segment_map.sql), the risk band, the latest
 -- survey answers, open complaints, the last comment (masked) and up to three reasons in plain words.
 -- Params: $high_risk, $medium_risk, $overdue_gap_ratio, $slow_resolution_days, $falling_value_share
+-- Reads: churn_model_scores, customer_summary, model_info, rfm_segment_map, valid_returns, valid_surveys, valid_tickets
+-- Creates: customer_scores
 create table customer_scores as
 with model_scores as (
     select * from churn_model_scores

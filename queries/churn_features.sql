@@ -9,6 +9,7 @@
 -- last_order_value = the latest valid order (highest order_seq), earlier_order_mean_value = the mean of the
 -- orders before it (null with one order).
 -- Params: none
+-- Reads: model_info, valid_orders
 with purchase_days as (
     select
         customer_id,

@@ -3,6 +3,8 @@
 -- are the MBG/NBD parameters and gg_p, gg_q, gg_v the Gamma-Gamma ones (null when not fitted); message is the
 -- thin-data warning shown to users (null when there is none).
 -- Params: $as_of, $method, $n_customers, $r, $alpha, $a, $b, $gg_p, $gg_q, $gg_v, $message
+-- Reads: none
+-- Creates: churn_model
 create table churn_model as
 select
     cast($as_of as date) as as_of,

@@ -3,6 +3,7 @@
 -- Reads the aggregate cube_churn_rfm_cells, summed over the seg_keys of the segment (the mean is the summed
 -- churn risk over the number of customers with one).
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_churn_rfm_cells, segment_keys()
 select
     recency_score,
     frequency_monetary_score,

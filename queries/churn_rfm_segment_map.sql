@@ -1,6 +1,8 @@
 -- Grain: one row per recency_score x frequency_monetary_score (1-5 each, 25 rows): the RFM segment of that
 -- cell; creates the table rfm_segment_map of the as-of schema (the table in docs/churn.md, checked by a test).
 -- Params: none
+-- Reads: none
+-- Creates: rfm_segment_map
 create table rfm_segment_map as
 select recency_score, frequency_monetary_score, rfm_segment
 from (

@@ -3,6 +3,7 @@
 -- of the bin (bins do not straddle the 0.4 and 0.7 band limits).
 -- Reads the aggregate cube_churn_risk_bins, summed over the seg_keys of the segment.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_churn_risk_bins, segment_keys()
 with final as (
     select
         risk_bin / 20.0 as risk_bin_start,

@@ -1,6 +1,7 @@
 -- Grain: one row per customer with at least one valid order by the as-of date, sorted by customer_id: the
 -- churn scores of customer_scores (docs/churn.md). email is null unless $show_pii.
 -- Params: $show_pii
+-- Reads: customer_scores
 select
     customer_id,
     case when $show_pii then email end as email,

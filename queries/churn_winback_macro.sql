@@ -10,6 +10,8 @@
 -- segment_customers). The win-back queries read the aggregates cube_churn_winback_groups and
 -- cube_churn_winback_rows with winback_rules_match instead.
 -- Params: none
+-- Reads: customer_scores, segment_customers()
+-- Creates: winback_customers(), winback_rules_match()
 create macro winback_rules_match(
     bands, segments, min_days, max_days, min_value, max_value, nps, open_complaint, opt_in,
     row_risk_band, row_rfm_segment, row_days_since_last_order, row_revenue, row_nps_category,

@@ -8,6 +8,7 @@
 -- positions first, then the listed columns of those positions only. total_matches comes from
 -- cube_cohort_retention (cohort size, and customers active in the period), summed over the segment's keys.
 -- Params: $grain, $cohort_start, $period_number, $activity, $show_email, $limit, $offset, $channels, $regions, $categories, $tiers
+-- Reads: cube_cohort_members, cube_cohort_retention, segment_keys(), segment_keys_with_total()
 -- Cohorts are the week or quarter of the first order for those grains, else its month (as segment_cohorts);
 -- activity is that of the grain exactly as given: none for a grain other than week, month and quarter.
 with cohort_grain as (

@@ -6,6 +6,7 @@
 -- Reads the aggregate cube_cohort_retention (per grain x seg_key x cohort x period): the segment filter keeps
 -- the accepted seg_keys and sums their rows; without a filter it reads the all-customer rows (seg_key 0).
 -- Params: $grain, $channels, $regions, $categories, $tiers, $small_cohort_size
+-- Reads: cube_cohort_retention, period_of_as_of(), segment_keys()
 with selected_keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

@@ -6,6 +6,7 @@
 -- Reads cube_sat_period (counts and score sums per grain x period x seg_key): summed over the filter's
 -- seg_keys, then divided.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_period, model_info, segment_keys_with_total()
 with periods as (
     select
         period_start,

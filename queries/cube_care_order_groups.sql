@@ -8,6 +8,8 @@
 -- join of the orders with their outcomes), each order's groups are one bit mask, and customers are counted
 -- from one bit mask per customer (no distinct count per group); every big step is a grouping, which spills.
 -- Params: none
+-- Reads: customer_summary, model_info, valid_orders, valid_returns, valid_surveys, valid_tickets
+-- Creates: cube_care_order_groups
 create table cube_care_order_groups as
 with care_groups (care_bit, care_dimension, care_group) as (
     values

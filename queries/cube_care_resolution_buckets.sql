@@ -3,6 +3,8 @@
 -- segments x 100 rows). A segment's cumulative counts over buckets locate the bucket(s) of its median
 -- ticket(s). Read by care_summary.
 -- Params: none
+-- Reads: cube_care_resolution_times
+-- Creates: cube_care_resolution_buckets
 create table cube_care_resolution_buckets as
 select seg_key, bucket, count(*) as tickets
 from cube_care_resolution_times

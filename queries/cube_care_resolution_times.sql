@@ -5,6 +5,8 @@
 -- care_summary finds the buckets holding a segment's middle ticket(s) in cube_care_resolution_buckets and
 -- reads only those buckets here, for an exact median.
 -- Params: none
+-- Reads: customer_summary, valid_tickets
+-- Creates: cube_care_resolution_times
 create table cube_care_resolution_times as
 with resolved as (
     select customer_summary.seg_key, valid_tickets.resolution_days

@@ -6,6 +6,8 @@
 -- Tickets, returns and orders count only for customers of customer_summary; silent unhappy respondents with
 -- no valid order are counted under seg_key -1, which only the unfiltered view reads. Read by care_summary.
 -- Params: none
+-- Reads: customer_summary, segments, valid_orders, valid_returns, valid_surveys, valid_tickets
+-- Creates: cube_care_segment_totals
 create table cube_care_segment_totals as
 with ticket_totals as (
     select

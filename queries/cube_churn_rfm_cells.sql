@@ -3,6 +3,8 @@
 -- the non-null churn risks (the mean of churn_rfm_grid.sql is their ratio after summing over seg_keys).
 -- seg_key is the customer's (-1 for a scored customer missing from customer_summary, counted only unfiltered).
 -- Params: none
+-- Reads: customer_scores, customer_summary
+-- Creates: cube_churn_rfm_cells
 create table cube_churn_rfm_cells as
 select
     coalesce(customer_summary.seg_key, -1) as seg_key,

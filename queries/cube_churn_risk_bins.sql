@@ -3,6 +3,8 @@
 -- churn_risk_distribution.sql. customers, summed lifetime revenue and summed predicted 365-day value.
 -- seg_key is the customer's (-1 for a scored customer missing from customer_summary, counted only unfiltered).
 -- Params: none
+-- Reads: customer_scores, customer_summary
+-- Creates: cube_churn_risk_bins
 create table cube_churn_risk_bins as
 select
     coalesce(customer_summary.seg_key, -1) as seg_key,

@@ -5,6 +5,8 @@
 -- winback_summary.sql (and winback_segment.sql's total) sum these rows when no bound is set. Sorted by
 -- (risk_band, seg_key). seg_key -1: a scored customer missing from customer_summary (counted only unfiltered).
 -- Params: none
+-- Reads: customer_scores, customer_summary
+-- Creates: cube_churn_winback_groups
 create table cube_churn_winback_groups as
 select
     customer_scores.risk_band,

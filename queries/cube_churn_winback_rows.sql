@@ -6,6 +6,8 @@
 -- day and revenue bounds are tested row by row (revenue bounds skip row groups, the rows being sorted by
 -- revenue). seg_key as in cube_churn_winback_groups.
 -- Params: none
+-- Reads: customer_scores, customer_summary
+-- Creates: cube_churn_winback_rows
 create table cube_churn_winback_rows as
 select
     row_number() over (order by customer_scores.revenue desc, customer_scores.customer_id) as position,

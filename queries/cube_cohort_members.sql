@@ -7,6 +7,8 @@
 -- stops once the page is full) and reads the listed columns of those positions only, so it costs the same
 -- however large the cohort is. Read by cohort_members.sql.
 -- Params: none
+-- Reads: customer_activity, customer_summary
+-- Creates: cube_cohort_members
 create table cube_cohort_members as
 with periods as (
     select

@@ -9,6 +9,8 @@
 -- Sorted by grain, seg_key, cohort_start, period_number (zone maps skip other grains and segments).
 -- Read by cohort_retention.sql.
 -- Params: none
+-- Reads: customer_activity, customer_summary
+-- Creates: cube_cohort_retention
 create table cube_cohort_retention as
 with activity as (
     select

@@ -4,6 +4,8 @@
 -- earlier period), orders and revenue. Each customer has one seg_key, so sums over seg_keys count each
 -- customer once per period.
 -- Params: none
+-- Reads: customer_activity, customer_summary
+-- Creates: cube_gaps_activity
 create table cube_gaps_activity as
 with activity as (
     select

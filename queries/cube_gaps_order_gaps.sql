@@ -3,6 +3,8 @@
 -- (rounded down); seg_key, the customer's segment. Sorted by gap_day, seg_key, gap_us so that a query reading
 -- one or two gap_days (the median's) skips every other row group by its zone map.
 -- Params: none
+-- Reads: customer_summary, valid_orders
+-- Creates: cube_gaps_order_gaps
 create table cube_gaps_order_gaps as
 with ordered as (
     select

@@ -2,6 +2,8 @@
 -- valid order whose whole days from first to second order (fractional days rounded down) are
 -- days_to_second_order.
 -- Params: none
+-- Reads: customer_summary
+-- Creates: cube_gaps_second_order_days
 create table cube_gaps_second_order_days as
 with gaps as (
     select

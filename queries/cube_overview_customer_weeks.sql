@@ -5,6 +5,8 @@
 -- week on to week 0); second_order_customers_90d: the same, for eligible customers whose second order came
 -- no later than 90 days after the first.
 -- Params: none
+-- Reads: cube_overview_week_ends, customer_summary, model_info
+-- Creates: cube_overview_customer_weeks
 create table cube_overview_customer_weeks as
 with customers as (
     select

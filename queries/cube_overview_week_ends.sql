@@ -3,6 +3,8 @@
 -- survey response. week_cutoff_at is the first UTC instant after week_end's local day (how weekly_kpis.sql
 -- defines each week's cutoff). A helper of the other cube_overview_* tables.
 -- Params: none
+-- Reads: model_info, valid_orders, valid_surveys
+-- Creates: cube_overview_week_ends
 create table cube_overview_week_ends as
 with span as (
     select

@@ -4,6 +4,8 @@
 -- in the week and new_customers those whose first valid order is in it (each customer counted once: a
 -- customer's seg_key is fixed, so the counts add up across seg_keys).
 -- Params: none
+-- Reads: customer_summary, model_info, valid_orders
+-- Creates: cube_overview_weekly_orders
 create table cube_overview_weekly_orders as
 with customer_weeks as (
     select

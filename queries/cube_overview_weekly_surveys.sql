@@ -5,6 +5,8 @@
 -- customer's, -1 for responses of people with no valid order. Counts: NPS responses, scores 9-10 and 0-6;
 -- CSAT responses, scores 4-5.
 -- Params: none
+-- Reads: cube_overview_week_ends, customer_summary, valid_surveys
+-- Creates: cube_overview_weekly_surveys
 create table cube_overview_weekly_surveys as
 with surveys as (
     select

@@ -4,6 +4,8 @@
 -- and those of them whose second valid order came within 90 days of the first.
 -- Read by second_order_rate_by_cohort.
 -- Params: none
+-- Reads: customer_summary, model_info
+-- Creates: cube_repeat_cohorts
 create table cube_repeat_cohorts as
 with flagged as (
     select

@@ -5,6 +5,8 @@
 -- valid order came within it (second <= first + days). Read by kpis, second_order_rate_90d,
 -- orders_per_customer, repeat_rate_by_segment and second_order_milestones.
 -- Params: none
+-- Reads: customer_summary, model_info
+-- Creates: cube_repeat_customers
 create table cube_repeat_customers as
 with flagged as (
     select

@@ -2,6 +2,8 @@
 -- comment_key numbering them in the comment's own sort order, with the lower-cased text the search reads.
 -- survey_comments searches this short list, then picks the matching rows of cube_sat_comments by key.
 -- Params: none
+-- Reads: valid_surveys
+-- Creates: cube_sat_comment_texts
 create table cube_sat_comment_texts as
 with texts as (
     select distinct comment_masked

@@ -3,6 +3,8 @@
 -- comment_row, the row's position in the list's order (newest first, then response_id, customer_id, kind,
 -- score, comment). Stored in that order, so a page's rows are found by comment_row with zone maps.
 -- Params: none
+-- Reads: cube_sat_comment_texts, customer_summary, valid_surveys
+-- Creates: cube_sat_comments
 create table cube_sat_comments as
 with commented as (
     select

@@ -6,6 +6,8 @@
 -- submitted_day x touchpoint under seg_key 0 with the totals over everyone (every seg_key and -1), which the
 -- unfiltered view reads (segment_keys_with_total).
 -- Params: none
+-- Reads: customer_summary, valid_surveys
+-- Creates: cube_sat_daily
 create table cube_sat_daily as
 with responses as (
     select

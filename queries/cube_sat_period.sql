@@ -4,6 +4,8 @@
 -- none). Counts only, no rates. Also one row per grain x period_start under seg_key 0 with the totals over
 -- everyone (every seg_key and -1), which the unfiltered view reads (segment_keys_with_total).
 -- Params: none
+-- Reads: cube_sat_daily, customer_summary, valid_orders
+-- Creates: cube_sat_period
 create table cube_sat_period as
 with grains as (
     select unnest(['week', 'month', 'quarter']) as grain

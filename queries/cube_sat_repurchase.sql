@@ -5,6 +5,8 @@
 -- order after the response and at most 90 days after it) and customers (distinct; a customer has one seg_key,
 -- so the counts add up across seg_keys).
 -- Params: none
+-- Reads: customer_summary, model_info, valid_orders, valid_surveys
+-- Creates: cube_sat_repurchase
 create table cube_sat_repurchase as
 with eligible_responses as (
     select

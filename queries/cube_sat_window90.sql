@@ -2,6 +2,8 @@
 -- ([cutoff - 90 days, cutoff), the window of satisfaction_90d). seg_key is the customer's, -1 for customers
 -- with no valid order. Counts only: NPS responses, scores 9-10 and 0-6; CSAT responses, scores 4-5.
 -- Params: none
+-- Reads: customer_summary, model_info, valid_surveys
+-- Creates: cube_sat_window90
 create table cube_sat_window90 as
 select
     coalesce(customer_summary.seg_key, -1) as seg_key,

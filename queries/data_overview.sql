@@ -1,6 +1,7 @@
 -- Grain: one row per contract table: usable rows as of now (clean views), and the earliest and
 -- latest timestamp of its main time column (UTC).
 -- Params: none
+-- Reads: clean_customers, clean_orders, clean_returns, clean_surveys, clean_tickets
 with tables as (
     select 'orders' as table_name, count(*) as usable_rows, min(ordered_at) as earliest_at, max(ordered_at) as latest_at
     from main.clean_orders

@@ -2,6 +2,7 @@
 -- customers = distinct customers with a valid order; repeat_rate = share with 2+ valid orders.
 -- Reads the aggregate cube_repeat_customers (seg_key x order-count bucket; each customer counted once).
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_repeat_customers, segment_keys()
 with segment as (
     select *
     from cube_repeat_customers

@@ -4,6 +4,7 @@
 -- the middle gap(s), then only those gap_days' exact gaps (cube_gaps_order_gaps, pruned by its sort order).
 -- An even count averages the two middle gaps, as DuckDB's median does.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_gaps_gap_days, cube_gaps_order_gaps, segment_keys()
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

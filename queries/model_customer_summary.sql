@@ -3,6 +3,8 @@
 -- Cohorts are calendar periods of the first order in the configured time zone. seg_key numbers the
 -- customer's segment combination (see the segments table).
 -- Params: none
+-- Reads: clean_customers, valid_orders
+-- Creates: customer_summary
 create table customer_summary as
 with totals as (
     select

@@ -4,6 +4,8 @@
 -- one per row. Exact for every zone since 1990 (older rows are unusable): offsets are whole quarter hours
 -- and change only at quarter-hour UTC instants.
 -- Params: $cutoff_at, $timezone
+-- Reads: clean_orders, clean_surveys
+-- Creates: local_offsets
 create table local_offsets as
 with bounds as (
     select min(low) as low, max(high) as high

@@ -2,6 +2,8 @@
 -- Segments are customer-level: acquisition channel, region, first-order category, loyalty tier.
 -- Each argument is a list of accepted values; null means "all", an empty list matches nobody.
 -- Params: none
+-- Reads: customer_summary, model_info, valid_surveys
+-- Creates: period_of_as_of(), segment_cohorts(), segment_customers(), segment_keys(), segment_keys_with_total(), segment_surveys(), segments
 create macro segment_customers(channels, regions, categories, tiers) as table
 select *
 from customer_summary

@@ -3,6 +3,8 @@
 -- (ordered_at, order_id), so two orders at the same instant are two orders. ordered_local is the time in
 -- the configured zone (local_offsets).
 -- Params: $cutoff_at
+-- Reads: clean_orders, local_offsets
+-- Creates: valid_orders
 create table valid_orders as
 with not_cancelled as (
     select

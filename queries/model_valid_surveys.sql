@@ -3,6 +3,8 @@
 -- emails and phone numbers masked (the raw comment is not kept).
 -- submitted_local is the time in the configured zone (local_offsets).
 -- Params: $cutoff_at
+-- Reads: clean_surveys, local_offsets
+-- Creates: valid_surveys
 create table valid_surveys as
 select
     response_id,

@@ -1,6 +1,8 @@
 -- Grain: one row per usable support ticket opened before $cutoff_at. A ticket resolved after the
 -- cutoff was still unresolved at the as-of date, so resolved_at is null for it.
 -- Params: $cutoff_at
+-- Reads: clean_tickets
+-- Creates: valid_tickets
 create table valid_tickets as
 with as_of as (
     select

@@ -5,6 +5,7 @@
 -- is_partial_period: the period ends after the as-of day, so it is not complete yet.
 -- Reads cube_sat_period (counts per grain x period x seg_key): summed over the filter's seg_keys, then divided.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_period, model_info, segment_keys_with_total()
 with periods as (
     select
         period_start,

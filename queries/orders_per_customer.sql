@@ -3,6 +3,7 @@
 -- lifetime revenue. customer_share is the bucket's share of the segment's customers.
 -- Reads the aggregate cube_repeat_customers (seg_key x order-count bucket).
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_repeat_customers, segment_keys()
 with buckets as (
     select order_count_bucket, bucket_order
     from (

@@ -4,6 +4,7 @@
 -- customers eligible for 90 days (first + 90 days <= cutoff) whose second order came within 90 days.
 -- Reads the aggregate cube_repeat_customers (seg_key x order-count bucket) and the segments table.
 -- Params: $dimension, $channels, $regions, $categories, $tiers
+-- Reads: cube_repeat_customers, segment_keys(), segments
 with segment as (
     select
         case $dimension

@@ -6,6 +6,7 @@
 -- Without segment filters every response counts, including those of customers with no orders.
 -- Reads cube_sat_repurchase (counts per seg_key x kind x response_group): summed over the filter's seg_keys.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_repurchase, segment_keys()
 with response_groups as (
     select *
     from (

@@ -3,6 +3,7 @@
 -- Without segment filters every response counts, including those of customers with no orders.
 -- Reads cube_sat_window90 (counts per seg_key): the filter picks seg_keys, the counts are summed, then divided.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_window90, segment_keys()
 with window_counts as (
     select
         cast(coalesce(sum(nps_responses), 0) as bigint) as nps_responses,

@@ -6,6 +6,7 @@
 -- Reads cube_sat_daily (counts per local day x seg_key x touchpoint) and segments (a seg_key's channel and
 -- region; seg_key -1, no valid order, has none): summed per dimension value, then divided.
 -- Params: $dimension, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_daily, segment_keys(), segment_keys_with_total(), segments
 with key_counts as (
     select
         seg_key,

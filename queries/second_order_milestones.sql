@@ -4,6 +4,7 @@
 -- The 90-day row equals second_order_rate_90d.sql.
 -- Reads the aggregate cube_repeat_customers (seg_key x order-count bucket; eligible_/reached_ per milestone).
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_repeat_customers, segment_keys()
 with totals as (
     select
         cast(coalesce(sum(eligible_30d), 0) as bigint) as eligible_30d,

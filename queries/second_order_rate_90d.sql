@@ -2,6 +2,7 @@
 -- (first + 90 days <= cutoff), the share whose second valid order came within 90 days of the first.
 -- Reads the aggregate cube_repeat_customers (seg_key x order-count bucket; eligible_90d, reached_90d).
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_repeat_customers, segment_keys()
 with segment as (
     select *
     from cube_repeat_customers

@@ -4,6 +4,7 @@
 -- are the eligible ones whose second valid order came within 90 days of the first.
 -- Reads the aggregate cube_repeat_cohorts (grain x cohort_start x seg_key); any other $grain is month.
 -- Params: $grain, $channels, $regions, $categories, $tiers
+-- Reads: cube_repeat_cohorts, segment_keys()
 with segment as (
     select *
     from cube_repeat_cohorts

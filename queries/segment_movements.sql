@@ -6,6 +6,7 @@
 -- Reads weeks 0 and 1 of the aggregate cube_overview_weekly_orders for the seg_keys of the segment; each
 -- seg_key has one value per dimension (segments), so its customer counts add up.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_overview_weekly_orders, segment_keys(), segments
 with segment_orders as (
     select
         cube_overview_weekly_orders.week_index = 0 as is_this_week,

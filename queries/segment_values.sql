@@ -1,6 +1,7 @@
 -- Grain: one row per segment dimension x value present among customers with a valid order,
 -- with its customer count; feeds the sidebar filter options.
 -- Params: none
+-- Reads: customer_summary
 with dimensions as (
     select 'acquisition_channel' as dimension, acquisition_channel as segment_value from customer_summary
     union all

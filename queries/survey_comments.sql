@@ -11,6 +11,7 @@
 -- cube_sat_comment_texts (each distinct comment once: the search runs on these, then selects rows by key) and
 -- cube_sat_comment_counts (responses per seg_key x comment x kind x score, for total_matches).
 -- Params: $search, $kinds, $min_score, $max_score, $limit, $offset, $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_comment_counts, cube_sat_comment_texts, cube_sat_comments, segment_keys()
 with matching_texts as (
     select comment_key
     from cube_sat_comment_texts

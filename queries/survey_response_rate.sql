@@ -5,6 +5,7 @@
 -- Without segment filters every response counts, including those of customers with no orders.
 -- Reads cube_sat_period (orders and responses per grain x period x seg_key): summed over the filter's seg_keys.
 -- Params: $grain, $start_date, $end_date, $channels, $regions, $categories, $tiers
+-- Reads: cube_sat_period, segment_keys_with_total()
 with periods as (
     select
         period_start,

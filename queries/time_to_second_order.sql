@@ -3,6 +3,7 @@
 -- among the segment's customers with a second valid order by the cutoff.
 -- Reads cube_gaps_second_order_days and sums its rows over the segment's seg_keys.
 -- Params: $channels, $regions, $categories, $tiers
+-- Reads: cube_gaps_second_order_days, segment_keys()
 with keys as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

@@ -7,6 +7,7 @@
 -- week each customer enters the cumulative counts) and cube_overview_weekly_surveys (changes of the 90-day
 -- survey counts), summed over the seg_keys of the segment.
 -- Params: $weeks, $channels, $regions, $categories, $tiers
+-- Reads: cube_overview_customer_weeks, cube_overview_weekly_orders, cube_overview_weekly_surveys, model_info, segment_keys()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

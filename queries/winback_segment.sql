@@ -7,6 +7,7 @@
 -- order, with the shown columns, so DuckDB reads only what the page needs); total_matches is summed like
 -- winback_summary.sql (cube_churn_winback_groups without day or revenue bounds, else the rows).
 -- Params: $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in, $channels, $regions, $categories, $tiers, $show_pii, $limit, $offset
+-- Reads: cube_churn_winback_groups, cube_churn_winback_rows, segment_keys(), winback_rules_match()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

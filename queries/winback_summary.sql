@@ -4,6 +4,7 @@
 -- Without day or revenue bounds it sums the groups of cube_churn_winback_groups; with one it sums the rows of
 -- cube_churn_winback_rows (one per customer). DuckDB drops the branch whose condition on the bounds is false.
 -- Params: $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in, $channels, $regions, $categories, $tiers
+-- Reads: cube_churn_winback_groups, cube_churn_winback_rows, segment_keys(), winback_rules_match()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import churn
+from dashboard import churn, graph
 
 ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
 FILTER_COLUMNS = {"channels": "acquisition_channel", "regions": "region", "categories": "first_category",
@@ -61,3 +61,10 @@ def parameter_sets(as_of: date) -> list[dict]:
             sets.append({**segment, "grain": grain, "start_date": start, "end_date": as_of if start else None,
                          "weeks": 12, "small_cohort_size": 30, "dimension": "region", **churn.WinbackRules().params()})
     return sets
+
+
+def aggregates_read_by(name: str) -> tuple[str, ...]:
+    """The aggregate tables a query reads, dependencies first: the SQL nodes of the build graph it reads, directly
+    or not, outside the model layer (``graph.MODEL_NODES``). Example: ``("cube_repeat_customers",)`` for kpis."""
+    return tuple(node.name for node in graph.load().upstream([name])
+                 if node.kind == "sql" and node.name not in graph.MODEL_NODES)

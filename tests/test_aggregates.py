@@ -14,11 +14,11 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import churn, demo
+from dashboard import churn, demo, graph
 from dashboard.model import Database
-from dashboard.queries import QUERIES_DIR, required_cubes, run_query
+from dashboard.queries import QUERIES_DIR, run_query
 from dashboard.settings import load_settings
-from tests.segments import AGGREGATE_QUERIES, parameter_sets
+from tests.segments import AGGREGATE_QUERIES, aggregates_read_by, parameter_sets
 
 ROW_LEVEL_TABLES = ("valid_orders", "customer_summary", "customer_activity", "valid_surveys", "valid_tickets",
                     "valid_returns", "customer_scores")
@@ -33,14 +33,14 @@ def database(tmp_path_factory):
 
 def test_every_page_query_reads_aggregates(database):
     """Each listed query reads at least one aggregate table (a file of queries/ named cube_*)."""
-    missing = [name for name in AGGREGATE_QUERIES if not required_cubes(name)]
+    missing = [name for name in AGGREGATE_QUERIES if not aggregates_read_by(name)]
     assert not missing, f"these page queries read no aggregate table: {missing}"
-    assert all((QUERIES_DIR / f"{cube}.sql").is_file() for name in AGGREGATE_QUERIES for cube in required_cubes(name))
+    assert all((QUERIES_DIR / f"{cube}.sql").is_file() for name in AGGREGATE_QUERIES for cube in aggregates_read_by(name))
 
 
 def test_filter_changes_are_answered_from_the_aggregates_alone(database, tmp_path):
     as_of = database.default_as_of() - timedelta(days=3)  # a schema of its own: the drops below stay in it
-    churn.prepare(database, as_of)
+    churn.model_info(database.cursor(as_of))
     cursor = database.cursor(as_of)
     sets = parameter_sets(as_of)
     before = {(name, index): run_query(cursor, name, **params)
@@ -86,12 +86,12 @@ def test_aggregates_are_built_once_when_many_sessions_ask_at_once(database):
     cursor = database.cursor(as_of)
     tables = cursor.execute("select table_name from duckdb_tables() where schema_name = $schema",
                             {"schema": schema}).df()["table_name"].tolist()
-    for cube in required_cubes("cohort_retention"):
+    for cube in aggregates_read_by("cohort_retention"):
         assert tables.count(cube) == 1
     # Another as-of date has its own aggregates: they are not shared across dates.
     other = database.cursor(as_of - timedelta(days=30))
     other_tables = other.execute("select table_name from duckdb_tables() where schema_name = current_schema()").df()
-    assert not set(required_cubes("cohort_retention")) & set(other_tables["table_name"])
+    assert not set(aggregates_read_by("cohort_retention")) & set(other_tables["table_name"])
 
 
 def test_warm_builds_every_aggregate_and_the_scores_ahead_of_the_pages(database):
@@ -101,7 +101,7 @@ def test_warm_builds_every_aggregate_and_the_scores_ahead_of_the_pages(database)
     cursor = database.cursor(as_of)
     tables = set(cursor.execute("select table_name from duckdb_tables() where schema_name = current_schema()")
                  .df()["table_name"])
-    every_cube = {cube for path in QUERIES_DIR.glob("*.sql") for cube in required_cubes(path.stem)}
+    every_cube = {cube for name in graph.load().queries for cube in aggregates_read_by(name)}
     assert every_cube and every_cube <= tables
     assert "customer_scores" in tables
     for name in AGGREGATE_QUERIES:
@@ -115,7 +115,7 @@ def test_a_model_being_built_holds_up_only_the_callers_for_its_own_date(tmp_path
     """Building a date's model (minutes at 100M orders: the churn backtest's cutoff, another as-of date) must not
     stop other sessions from reading a date already built; a second caller for the same date waits for that one
     build instead of starting another."""
-    from dashboard import model, queries
+    from dashboard import graph, model, queries
 
     demo.generate(tmp_path / "data", customers=300, seed=21)
     database = Database.open(load_settings(environ={}, data_dir=tmp_path / "data", state_dir=tmp_path / "state"))
@@ -127,7 +127,7 @@ def test_a_model_being_built_holds_up_only_the_callers_for_its_own_date(tmp_path
     execute_file = queries.execute_file
 
     def held_while_building_earlier(cursor, name, **params):
-        if name == model.MODEL_STEPS[0] and params.get("cutoff_at") == earlier_cutoff:
+        if name == graph.MODEL_NODES[0] and params.get("cutoff_at") == earlier_cutoff:
             builds.append(name)
             started.set()
             assert release.wait(60), "never released"
@@ -160,4 +160,4 @@ def test_a_model_being_built_holds_up_only_the_callers_for_its_own_date(tmp_path
     waiter.join(60)
     assert answers["earlier"] == answers["earlier, second caller"] > 0
     assert answers["earlier"] < answers["as_of"]
-    assert builds == [model.MODEL_STEPS[0]]  # built once
+    assert builds == [graph.MODEL_NODES[0]]  # built once

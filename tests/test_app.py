@@ -17,7 +17,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from dashboard import demo, figures
-from dashboard.filters import Filters
+from dashboard.filters import Filters, Segment
 from dashboard.metrics import contract_metrics
 from dashboard.model import Database
 from dashboard.queries import run_query
@@ -119,7 +119,7 @@ def test_url_query_parameters_restore_the_filters(exports, monkeypatch, tmp_path
     database = Database.open(load_settings(environ={}, data_dir=exports["demo"], state_dir=tmp_path / "e"))
     from datetime import date
 
-    expected = contract_metrics(database.cursor(date(2026, 9, 30)), Filters(channels=("referral",)))
+    expected = contract_metrics(database.cursor(date(2026, 9, 30)), Filters(Segment(channels=("referral",))))
     assert metric_value(at, "Repeat rate") == figures.format_percent(expected["repeat_rate"])
     unfiltered = contract_metrics(database.cursor(date(2026, 9, 30)))
     assert expected["customers"] < unfiltered["customers"]
@@ -179,7 +179,7 @@ def test_overview_high_risk_card_follows_the_segment_filter(exports, monkeypatch
     database = Database.open(load_settings(environ={}, data_dir=exports["demo"], state_dir=tmp_path / "e"))
     cursor = database.cursor()
     everyone = churn.high_risk_summary(cursor)["high_risk_customers"]
-    referral = churn.high_risk_summary(cursor, channels=["referral"])["high_risk_customers"]
+    referral = churn.high_risk_summary(cursor, Segment(channels=("referral",)))["high_risk_customers"]
     scores = churn.score_customers(cursor).scores
     assert everyone == int((scores["churn_risk"] >= 0.7).sum()) and 0 < referral < everyone
     at = run_page(monkeypatch, tmp_path, exports["demo"], "overview", {"channel": "referral"})

@@ -324,7 +324,7 @@ def test_reasons_in_plain_words(reasons_cursor):
 
 
 def test_customer_scores_table_holds_survey_complaint_and_masked_comment(reasons_cursor):
-    churn.ensure_customer_scores(reasons_cursor)
+    churn.model_info(reasons_cursor)
     table = reasons_cursor.execute(
         "select customer_id, latest_nps_category, has_open_complaint, is_marketing_opt_in, last_comment_masked "
         "from customer_scores order by customer_id"
@@ -340,7 +340,7 @@ def test_customer_scores_table_holds_survey_complaint_and_masked_comment(reasons
 
 
 def test_rfm_scores_rank_ties_together_and_recent_customers_high(reasons_cursor):
-    churn.ensure_customer_scores(reasons_cursor)
+    churn.model_info(reasons_cursor)
     table = reasons_cursor.execute(
         "select customer_id, days_since_last_order, frequency, revenue, recency_score, frequency_score, "
         "monetary_score, frequency_monetary_score, rfm_segment from customer_scores order by customer_id"
@@ -372,7 +372,7 @@ def docs_segment_table() -> dict[tuple[int, int], str]:
 
 
 def test_rfm_segment_map_is_the_documented_table(reasons_cursor):
-    churn.ensure_customer_scores(reasons_cursor)
+    churn.model_info(reasons_cursor)
     table = reasons_cursor.execute("select * from rfm_segment_map").df()
     in_sql = {(int(row.recency_score), int(row.frequency_monetary_score)): row.rfm_segment
               for row in table.itertuples()}
@@ -481,7 +481,7 @@ def winback(cursor, rules: churn.WinbackRules, **extra) -> pd.DataFrame:
 
 
 def test_winback_rules_filter_with_bound_parameters(reasons_cursor):
-    churn.ensure_customer_scores(reasons_cursor)
+    churn.model_info(reasons_cursor)
     table = reasons_cursor.execute("select * from customer_scores").df()
     cases = [
         (churn.WinbackRules(), table),
@@ -505,7 +505,7 @@ def test_winback_rules_filter_with_bound_parameters(reasons_cursor):
 
 
 def test_winback_page_is_sorted_by_revenue_with_total_matches_and_masked_emails(reasons_cursor):
-    churn.ensure_customer_scores(reasons_cursor)
+    churn.model_info(reasons_cursor)
     page = winback(reasons_cursor, churn.WinbackRules(), limit=2, offset=0)
     assert page.customer_id.tolist() == ["r1", "r2"]  # $240 each, ties by id
     assert page.total_matches.tolist() == [6, 6]
@@ -615,5 +615,5 @@ def test_backtest_beats_recency_on_cdnow(open_database, cdnow_exports):
     assert result.auc > result.baseline_auc, (result.auc, result.baseline_auc)
     # the fit on the transaction log is the published one, in days (7 x 6.183 weeks)
     cursor = open_database(cdnow_exports).cursor(date(1997, 9, 30))
-    info = churn.ensure_customer_scores(cursor)
+    info = churn.model_info(cursor)
     assert (info.r, info.alpha / 7, info.a, info.b) == pytest.approx((0.525, 6.183, 0.891, 1.614), abs=2e-3)

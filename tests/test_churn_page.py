@@ -43,7 +43,7 @@ def table(demo_dir, tmp_path_factory) -> pd.DataFrame:
     """customer_scores at the as-of date, read straight from DuckDB (the page's source of truth)."""
     settings = load_settings(environ={}, data_dir=demo_dir, state_dir=tmp_path_factory.mktemp("state"))
     cursor = Database.open(settings).cursor(AS_OF)
-    churn.ensure_customer_scores(cursor)
+    churn.model_info(cursor)
     return cursor.execute("select * from customer_scores").df()
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from dashboard import churn, demo
+from dashboard.filters import Segment
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
@@ -49,7 +50,7 @@ def model(request, tmp_path_factory):
     database = Database.open(load_settings(environ={}, data_dir=root / "demo", state_dir=root / "state",
                                            timezone=timezone))
     cursor = database.cursor(as_of or database.default_as_of())
-    churn.ensure_customer_scores(cursor)
+    churn.model_info(cursor)
     info = cursor.execute("select as_of, cutoff_at, timezone from model_info").fetchone()
     rows = {table: cursor.execute(f"select * from {table}").df()
             for table in ("valid_orders", "valid_surveys", "customer_summary", "customer_scores")}
@@ -336,7 +337,7 @@ def test_winback_segment_pages_match_the_sorted_matches(model, rules, segment):
 def test_high_risk_summary_of_the_overview_uses_the_same_customers(model):
     """churn.high_risk_summary (the overview card) reads winback_summary: the high-risk customers of a segment."""
     scores = scores_of(model, {**ALL, "channels": ["email"]})
-    summary = churn.high_risk_summary(model["cursor"], channels=["email"])
+    summary = churn.high_risk_summary(model["cursor"], Segment(channels=("email",)))
     high = scores[scores["risk_band"] == "high"]
     assert summary["high_risk_customers"] == len(high)
     assert summary["high_risk_revenue"] == pytest.approx(high["revenue"].sum(), rel=1e-12)

@@ -16,9 +16,9 @@ import pytest
 
 from dashboard import demo
 from dashboard.model import Database
-from dashboard.queries import required_cubes, run_query
+from dashboard.queries import run_query
 from dashboard.settings import load_settings
-from tests.segments import ALL, FILTER_COLUMNS, in_segment
+from tests.segments import ALL, FILTER_COLUMNS, aggregates_read_by, in_segment
 
 NO_FILTER = ALL
 SEGMENT_FILTERS = {
@@ -121,7 +121,7 @@ def date_ranges(model: Model):
 
 def test_every_query_reads_only_sat_cubes_that_build(model):
     for name in SAT_QUERIES:
-        cubes = required_cubes(name)
+        cubes = aggregates_read_by(name)
         assert cubes and all(cube.startswith("cube_sat_") for cube in cubes), name
     frame = run_query(model.cursor, "satisfaction_90d", **NO_FILTER)
     assert len(frame) == 1

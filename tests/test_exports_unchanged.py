@@ -92,6 +92,7 @@ def command_arguments(exports) -> dict[str, list[list[str]]]:
         "demo-data": [["--out", str(root / "another-demo"), "--customers", "300", "--seed", "2"]],
         "prepare-demo": [[]],  # with DASHBOARD_DATA_DIR set it only says which exports it uses
         "prepare": [["--data", data], ["--data", data]],  # builds and saves a snapshot, then finds it
+        "graph": [[], ["--format", "mermaid", "--out", str(out / "graph.md")]],  # reads no export
     }
 
 

@@ -29,7 +29,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import churn, demo, figures
 from dashboard.model import Database
-from dashboard.queries import QUERIES_DIR, QueryError, ensure_cubes, execute_file, load_sql, run_query, sql_parameters
+from dashboard.queries import QUERIES_DIR, QueryError, execute_file, load_sql, run_query, sql_parameters
 from dashboard.settings import load_settings
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
@@ -128,10 +128,11 @@ UNKNOWN_VALUE = {
     "timezone": "No/Such_Zone",
 }
 UNKNOWN_LIST_VALUE = "no such value"
-# Parameters a build step stores as they are (the fitted model's method and thin-data message, and the stored
-# backtest's).
+# Parameters a build step stores as they are (the fitted model's method and thin-data message, the stored
+# backtest's, and the as-of schema's time zone, which settings have checked is a known zone).
 STORED_VERBATIM = {("churn_model_fit", "method"), ("churn_model_fit", "message"),
-                   ("churn_backtest_store", "method"), ("churn_backtest_store", "message")}
+                   ("churn_backtest_store", "method"), ("churn_backtest_store", "message"),
+                   ("model_info", "timezone")}
 
 
 def sql_files() -> list[str]:
@@ -205,11 +206,10 @@ def world(tmp_path_factory):
         settings = load_settings(environ={}, data_dir=data_dir, state_dir=state_dir)
         database = Database.open(settings)
         cursor = database.cursor(AS_OF)
-        churn.ensure_customer_scores(cursor)  # the win-back files read customer_scores
-        # The aggregate tables (queries/cube_*.sql) are built by the first query that reads them; build them all
-        # now, so the catalog snapshot below already has them and a hostile value cannot hide behind a build.
-        for path in sorted(QUERIES_DIR.glob("*.sql")):
-            ensure_cubes(cursor, path.stem)
+        # Every node of the build graph (the aggregates, the churn scores, the stored backtest) is built by the first
+        # query that reads it; build them all now (the warm-up), so the catalog snapshot below already has them
+        # and a hostile value cannot hide behind a build.
+        assert database.warm(AS_OF) == []
         yield {
             "root": root,
             "data_dir": data_dir,
@@ -485,7 +485,7 @@ def app_database(world, app_environment):
         assert not thread.is_alive(), "the app's background build did not finish in 300 s"
     database = cache.database(load_settings())
     cursor = database.connection.cursor()
-    churn.prepare(database, AS_OF)  # the churn page builds the scores on first use
+    churn.model_info(database.cursor(AS_OF))  # the churn page builds the scores on first use
     return database, cursor, duckdb_state(cursor, model_schemas=False)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dashboard import cli
-from dashboard.filters import Filters
+from dashboard.filters import Filters, Segment
 from dashboard.metrics import contract_metrics
 from tests import reference_metrics
 from tests.conftest import FIXED_NOW
@@ -117,11 +117,11 @@ def test_segment_filter_narrows_every_metric(traps_dir, open_database, tmp_path)
         {"customer_id": ["c1", "c2", "c4", "c5"], "acquisition_channel": ["email", "paid_social", "email", "referral"]},
     )
     database = open_database(traps_dir)
-    metrics = contract_metrics(database.cursor(AS_OF), Filters(channels=("email",)))
+    metrics = contract_metrics(database.cursor(AS_OF), Filters(Segment(channels=("email",))))
     assert metrics["customers"] == 2
     assert metrics["orders"] == 5
     assert metrics["nps_responses_90d"] == 1  # only c1's response; the unknown customer is in no segment
-    nobody = contract_metrics(database.cursor(AS_OF), Filters(channels=("' or 1=1 --",)))
+    nobody = contract_metrics(database.cursor(AS_OF), Filters(Segment(channels=("' or 1=1 --",))))
     assert nobody["customers"] == 0 and nobody["orders"] == 0 and nobody["cohort_retention"] == []
     assert nobody["repeat_rate"] is None and nobody["nps_90d"] is None
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 from dashboard import demo
-from dashboard.filters import Filters
+from dashboard.filters import Filters, Segment
 from dashboard.metrics import contract_metrics
 from dashboard.queries import declared_parameters, load_sql, run_query, sql_parameters
 from tests.exports import write_table
@@ -375,7 +375,7 @@ def assert_week_zero_equals_contract(cursor, filters: Filters) -> None:
 
 def test_weekly_kpis_week_zero_equals_the_contract_metrics(cursor):
     assert_week_zero_equals_contract(cursor, Filters())
-    assert_week_zero_equals_contract(cursor, Filters(channels=("email",)))
+    assert_week_zero_equals_contract(cursor, Filters(Segment(channels=("email",))))
 
 
 @pytest.mark.parametrize("timezone", ["UTC", "America/New_York"])
@@ -384,7 +384,7 @@ def test_weekly_kpis_week_zero_equals_the_contract_metrics_on_demo_data(tmp_path
     database = open_database(tmp_path / "demo", timezone=timezone)
     cursor = database.cursor()
     assert_week_zero_equals_contract(cursor, Filters())
-    assert_week_zero_equals_contract(cursor, Filters(regions=("EU", "UK")))
+    assert_week_zero_equals_contract(cursor, Filters(Segment(regions=("EU", "UK"))))
     frame = run_query(cursor, "weekly_kpis", **ALL, weeks=12)
     assert frame["week_number"].tolist() == list(range(12))
     assert ((frame["week_end"] - frame["week_start"]).dt.days == 6).all()

@@ -39,7 +39,7 @@ def settings_for(root: Path, **overrides):
 
 def answers(database: Database, as_of) -> dict:
     """Every page query over the shared parameter sets, plus the three lists, on one as-of date."""
-    churn.prepare(database, as_of)
+    churn.model_info(database.cursor(as_of))
     cursor = database.cursor(as_of)
     try:
         results = {(name, index): run_query(cursor, name, **params)

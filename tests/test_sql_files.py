@@ -47,7 +47,7 @@ def cursor(tmp_path_factory):
     cursor = database.cursor()
     from dashboard import churn
 
-    churn.ensure_customer_scores(cursor)  # the churn_* and winback_* files read the scores tables
+    churn.model_info(cursor)  # the churn_* and winback_* files read the scores tables
     return cursor
 
 

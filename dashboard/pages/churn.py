@@ -22,9 +22,9 @@ view = current_view()
 if not require_data(view):
     st.stop()
 
-with st.spinner("Fitting the churn model…"):
+with st.spinner("Fitting the churn model…"):  # the first read of an as-of date's scores fits the model
     try:
-        model = churn.prepare(view.database, view.as_of)
+        model = churn.model_info_from(cache.query(view.database, view.as_of, "churn_model_info"))
     except Exception as error:  # a page explains, it does not print a traceback
         st.error(f"The churn scores could not be computed: {error}", icon=":material/error:")
         st.stop()

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, cache, formatting
-from dashboard.filters import GRAINS, SEGMENT_DIMENSIONS, Filters
+from dashboard.filters import GRAINS, SEGMENT_DIMENSIONS, Filters, Segment
 from dashboard.model import Database
 from dashboard.queries import QueryError, run_query
 from dashboard.settings import Settings, SettingsError, load_settings
@@ -93,7 +93,7 @@ def _sidebar(settings: Settings, database: Database) -> View:
             placeholder="All", help=f"Customers by {label.lower()} (from their profile or first order).",
         )
         chosen[param] = tuple(values) if values else None
-    filters = Filters(start_date=start_date, end_date=end_date, grain=grain, **chosen)
+    filters = Filters(Segment(**chosen), start_date=start_date, end_date=end_date, grain=grain)
     _freshness(sidebar, database, latest)
     return View(settings, database, as_of, filters)
 

@@ -30,7 +30,6 @@ risk_cards = []
 try:
     from dashboard import churn
 
-    churn.prepare(view.database, view.as_of)  # fits the model once per data version and as-of date
     high = query(view, "winback_summary", **{**churn.WINBACK_ANY, "risk_bands": ["high"]})
     if high is not None:
         high = high.to_dict("records")[0]
