@@ -120,7 +120,7 @@ class Database:
         if settings.prepared_dir is not None:  # served from a folder another engine prepared (Spark)
             from dashboard.engines import prepared
 
-            return prepared.open_database(settings, now)
+            return prepared.open_database(settings, now, cls)
         connection = duckdb.connect(":memory:")
         connection.execute("set TimeZone = 'UTC'")
         if settings.memory_limit:

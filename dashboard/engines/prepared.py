@@ -114,10 +114,9 @@ def attach(connection, folder: Path, manifest: dict) -> dict[date, str]:
     return {as_of: schema}
 
 
-def open_database(settings, now: datetime | None = None):
-    """A ``Database`` serving ``settings.prepared_dir`` (see the module docstring)."""
-    from dashboard.model import Database, _UNKNOWN
-
+def open_database(settings, now: datetime | None, database_class):
+    """A ``database_class`` (``model.Database``, which calls this from ``open``) serving ``settings.prepared_dir``
+    (see the module docstring)."""
     folder = Path(settings.prepared_dir).expanduser().resolve()
     manifest = read_manifest(folder)
     now = now or datetime.utcnow()
@@ -134,8 +133,8 @@ def open_database(settings, now: datetime | None = None):
     schemas = attach(connection, folder, manifest)
     for table, spec in CONTRACT.items():  # the raw exports are not here: their views are the clean rows
         connection.execute(f"create or replace view {table} as select * from clean_{table}")
-    database = Database(settings, connection, catalog(folder, manifest), now,
-                        _latest_order_date=_UNKNOWN, spill_dir=spill_dir.resolve() if spill_dir else None)
+    database = database_class(settings, connection, catalog(folder, manifest), now,
+                              spill_dir=spill_dir.resolve() if spill_dir else None)
     database.snapshot, database._snapshot_schemas = folder, schemas
     database._row_findings = []  # checked where it was prepared (the manifest's findings)
     latest = manifest.get("latest_order_date")
