@@ -4,29 +4,35 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.pages import ghost_control, saved_views_sidebar
 from dashboard.pages.common import build_view
 
 PAGES = Path(__file__).resolve().parent / "dashboard" / "pages"
 
 st.set_page_config(page_title="Retention after the sale", page_icon=":material/autorenew:", layout="wide")
-navigation = st.navigation(
-    {
-        "Weekly review": [
-            st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
-        ],
-        "Retention": [
-            st.Page(PAGES / "repeat.py", title="Repeat purchase", icon=":material/replay:", url_path="repeat"),
-            st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
-            st.Page(PAGES / "churn.py", title="Churn risk and win-back", icon=":material/person_remove:", url_path="churn"),
-        ],
-        "Post-purchase care": [
-            st.Page(PAGES / "satisfaction.py", title="Satisfaction", icon=":material/sentiment_satisfied:", url_path="satisfaction"),
-            st.Page(PAGES / "care.py", title="Care impact", icon=":material/support_agent:", url_path="care"),
-        ],
-        "Data": [
-            st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
-        ],
-    }
-)
+sections = {
+    # Each page's title in the navigation is the title at the top of the page.
+    "": [
+        st.Page(PAGES / "overview.py", title="Weekly review", icon=":material/dashboard:", default=True),
+    ],
+    "Retention": [
+        st.Page(PAGES / "repeat.py", title="Repeat purchase", icon=":material/replay:", url_path="repeat"),
+        st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
+        st.Page(PAGES / "churn.py", title="Churn risk and win-back", icon=":material/person_remove:", url_path="churn"),
+        st.Page(PAGES / "compare.py", title="Compare segments", icon=":material/compare_arrows:", url_path="compare"),
+    ],
+    "After the sale": [
+        st.Page(PAGES / "satisfaction.py", title="Satisfaction", icon=":material/sentiment_satisfied:", url_path="satisfaction"),
+        st.Page(PAGES / "care.py", title="Post-purchase care", icon=":material/support_agent:", url_path="care"),
+        st.Page(PAGES / "reasons.py", title="Why customers leave", icon=":material/sentiment_dissatisfied:",
+                url_path="reasons"),
+    ],
+    "Data": [
+        st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
+    ],
+}
+navigation = st.navigation(sections)
 build_view()
+ghost_control.show()
+saved_views_sidebar.show(navigation, [page for pages in sections.values() for page in pages])
 navigation.run()

@@ -170,6 +170,7 @@ class Run:
     pages: dict[str, tuple[str, str]] = field(default_factory=dict)  # title -> (page_script_hash, url path)
     widgets: dict[str, object] = field(default_factory=dict)  # query_param_key -> the widget's proto
     metrics: dict[str, str] = field(default_factory=dict)  # label -> value shown
+    texts: list[str] = field(default_factory=list)  # markdown and captions shown
     exceptions: list[str] = field(default_factory=list)
     error_alerts: list[str] = field(default_factory=list)
     query_strings: list[str] = field(default_factory=list)  # page_info_changed: the URL the server set
@@ -277,6 +278,8 @@ class StreamlitSession:
                     run.error_alerts.append(element.alert.body)
                 elif element_kind == "metric":
                     run.metrics.setdefault(element.metric.label, element.metric.body)
+                elif element_kind == "markdown":
+                    run.texts.append(element.markdown.body)
                 elif element_kind in ("multiselect", "button_group"):
                     widget = getattr(element, element_kind)
                     if widget.query_param_key and list(message.metadata.delta_path[:1]) == [1]:  # the sidebar
@@ -290,6 +293,20 @@ class StreamlitSession:
                 return run
 
 
+def channel_label(channel: str) -> str:
+    """The channel as the sidebar shows it and the URL holds it (``paid_social`` -> ``Paid social``)."""
+    from dashboard import formatting
+
+    return formatting.label(channel, "acquisition_channel")
+
+
+def url_channel(url: str) -> list[str]:
+    """The channel values of a page URL's query string."""
+    from urllib.parse import urlsplit
+
+    return parse_qs(urlsplit(url).query, keep_blank_values=True).get("channel", [])
+
+
 def query_string(params: dict[str, list[str]]) -> str:
     return urlencode(params, doseq=True)
 
@@ -299,6 +316,7 @@ async def run_ws_session(url: str, index: int, seconds: float, expected: dict, r
     """One session: open the Repeat purchase page with this session's channel, then act until `seconds` pass."""
     rng = random.Random(index)
     channel = CHANNELS[index % len(CHANNELS)]
+    shown_channel = channel_label(channel)  # bound widgets keep the text they show in the URL
     grain = DEFAULT_GRAIN
     name = f"session {index}"
     session = StreamlitSession(url, timeout=timeout)
@@ -309,7 +327,7 @@ async def run_ws_session(url: str, index: int, seconds: float, expected: dict, r
     def url_params() -> dict[str, list[str]]:
         # What the browser's URL holds: bound widgets write their value there; the default grain is
         # left out of the URL (the frontend collapses a bound widget's default value).
-        params = {"channel": [channel]}
+        params = {"channel": [shown_channel]}
         if grain != DEFAULT_GRAIN:
             params["grain"] = [grain]
         return params
@@ -333,12 +351,12 @@ async def run_ws_session(url: str, index: int, seconds: float, expected: dict, r
             results["errors"].append(f"{where}: no acquisition-channel filter in the sidebar")
         else:
             results["echo_checks"] += 1
-            if channel_widget.set_value and list(channel_widget.raw_values) != [channel]:
+            if channel_widget.set_value and list(channel_widget.raw_values) != [shown_channel]:
                 results["leaks"].append(f"{where}: the server set the channel filter to {list(channel_widget.raw_values)}")
         for text in run.query_strings:
             echoed = parse_qs(text, keep_blank_values=True)
             results["echo_checks"] += 1
-            if echoed.get("channel", [channel]) != [channel] or echoed.get("grain", [grain])[-1:] not in ([grain], [""]):
+            if echoed.get("channel", [shown_channel]) != [shown_channel] or echoed.get("grain", [grain])[-1:] not in ([grain], [""]):
                 results["leaks"].append(f"{where}: the server set the URL to ?{text}")
         if page_title == "Repeat purchase" and not run.exceptions and not run.error_alerts:
             value = run.metrics.get("Repeat rate")
@@ -347,8 +365,9 @@ async def run_ws_session(url: str, index: int, seconds: float, expected: dict, r
                 results["leaks"].append(f"{where}: repeat rate {value}, expected {expected[channel]}")
             else:
                 results["kpi_seen"][index] = results["kpi_seen"].get(index, 0) + 1
-            if f"Returning-customer rate (last full {grain})" not in run.metrics:
-                shown = [label for label in run.metrics if label.startswith("Returning-customer rate")]
+            # The returning-customer card says which period it is: "..., the last full month".
+            if not any(f"the last full {grain}" in text or f"No full {grain} yet" in text for text in run.texts):
+                shown = [text for text in run.texts if "the last full" in text or "No full" in text]
                 results["leaks"].append(f"{where}: grain not applied, shown {shown}")
 
     try:
@@ -451,7 +470,7 @@ async def run_browser_session(browser, url: str, index: int, seconds: float, exp
     page = await context.new_page()
     try:
         started = time.perf_counter()
-        await page.goto(f"{url}/{START_PAGE}?channel={channel}", timeout=120_000)
+        await page.goto(f"{url}/{START_PAGE}?{query_string({'channel': [channel_label(channel)]})}", timeout=120_000)
         await wait_idle(page, 120_000)
         results["first_load"].append(time.perf_counter() - started)
         deadline = time.monotonic() + seconds
@@ -475,11 +494,11 @@ async def run_browser_session(browser, url: str, index: int, seconds: float, exp
             if await page.locator("[data-testid='stException']").count():
                 results["errors"].append(f"session {index}: exception box shown")
             current = page.url
-            if f"channel={channel}" not in current:
+            if url_channel(current) == []:
                 # Not another session's data: the URL no longer carries this session's filter (seen after
                 # timeouts under overload, when a page switch happens before the sidebar rendered).
                 results["errors"].append(f"session {index} lost its filter from the URL: {current}")
-            elif "channel=" in current and current.count("channel=") > 1:
+            elif url_channel(current) != [channel_label(channel)]:
                 results["leaks"].append(f"session {index} has another session's filter: {current}")
             if "/repeat" in current:
                 metric = page.locator("[data-testid='stMetric']").filter(has_text="Repeat rate").first

@@ -57,8 +57,19 @@ def first_view_params() -> dict:
     }
 
 
-# The "Break down by" control's default differs by page.
-PAGE_FIRST_VIEW = {"repeat": {"dimension": "acquisition_channel"}, "satisfaction": {"dimension": "touchpoint"}}
+# The "Break down by" control's default differs by page; "<query>.<param>" gives one query of a page its own.
+PAGE_FIRST_VIEW = {
+    "repeat": {"dimension": "acquisition_channel"},
+    "satisfaction": {"dimension": "touchpoint"},
+    # Why customers leave: grouped by ticket category, the worst group's customers (delivery delay on the demo)
+    # who have not ordered since, comments and ticket texts together, the first theme's examples, NPS/CSAT per
+    # touchpoint.
+    "reasons": {
+        "dimension": "ticket_category", "satisfaction_trend_by_dimension.dimension": "touchpoint",
+        "fact_kind": "ticket_category", "fact_value": "delivery_delay", "outcome": None, "source": "any",
+        "ordered_since": False, "theme_id": 1,
+    },
+}
 
 
 def _literal(node: ast.AST):
@@ -102,13 +113,34 @@ def read_page(page: str) -> tuple[PageQuery, ...]:
     return tuple(query for *_, query in sorted(found, key=lambda item: item[:2]))
 
 
+# Pages whose filtered queries are ``run("...")`` calls of a module (each once per segment with that segment as the
+# filter) rather than ``query(view, ...)`` calls of their script. The Compare segments page: the bench compares
+# two segments, A being the run's changed segment (everyone on the first view, then the channel of each segment
+# change) and B staying COMPARE_OTHER_SEGMENT, so a segment change recomputes A and serves B from the cache, as
+# the app does when one picker changes; the page takes no trend dates (a date-range change is all cache hits).
+RUN_MODULES = {"compare": PAGES_DIR.parent / "compare.py"}
+COMPARE_OTHER_SEGMENT = {"tier": ("gold",)}
+
+
+def read_run_module(page: str) -> tuple[PageQuery, ...]:
+    """The ``run("<name>", ...)`` calls of a page's module, in its order."""
+    tree = ast.parse(RUN_MODULES[page].read_text(encoding="utf-8"))
+    found = []
+    for call in ast.walk(tree):
+        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "run"
+                and call.args and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+            found.append((call.lineno, call.col_offset, PageQuery(call.args[0].value, _call_params(call))))
+    return tuple(query for *_, query in sorted(found, key=lambda item: item[:2]))
+
+
 @lru_cache(maxsize=1)
 def all_pages() -> dict[str, tuple[PageQuery, ...]]:
     """Every page of the app's navigation (``streamlit_app.py``), in its order -> the queries it runs on a view."""
     router = ast.parse((PAGES_DIR.parent.parent / "streamlit_app.py").read_text(encoding="utf-8"))
     files = [node.value for node in ast.walk(router)
              if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.endswith(".py")]
-    return {Path(file).stem: read_page(Path(file).stem) for file in sorted(set(files), key=files.index)}
+    return {Path(file).stem: read_run_module(Path(file).stem) if Path(file).stem in RUN_MODULES
+            else read_page(Path(file).stem) for file in sorted(set(files), key=files.index)}
 
 
 def _split_pages() -> tuple[dict, dict]:
@@ -122,13 +154,19 @@ def _split_pages() -> tuple[dict, dict]:
 PAGE_QUERIES, FILTER_FREE_QUERIES = _split_pages()
 
 
+# Python nodes the benchmark builds (and times) before it measures any page: the comment themes of the Why page.
+BUILT_BEFORE_PAGES = ("themes",)
+
+
 def _needs_scores() -> set[str]:
-    """Pages with a query that reads a node built in Python (the churn model's scores), per the build graph."""
+    """Pages with a query that reads a node built in Python (the churn model's scores), per the build graph, other
+    than those built before the pages are measured (BUILT_BEFORE_PAGES)."""
     from dashboard import graph
 
     built = graph.load()
     return {page for page, queries in PAGE_QUERIES.items()
-            if any(node.kind == "python" for node in built.upstream(query.name for query in queries))}
+            if any(node.kind == "python" and node.name not in BUILT_BEFORE_PAGES
+                   for node in built.upstream(query.name for query in queries))}
 
 
 NEEDS_SCORES = _needs_scores()
@@ -143,7 +181,9 @@ def page_arguments(page: str, page_query: PageQuery, filters: dict) -> dict:
     arguments.update(page_query.params)
     defaults = {**first_view_params(), **PAGE_FIRST_VIEW.get(page, {})}
     for name in used_parameters(page_query.name):
-        if name not in arguments and name in defaults:
+        if name not in arguments and f"{page_query.name}.{name}" in defaults:
+            arguments[name] = defaults[f"{page_query.name}.{name}"]
+        elif name not in arguments and name in defaults:
             arguments[name] = defaults[name]
     return arguments
 

@@ -8,12 +8,18 @@ Roles (most to least restricted):
 Without a login (Streamlit's ``st.login`` not configured) everyone gets ``default_role`` (``analyst``:
 masked) unless ``show_pii`` is set. With a login, ``roles`` maps an email (or ``*@domain``) to a role
 and anyone unmapped is a ``viewer``. Masking happens in SQL, so a masked address never reaches the browser.
+
+Customer ids that are themselves e-mail addresses or phone numbers are personal data too: unless the role may
+see personal data, every query that shows a customer id shows ``customer_label(customer_id, show_pii)``
+(queries/privacy_macros.sql), a stable keyed pseudonym (``anon-3f9a…``) for such ids. The key is a secret in the
+state folder (``pseudonym_key``), so the same id has the same pseudonym across pages, downloads and restarts.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -93,3 +99,39 @@ def read_audit_log(state_dir: Path) -> list[dict]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+PSEUDONYM_KEY_FILE = "pseudonym.key"
+
+
+def pseudonym_key(state_dir: Path) -> str:
+    """The secret the pseudonyms of customer ids are keyed with: made once (random, readable by the owner only) in
+    ``<state_dir>/pseudonym.key`` and read back after. When the state folder cannot hold it, a key for this process
+    only: pseudonyms then change at the next start, but no id is shown raw.
+    """
+    path = Path(state_dir) / PSEUDONYM_KEY_FILE
+    try:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+    except (OSError, UnicodeDecodeError):
+        pass
+    key = secrets.token_hex(32)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+    except FileExistsError:  # another process made it first: use theirs
+        return pseudonym_key(state_dir) if path.stat().st_size else key
+    except OSError:
+        pass
+    return key
+
+
+def install_customer_labels(connection, state_dir: Path) -> None:
+    """Create the ``customer_label`` macro and the ``pseudonym_key`` table (the key, bound as a parameter) in the
+    connection's main schema (queries/privacy_macros.sql)."""
+    from dashboard import queries
+
+    queries.execute_file(connection, "privacy_macros", pseudonym_key=pseudonym_key(state_dir))

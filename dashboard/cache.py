@@ -57,11 +57,38 @@ def _open_database(settings: Settings, version: str) -> _Live:
     and switches this server to read it too.
     """
     live = _Live(Database.open(settings))
+    _warm_in_background(live)
+    return live
+
+
+def _warm_in_background(live: _Live) -> None:
+    """Start the background build of ``live.database`` (see ``_open_database``)."""
     thread = threading.Thread(target=_prepare_then_switch, args=(live,), name="warm-aggregates", daemon=True)
     with _BACKGROUND_LOCK:
         _BACKGROUND[id(live.database)] = (live.database, thread)
     thread.start()
-    return live
+
+
+def _without_damaged_snapshot(db: Database, error: Exception) -> Database | None:
+    """When a query failed because the snapshot db reads is damaged (a block fails its checksum): move the snapshot
+    to quarantine, serve this server from the exports again (its background build saves a new snapshot) and return
+    that database; None for any other error."""
+    from dashboard import snapshots
+
+    if db.snapshot is None or not snapshots.is_damage(error):
+        return None
+    live = _open_database(db.settings, data_version(db.settings.data_dir))
+    with _REPLACE_LOCK:
+        if live.database is db:
+            snapshots.quarantine(db.snapshot)
+            live.database = Database.open(db.settings)
+            _warm_in_background(live)
+            st.toast("The saved model of these exports was damaged: it was set aside and the model rebuilt from "
+                     "the exports.", icon=":material/build:")
+    return live.database
+
+
+_REPLACE_LOCK = threading.Lock()
 
 
 _BACKGROUND: dict[int, tuple[Database, threading.Thread]] = {}  # background builds still running
@@ -95,7 +122,13 @@ def _freeze(value):
     return tuple(value) if isinstance(value, list) else value
 
 
-@st.cache_data(show_spinner=False, max_entries=2048, ttl=6 * 3600)
+# Shown only while a result is computed (a cache miss): on a first start that is the model and the page's
+# aggregates being built, which took 10-70 s on the 50,000-customer demo under load; the page said nothing.
+QUERY_SPINNER = ("Computing from the exports: the first view after new exports builds the model and this page's "
+                 "aggregates (up to a minute on large exports); later views are instant…")
+
+
+@st.cache_data(show_spinner=QUERY_SPINNER, max_entries=2048, ttl=6 * 3600)
 def _cached_query(_database: Database, version: str, as_of: date, name: str, params: tuple) -> pd.DataFrame:
     """A query result; ``version`` and ``as_of`` are in the key, the database object is not."""
     cursor = _database.cursor(as_of)
@@ -112,7 +145,13 @@ def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
     # for a query without them) is a cache hit instead of a rerun.
     used = queries.used_parameters(name)
     frozen = tuple(sorted((key, _freeze(value)) for key, value in params.items() if key in used))
-    return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
+    try:
+        return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
+    except queries.QueryError as error:
+        replacement = _without_damaged_snapshot(db, error)
+        if replacement is None:
+            raise
+        return _cached_query(replacement, replacement.fingerprint, as_of, name, frozen).copy()
 
 
 @st.cache_data(show_spinner="Backtesting the churn model…", max_entries=16, ttl=6 * 3600)
@@ -127,3 +166,36 @@ def _cached_backtest(_database: Database, version: str, cutoff: date, horizon_da
 def backtest(db: Database, cutoff: date, horizon_days: int = 90):
     """The churn model's backtest at cutoff (cached): a ``churn.Backtest``."""
     return _cached_backtest(db, db.fingerprint, cutoff, horizon_days)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=6 * 3600)
+def _cached_alerts(_database: Database, version: str, as_of: date, rules: tuple):
+    """The alert rules checked as of a date: once per data version, as-of date and set of rules."""
+    from dashboard import alerts
+
+    return alerts.evaluate(_database, as_of, list(rules))
+
+
+def alert_outcomes(db: Database, as_of: date) -> list:
+    """The ``[[alerts]]`` rules of the settings checked as of a date (cached); AlertRuleError for a wrong rule."""
+    from dashboard import alerts
+
+    return _cached_alerts(db, db.fingerprint, as_of, tuple(alerts.rules(db.settings)))
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def _cached_segment_rows(_database: Database, version: str, as_of: date, letter: str, segment: tuple,
+                         exported: tuple) -> dict:
+    """One segment's column of the comparison (dashboard/compare.py), from the cached queries."""
+    from dashboard import compare
+
+    def run(name: str, **params) -> pd.DataFrame:
+        return query(_database, as_of, name, **params)
+
+    return compare.segment_rows(run, letter, {key: tuple(values) for key, values in segment}, dict(exported))
+
+
+def segment_rows(db: Database, as_of: date, letter: str, segment: dict, exported: dict) -> dict:
+    """One segment's comparison rows (cached per data version, as-of date, letter and segment)."""
+    return _cached_segment_rows(db, db.fingerprint, as_of, letter, tuple(sorted(segment.items())),
+                                tuple(sorted(exported.items())))

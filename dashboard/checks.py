@@ -8,46 +8,13 @@ The row rules here are the same ones ``model.py`` applies when it builds the cle
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import duckdb
 
-LEVELS = ("ERROR", "WARN", "INFO")
+from dashboard.findings import LEVELS, Finding, printable  # noqa: F401 (Finding and printable are used from here too)
+
 EARLIEST_VALID_AT = datetime(1990, 1, 1)
-MAX_NAME_LENGTH = 120
-
-
-def printable(text: str, limit: int | None = None) -> str:
-    """Text safe for one terminal line: control characters escaped, long text cut.
-
-    Example: ``printable("a\\nb") == "a\\\\nb"``.
-    """
-    if limit is not None and len(text) > limit:
-        text = text[:limit] + "…"
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in the exports."""
-
-    level: str
-    table: str
-    column: str
-    message: str
-    row_count: int | None = None
-
-    def line(self) -> str:
-        """``ERROR orders.order_id: duplicate values, later copies left out (3 rows)``.
-
-        Names and messages can carry text from the files (column names, values): they are made printable,
-        so a finding is always one line.
-        """
-        table = printable(self.table, MAX_NAME_LENGTH)
-        where = f"{table}.{printable(self.column, MAX_NAME_LENGTH)}" if self.column else table
-        rows = "" if self.row_count is None else f" ({self.row_count:,} rows)"
-        return f"{self.level} {where}: {printable(self.message)}{rows}"
 
 
 # (column, SQL condition that makes a row unusable, message): rows matching are left out.
@@ -173,38 +140,40 @@ def _first_line(error: BaseException) -> str:
 def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
     """Unreadable values, rows matching each rule, duplicates and the total left out, from one scan of the table.
 
-    The canonical columns are computed here from ``raw_<table>`` with the expressions of the ``<table>`` view
-    (``source.columns``), next to the source values, so a value that is present but unreadable can be counted.
+    ``raw_<table>`` (see ``sources._create_views``) has the canonical columns next to, per column, whether its
+    source value is present but unreadable (and that value as text), and ``is_header_row``, so an unreadable value
+    can be counted with an example, and a row that repeats the column names is counted once, as that.
     """
-    from dashboard.sources import CONTRACT, quote_identifier  # sources imports this module
-
     converted = [(canonical, column, column_type) for canonical, (column, column_type, _) in source.columns.items()
                  if column]
-    columns = [f"{expression} as {canonical}" for canonical, (_, _, expression) in source.columns.items()]
-    columns += [f"{quote_identifier(column)} as source_{index}" for index, (_, column, _) in enumerate(converted)]
     rules = UNUSABLE_ROW_RULES.get(table, []) + SUSPICIOUS_ROW_RULES.get(table, [])
     key, _ = UNIQUE_KEYS[table]
     measures = ["count(*)", "count(*) filter (where is_passing)",
                 f"count(*) filter (where is_passing and {key} is null) + "
-                f"count(distinct {key}) filter (where is_passing)"]
-    for index, (canonical, _, source_type) in enumerate(converted):
-        unreadable = f"source_{index} is not null and {canonical} is null"
-        if source_type.upper().startswith("VARCHAR"):
-            unreadable += f" and trim(source_{index}) <> ''"
+                f"count(distinct {key}) filter (where is_passing)",
+                "count(*) filter (where is_header_row)"]
+    for canonical, _, _ in converted:
+        unreadable = f"not is_header_row and is_unreadable_{canonical}"
         measures.append(f"count(*) filter (where {unreadable})")
-        measures.append(f"left(min(try_cast(source_{index} as varchar)) filter (where {unreadable}), 40)")
-    measures += [f"count(*) filter (where {condition})" for _, condition, _ in rules]
+        measures.append(f"min(unreadable_{canonical}) filter (where {unreadable})")
+    id_columns = [(canonical, column, column_type) for canonical, column, column_type in converted
+                  if source.kinds[canonical] == "id"]
+    measures += [f"count(*) filter (where is_imprecise_{canonical})" for canonical, _, _ in id_columns]
+    measures += [f"count(*) filter (where not is_header_row and ({condition}))" for _, condition, _ in rules]
     sql = (
-        f"select {', '.join(measures)} from (select *, {usable_condition(table)} as is_passing from "
-        f"(select {', '.join(columns)} from raw_{table}))"
+        f"select {', '.join(measures)} from (select *, not is_header_row and {usable_condition(table)} as is_passing "
+        f"from raw_{table})"
     )
-    row_count, passing_count, usable_count, *values = con.execute(sql, _bound(sql, parameters)).fetchone()
+    row_count, passing_count, usable_count, header_count, *values = con.execute(sql, _bound(sql, parameters)).fetchone()
 
     findings = []
+    if header_count:
+        findings.append(Finding("WARN", table, "", "rows repeat the column names (a header written into the data), "
+                                "left out", header_count))
     for index, (canonical, source_column, source_type) in enumerate(converted):
         count, example = values[2 * index], values[2 * index + 1]
         if count:
-            kind = READABLE_AS.get((table, canonical), KIND_NAMES[CONTRACT[table].columns[canonical]])
+            kind = READABLE_AS.get((table, canonical), KIND_NAMES[source.kinds[canonical]])
             consequence = "rows left out" if _left_out_by_null(table, canonical) else "read as empty"
             example_text = f", e.g. {example!r}" if example is not None else ""
             findings.append(
@@ -212,7 +181,14 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
                         f"values in column {source_column!r} ({source_type}) cannot be read as {kind}{example_text}; "
                         f"{consequence}", count)
             )
-    for (column, _, message), count in zip(rules, values[2 * len(converted):]):
+    imprecise_counts = values[2 * len(converted):2 * len(converted) + len(id_columns)]
+    for (canonical, source_column, source_type), count in zip(id_columns, imprecise_counts):
+        if count:
+            findings.append(Finding(
+                "WARN", table, canonical,
+                f"ids in column {source_column!r} stored as floats are 2^53 or more, beyond the whole numbers a float "
+                "holds exactly: they may not match the same ids stored as integers or text (rows kept)", count))
+    for (column, _, message), count in zip(rules, values[2 * len(converted) + len(id_columns):]):
         if count:
             findings.append(Finding("WARN", table, column, message, count))
     if passing_count > usable_count:

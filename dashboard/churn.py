@@ -2,7 +2,7 @@
 
 The model is the MBG/NBD (Batislam, Denizel & Filiztekin 2007, "Empirical validation and comparison of
 models for customer base analysis", International Journal of Research in Marketing 24(3), 201-209): the
-BG/NBD of ``dashboard/clv.py`` with one change, a customer may also drop out right after the *first*
+BG/NBD (Fader, Hardie & Lee 2005) with one change, a customer may also drop out right after the *first*
 purchase. The plain BG/NBD gives every one-time buyer P(alive) = 1, however long ago they bought; the MBG/NBD
 does not, and it backtests better on both our demo exports and CDNOW (docs/churn.md has the numbers).
 Time is in days throughout.
@@ -230,7 +230,7 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
     """Maximum-likelihood MBG/NBD fit; identical rows are aggregated, so millions of customers fit in seconds.
 
     Never raises on thin data (one customer, nobody bought twice, every order on one day): the fit comes back
-    with ``converged=False`` and a ``message``, as ``clv.fit_bgnbd`` does. Example (CDNOW, weeks):
+    with ``converged=False`` and a ``message`` saying why. Example (CDNOW, weeks):
     ``fit_mbgnbd(s.frequency, s.recency, s["T"])`` -> MbgNbdFit(r=0.525, alpha=6.183, a=0.891, b=1.614, ...).
     """
     x, t_x, age, w = _aggregate(*_customer_arrays(frequency, recency, T, weights))
@@ -328,12 +328,13 @@ def mbg_predicted_clv(fit: MbgNbdFit, gg_fit: clv.GammaGammaFit, frequency, rece
 
 
 def fit_gamma_gamma(frequency, monetary) -> clv.GammaGammaFit:
-    """``clv.fit_gamma_gamma``'s maximum-likelihood fit, several times faster on millions of customers.
+    """Maximum-likelihood Gamma-Gamma fit (note 025, eq. 1a) on the customers with frequency > 0 and monetary > 0.
 
-    Same likelihood (note 025, eq. 1a), same customers (frequency > 0 and monetary > 0), same rescaling and
-    checks; the terms in p x alone are computed once per distinct frequency and the sums of log m, x log m and
-    x log x once, so an evaluation is two passes over the customers (log(v + m x) and its reciprocal) instead of
-    a dozen gamma and digamma passes. Tests check it returns ``clv.fit_gamma_gamma``'s parameters.
+    Money is rescaled to order 1 for the optimizer and ``v`` returned in the input's currency; never raises on
+    thin data (``converged=False`` and a ``message``). The terms in p x alone are computed once per distinct
+    frequency and the sums of log m, x log m and x log x once, so an evaluation is two passes over the customers
+    (log(v + m x) and its reciprocal). Tests check it against the published CDNOW estimates and a plain
+    maximisation of the likelihood written out term by term.
     """
     x = np.ravel(np.asarray(frequency, dtype=float))
     m = np.ravel(np.asarray(monetary, dtype=float))

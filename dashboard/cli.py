@@ -26,17 +26,40 @@ def _parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from error
 
 
+# The snapshots the databases this command opened read (a damaged one is put in quarantine by ``main``).
+_SNAPSHOTS_READ: list[Path] = []
+
+
 def _open_database(args, build_in_file: bool = False):
     from dashboard.model import Database
 
     settings = load_settings(data_dir=getattr(args, "data", None), timezone=getattr(args, "timezone", None))
-    return Database.open(settings, build_in_file=build_in_file)
+    database = Database.open(settings, build_in_file=build_in_file)
+    if database.snapshot is not None:
+        _SNAPSHOTS_READ.append(database.snapshot)
+    for problem in database.state_problems:
+        print(f"warning: {checks.printable(problem)}", file=sys.stderr)
+    return database
 
 
 def _refuse(reason: str) -> int:
     """Print why a command cannot run, as one line, and return its exit code (2)."""
     print(f"error: {checks.printable(reason)}", file=sys.stderr)
     return 2
+
+
+def _incomplete_refusal(database, args, what: str) -> int | None:
+    """Refuse (exit 2, one line) when a table is incomplete, unless ``--allow-incomplete``: then warn and go on.
+
+    A file that could not be read (cut short while being written, corrupt) would silently lower every number.
+    """
+    incomplete = database.incomplete_tables()
+    if incomplete and not args.allow_incomplete:
+        return _refuse(f"cannot {what}: " + "; ".join(incomplete.values())
+                       + ". Pass --allow-incomplete to go on without them")
+    for message in incomplete.values():
+        print(f"warning: {checks.printable(message)}", file=sys.stderr)
+    return None
 
 
 def command_demo_data(args) -> int:
@@ -93,9 +116,15 @@ def command_report(args) -> int:
     database = _open_database(args)
     if not database.has_orders:
         return _refuse(f"cannot build the report: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "build the report")
+    if refused is not None:
+        return refused
     as_of = args.as_of or database.default_as_of()
     if args.format == "json":
-        content = json.dumps(report.metrics_report(database, as_of), indent=2, sort_keys=False) + "\n"
+        metrics = report.metrics_report(database, as_of)
+        if database.incomplete_tables():  # only with --allow-incomplete: the numbers exclude these tables' files
+            metrics["incomplete_tables"] = database.incomplete_tables()
+        content = json.dumps(metrics, indent=2, sort_keys=False) + "\n"
     elif args.format == "html":
         content = report.weekly_report_html(database, as_of)
     else:
@@ -114,6 +143,9 @@ def command_scores(args) -> int:
     database = _open_database(args)
     if not database.has_orders:
         return _refuse(f"cannot score customers: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "score customers")
+    if refused is not None:
+        return refused
     as_of = args.as_of or database.default_as_of()
     show_pii = database.settings.show_pii
     cursor = database.cursor(as_of)
@@ -172,11 +204,21 @@ def command_prepare(args) -> int:
     if args.engine == "spark":
         return command_prepare_spark(args)
     database = _open_database(args, build_in_file=True)
+    try:
+        return _prepare(database, args)
+    finally:
+        database.close()  # a model file left half-built (a refusal, a full disk, Ctrl-C) is removed
+
+
+def _prepare(database, args) -> int:
+    if not database.has_orders:
+        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
+    refused = _incomplete_refusal(database, args, "prepare the model")
+    if refused is not None:
+        return refused
     if database.snapshot is not None:
         print(f"already prepared: {database.snapshot} holds the model of these exports", file=sys.stderr)
         return 0
-    if not database.has_orders:
-        return _refuse(f"cannot prepare the model: {checks.why_no_orders(database.findings())}")
     started = time.perf_counter()
     as_of = args.as_of or database.default_as_of()
     problems = database.prepare(as_of)
@@ -189,8 +231,9 @@ def command_prepare(args) -> int:
         print(f"prepared the model as of {as_of} in {time.perf_counter() - started:.1f} s: {path} "
               f"({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
     else:
-        print("the model was built but could not be saved (see the warnings above)", file=sys.stderr)
-        return 2
+        saving = [problem for problem in problems if problem.startswith("model snapshot not saved")]
+        reason = "; ".join(saving) or database.unsaved_reason()
+        return _refuse(f"the model was built but not saved: {reason}")
     return 0
 
 
@@ -203,6 +246,76 @@ def command_backtest(args) -> int:
         return _refuse(f"cannot backtest: {checks.why_no_orders(database.findings())}")
     result = churn.backtest(database, args.cutoff, args.horizon_days)
     print(churn.backtest_table(result))
+    return 0
+
+
+def command_alerts(args) -> int:
+    """Check the ``[[alerts]]`` rules: one ALERT line per rule crossed; exit 1 if any fired, 2 on a bad rule."""
+    from dashboard import alerts
+
+    database = _open_database(args)
+    try:
+        rules = alerts.rules(database.settings)
+    except alerts.AlertRuleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not rules:
+        print("no alert rules: add [[alerts]] tables to dashboard.toml (README, Alerts)", file=sys.stderr)
+        return 0
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot check alerts, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    as_of = args.as_of or database.default_as_of()
+    try:
+        outcomes = alerts.evaluate(database, as_of, rules)
+    except alerts.AlertRuleError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for outcome in outcomes:
+        if outcome.fired:
+            print(outcome.line())
+        elif outcome.note:
+            print(f"not checked: {outcome.rule.name}: {outcome.note} as of {as_of}", file=sys.stderr)
+    fired = len(alerts.fired(outcomes))
+    print(f"{len(rules)} alert rule{'s' if len(rules) != 1 else ''} checked as of {as_of}: {fired} fired",
+          file=sys.stderr)
+    return 1 if fired else 0
+
+
+def command_send_report(args) -> int:
+    """E-mail the weekly review (summary in the body, the review attached) and the fired alerts over SMTP."""
+    from dashboard import alerts, delivery
+
+    database = _open_database(args)
+    smtp = database.settings.smtp
+    try:
+        to = delivery.recipients(args.to)
+    except delivery.DeliveryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not smtp.host or not smtp.sender:
+        print("error: no SMTP server to send with: set host and from in [smtp] of dashboard.toml "
+              "(README, Scheduled delivery)", file=sys.stderr)
+        return 2
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot build the report, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    as_of = args.as_of or database.default_as_of()
+    try:
+        outcomes = alerts.evaluate(database, as_of, alerts.rules(database.settings))
+    except alerts.AlertRuleError as error:  # the review still goes out, saying the rules could not be checked
+        print(f"warning: {error}", file=sys.stderr)
+        outcomes = None
+    message = delivery.compose(database, as_of, to, smtp.sender, args.format, outcomes)
+    try:
+        delivery.send(message, smtp)
+    except delivery.DeliveryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"sent \"{message['Subject']}\" to {', '.join(to)} through {smtp.host}:{smtp.port} "
+          f"({args.format} attached)", file=sys.stderr)
     return 0
 
 
@@ -251,6 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="metrics report (json) or weekly review (html, pdf)")
     report.add_argument("--data", type=Path, help="data folder (default: settings)")
     report.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    report.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     report.add_argument("--format", choices=("json", "html", "pdf"), default="json")
     report.add_argument("--out", required=True, help="output file, or - for stdout")
     report.set_defaults(handler=command_report)
@@ -258,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     scores = commands.add_parser("scores", help="churn scores per customer (CSV; docs/churn.md)")
     scores.add_argument("--data", type=Path, help="data folder (default: settings)")
     scores.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    scores.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     scores.add_argument("--out", required=True, help="output CSV file (not inside the data folder), or - for stdout")
     scores.set_defaults(handler=command_scores)
 
@@ -273,7 +390,21 @@ def build_parser() -> argparse.ArgumentParser:
                                                         "DASHBOARD_PREPARED_DIR)")
     prepare_model.add_argument("--master", help="with --engine spark: the Spark master (default: the session the "
                                                 "environment provides, SPARK_REMOTE, else local[*])")
+    prepare_model.add_argument("--allow-incomplete", action="store_true",
+                        help="go on when some files of a table cannot be read (the numbers then exclude them)")
     prepare_model.set_defaults(handler=command_prepare)
+
+    alert = commands.add_parser("alerts", help="check the [[alerts]] rules of dashboard.toml: exit 1 if any fired")
+    alert.add_argument("--data", type=Path, help="data folder (default: settings)")
+    alert.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    alert.set_defaults(handler=command_alerts)
+
+    send = commands.add_parser("send-report", help="e-mail the weekly review and the fired alerts ([smtp] settings)")
+    send.add_argument("--to", required=True, help="recipients, separated by commas: a@x.com,b@y.com")
+    send.add_argument("--format", choices=("html", "pdf"), default="html", help="the attached review (default html)")
+    send.add_argument("--data", type=Path, help="data folder (default: settings)")
+    send.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    send.set_defaults(handler=command_send_report)
 
     backtest = commands.add_parser("backtest", help="backtest the churn model against a recency baseline")
     backtest.add_argument("--data", type=Path, help="data folder (default: settings)")
@@ -293,11 +424,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_once_more_without_a_damaged_snapshot(args) -> int:
+    """Run the command; when it fails because the model snapshot it read is damaged (a flipped bit fails a block's
+    checksum), move that snapshot to quarantine, say so, and run the command again on the exports."""
+    from dashboard import snapshots
+
+    _SNAPSHOTS_READ.clear()
+    try:
+        return args.handler(args)
+    except Exception as error:
+        damaged = [path for path in _SNAPSHOTS_READ if path.exists()]
+        if not (snapshots.is_damage(error) and damaged):
+            raise
+        for path in damaged:
+            moved = snapshots.quarantine(path)
+            where = f"moved it to {moved}" if moved else "removed it"
+            print(f"warning: the model snapshot {path.name} is damaged ({str(error).splitlines()[0][:200]}); "
+                  f"{where} and built the model from the exports (run prepare to save a new one)", file=sys.stderr)
+        _SNAPSHOTS_READ.clear()
+        return args.handler(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; print a one-line error instead of a traceback."""
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        return _run_once_more_without_a_damaged_snapshot(args)
     except (SettingsError, OSError, ValueError, RuntimeError, duckdb.Error) as error:
         print(f"error: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
         return 2

@@ -1,6 +1,9 @@
-"""Statistical core of the churn and customer-lifetime-value model: BG/NBD, Gamma-Gamma, CLV, backtest helpers.
+"""The closed forms the churn model predicts with: BG/NBD expected purchases, Gamma-Gamma order value, CLV, AUC.
 
 Arrays (or pandas Series) in, numpy arrays or DataFrames out; numpy, scipy and pandas only: no DuckDB, no Streamlit.
+The model the app fits is the MBG/NBD (``dashboard/churn.py``: ``fit_mbgnbd``, ``fit_gamma_gamma``, ``predict``);
+every MBG/NBD prediction for an active customer is the BG/NBD's with b + 1 (``churn.MbgNbdFit.as_shifted_bgnbd``),
+so the hypergeometric expectation of eq. 10 below is the one implementation both use. Nothing here fits a model.
 
 Inputs follow the usual "RFM" summary, one row per customer, as of the end of an observation window:
 
@@ -9,14 +12,10 @@ Inputs follow the usual "RFM" summary, one row per customer, as of the end of an
 - ``T``: time from the first purchase to the end of the window (the customer's age),
 - ``monetary``: average value of the repeat purchases (0 when ``frequency`` is 0; the first purchase is left out).
 
-The models are unit-agnostic: ``recency``, ``T`` and every horizon ``t`` must share one time unit, and ``alpha``
+The formulas are unit-agnostic: ``recency``, ``T`` and every horizon ``t`` must share one time unit, and ``alpha``
 (and so every prediction horizon) is in that unit. The app uses days; the CDNOW golden tests use weeks.
-Only ``predicted_clv`` assumes days, because it discounts with an annual rate.
-
-Thin data: the fitters never raise on too little or degenerate data (one customer, nobody bought twice, every
-order on one day). They return a fit with ``converged=False`` and a ``message`` saying why; the parameters are
-then finite (or NaN for an empty input) but not to be trusted, and the caller should score customers with
-``recency_score`` instead. Invalid input (negative counts, recency > T, NaN, mismatched lengths) raises ValueError.
+Only ``predicted_clv`` assumes days, because it discounts with an annual rate. Invalid input (negative counts,
+recency > T, NaN, mismatched lengths) raises ValueError.
 
 References:
 - Fader, Hardie & Lee (2005), "Counting Your Customers the Easy Way: An Alternative to the Pareto/NBD Model",
@@ -33,19 +32,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
-# A fit on fewer customers than this is returned with converged=False: four parameters need more than a handful.
+# The churn model's fits (dashboard/churn.py): a fit on fewer customers than this is returned with
+# converged=False (four parameters need more than a handful), and log-parameters are bounded to
+# [-LOG_PARAM_BOUND, LOG_PARAM_BOUND] after rescaling time (or money) to order 1; a parameter that ends on a bound
+# means the likelihood has no interior maximum, and the fit is flagged.
 MIN_CUSTOMERS_TO_FIT = 10
-
-# Log-parameters are bounded to [-LOG_PARAM_BOUND, LOG_PARAM_BOUND] after rescaling time (or money) to order 1.
-# A parameter that ends on a bound means the likelihood has no interior maximum: the fit is flagged.
 LOG_PARAM_BOUND = 10.0
-_AT_BOUND = LOG_PARAM_BOUND - 1e-3
-
-# Projected-gradient size (of the mean log-likelihood) under which an optimizer stop counts as converged even
-# when L-BFGS-B reports a failed line search, which happens at the optimum once float noise dominates.
-_GRADIENT_TOLERANCE = 1e-5
 
 # Near a = 1 the closed form of eq. 10 is 0/0; it is interpolated linearly between a = 1 -/+ this.
 _A_NEAR_ONE = 1e-4
@@ -57,8 +51,9 @@ DAYS_PER_YEAR = 365.0
 class BgNbdFit:
     """BG/NBD parameters: purchase rate lambda ~ Gamma(r, alpha), dropout probability p ~ Beta(a, b).
 
-    ``alpha`` is in the time unit of the data it was fitted on. ``log_likelihood`` is the total over customers.
-    ``converged`` is False when the fit should not be used (see ``message``).
+    What ``expected_purchases`` and ``predicted_clv`` evaluate; the app makes one from its MBG/NBD fit
+    (``churn.MbgNbdFit.as_shifted_bgnbd``). ``alpha`` is in the time unit of the data it was fitted on,
+    ``log_likelihood`` the total over customers, ``converged`` False when the fit should not be used (``message``).
     """
 
     r: float
@@ -72,7 +67,7 @@ class BgNbdFit:
 
     @property
     def params(self) -> tuple[float, float, float, float]:
-        """(r, alpha, a, b), e.g. for ``bgnbd_log_likelihood(fit.params, ...)``."""
+        """(r, alpha, a, b)."""
         return (self.r, self.alpha, self.a, self.b)
 
 
@@ -138,182 +133,6 @@ def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.full(n_groups, codes.size, dtype=np.int64)
     np.minimum.at(first, codes, np.arange(codes.size))
     return codes, first
-
-
-def _aggregate(x, t_x, age, w):
-    """Collapse identical (frequency, recency, T) rows into one row with the summed weight."""
-    codes, first = _distinct(x, t_x, age)
-    n_groups = first.size
-    keep = w > 0
-    summed = np.bincount(codes[keep], weights=w[keep], minlength=n_groups)
-    rows = summed > 0
-    return x[first][rows], t_x[first][rows], age[first][rows], summed[rows]
-
-
-def _params_of(params) -> tuple[float, float, float, float]:
-    if isinstance(params, BgNbdFit):
-        return params.params
-    r, alpha, a, b = (float(value) for value in params)
-    return r, alpha, a, b
-
-
-def bgnbd_log_likelihood(params, frequency, recency, T, weights=None) -> np.ndarray:
-    """Per-customer BG/NBD log-likelihood (eq. 6), times ``weights``; ``.sum()`` is the total.
-
-    ``params`` is (r, alpha, a, b) or a ``BgNbdFit``. Example:
-    ``bgnbd_log_likelihood((0.243, 4.414, 0.793, 2.426), [2], [30.43], [38.86])`` -> array([-9.4586]).
-    """
-    r, alpha, a, b = _params_of(params)
-    x, t_x, age, w = _customer_arrays(frequency, recency, T, weights)
-    common = special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
-    # eq. 6: alive after the x-th repeat purchase, plus (x > 0) dropped out right after it
-    alive = special.betaln(a, b + x) - special.betaln(a, b) - (r + x) * np.log(alpha + age)
-    has_repeat = x > 0
-    x_safe = np.where(has_repeat, x, 1.0)
-    dropped = np.where(
-        has_repeat,
-        special.betaln(a + 1, b + x_safe - 1) - special.betaln(a, b) - (r + x) * np.log(alpha + t_x),
-        -np.inf,
-    )
-    return w * (common + np.logaddexp(alive, dropped))
-
-
-class _BgNbdObjective:
-    """Mean negative log-likelihood and its gradient in log-parameters, on aggregated rows.
-
-    Everything that depends on frequency alone is computed once per distinct frequency, everything that
-    depends on T (or recency) once per distinct value, so one evaluation costs a few passes over the rows.
-    """
-
-    def __init__(self, x, t_x, age, w):
-        self.x_values, self.x_index = np.unique(x, return_inverse=True)
-        self.age_values, self.age_index = np.unique(age, return_inverse=True)
-        self.t_x_values, self.t_x_index = np.unique(t_x, return_inverse=True)
-        self.w = w
-        self.total_weight = float(w.sum())
-        self.weight_by_x = np.bincount(self.x_index, weights=w, minlength=len(self.x_values))
-        self.has_repeat = self.x_values > 0
-        self.x_safe = np.where(self.has_repeat, self.x_values, 1.0)
-
-    def __call__(self, log_params: np.ndarray) -> tuple[float, np.ndarray]:
-        r, alpha, a, b = np.exp(log_params)
-        xv, ix = self.x_values, self.x_index
-        log_age = np.log(alpha + self.age_values)[self.age_index]
-        log_t_x = np.log(alpha + self.t_x_values)[self.t_x_index]
-        inverse_age = (1.0 / (alpha + self.age_values))[self.age_index]
-        inverse_t_x = (1.0 / (alpha + self.t_x_values))[self.t_x_index]
-        beta_ab = special.betaln(a, b)
-        alive_x = special.betaln(a, b + xv) - beta_ab
-        dropped_x = np.where(self.has_repeat, special.betaln(a + 1, b + self.x_safe - 1) - beta_ab, -np.inf)
-        shape = (r + xv)[ix]
-        alive = alive_x[ix] - shape * log_age
-        dropped = dropped_x[ix] - shape * log_t_x
-        mixed = np.logaddexp(alive, dropped)
-        share_alive = np.exp(alive - mixed)
-        share_dropped = 1.0 - share_alive
-        w = self.w
-        common_x = special.gammaln(r + xv) - special.gammaln(r) + r * np.log(alpha)
-        total = float(self.weight_by_x @ common_x + w @ mixed)
-
-        w_dropped_by_x = np.bincount(ix, weights=w * share_dropped, minlength=len(xv))
-        w_alive_by_x = self.weight_by_x - w_dropped_by_x
-        digamma_ab_x = special.digamma(a + b + xv)
-        d_r = self.weight_by_x @ (special.digamma(r + xv) - special.digamma(r) + np.log(alpha)) - w @ (
-            share_alive * log_age + share_dropped * log_t_x
-        )
-        d_alpha = self.total_weight * r / alpha - w @ (shape * (share_alive * inverse_age + share_dropped * inverse_t_x))
-        d_a = self.weight_by_x @ (special.digamma(a + b) - digamma_ab_x) + w_dropped_by_x.sum() / a
-        d_b = (
-            self.weight_by_x @ (special.digamma(a + b) - digamma_ab_x - special.digamma(b))
-            + w_alive_by_x @ special.digamma(b + xv)
-            + w_dropped_by_x @ np.where(self.has_repeat, special.digamma(b + self.x_safe - 1), 0.0)
-        )
-        gradient = np.array([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
-        return -total / self.total_weight, -gradient / self.total_weight
-
-
-def _minimize(objective, starts, n_params: int):
-    """L-BFGS-B from each start until one converges inside the bounds; Nelder-Mead from the best as a fallback."""
-    bounds = [(-LOG_PARAM_BOUND, LOG_PARAM_BOUND)] * n_params
-    best, best_ok = None, False
-    for start in starts:
-        result = optimize.minimize(
-            objective, np.asarray(start, dtype=float), jac=True, method="L-BFGS-B", bounds=bounds,
-            options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9},
-        )
-        ok = _is_converged(objective, result)
-        if best is None or (ok, -result.fun) > (best_ok, -best.fun):
-            best, best_ok = result, ok
-        if ok:
-            return best, True
-    fallback = optimize.minimize(
-        lambda theta: objective(theta)[0], best.x, method="Nelder-Mead", bounds=bounds,
-        options={"maxiter": 4000, "xatol": 1e-9, "fatol": 1e-13},
-    )
-    fallback_ok = _is_converged(objective, fallback)
-    if (fallback_ok, -fallback.fun) > (best_ok, -best.fun):
-        return fallback, fallback_ok
-    return best, best_ok
-
-
-def _is_converged(objective, result) -> bool:
-    if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
-        return False
-    if np.any(np.abs(result.x) >= _AT_BOUND):
-        return False
-    if result.success:
-        return True
-    _, gradient = objective(result.x)
-    return bool(np.max(np.abs(gradient)) < _GRADIENT_TOLERANCE)
-
-
-def _bound_message(names, log_params) -> str:
-    at_bound = [f"{name}={math.exp(value):.3g}" for name, value in zip(names, log_params) if abs(value) >= _AT_BOUND]
-    return f"parameter(s) at the optimizer bound ({', '.join(at_bound)}): the likelihood has no interior maximum" if at_bound else ""
-
-
-def fit_bgnbd(frequency, recency, T, weights=None) -> BgNbdFit:
-    """Maximum-likelihood BG/NBD fit; identical rows are aggregated first, so millions of customers fit in seconds.
-
-    ``weights`` (optional) counts how many customers each row stands for. Time is rescaled to order 1 for the
-    optimizer (alpha scales with the time unit; r, a, b do not) and ``alpha`` is returned in the input's unit.
-    Never raises on thin data: see the module docstring. Example:
-    ``fit_bgnbd(summary.frequency, summary.recency, summary["T"])`` -> BgNbdFit(r=0.243, alpha=4.414, ...).
-    """
-    x, t_x, age, w = _customer_arrays(frequency, recency, T, weights)
-    x, t_x, age, w = _aggregate(x, t_x, age, w)
-    total_weight = float(w.sum())
-    n_customers = int(round(total_weight))
-    if total_weight == 0:
-        nan = math.nan
-        return BgNbdFit(nan, nan, nan, nan, nan, False, 0, "no customers to fit")
-
-    problems = []
-    if n_customers < MIN_CUSTOMERS_TO_FIT:
-        problems.append(f"only {n_customers} customer(s); need at least {MIN_CUSTOMERS_TO_FIT}")
-    if not (x > 0).any():
-        problems.append("nobody made a repeat purchase, so purchase rate and dropout cannot be estimated")
-    if not (age > 0).any():
-        problems.append("every customer's first order is at the end of the window (T = 0)")
-
-    positive_age = age > 0
-    time_scale = float(np.average(age[positive_age], weights=w[positive_age])) if positive_age.any() else 1.0
-    objective = _BgNbdObjective(x, t_x / time_scale, age / time_scale, w)
-    rate = max(float(np.average(x, weights=w)) / max(float(np.average(age / time_scale, weights=w)), 1e-9), 1e-3)
-    starts = [np.zeros(4), np.log([0.5, 0.5 / rate, 0.5, 2.0]), np.log([2.0, 2.0 / rate, 2.0, 10.0])]
-    result, optimizer_ok = _minimize(objective, starts, 4)
-
-    r, alpha_scaled, a, b = np.exp(result.x)
-    alpha = float(alpha_scaled * time_scale)
-    log_likelihood = float(bgnbd_log_likelihood((r, alpha, a, b), x, t_x, age, w).sum())
-    bound_problem = _bound_message(("r", "alpha", "a", "b"), result.x)
-    if bound_problem:
-        problems.append(bound_problem)
-    elif not optimizer_ok:
-        problems.append(f"optimizer did not converge: {result.message}")
-    converged = optimizer_ok and not problems
-    message = "converged" if converged else "; ".join(problems)
-    return BgNbdFit(float(r), alpha, float(a), float(b), log_likelihood, converged, n_customers, message)
 
 
 def _result(values: np.ndarray):
@@ -405,20 +224,6 @@ def expected_purchases(fit: BgNbdFit, t, frequency, recency, T) -> np.ndarray:
     return _result(np.asarray(p_alive(fit, x, t_x, age)) * _purchases_if_alive(fit, t, x, age))
 
 
-def prob_no_purchase(fit: BgNbdFit, t, frequency, recency, T) -> np.ndarray:
-    """P(no purchase in (T, T + t]): our churn risk. Exact under the BG/NBD:
-
-    (1 - P(alive)) + P(alive) * ((alpha + T) / (alpha + T + t))^(r + x), because an active customer stays active
-    until the next purchase, and that waits Exp(lambda) with lambda ~ Gamma(r + x, alpha + T) given the history.
-    """
-    t, x, t_x, age = _broadcast(t, frequency, recency, T)
-    if (t < 0).any():
-        raise ValueError("t must be >= 0")
-    alive = np.asarray(p_alive(fit, x, t_x, age))
-    silent_if_alive = np.exp(-(fit.r + x) * np.log1p(t / (fit.alpha + age)))
-    return _result(1.0 - alive + alive * silent_if_alive)
-
-
 def typical_purchase_gap(frequency, recency, T) -> float:
     """A positive "usual time between orders" for ``recency_score``, in the data's time unit.
 
@@ -436,7 +241,7 @@ def typical_purchase_gap(frequency, recency, T) -> float:
 
 
 def recency_score(days_since_last, typical_gap: float) -> np.ndarray:
-    """Fallback churn score in [0, 1) when the BG/NBD fit is not usable: 1 - exp(-days_since_last / typical_gap).
+    """Fallback churn score in [0, 1) when the model cannot be fitted: 1 - exp(-days_since_last / typical_gap).
 
     It is the probability that a customer who orders at random (Poisson) once per ``typical_gap`` would have
     ordered again by now: 0 right after an order, 0.63 one typical gap later, 0.95 after three. Any time unit,
@@ -449,76 +254,6 @@ def recency_score(days_since_last, typical_gap: float) -> np.ndarray:
     if (elapsed < 0).any():
         raise ValueError("days_since_last must be >= 0")
     return _result(-np.expm1(-elapsed / gap))
-
-
-def _gamma_gamma_arrays(frequency, monetary):
-    x = np.ravel(_as_float_array(frequency, "frequency"))
-    m = np.ravel(_as_float_array(monetary, "monetary"))
-    if x.shape != m.shape:
-        raise ValueError(f"frequency and monetary differ in shape: {x.shape}, {m.shape}")
-    if (x < 0).any() or (m < 0).any():
-        raise ValueError("frequency and monetary must be >= 0")
-    return x, m
-
-
-def _gamma_gamma_log_likelihood(p, q, v, x, m) -> np.ndarray:
-    """Per-customer log density of the mean spend m of x repeat orders (note 025, eq. 1a)."""
-    px = p * x
-    return (
-        special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * np.log(v)
-        + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x)
-    )
-
-
-def fit_gamma_gamma(frequency, monetary) -> GammaGammaFit:
-    """Maximum-likelihood Gamma-Gamma fit on the customers with frequency > 0 and monetary > 0.
-
-    ``monetary`` is the average value of a customer's repeat orders. Money is rescaled to order 1 for the
-    optimizer and ``v`` returned in the input's currency. Never raises on thin data (see the module docstring).
-    """
-    x, m = _gamma_gamma_arrays(frequency, monetary)
-    used = (x > 0) & (m > 0)
-    x, m = x[used], m[used]
-    n_customers = int(used.sum())
-    if n_customers == 0:
-        nan = math.nan
-        return GammaGammaFit(nan, nan, nan, nan, False, 0, nan, "no customers with repeat purchases and spend > 0")
-    mean_monetary = float(m.mean())
-    money_scale = float(np.median(m))
-    m_scaled = m / money_scale
-    log_x, log_m = np.log(x), np.log(m_scaled)
-
-    def objective(log_params):
-        p, q, v = np.exp(log_params)
-        px = p * x
-        log_v_mx = np.log(v + m_scaled * x)
-        total = _gamma_gamma_log_likelihood(p, q, v, x, m_scaled).sum()
-        digamma_pxq = special.digamma(px + q)
-        d_p = x @ (digamma_pxq - special.digamma(px) + log_m + log_x - log_v_mx)
-        d_q = (digamma_pxq - special.digamma(q) + math.log(v) - log_v_mx).sum()
-        d_v = n_customers * q / v - ((px + q) / (v + m_scaled * x)).sum()
-        gradient = np.array([d_p * p, d_q * q, d_v * v])
-        return -total / n_customers, -gradient / n_customers
-
-    starts = [np.zeros(3), np.log([2.0, 3.0, 2.0]), np.log([10.0, 10.0, 10.0])]
-    result, optimizer_ok = _minimize(objective, starts, 3)
-    p, q, v_scaled = np.exp(result.x)
-    v = float(v_scaled * money_scale)
-    log_likelihood = float(_gamma_gamma_log_likelihood(p, q, v, x, m).sum())
-
-    problems = []
-    if n_customers < MIN_CUSTOMERS_TO_FIT:
-        problems.append(f"only {n_customers} customer(s) with repeat purchases; need at least {MIN_CUSTOMERS_TO_FIT}")
-    bound_problem = _bound_message(("p", "q", "v"), result.x)
-    if bound_problem:
-        problems.append(bound_problem)
-    elif not optimizer_ok:
-        problems.append(f"optimizer did not converge: {result.message}")
-    if q <= 1:
-        problems.append(f"q = {q:.3g} <= 1: the population mean order value is infinite")
-    converged = optimizer_ok and not problems
-    message = "converged" if converged else "; ".join(problems)
-    return GammaGammaFit(float(p), float(q), v, log_likelihood, converged, n_customers, mean_monetary, message)
 
 
 def expected_order_value(fit: GammaGammaFit, frequency, monetary) -> np.ndarray:

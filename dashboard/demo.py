@@ -119,43 +119,102 @@ TOUCHPOINTS = ("post_delivery", "post_support", "post_return")
 COMMENT_RATE_BY_SENTIMENT = (0.35, 0.25, 0.6)  # positive, neutral, negative
 PII_COMMENT_SHARE = 0.006
 POSITIVE, NEUTRAL, NEGATIVE_DELIVERY, NEGATIVE_QUALITY, NEGATIVE_SUPPORT = range(5)
+# "{item}" is filled with a product of the order's category (ITEMS) from the reasons stream (_plant_reasons).
 COMMENT_TEMPLATES = (
     (
         "Fast delivery and great quality, will order again!",
-        "Love the fit, exactly as pictured.",
-        "Arrived early and beautifully packaged.",
-        "Great value for money, very happy.",
+        "Great quality, love the {item}.",
+        "Love the {item}, exactly as pictured.",
+        "Fast delivery, my {item} arrived early. Thank you!",
+        "Great value for money, very happy with the {item}.",
         "Support sorted my question in minutes, thank you.",
         "Excellent quality, my new favourite shop.",
-        "Smooth checkout and quick shipping.",
     ),
     (
         "Product is fine, delivery took a bit long.",
         "Okay overall, nothing special.",
         "Decent quality for the price.",
         "Runs a little small but I kept it.",
-        "Good item, packaging could be better.",
+        "Good {item}, packaging could be better.",
     ),
     (
-        "Package arrived a week late.",
-        "Delivery was delayed twice and tracking never updated.",
-        "Still waiting for my order, very frustrating.",
-        "Courier left it at the wrong address.",
+        "Late delivery, my {item} arrived a week late. Disappointed.",
+        "Delivery was late and tracking never updated, very frustrating.",
+        "Still waiting for my {item}, the delivery is so late.",
+        "The courier was late and left my {item} at the wrong address.",
+        "Late delivery again, the {item} came two weeks after the promised date.",
     ),
     (
-        "Poor quality, fell apart after two washes.",
-        "Item arrived damaged and the box was crushed.",
-        "Not as described, the colour is completely different.",
-        "Wrong size sent and the material feels cheap.",
+        "Poor quality, the {item} fell apart after two weeks.",
+        "The {item} arrived damaged, poor quality packaging.",
+        "Not as described, poor quality and the colour is different.",
+        "Wrong size sent and the quality feels cheap.",
     ),
     (
-        "Support never answered my emails.",
-        "Took weeks to get my refund sorted.",
-        "Nobody resolved my issue, very disappointed.",
-        "I was charged twice and support keeps closing my ticket.",
+        "Support never answered my emails, terrible service.",
+        "Support took weeks to sort my refund, really annoying.",
+        "Nobody in support resolved my issue, very disappointed.",
+        "I was charged twice and support keeps closing my ticket, unacceptable.",
     ),
 )
 PII_PHONES = ("+1 415 555 0134", "+1 (212) 555-0199", "+44 20 7946 0321", "+1 312 555 0117", "+61 2 5550 1234")
+
+# Why customers leave (issue 18). Drawn from a random stream of its own (REASONS_STREAM, one per chunk), after the
+# simulation above: it only removes the rows of customers who leave and fills text, so every other row and value
+# is the one the simulation drew.
+# - A customer leaves (none of their later orders happens) with these probabilities after an order with a
+#   delivery-delay ticket not fixed within a day, a "late delivery" comment, or a return because the item was
+#   damaged or not as described. Returns for size (too small, too large) or a change of mind add nothing.
+# - From RISING_THEME_DAYS before the end, answers without a comment and without a top score increasingly complain
+#   about the new app (up to RISING_THEME_MAX_SHARE of them on the last day): a theme rising in the last quarter.
+# - A few answers get a comment in another language or an empty one; tickets get a subject and a body.
+REASONS_STREAM = 18
+LEAVE_AFTER_SLOW_DELIVERY_DELAY = 0.45
+LEAVE_AFTER_LATE_DELIVERY_COMMENT = 0.45
+LEAVE_AFTER_DEFECT_RETURN = 0.25
+DEFECT_RETURN_REASONS = ("damaged", "not_as_described")
+RISING_THEME_DAYS = 100
+RISING_THEME_MAX_SHARE = 0.9
+RISING_THEME_TEMPLATES = (
+    "The app crashes when I pay, very annoying.",
+    "Since the update the app crashes at payment.",
+    "The app crashes and freezes when I try to pay.",
+    "New app crashes every time, I had to use the website.",
+)
+OTHER_LANGUAGE_SHARE = 0.004
+OTHER_LANGUAGE_COMMENTS = (
+    ("Muy buen producto, llegó rápido.", "Sehr gute Qualität, schnelle Lieferung.", "Très bon produit, merci.",
+     "商品很好，发货很快。"),
+    ("El pedido llegó tarde y roto.", "Die Lieferung kam viel zu spät.", "Livraison en retard, très déçu.",
+     "配送が遅すぎます。"),
+)
+EMPTY_COMMENT_SHARE = 0.004
+EMPTY_COMMENTS = ("", "   ", "-", "...", ":)")  # no word (not "n/a": the app never shows that as a value)
+ITEMS = (
+    ("jacket", "dress", "jeans", "shirt"),
+    ("shoes", "boots", "sneakers"),
+    ("bag", "belt", "scarf", "watch"),
+    ("lamp", "cushion", "rug", "vase"),
+    ("serum", "moisturiser", "lipstick", "shampoo"),
+)
+TICKET_SUBJECTS = (  # indexed like TICKET_CATEGORIES
+    ("Where is my order?", "Order not delivered yet", "Parcel is late"),
+    ("Item arrived damaged", "Broken on arrival"),
+    ("Wrong item received", "This is not what I ordered"),
+    ("Charged twice", "Refund not received"),
+    ("Size exchange", "Wrong size"),
+)
+TICKET_BODIES = (
+    ("My {item} was due last week and the tracking has not moved.",
+     "The delivery is late and nobody tells me when my {item} will arrive."),
+    ("The {item} arrived broken and the box was crushed.", "My {item} is damaged, I want a replacement."),
+    ("I ordered a {item} but received something else.", "Wrong {item} in the parcel, please send the right one."),
+    ("I was charged twice for one order, please refund the second payment.",
+     "My refund has still not arrived after two weeks."),
+    ("The {item} is too small, can I exchange it for a bigger size?", "The size chart is wrong, the {item} is too large."),
+)
+TICKET_BODY_MISSING_SHARE = 0.1
+TICKET_CONTACT_SHARE = 0.01
 
 FIRST_NAMES = (
     "ana", "ben", "carla", "david", "emma", "farid", "grace", "hugo", "ines", "jonas", "kai", "lena", "mateo",
@@ -197,7 +256,7 @@ SCHEMAS = {
     "tickets": pa.schema([
         ("ticket_id", pa.string()), ("customer_id", pa.string()), ("order_id", pa.string()),
         ("opened_at", TIMESTAMP_UTC), ("resolved_at", TIMESTAMP_UTC), ("category", pa.string()),
-        ("status", pa.string()),
+        ("status", pa.string()), ("subject", pa.string()), ("body", pa.string()),
     ]),
     "returns": pa.schema([
         ("return_id", pa.string()), ("order_id", pa.string()), ("customer_id", pa.string()),
@@ -248,9 +307,11 @@ def generate(
     _draw_progress(stream, 0, customers)
     for chunk, chunk_seed in enumerate(chunk_seeds):
         rng = np.random.default_rng(chunk_seed)
+        reasons_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(REASONS_STREAM, chunk)))
         first_customer = chunk * chunk_customers
         chunk_first_days = first_order_days[first_customer:first_customer + chunk_customers]
-        tables = _simulate_chunk(rng, chunk_first_days, first_customer + 1, calendar, next_numbers, chunk == 0)
+        tables = _simulate_chunk(rng, reasons_rng, chunk_first_days, first_customer + 1, calendar, next_numbers,
+                                 chunk == 0)
         for name, table in tables.items():
             row_counts[name] += table.num_rows
         _write_chunk(tables, out_dir, chunk, single_file)
@@ -308,6 +369,7 @@ def _draw_first_order_days(rng: np.random.Generator, customers: int, calendar: _
 
 def _simulate_chunk(
     rng: np.random.Generator,
+    reasons_rng: np.random.Generator,
     first_order_days: np.ndarray,
     first_customer_number: int,
     calendar: _Calendar,
@@ -330,6 +392,7 @@ def _simulate_chunk(
         "tickets": _tickets_table(rng, orders, order_arrays, customer_ids, order_ids, calendar, next_numbers),
         "returns": _returns_table(rng, orders, order_arrays, customer_ids, order_ids, calendar, next_numbers),
     }
+    tables = _plant_reasons(reasons_rng, tables, calendar, emails.take(orders["position"]))
     if plant_problems:
         tables = _plant_data_quality_problems(rng, tables, next_numbers)
     return tables
@@ -650,6 +713,8 @@ def _tickets_table(
         _timestamps(calendar, resolved[keep], null_mask=is_open[keep]),
         _labels(TICKET_CATEGORIES, category[keep]),
         _labels(("resolved", "open"), is_open[keep].astype(np.int64)),
+        pa.nulls(keep.size, pa.string()),  # subject and body: written by _plant_reasons
+        pa.nulls(keep.size, pa.string()),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["tickets"])
 
@@ -694,6 +759,124 @@ def _returns_table(
         pa.array(refund[keep], pa.float64()),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["returns"])
+
+
+def _plant_reasons(
+    rng: np.random.Generator, tables: dict[str, pa.Table], calendar: _Calendar, order_emails: pa.Array,
+) -> dict[str, pa.Table]:
+    """Plant what the "why customers leave" page should find (see REASONS_STREAM); rng is that stream's.
+
+    Customers leave after a slow delivery delay, a late-delivery comment or a defect return (their later orders, and
+    the surveys, tickets and returns about those orders, are removed); the text columns are filled.
+    """
+    orders, surveys, tickets, returns = (tables[name] for name in ("orders", "surveys", "tickets", "returns"))
+    order_ids = orders["order_id"]
+    order_category = pc.index_in(orders["product_category"], pa.array(PRODUCT_CATEGORIES)).to_numpy()
+    ticket_order = pc.index_in(tickets["order_id"], order_ids).to_numpy()
+    survey_order = pc.index_in(surveys["order_id"], order_ids).to_numpy(zero_copy_only=False)
+
+    resolution_days = pc.divide(
+        pc.cast(pc.microseconds_between(tickets["opened_at"], tickets["resolved_at"]), pa.float64()), 86_400e6)
+    slow_delay = pc.and_(pc.equal(tickets["category"], "delivery_delay"),
+                         pc.fill_null(pc.greater_equal(resolution_days, 1.0), True)).to_numpy(zero_copy_only=False)
+    late_comment = np.zeros(surveys.num_rows, dtype=bool)
+    for template in COMMENT_TEMPLATES[NEGATIVE_DELIVERY]:
+        late_comment |= pc.fill_null(pc.starts_with(surveys["comment"], template), False).to_numpy(zero_copy_only=False)
+    defect_return = pc.is_in(returns["reason"], pa.array(DEFECT_RETURN_REASONS)).to_numpy(zero_copy_only=False)
+    return_order = pc.index_in(returns["order_id"], order_ids).to_numpy()
+    triggers = np.concatenate([
+        ticket_order[slow_delay & (rng.random(tickets.num_rows) < LEAVE_AFTER_SLOW_DELIVERY_DELAY)],
+        survey_order[late_comment & (rng.random(surveys.num_rows) < LEAVE_AFTER_LATE_DELIVERY_COMMENT)],
+        return_order[defect_return & (rng.random(returns.num_rows) < LEAVE_AFTER_DEFECT_RETURN)],
+    ])
+
+    # A customer leaves at their earliest triggering order: their orders placed after it never happen.
+    customer_codes = pc.index_in(orders["customer_id"], pc.unique(orders["customer_id"])).to_numpy()
+    ordered_seconds = pc.cast(orders["ordered_at"], pa.int64()).to_numpy()
+    leaves_at = np.full(customer_codes.max() + 1 if len(customer_codes) else 0, np.iinfo(np.int64).max)
+    np.minimum.at(leaves_at, customer_codes[triggers], ordered_seconds[triggers])
+    # The planted negative revenues (_describe_orders) stay: the data checks look for them.
+    removed = (ordered_seconds > leaves_at[customer_codes]) & (orders["revenue"].to_numpy() >= 0)
+    kept_ticket = ~removed[ticket_order]
+    kept_survey = ~removed[survey_order]
+    kept_return = ~removed[return_order]
+
+    surveys = surveys.filter(pa.array(kept_survey))
+    survey_order = survey_order[kept_survey]
+    surveys = surveys.set_column(
+        surveys.schema.get_field_index("comment"), "comment",
+        _more_comments(rng, surveys, calendar, order_category[survey_order]))
+    tickets = tickets.filter(pa.array(kept_ticket))
+    ticket_order = ticket_order[kept_ticket]
+    subjects, bodies = _ticket_texts(rng, tickets, order_category[ticket_order], order_emails.take(ticket_order))
+    tickets = tickets.set_column(tickets.schema.get_field_index("subject"), "subject", subjects)
+    tickets = tickets.set_column(tickets.schema.get_field_index("body"), "body", bodies)
+    return {
+        **tables, "orders": orders.filter(pa.array(~removed)), "surveys": surveys, "tickets": tickets,
+        "returns": returns.filter(pa.array(kept_return)),
+    }
+
+
+def _fill_items(rng: np.random.Generator, texts: np.ndarray, category: np.ndarray) -> np.ndarray:
+    """Replace "{item}" in each text by a product of its order's category (drawn from rng for every row)."""
+    draw = rng.random(texts.size)
+    filled = texts.copy()
+    for row in np.flatnonzero([text is not None and "{item}" in text for text in texts]):
+        items = ITEMS[category[row]]
+        filled[row] = texts[row].replace("{item}", items[int(draw[row] * len(items))])
+    return filled
+
+
+def _more_comments(
+    rng: np.random.Generator, surveys: pa.Table, calendar: _Calendar, category: np.ndarray,
+) -> pa.Array:
+    """The comment column with products named, the rising app complaints, and a few other-language and empty ones."""
+    comments = np.asarray(surveys["comment"].to_pylist(), dtype=object)
+    comments = _fill_items(rng, comments, category)
+    score = surveys["score"].to_numpy()
+    is_csat = pc.equal(pc.utf8_lower(surveys["kind"]), "csat").to_numpy(zero_copy_only=False)
+    unhappy = np.where(is_csat, score <= 2, score <= 6)
+    happy = np.where(is_csat, score >= 4, score >= 9)
+    end_seconds = calendar.start_epoch_seconds + calendar.horizon_days * SECONDS_PER_DAY
+    days_before_end = (end_seconds - pc.cast(surveys["submitted_at"], pa.int64()).to_numpy() // 1_000_000) / SECONDS_PER_DAY
+    ramp = np.clip(1.0 - days_before_end / RISING_THEME_DAYS, 0.0, 1.0) * RISING_THEME_MAX_SHARE
+    draw = rng.random(len(comments))
+    pick = rng.integers(len(RISING_THEME_TEMPLATES), size=len(comments))
+    without = np.array([comment is None for comment in comments], dtype=bool)
+    app = without & ~happy & (draw < ramp)
+    comments[app] = np.asarray(RISING_THEME_TEMPLATES, dtype=object)[pick[app]]
+
+    without &= ~app
+    other_draw = rng.random(len(comments))
+    language = rng.integers(len(OTHER_LANGUAGE_COMMENTS[0]), size=len(comments))
+    for mood, rows in enumerate((happy, unhappy)):
+        chosen = without & rows & (other_draw < OTHER_LANGUAGE_SHARE)
+        comments[chosen] = np.asarray(OTHER_LANGUAGE_COMMENTS[mood], dtype=object)[language[chosen]]
+        without &= ~chosen
+    empty = without & (rng.random(len(comments)) < EMPTY_COMMENT_SHARE)
+    comments[empty] = np.asarray(EMPTY_COMMENTS, dtype=object)[rng.integers(len(EMPTY_COMMENTS), size=len(comments))[empty]]
+    return pa.array(comments, pa.string())
+
+
+def _ticket_texts(
+    rng: np.random.Generator, tickets: pa.Table, category: np.ndarray, emails: pa.Array,
+) -> tuple[pa.Array, pa.Array]:
+    """A subject and a body per ticket, from its category; some bodies are missing, a few carry contact details."""
+    ticket_category = pc.index_in(tickets["category"], pa.array(TICKET_CATEGORIES)).to_numpy()
+    size = tickets.num_rows
+    subject_draw, body_draw = rng.random(size), rng.random(size)
+    subjects = np.array([TICKET_SUBJECTS[code][int(draw * len(TICKET_SUBJECTS[code]))]
+                         for code, draw in zip(ticket_category, subject_draw)], dtype=object)
+    bodies = np.array([TICKET_BODIES[code][int(draw * len(TICKET_BODIES[code]))]
+                       for code, draw in zip(ticket_category, body_draw)], dtype=object)
+    bodies = _fill_items(rng, bodies, category)
+    contact = np.flatnonzero(rng.random(size) < TICKET_CONTACT_SHARE)
+    phones = rng.integers(len(PII_PHONES), size=contact.size)
+    by_email = rng.random(contact.size) < 0.5
+    for row, phone, email, use_email in zip(contact, phones, emails.take(contact).to_pylist(), by_email):
+        bodies[row] += f" You can reach me at {email}." if use_email else f" Call me on {PII_PHONES[phone]}."
+    bodies[rng.random(size) < TICKET_BODY_MISSING_SHARE] = None
+    return pa.array(subjects, pa.string()), pa.array(bodies, pa.string())
 
 
 def _plant_data_quality_problems(

@@ -84,8 +84,168 @@ def style(fig: go.Figure, title: str, x_title: str | None, y_title: str | None, 
     return fig
 
 
+# How a period that is not over is drawn, the same on every chart with a time axis: a lighter, hatched bar or
+# a dashed line with open markers, "in progress" in its hover, and one legend entry saying so.
+IN_PROGRESS = "in progress"
+GRAIN_NOUNS = {"week": "week", "month": "month", "quarter": "quarter", "day": "day"}
+PERIOD_HOVER = {"week": "week of %{x|%d %b %Y}", "month": "%{x|%b %Y}", "quarter": "%{x|Q%q %Y}",
+                "day": "%{x|%d %b %Y}"}
+
+
+def declare_periods(fig: go.Figure, grain: str, anchor: str = "start", window_days: int = 0) -> go.Figure:
+    """Say which period each date on the x axis stands for (``layout.meta["periods"]``), so the hygiene check
+    can tell which points are not final: a point dated x covers the ``grain`` starting (or ending) at x, and its
+    value is final once that period and ``window_days`` more are over."""
+    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    meta["periods"] = {"grain": grain, "anchor": anchor, "window_days": int(window_days)}
+    fig.update_layout(meta=meta)
+    return fig
+
+
+def period_label(start, grain: str) -> str:
+    """``Nov 2026``, ``Q4 2026``, ``week of 9 Nov 2026``: a period as a person names it."""
+    stamp = pd.Timestamp(start)
+    if grain == "month":
+        return stamp.strftime("%b %Y")
+    if grain == "quarter":
+        return f"Q{stamp.quarter} {stamp.year}"
+    if grain == "week":
+        return f"week of {stamp.day} {stamp.strftime('%b %Y')}"
+    return f"{stamp.day} {stamp.strftime('%b %Y')}"
+
+
+def in_progress_words(grain: str, window_days: int = 0) -> str:
+    """``month in progress: not final`` (or the window's words) for hovers and legends."""
+    if window_days:
+        return f"{IN_PROGRESS}: not every customer has had {window_days} days yet"
+    return f"{GRAIN_NOUNS.get(grain, grain)} {IN_PROGRESS}: not final"
+
+
+def _split(rows: pd.DataFrame, flag: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if flag not in rows.columns:
+        return rows, rows.iloc[0:0]
+    partial = rows[flag].fillna(False).astype(bool)
+    return rows[~partial], rows[partial]
+
+
+def _legend_note(fig: go.Figure, grain: str, window_days: int, kind: str) -> None:
+    """One legend entry explaining the in-progress mark, in grey so it reads as a mark, not a series: a
+    zero-height hatched bar or an undrawn dashed line at the first date (an empty trace would not be listed)."""
+    name = (f"Not final: {window_days} days not over ({IN_PROGRESS})" if window_days
+            else f"{GRAIN_NOUNS.get(grain, grain).capitalize()} {IN_PROGRESS}")
+    first = next((trace.x[0] for trace in fig.data if trace.x is not None and len(trace.x)), None)
+    if first is None:
+        return
+    if kind == "bar":
+        fig.add_bar(x=[first], y=[0], name=name, hoverinfo="skip", legendrank=2000, showlegend=True,
+                    marker={"color": PALETTE["neutral"], "opacity": 0.6,
+                            "pattern": {"shape": "/", "solidity": 0.3, "fgcolor": "white"}})
+    else:
+        fig.add_scatter(x=[first], y=[None], name=name, mode="lines+markers", hoverinfo="skip", legendrank=2000,
+                        showlegend=True, line={"color": PALETTE["neutral"], "dash": "dot", "width": 2},
+                        marker={"color": "white", "size": 8, "line": {"color": PALETTE["neutral"], "width": 2}})
+
+
+def period_bars(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, hovertemplate: str,
+                grain: str, flag: str = "is_partial_period", window_days: int = 0, **kwargs) -> None:
+    """Bars per period; the rows flagged as not final go in a second, lighter, hatched trace whose name and
+    hover say "in progress"."""
+    complete, partial = _split(rows, flag)
+    fig.add_bar(x=complete[x], y=complete[y], name=name, marker_color=colour, hovertemplate=hovertemplate,
+                legendgroup=name, **_take(kwargs, complete))
+    if len(partial):
+        note = in_progress_words(grain, window_days)
+        fig.add_bar(x=partial[x], y=partial[y], name=f"{name} ({IN_PROGRESS})", legendgroup=name, showlegend=False,
+                    marker={"color": colour, "opacity": 0.6, "pattern": {"shape": "/", "solidity": 0.3,
+                                                                         "fgcolor": "white"}},
+                    hovertemplate=hovertemplate.replace("<extra>", f"<br><i>{note}</i><extra>", 1)
+                    if "<extra>" in hovertemplate else hovertemplate + f"<br><i>{note}</i>",
+                    **_take(kwargs, partial))
+
+
+def period_line(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, hovertemplate: str,
+                grain: str, flag: str = "is_partial_period", window_days: int = 0, width: float = 2,
+                **kwargs) -> None:
+    """A line per period: solid through the final points, dashed with open markers to the points that are not
+    final (their trace's name and hover say "in progress")."""
+    complete, partial = _split(rows, flag)
+    fig.add_scatter(x=complete[x], y=complete[y], name=name, mode="lines+markers", legendgroup=name,
+                    line={"color": colour, "width": width}, marker={"size": 6}, hovertemplate=hovertemplate,
+                    **_take(kwargs, complete))
+    if len(partial):
+        note = in_progress_words(grain, window_days)
+        bridge = pd.concat([complete.tail(1), partial]) if len(complete) else partial
+        fig.add_scatter(x=bridge[x], y=bridge[y], name=f"{name} ({IN_PROGRESS})", mode="lines", legendgroup=name,
+                        showlegend=False, line={"color": colour, "width": width, "dash": "dot"},
+                        hoverinfo="skip", hovertext=[note] * len(bridge), **_axis_only(kwargs))
+        fig.add_scatter(x=partial[x], y=partial[y], name=f"{name} ({IN_PROGRESS})", mode="markers",
+                        legendgroup=name, showlegend=False,
+                        marker={"color": "white", "size": 8, "line": {"color": colour, "width": 2}},
+                        hovertemplate=hovertemplate.replace("<extra>", f"<br><i>{note}</i><extra>", 1)
+                        if "<extra>" in hovertemplate else hovertemplate + f"<br><i>{note}</i>",
+                        **_take(kwargs, partial))
+
+
+def _take(kwargs: dict, rows: pd.DataFrame) -> dict:
+    """kwargs for a trace of these rows: ``customdata`` given as column names is taken from the rows."""
+    taken = dict(kwargs)
+    columns = taken.pop("custom_columns", None)
+    if columns:
+        taken["customdata"] = rows[list(columns)].to_numpy() if len(rows) else []
+    return taken
+
+
+def _axis_only(kwargs: dict) -> dict:
+    return {key: value for key, value in kwargs.items() if key in ("yaxis", "xaxis")}
+
+
+def time_axis(fig: go.Figure, grain: str, dates, title: str | None = None) -> None:
+    """Ticks on whole periods, labelled as the period is named (``Nov`` over ``2026``), never rotated: one a
+    period up to 7 periods, then every 2nd, 3rd, ... so the labels fit a half-width chart (a monthly series once
+    had weekly tick labels, and 13 monthly labels were rotated on top of each other)."""
+    values = pd.to_datetime(pd.Series(list(dates))).dropna().sort_values().unique()
+    count = len(values)
+    every = 1 if count <= 7 else 2 if count <= 14 else 3 if count <= 21 else 6 if count <= 42 else 12
+    if grain == "month":
+        fig.update_xaxes(dtick=f"M{every}", tickformat="%b<br>%Y", ticklabelmode="instant")
+    elif grain == "quarter":
+        fig.update_xaxes(dtick=f"M{3 * every}", tickformat="Q%q<br>%Y")
+    elif grain == "week":
+        fig.update_xaxes(dtick=7 * 86_400_000 * every, tickformat="%-d %b<br>%Y",
+                         tick0=pd.Timestamp(values[0]).strftime("%Y-%m-%d") if count else None)
+    fig.update_xaxes(tickangle=0)
+    if count:
+        half = {"week": pd.Timedelta(days=4), "month": pd.Timedelta(days=16), "quarter": pd.Timedelta(days=46)}.get(
+            grain, pd.Timedelta(days=1))
+        fig.update_xaxes(range=[pd.Timestamp(values[0]) - half, pd.Timestamp(values[-1]) + half])
+    if title is not None:
+        fig.update_xaxes(title_text=title)
+
+
+def dual_axes(fig: go.Figure, left_top: float, right_top: float, left: dict, right: dict,
+              integer_left: bool = False, integer_right: bool = False) -> None:
+    """Both y axes from 0 with the same number of round steps, so their grid lines coincide."""
+    left_ticks, right_ticks = formatting.aligned_ticks(_top(left_top), _top(right_top), integer_left, integer_right)
+    fig.update_layout(yaxis={**left, **left_ticks},
+                      yaxis2={"overlaying": "y", "side": "right", "showgrid": False, **right, **right_ticks})
+
+
+def _top(value) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return 1.0
+    return value if math.isfinite(value) and value > 0 else 1.0
+
+
+def bar_headroom(fig: go.Figure, top: float, share: float = 0.15, axis: str = "yaxis") -> None:
+    """Room above the tallest bar for its outside label (labels were cut at the top)."""
+    top = _top(top)
+    fig.update_layout({axis: {"range": [0, top * (1 + share)]}})
+
+
 def sparkline(values: pd.Series, dates: pd.Series, value_format: str = ",.0f", colour: str | None = None) -> go.Figure:
-    """A tiny line chart for a KPI card (no axes), oldest to newest."""
+    """A tiny line chart for a KPI card (no axes), oldest to newest; each point is a whole week ending on its date."""
     fig = go.Figure(
         go.Scatter(
             x=dates,
@@ -93,7 +253,7 @@ def sparkline(values: pd.Series, dates: pd.Series, value_format: str = ",.0f", c
             mode="lines+markers",
             line={"color": colour or PALETTE["primary"], "width": 2},
             marker={"size": 3},
-            hovertemplate=f"week ending %{{x|%d %b %Y}}: %{{y:{value_format}}}<extra></extra>",
+            hovertemplate=f"7 days ending %{{x|%d %b %Y}}: %{{y:{value_format}}}<extra></extra>",
         )
     )
     fig.update_layout(
@@ -101,53 +261,75 @@ def sparkline(values: pd.Series, dates: pd.Series, value_format: str = ",.0f", c
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return fig
+    return declare_periods(fig, "week", anchor="end")
 
 
 def weekly_trend(weeks: pd.DataFrame) -> go.Figure:
-    """Orders and revenue per week (bars, left axis) with active customers (line, right axis)."""
+    """Revenue per week (bars, left axis) with active customers (line, right axis); weeks are the 7 days
+    ending on each date, counted back from the as-of date, so every week is complete."""
     weeks = weeks.sort_values("week_end")
+    money_format = formatting.d3_format("money", weeks["revenue"])
     fig = go.Figure()
     fig.add_bar(
         x=weeks["week_end"], y=weeks["revenue"], name="Revenue", marker_color=PALETTE["primary"], opacity=0.85,
-        hovertemplate="week ending %{x|%d %b %Y}<br>revenue %{y:$,.0f}<extra></extra>",
+        hovertemplate=f"7 days ending %{{x|%d %b %Y}}<br>revenue %{{y:{money_format}}}<extra></extra>",
     )
     fig.add_scatter(
         x=weeks["week_end"], y=weeks["active_customers"], name="Active customers", yaxis="y2", mode="lines+markers",
         line={"color": PALETTE["secondary"], "width": 2},
-        hovertemplate="week ending %{x|%d %b %Y}<br>%{y:,} active customers<extra></extra>",
+        hovertemplate="7 days ending %{x|%d %b %Y}<br>%{y:,} active customers<extra></extra>",
     )
     style(fig, "Weekly revenue and active customers", "Week ending", "Revenue ($)")
-    fig.update_layout(
-        yaxis={"tickprefix": CURRENCY, "tickformat": ",.0f", "rangemode": "tozero"},
-        yaxis2={"title": "Active customers", "overlaying": "y", "side": "right", "tickformat": ",.0f",
-                "rangemode": "tozero", "showgrid": False},
-    )
-    return fig
+    dual_axes(fig, weeks["revenue"].max(), weeks["active_customers"].max(),
+              {"tickprefix": CURRENCY, "tickformat": ",.0f"},
+              {"title": {"text": "Active customers"}, "tickformat": ",.0f"}, integer_right=True)
+    fig.update_xaxes(tickformat="%-d %b<br>%Y")
+    return declare_periods(fig, "week", anchor="end")
+
+
+def period_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
+    """The Overview's trend: revenue per period (bars) and active customers (line, right axis), following the
+    sidebar's Trend range and Period; the period still in progress is marked."""
+    rows = periods.sort_values("period_start")
+    money_format = formatting.d3_format("money", rows["revenue"])
+    when = PERIOD_HOVER[grain]
+    fig = go.Figure()
+    period_bars(fig, rows, "period_start", "revenue", "Revenue", PALETTE["primary"],
+                f"{when}<br>revenue %{{y:{money_format}}} from %{{customdata[0]:,}} orders<extra></extra>", grain,
+                custom_columns=["orders"])
+    period_line(fig, rows, "period_start", "active_customers", "Active customers", PALETTE["secondary"],
+                f"{when}<br>%{{y:,}} active customers<extra></extra>", grain, yaxis="y2")
+    if rows["is_partial_period"].any():
+        _legend_note(fig, grain, 0, "bar")
+    style(fig, f"Revenue and active customers per {grain}", None, "Revenue ($)")
+    dual_axes(fig, rows["revenue"].max(), rows["active_customers"].max(),
+              {"tickprefix": CURRENCY, "tickformat": ",.0f"},
+              {"title": {"text": "Active customers"}, "tickformat": ",.0f"}, integer_right=True)
+    time_axis(fig, grain, rows["period_start"])
+    return declare_periods(fig, grain)
 
 
 def activity_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     """New and returning customers per period (stacked bars) with the returning-customer rate."""
-    periods = periods.sort_values("period_start")
-    label = {"week": "Week starting", "month": "Month", "quarter": "Quarter starting"}[grain]
+    rows = periods.sort_values("period_start")
+    when = PERIOD_HOVER[grain]
     fig = go.Figure()
-    fig.add_bar(x=periods["period_start"], y=periods["new_customers"], name="New customers",
-                marker_color=PALETTE["secondary"],
-                hovertemplate="%{x|%d %b %Y}<br>%{y:,} new customers<extra></extra>")
-    fig.add_bar(x=periods["period_start"], y=periods["returning_customers"], name="Returning customers",
-                marker_color=PALETTE["primary"],
-                hovertemplate="%{x|%d %b %Y}<br>%{y:,} returning customers<extra></extra>")
-    fig.add_scatter(x=periods["period_start"], y=periods["returning_customer_rate"], name="Returning-customer rate",
-                    yaxis="y2", mode="lines", line={"color": PALETTE["ink"], "width": 2},
-                    hovertemplate="%{x|%d %b %Y}<br>returning-customer rate %{y:.1%}<extra></extra>")
-    style(fig, f"Active customers per {grain}: new vs returning", label, "Customers")
-    fig.update_layout(
-        barmode="stack",
-        yaxis={"tickformat": ","},
-        yaxis2={"title": "Returning-customer rate", "overlaying": "y", "side": "right", "tickformat": ".0%",
-                "range": [0, 1], "tickmode": "linear", "dtick": 0.25, "showgrid": False},
-    )
-    return fig
+    period_bars(fig, rows, "period_start", "new_customers", "New customers", PALETTE["secondary"],
+                f"{when}<br>%{{y:,}} new customers<extra></extra>", grain)
+    period_bars(fig, rows, "period_start", "returning_customers", "Returning customers", PALETTE["primary"],
+                f"{when}<br>%{{y:,}} returning customers<extra></extra>", grain)
+    period_line(fig, rows, "period_start", "returning_customer_rate", "Returning-customer rate", PALETTE["ink"],
+                f"{when}<br>returning-customer rate %{{y:.1%}}<extra></extra>", grain, yaxis="y2")
+    if rows["is_partial_period"].any():
+        _legend_note(fig, grain, 0, "bar")
+    style(fig, f"Active customers per {grain}: new and returning", None, "Customers")
+    rate_top = rows["returning_customer_rate"].max()
+    dual_axes(fig, rows["active_customers"].max(), max(_top(rate_top), 0.0) if pd.notna(rate_top) else 1.0,
+              {"tickformat": ",.0f"}, {"title": {"text": "Returning-customer rate"}, "tickformat": ".0%"},
+              integer_left=True)
+    fig.update_layout(barmode="stack")
+    time_axis(fig, grain, rows["period_start"])
+    return declare_periods(fig, grain)
 
 
 def cohort_matrix(cohorts: pd.DataFrame, value_column: str) -> pd.DataFrame:
@@ -156,7 +338,8 @@ def cohort_matrix(cohorts: pd.DataFrame, value_column: str) -> pd.DataFrame:
 
 
 def cohort_label(cohort_start, grain: str) -> str:
-    """``2024-03`` for months, ``2024-Q1`` for quarters, ``2024-03-04`` for weeks."""
+    """The cohort's id in URLs and pickers: ``2024-03`` for months, ``2024-Q1`` for quarters, ``2024-03-04`` for
+    weeks (``period_label`` is how it reads: ``Mar 2024``)."""
     stamp = pd.Timestamp(cohort_start)
     if grain == "month":
         return stamp.strftime("%Y-%m")
@@ -167,14 +350,14 @@ def cohort_label(cohort_start, grain: str) -> str:
 
 def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "retention_rate",
                    measure_label: str = "Customer retention") -> go.Figure:
-    """Retention heatmap: % in cells, colour scaled to periods >= 1, unfinished cells marked with *,
-    small cohorts dimmed, and invisible markers on cell centres so a click selects a cell."""
+    """Retention heatmap: % in cells, colour scaled to periods >= 1, unfinished cells marked with * (and
+    "in progress" in their hover), small cohorts dimmed, and invisible markers on cell centres so a click
+    selects a cell."""
     values = cohort_matrix(cohorts, value_column)
     partial = cohort_matrix(cohorts, "is_partial_period").fillna(False).astype(bool)
     sizes = cohorts.groupby("cohort_start")["cohort_size"].first().reindex(values.index)
     small = cohorts.groupby("cohort_start")["is_small_cohort"].first().reindex(values.index).fillna(False)
-    labels = [cohort_label(value, grain) for value in values.index]
-    y_labels = [f"{label} (n={size:,})" for label, size in zip(labels, sizes)]
+    y_labels = [f"{period_label(value, grain)} (n={size:,})" for value, size in zip(values.index, sizes)]
     periods = list(values.columns)
     later = values.loc[:, [period for period in periods if period >= 1]]
     top = float(later.max().max()) if later.size and not later.isna().all().all() else 1.0
@@ -193,7 +376,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
         go.Heatmap(
             z=values.values, x=periods, y=y_labels, text=text, texttemplate="%{text}",
             textfont={"size": 10 if len(periods) <= 18 else 8}, zmin=0, zmax=top, colorscale="Blues",
-            colorbar={"title": "Share", "tickformat": ".0%"},
+            colorbar={"title": {"text": "Share"}, "tickformat": ".0%"},
             hoverinfo="skip", xgap=1, ygap=1,
         )
     )
@@ -204,17 +387,18 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
                           fillcolor="white", opacity=0.55, line_width=0, layer="above")
     # Clickable cell centres (Streamlit's plotly.js emits no selection for heatmap clicks).
     cells = cohorts.dropna(subset=[value_column])
+    notes = [f" ({grain} {IN_PROGRESS}: not final)" if flag else "" for flag in cells["is_partial_period"].astype(bool)]
     fig.add_scatter(
         x=cells["period_number"],
-        y=[f"{cohort_label(c, grain)} (n={n:,})" for c, n in zip(cells["cohort_start"], cells["cohort_size"])],
+        y=[f"{period_label(c, grain)} (n={n:,})" for c, n in zip(cells["cohort_start"], cells["cohort_size"])],
         mode="markers", marker={"size": 18, "opacity": 0.01, "symbol": "square", "color": "black"},
         customdata=list(zip([pd.Timestamp(c).date().isoformat() for c in cells["cohort_start"]], cells["period_number"],
-                            cells[value_column])),
-        hovertemplate=f"cohort %{{y}}<br>{grain} %{{x}} after first order<br>{measure_label} %{{customdata[2]:.1%}}"
-                      "<br><i>click to list these customers</i><extra></extra>",
+                            cells[value_column], notes)),
+        hovertemplate=f"cohort %{{y}}<br>{grain} %{{x}} after first order%{{customdata[3]}}<br>{measure_label} "
+                      "%{customdata[2]:.1%}<br><i>click to list these customers</i><extra></extra>",
         showlegend=False, name="cells",
     )
-    style(fig, f"{measure_label} by {grain} cohort (* = period still in progress)",
+    style(fig, f"{measure_label} by {grain} cohort (* = {grain} still in progress)",
           f"{grain.capitalize()}s since first order", "Cohort (first order) and size",
           height=max(380, 26 * len(values.index) + 140))
     fig.update_yaxes(autorange="reversed", type="category")
@@ -227,7 +411,8 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
 
 def retention_curves(cohorts: pd.DataFrame, grain: str, chosen: list, value_column: str = "retention_rate",
                      measure_label: str = "Customer retention") -> go.Figure:
-    """The size-weighted average retention curve (complete periods only) plus chosen cohorts."""
+    """The size-weighted average retention curve (complete periods only) plus chosen cohorts, each with its
+    period still in progress dashed (it would read as a collapse otherwise)."""
     complete = cohorts[~cohorts["is_partial_period"].astype(bool)].copy()
     complete["weighted"] = complete[value_column] * complete["cohort_size"]
     average = complete.groupby("period_number").agg(weighted=("weighted", "sum"), size=("cohort_size", "sum"))
@@ -236,13 +421,19 @@ def retention_curves(cohorts: pd.DataFrame, grain: str, chosen: list, value_colu
     fig.add_scatter(x=average["period_number"], y=average["value"], name="All cohorts (weighted)",
                     mode="lines", line={"color": PALETTE["ink"], "width": 3},
                     hovertemplate=f"{grain} %{{x}}: %{{y:.1%}}<extra>all cohorts</extra>")
-    for cohort in chosen:
+    colours = ["#2563eb", "#f59e0b", "#16a34a", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
+    any_partial = False
+    for index, cohort in enumerate(chosen):
         rows = cohorts[cohorts["cohort_start"] == pd.Timestamp(cohort)].sort_values("period_number")
-        name = cohort_label(cohort, grain)
-        fig.add_scatter(x=rows["period_number"], y=rows[value_column], name=name, mode="lines+markers",
-                        hovertemplate=f"{grain} %{{x}}: %{{y:.1%}}<extra>{name}</extra>")
+        name = period_label(cohort, grain)
+        any_partial |= bool(rows["is_partial_period"].astype(bool).any())
+        period_line(fig, rows, "period_number", value_column, name, colours[index % len(colours)],
+                    f"{grain} %{{x}}: %{{y:.1%}}<extra>{name}</extra>", grain)
+    if any_partial:
+        _legend_note(fig, grain, 0, "scatter")
     style(fig, f"{measure_label} curves", f"{grain.capitalize()}s since first order", measure_label)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(dtick=1 if cohorts["period_number"].max() <= 24 else None)
     return fig
 
 
@@ -253,7 +444,7 @@ def period_k_across_cohorts(cohorts: pd.DataFrame, grain: str, period_number: in
     rows = rows.sort_values("cohort_start")
     fig = go.Figure(
         go.Bar(
-            x=[cohort_label(c, grain) for c in rows["cohort_start"]], y=rows[value_column],
+            x=[period_label(c, grain) for c in rows["cohort_start"]], y=rows[value_column],
             marker_color=[PALETTE["muted"] if small else PALETTE["primary"] for small in rows["is_small_cohort"]],
             customdata=rows["cohort_size"],
             hovertemplate="cohort %{x} (n=%{customdata:,})<br>%{y:.1%}<extra></extra>",
@@ -267,22 +458,25 @@ def period_k_across_cohorts(cohorts: pd.DataFrame, grain: str, period_number: in
 
 
 def rate_bars(frame: pd.DataFrame, category: str, rate: str, count: str, title: str, x_title: str,
-              y_title: str, low: str | None = None, high: str | None = None, colour: str | None = None) -> go.Figure:
-    """Horizontal-friendly bars of a rate per group, with the group size in hover and optional CI whiskers."""
+              y_title: str, low: str | None = None, high: str | None = None, colour: str | None = None,
+              field: str | None = None, unit: str = "customers") -> go.Figure:
+    """Bars of a rate per group (labelled values), the group size in hover, optional CI whiskers, and room above
+    the tallest bar for its label."""
     error = None
     if low and high:
         error = {"type": "data", "symmetric": False, "array": frame[high] - frame[rate],
                  "arrayminus": frame[rate] - frame[low], "color": PALETTE["ink"], "thickness": 1.2}
     fig = go.Figure(
         go.Bar(
-            x=frame[category].astype(str), y=frame[rate], error_y=error,
+            x=formatting.labels(frame[category], field or category), y=frame[rate], error_y=error,
             marker_color=colour or PALETTE["primary"], customdata=frame[count],
-            text=[format_percent(value) for value in frame[rate]], textposition="outside",
-            hovertemplate="%{x}<br>%{y:.1%} of %{customdata:,}<extra></extra>",
+            text=[formatting.rate(value) for value in frame[rate]], textposition="outside", cliponaxis=False,
+            hovertemplate=f"%{{x}}<br>%{{y:.1%}} of %{{customdata:,}} {unit}<extra></extra>",
         )
     )
     style(fig, title, x_title, y_title)
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(tickformat=".0%")
+    bar_headroom(fig, (frame[high] if high else frame[rate]).max())
     fig.update_xaxes(type="category")
     return fig
 
@@ -295,149 +489,166 @@ def time_to_second_order(days: pd.DataFrame, milestones: pd.DataFrame, bin_days:
     bins = rows.groupby("bin_start", as_index=False)["customers"].sum()
     fig = go.Figure()
     fig.add_bar(x=bins["bin_start"] + bin_days / 2, y=bins["customers"], width=bin_days * 0.9,
-                name="Customers", marker_color=PALETTE["primary"], customdata=bins["bin_start"] + bin_days - 1,
-                hovertemplate="days %{x:.0f}±3: %{y:,} customers placed their 2nd order<extra></extra>")
+                name="Customers", marker_color=PALETTE["primary"],
+                customdata=list(zip(bins["bin_start"], bins["bin_start"] + bin_days - 1)),
+                hovertemplate="days %{customdata[0]:.0f}–%{customdata[1]:.0f}: %{y:,} customers placed their "
+                              "2nd order<extra></extra>")
     fig.add_scatter(x=milestones["milestone_days"], y=milestones["reached_rate"], name="Ordered again by day N",
                     yaxis="y2", mode="lines+markers+text", line={"color": PALETTE["secondary"], "width": 2},
-                    text=[format_percent(value) for value in milestones["reached_rate"]], textposition="top left",
-                    customdata=milestones["eligible_customers"],
-                    hovertemplate="by day %{x}: %{y:.1%} of %{customdata:,} eligible customers<extra></extra>")
+                    text=[formatting.rate(value) for value in milestones["reached_rate"]], textposition="top left",
+                    customdata=milestones["eligible_customers"], cliponaxis=False,
+                    hovertemplate="by day %{x}: %{y:.1%} of %{customdata:,} customers whose first order is at least "
+                                  "that old<extra></extra>")
     style(fig, "Time to second order", "Days from first to second order", "Customers (per 7-day bin)")
-    fig.update_layout(
-        yaxis={"tickformat": ",", "rangemode": "tozero"},
-        yaxis2={"title": "Cumulative share ordered again", "overlaying": "y", "side": "right",
-                "tickformat": ".0%", "rangemode": "tozero", "showgrid": False},
-    )
-    fig.update_xaxes(range=[0, 370])
+    rate_top = milestones["reached_rate"].max() if len(milestones) else 1.0
+    dual_axes(fig, bins["customers"].max() if len(bins) else 1, (rate_top if pd.notna(rate_top) else 1.0) * 1.12,
+              {"tickformat": ",.0f"}, {"title": {"text": "Cumulative share ordered again"}, "tickformat": ".0%"},
+              integer_left=True)
+    fig.update_xaxes(range=[0, 370], dtick=30)
     return fig
 
 
 def second_order_rate_by_cohort(cohorts: pd.DataFrame, grain: str) -> go.Figure:
-    """The 90-day second-order rate of each first-order cohort (only cohorts with eligible customers)."""
+    """The 90-day second-order rate of each first-order cohort (only cohorts with eligible customers); a cohort
+    whose customers have not all had 90 days yet is drawn dashed and says so in its hover."""
     rows = cohorts[cohorts["eligible_customers"] > 0].sort_values("cohort_start")
-    fig = go.Figure(
-        go.Scatter(
-            x=rows["cohort_start"], y=rows["second_order_rate_90d"], mode="lines+markers",
-            line={"color": PALETTE["primary"], "width": 2}, customdata=rows["eligible_customers"],
-            hovertemplate="first order in %{x|%b %Y}<br>%{y:.1%} ordered again within 90 days "
-                          "(of %{customdata:,})<extra></extra>",
-        )
-    )
-    style(fig, f"Second order within 90 days, by {grain} of first order",
-          f"{grain.capitalize()} of first order", "Second order within 90 days")
+    fig = go.Figure()
+    period_line(fig, rows, "cohort_start", "second_order_rate_90d", "Second order within 90 days", PALETTE["primary"],
+                f"first order in {PERIOD_HOVER[grain].replace('%{x', '%{x')}<br>%{{y:.1%}} ordered again within 90 days"
+                " (of %{customdata[0]:,} customers with 90 days behind them, %{customdata[1]:,} in the cohort)"
+                "<extra></extra>", grain, window_days=90, custom_columns=["eligible_customers", "cohort_size"])
+    if rows.get("is_partial_period", pd.Series(dtype=bool)).astype(bool).any():
+        _legend_note(fig, grain, 90, "scatter")
+    style(fig, f"Second order within 90 days, by {grain} of first order", None, "Second order within 90 days")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    return fig
+    time_axis(fig, grain, rows["cohort_start"])
+    return declare_periods(fig, grain, window_days=90)
 
 
 def orders_per_customer(buckets: pd.DataFrame) -> go.Figure:
-    """How many valid orders customers have placed so far (bars, share of customers on hover)."""
+    """How many valid orders customers have placed so far (bars, share of customers as labels and on hover)."""
     rows = buckets.sort_values("bucket_order")
+    money_format = formatting.d3_format("money", rows["revenue"])
     fig = go.Figure(
         go.Bar(
-            x=rows["order_count_bucket"], y=rows["customers"], marker_color=PALETTE["primary"],
+            x=rows["order_count_bucket"].astype(str), y=rows["customers"], marker_color=PALETTE["primary"],
             customdata=list(zip(rows["customer_share"], rows["revenue"])),
-            text=[format_percent(value, 0) for value in rows["customer_share"]], textposition="outside",
-            hovertemplate="%{x} orders: %{y:,} customers (%{customdata[0]:.1%}), revenue $%{customdata[1]:,.0f}"
-                          "<extra></extra>",
+            text=[formatting.rate(value) for value in rows["customer_share"]], textposition="outside",
+            cliponaxis=False,
+            hovertemplate=f"%{{x}} orders: %{{y:,}} customers (%{{customdata[0]:.1%}}), revenue "
+                          f"%{{customdata[1]:{money_format}}}<extra></extra>",
         )
     )
     style(fig, "Orders per customer", "Valid orders placed so far", "Customers")
     fig.update_xaxes(type="category")
     fig.update_yaxes(tickformat=",")
+    bar_headroom(fig, rows["customers"].max())
     return fig
 
 
 def nps_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     """Promoters / passives / detractors as stacked shares per period, with the NPS line (right axis)."""
     rows = periods.sort_values("period_start")
+    when = PERIOD_HOVER[grain]
     fig = go.Figure()
     for group, column in (("detractor", "detractor_share"), ("passive", "passive_share"), ("promoter", "promoter_share")):
-        fig.add_bar(x=rows["period_start"], y=rows[column], name=f"{group.capitalize()}s",
-                    marker_color=NPS_COLOURS[group], opacity=0.8, customdata=rows["responses"],
-                    hovertemplate=f"%{{x|%d %b %Y}}<br>{group}s %{{y:.1%}} of %{{customdata:,}} responses<extra></extra>")
-    fig.add_scatter(x=rows["period_start"], y=rows["nps"], name="NPS", yaxis="y2", mode="lines+markers",
-                    line={"color": PALETTE["ink"], "width": 2.5},
-                    hovertemplate="%{x|%d %b %Y}<br>NPS %{y:.1f}<extra></extra>")
-    style(fig, f"NPS per {grain}: promoters, passives, detractors", grain.capitalize(), "Share of NPS responses")
+        period_bars(fig, rows, "period_start", column, f"{group.capitalize()}s", NPS_COLOURS[group],
+                    f"{when}<br>{group}s %{{y:.1%}} of %{{customdata[0]:,}} responses<extra></extra>", grain,
+                    custom_columns=["responses"])
+    period_line(fig, rows, "period_start", "nps", "NPS", PALETTE["ink"], f"{when}<br>NPS %{{y:.1f}}<extra></extra>",
+                grain, yaxis="y2", width=2.5)
+    if rows["is_partial_period"].any():
+        _legend_note(fig, grain, 0, "bar")
+    style(fig, f"NPS per {grain}: promoters, passives, detractors", None, "Share of NPS responses")
     fig.update_layout(
         barmode="stack",
-        yaxis={"tickformat": ".0%", "range": [0, 1]},
-        yaxis2={"title": "NPS (-100 to 100)", "overlaying": "y", "side": "right", "range": [-100, 100],
-                "showgrid": False, "zeroline": True},
+        yaxis={"tickformat": ".0%", "range": [0, 1], "dtick": 0.25, "tick0": 0},
+        yaxis2={"title": {"text": "NPS (-100 to 100)"}, "overlaying": "y", "side": "right", "range": [-100, 100],
+                "dtick": 50, "tick0": -100, "showgrid": False, "zeroline": False},
     )
-    return fig
+    time_axis(fig, grain, rows["period_start"])
+    return declare_periods(fig, grain)
 
 
 def csat_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     """CSAT (share of 4-5 scores) per period with the number of responses on hover."""
     rows = periods.sort_values("period_start")
-    fig = go.Figure(
-        go.Scatter(
-            x=rows["period_start"], y=rows["csat"], mode="lines+markers", line={"color": PALETTE["primary"], "width": 2},
-            customdata=list(zip(rows["responses"], rows["mean_score"])), name="CSAT",
-            hovertemplate="%{x|%d %b %Y}<br>CSAT %{y:.1%} of %{customdata[0]:,} responses "
-                          "(mean score %{customdata[1]:.2f} / 5)<extra></extra>",
-        )
-    )
-    style(fig, f"CSAT per {grain} (share of responses scoring 4-5)", grain.capitalize(), "CSAT")
-    fig.update_yaxes(tickformat=".0%", range=[0, 1])
-    return fig
+    fig = go.Figure()
+    period_line(fig, rows, "period_start", "csat", "CSAT", PALETTE["primary"],
+                f"{PERIOD_HOVER[grain]}<br>CSAT %{{y:.1%}} of %{{customdata[0]:,}} responses "
+                "(mean score %{customdata[1]:.1f} / 5)<extra></extra>", grain,
+                custom_columns=["responses", "mean_score"])
+    if rows["is_partial_period"].any():
+        _legend_note(fig, grain, 0, "scatter")
+    style(fig, f"CSAT per {grain} (share of responses scoring 4-5)", None, "CSAT")
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], dtick=0.25)
+    time_axis(fig, grain, rows["period_start"])
+    return declare_periods(fig, grain)
 
 
-def satisfaction_by_dimension(rows: pd.DataFrame, dimension_label: str) -> go.Figure:
-    """NPS (left) and CSAT (right) per value of a dimension, response counts on hover."""
+def satisfaction_by_dimension(rows: pd.DataFrame, dimension_label: str, field: str | None = None) -> go.Figure:
+    """NPS (left) and CSAT (right) per value of a dimension (labelled), response counts on hover."""
     from plotly.subplots import make_subplots
 
-    rows = rows.sort_values("dimension_value")
+    rows = rows.assign(shown=formatting.labels(rows["dimension_value"], field)).sort_values("shown")
     fig = make_subplots(rows=1, cols=2, subplot_titles=("NPS", "CSAT (share 4-5)"), horizontal_spacing=0.12)
-    fig.add_bar(x=rows["dimension_value"], y=rows["nps"], row=1, col=1, name="NPS", marker_color=PALETTE["primary"],
-                customdata=rows["nps_responses"], text=[format_number(v, 0) for v in rows["nps"]],
-                textposition="outside", hovertemplate="%{x}<br>NPS %{y:.1f} from %{customdata:,} responses<extra></extra>")
-    fig.add_bar(x=rows["dimension_value"], y=rows["csat"], row=1, col=2, name="CSAT", marker_color=PALETTE["secondary"],
-                customdata=rows["csat_responses"], text=[format_percent(v, 0) for v in rows["csat"]],
-                textposition="outside", hovertemplate="%{x}<br>CSAT %{y:.1%} from %{customdata:,} responses<extra></extra>")
+    fig.add_bar(x=rows["shown"], y=rows["nps"], row=1, col=1, name="NPS", marker_color=PALETTE["primary"],
+                customdata=rows["nps_responses"], text=[formatting.score(v) for v in rows["nps"]],
+                textposition="outside", cliponaxis=False,
+                hovertemplate="%{x}<br>NPS %{y:.1f} from %{customdata:,} responses<extra></extra>")
+    fig.add_bar(x=rows["shown"], y=rows["csat"], row=1, col=2, name="CSAT", marker_color=PALETTE["secondary"],
+                customdata=rows["csat_responses"], text=[formatting.rate(v) for v in rows["csat"]],
+                textposition="outside", cliponaxis=False,
+                hovertemplate="%{x}<br>CSAT %{y:.1%} from %{customdata:,} responses<extra></extra>")
     style(fig, f"Satisfaction by {dimension_label.lower()}", None, None)
     fig.update_layout(showlegend=False)
-    fig.update_yaxes(title_text="NPS (-100 to 100)", range=[-100, 100], row=1, col=1)
-    fig.update_yaxes(title_text="CSAT", tickformat=".0%", range=[0, 1.1], row=1, col=2)
+    fig.update_yaxes(title_text="NPS (-100 to 100)", range=[-100, 120], dtick=50, row=1, col=1)
+    fig.update_yaxes(title_text="CSAT", tickformat=".0%", range=[0, 1.15], dtick=0.25, row=1, col=2)
     fig.update_xaxes(title_text=dimension_label, type="category")
     return fig
 
 
 def response_rate(periods: pd.DataFrame, grain: str) -> go.Figure:
-    """Survey responses per valid order per period."""
+    """Survey responses per valid order per period; the period in progress is dashed (surveys come after the
+    orders, so its rate is not comparable yet)."""
     rows = periods.sort_values("period_start")
-    fig = go.Figure(
-        go.Scatter(x=rows["period_start"], y=rows["responses_per_order"], mode="lines+markers",
-                   line={"color": PALETTE["primary"], "width": 2}, customdata=list(zip(rows["responses"], rows["orders"])),
-                   hovertemplate="%{x|%d %b %Y}<br>%{y:.1%}: %{customdata[0]:,} responses / %{customdata[1]:,} orders"
-                                 "<extra></extra>")
-    )
-    style(fig, f"Survey response rate per {grain}", grain.capitalize(), "Responses per order")
+    fig = go.Figure()
+    period_line(fig, rows, "period_start", "responses_per_order", "Responses per order", PALETTE["primary"],
+                f"{PERIOD_HOVER[grain]}<br>%{{y:.1%}}: %{{customdata[0]:,}} responses / %{{customdata[1]:,}} orders"
+                "<extra></extra>", grain, custom_columns=["responses", "orders"])
+    if rows.get("is_partial_period", pd.Series(dtype=bool)).astype(bool).any():
+        _legend_note(fig, grain, 0, "scatter")
+    style(fig, f"Survey response rate per {grain}", None, "Responses per order")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
-    return fig
+    time_axis(fig, grain, rows["period_start"])
+    return declare_periods(fig, grain)
 
 
 def care_groups(rows: pd.DataFrame, title: str, x_title: str) -> go.Figure:
-    """90-day repurchase rate per care group with 95% intervals and the number of orders behind each bar."""
+    """90-day repurchase rate per care group with 95% intervals and the number of orders behind each bar (the
+    unit is said: orders, and the customers who placed them, on hover)."""
     rows = rows.sort_values("group_order")
     colours = [PALETTE["muted"] if anchors < 30 else PALETTE["primary"] for anchors in rows["anchor_orders"]]
     error = {"type": "data", "symmetric": False, "array": (rows["ci_high"] - rows["repurchase_rate_90d"]).fillna(0),
              "arrayminus": (rows["repurchase_rate_90d"] - rows["ci_low"]).fillna(0), "color": PALETTE["ink"],
              "thickness": 1.2}
-    labels = [f"{group}<br>n={anchors:,}" for group, anchors in zip(rows["care_group"], rows["anchor_orders"])]
+    labels = [f"{formatting.label(group, 'care_group')}<br>{formatting.plural(anchors, 'order')}"
+              for group, anchors in zip(rows["care_group"], rows["anchor_orders"])]
     fig = go.Figure(
         go.Bar(
             x=labels, y=rows["repurchase_rate_90d"], error_y=error, marker_color=colours,
             customdata=list(zip(rows["anchor_orders"], rows["customers"], rows["ci_low"], rows["ci_high"])),
-            text=[format_percent(value, 0) for value in rows["repurchase_rate_90d"]], textposition="inside",
+            text=[formatting.rate(value) for value in rows["repurchase_rate_90d"]], textposition="inside",
+            insidetextanchor="start", textfont={"color": "white"},
             hovertemplate="%{x}<br>%{y:.1%} bought again within 90 days<br>95% interval %{customdata[2]:.1%} – "
                           "%{customdata[3]:.1%}<br>%{customdata[0]:,} orders from %{customdata[1]:,} customers"
                           "<extra></extra>",
         )
     )
     style(fig, title, x_title, "Bought again within 90 days", height=360)
-    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(tickformat=".0%")
+    bar_headroom(fig, rows["ci_high"].max() if rows["ci_high"].notna().any() else rows["repurchase_rate_90d"].max(),
+                 share=0.08)
     fig.update_xaxes(type="category")
     return fig
 
@@ -445,17 +656,18 @@ def care_groups(rows: pd.DataFrame, title: str, x_title: str) -> go.Figure:
 def revenue_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     """Revenue per period (bars, orders on hover) with the average order value (line, right axis)."""
     rows = periods.sort_values("period_start")
+    when = PERIOD_HOVER[grain]
+    money_format = formatting.d3_format("money", rows["revenue"])
     fig = go.Figure()
-    fig.add_bar(x=rows["period_start"], y=rows["revenue"], name="Revenue", marker_color=PALETTE["primary"],
-                customdata=rows["orders"],
-                hovertemplate="%{x|%d %b %Y}<br>revenue %{y:$,.0f} from %{customdata:,} orders<extra></extra>")
-    fig.add_scatter(x=rows["period_start"], y=rows["aov"], name="Average order value", yaxis="y2",
-                    mode="lines+markers", line={"color": PALETTE["secondary"], "width": 2},
-                    hovertemplate="%{x|%d %b %Y}<br>AOV %{y:$,.2f}<extra></extra>")
-    style(fig, f"Revenue, orders and average order value per {grain}", grain.capitalize(), "Revenue ($)")
-    fig.update_layout(
-        yaxis={"tickprefix": CURRENCY, "tickformat": ",.0f", "rangemode": "tozero"},
-        yaxis2={"title": "Average order value ($)", "overlaying": "y", "side": "right", "tickprefix": CURRENCY,
-                "tickformat": ",.0f", "rangemode": "tozero", "showgrid": False},
-    )
-    return fig
+    period_bars(fig, rows, "period_start", "revenue", "Revenue", PALETTE["primary"],
+                f"{when}<br>revenue %{{y:{money_format}}} from %{{customdata[0]:,}} orders<extra></extra>", grain,
+                custom_columns=["orders"])
+    period_line(fig, rows, "period_start", "aov", "Average order value", PALETTE["secondary"],
+                f"{when}<br>average order value %{{y:$,.2f}}<extra></extra>", grain, yaxis="y2")
+    if rows["is_partial_period"].any():
+        _legend_note(fig, grain, 0, "bar")
+    style(fig, f"Revenue and average order value per {grain}", None, "Revenue ($)")
+    dual_axes(fig, rows["revenue"].max(), rows["aov"].max(), {"tickprefix": CURRENCY, "tickformat": ",.0f"},
+              {"title": {"text": "Average order value ($)"}, "tickprefix": CURRENCY, "tickformat": ",.0f"})
+    time_axis(fig, grain, rows["period_start"])
+    return declare_periods(fig, grain)

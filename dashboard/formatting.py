@@ -187,8 +187,9 @@ def count(value, short: bool = False) -> str:
     return f"{value:,.0f}"
 
 
-def money(value, short: bool = False) -> str:
-    """``$2,433,910`` from $1,000 on, ``$48.70`` below; with ``short`` ``$2.43M`` from a million."""
+def money(value, short: bool = False, cents: bool | None = None) -> str:
+    """``$2,433,910`` from $1,000 on, ``$48.70`` below; with ``short`` ``$2.43M`` from a million. ``cents``
+    forces the choice, e.g. for amounts compared side by side (``$2,145 → $997``): ``money_pair``."""
     if is_missing(value):
         return MISSING
     sign = "-" if value < 0 else ""
@@ -197,9 +198,16 @@ def money(value, short: bool = False) -> str:
         return f"{sign}{CURRENCY}{magnitude / 1_000_000_000:,.2f}B"
     if short and magnitude >= 1_000_000:
         return f"{sign}{CURRENCY}{magnitude / 1_000_000:,.2f}M"
-    if round(magnitude, 2) >= 1_000:
+    if (cents is not None and not cents) or (cents is None and round(magnitude, 2) >= 1_000):
         return f"{sign}{CURRENCY}{magnitude:,.0f}"
     return f"{sign}{CURRENCY}{magnitude:,.2f}"
+
+
+def money_pair(first, second) -> tuple[str, str]:
+    """Two amounts read side by side with one precision: cents only when both are under $1,000."""
+    values = [abs(v) for v in (first, second) if not is_missing(v)]
+    cents = bool(not values or max(values) < 999.995)
+    return money(first, cents=cents), money(second, cents=cents)
 
 
 def rate(value) -> str:

@@ -65,6 +65,13 @@ MODEL_NODES = (
 )
 
 
+# SQL files ``Database.open`` runs once per version of the exports, in memory.main, before any as-of model: source
+# nodes like the clean tables (privacy_macros: the customer_label() macro every query showing a customer id calls,
+# and the pseudonym_key table it reads; model_text_masking: mask_contact_details() and the other masking macros the
+# model's free text goes through; model_wilson_interval: wilson_low(), wilson_high()).
+OPENED_BY_DATABASE = ("privacy_macros", "model_text_masking", "model_wilson_interval")
+
+
 @dataclass(frozen=True)
 class PythonNode:
     """A node built by a Python function (``builder``, "module:function", called with a ``Target``).
@@ -103,6 +110,15 @@ PYTHON_NODES = (
         description="refits the churn model 90 days before the as-of date and stores how it ranked what happened "
                     "next (the churn page's backtest)",
     ),
+    PythonNode(
+        "themes",
+        builder="dashboard.themes:build_themes",
+        steps=("theme_fit_texts", "theme_store"),
+        registers=("computed_themes", "computed_theme_texts"),
+        description="groups survey comments and ticket texts into themes (TF-IDF + NMF) with their sentiment "
+                    "(VADER), fitted once per version of the exports on all its distinct masked texts and stored "
+                    "at each as-of date (the Why customers leave page)",
+    ),
 )
 
 
@@ -140,7 +156,7 @@ class Node:
             return f"queries/{self.sql}.sql"
         if self.kind == "python":
             return self.builder
-        return "Database.open (the exports' usable rows, first copy of each id)"
+        return "Database.open, once per version of the exports"
 
 
 @dataclass(frozen=True)
@@ -165,7 +181,7 @@ class Graph:
     creators: dict[str, str]  # table or macro name -> the node that creates it
 
     def reads_of(self, name: str) -> tuple[str, ...]:
-        """The nodes a node or a query (or a SQL step of a python node) reads directly."""
+        """The nodes a node or a query reads directly."""
         if name in self.nodes:
             return self.nodes[name].reads
         if name in self.queries:
@@ -182,14 +198,6 @@ class Graph:
                 wanted.add(name)
             pending.extend(read for read in self.reads_of(name) if read not in wanted)
         return [node for name, node in self.nodes.items() if name in wanted]
-
-    def downstream(self, name: str) -> list[str]:
-        """Every node and query that reads the node, directly or not (what changes when it changes)."""
-        found: list[str] = []
-        for other in [*self.nodes, *self.queries]:
-            if other != name and name in {node.name for node in self.upstream([other])}:
-                found.append(other)
-        return found
 
 
 def load_sql(name: str) -> str:
@@ -271,10 +279,13 @@ def load() -> Graph:
 
     for table in CONTRACT:
         add(f"clean_{table}", "source", (f"clean_{table}",), reads=(),
-            description=f"usable rows of the {table} export")
+            description=f"the {table} export's usable rows, first copy of each id")
     steps_of_python = {step for node in PYTHON_NODES for step in (*node.steps, *node.earlier_steps)}
     for file, (reads, creates, params) in headers.items():
-        if creates and file not in steps_of_python:
+        if creates and file in OPENED_BY_DATABASE:
+            add(file, "source", creates, sql=file, params=params, table_reads=reads,
+                description="created once when the exports are opened, in memory.main")
+        elif creates and file not in steps_of_python:
             add(file, "sql", creates, sql=file, params=params, table_reads=reads)
     for python in PYTHON_NODES:
         step_creates = tuple(sorted({name for step in python.steps for name in headers[step][1]}))
@@ -342,17 +353,27 @@ class Unavailable(ValueError):
 
 
 class Builds:
-    """Which nodes are being built at which as-of date: one lock per (as-of date, node), and the nodes the data
-    cannot support (``Unavailable``). One per database (or any other place nodes are built)."""
+    """What is built at which as-of date: one lock per (as-of date, node), the nodes known to exist (so a query
+    does not look them up in the catalog again), and the nodes the data cannot support (``Unavailable``).
+    One per database (or any other place nodes are built); ``forget`` an as-of date whose tables are dropped."""
 
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._locks: dict[tuple[date, str], threading.Lock] = {}
+        self._built: set[tuple[date, str]] = set()
         self._unavailable: dict[tuple[date, str], str] = {}
 
     def lock(self, as_of: date, node: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault((as_of, node), threading.Lock())
+
+    def is_built(self, as_of: date, node: str) -> bool:
+        with self._guard:
+            return (as_of, node) in self._built
+
+    def mark_built(self, as_of: date, node: str) -> None:
+        with self._guard:
+            self._built.add((as_of, node))
 
     def unavailable(self, as_of: date, node: str) -> str | None:
         with self._guard:
@@ -365,9 +386,10 @@ class Builds:
     def forget(self, as_of: date) -> None:
         """Forget an as-of date whose tables were dropped (its nodes may be built again)."""
         with self._guard:
-            for key in [key for key in (*self._locks, *self._unavailable) if key[0] == as_of]:
+            for key in [key for key in (*self._locks, *self._unavailable, *self._built) if key[0] == as_of]:
                 self._locks.pop(key, None)
                 self._unavailable.pop(key, None)
+                self._built.discard(key)
 
 
 class Target(Protocol):
@@ -392,7 +414,8 @@ class Target(Protocol):
         """Run a query file and return its rows (a pandas DataFrame)."""
 
     def transaction(self) -> AbstractContextManager:
-        """All or nothing: what the block creates is there for every reader at its end, or not at all."""
+        """All or nothing: what the block creates is there for every reader at its end, or not at all. A
+        transaction opened inside another joins it (a builder may register several frames at once)."""
 
     def registered(self, name: str, frame) -> AbstractContextManager:
         """A transaction in which ``frame`` (pandas) is readable as ``name`` by the SQL run inside it."""
@@ -436,21 +459,25 @@ def ensure(target: Target, names: Iterable[str], graph: Graph | None = None) -> 
 
 
 def _ensure_node(target: Target, node: Node, graph: Graph) -> None:
-    if node.kind == "source" or target.exists(node):
+    builds = target.builds
+    if node.kind == "source" or builds.is_built(target.as_of, node.name):
         return
-    reason = target.builds.unavailable(target.as_of, node.name)
+    if target.exists(node):
+        builds.mark_built(target.as_of, node.name)
+        return
+    reason = builds.unavailable(target.as_of, node.name)
     if reason is not None:
         raise Unavailable(reason)
     for read in node.reads:
         _ensure_node(target, graph.nodes[read], graph)
-    with target.builds.lock(target.as_of, node.name):
-        if target.exists(node):  # built by the caller this one waited for
-            return
-        try:
-            build(node, target)
-        except Unavailable as error:
-            target.builds.mark_unavailable(target.as_of, node.name, str(error))
-            raise
+    with builds.lock(target.as_of, node.name):
+        if not target.exists(node):  # else built by the caller this one waited for
+            try:
+                build(node, target)
+            except Unavailable as error:
+                builds.mark_unavailable(target.as_of, node.name, str(error))
+                raise
+        builds.mark_built(target.as_of, node.name)
 
 
 # Cursors that know their target: ``Database.cursor(as_of)`` binds each cursor it hands out, so that
@@ -625,6 +652,8 @@ def describe(graph: Graph | None = None) -> str:
     for node in graph.nodes.values():
         mark = "*" if node.name in MODEL_NODES else " "
         lines.append(f" {mark}{node.name}  [{node.kind}] {node.source}")
+        if node.description:
+            lines.append(f"      {node.description}")
         made = ", ".join(name for name in node.creates if name != node.name)
         if made:
             lines.append(f"      creates {made}")

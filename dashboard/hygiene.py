@@ -5,7 +5,7 @@ Used by the tests on every page (AppTest and a real browser) and handy while bui
 
     from dashboard import hygiene
     hygiene.text_problems("Orders from customers acquired via organic_search rose")   # -> ["... organic_search ..."]
-    hygiene.figure_problems(fig.to_plotly_json(), as_of=date(2026, 11, 15))
+    hygiene.figure_problems(fig, as_of=date(2026, 11, 15))   # a go.Figure or a chart spec (JSON)
     hygiene.frame_problems(shown_frame)
 
 Each function returns a list of problems (empty when clean), each naming what it found and where.
@@ -19,6 +19,7 @@ A point that is not final must be drawn in a trace whose name and hover say "in 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, timedelta
 
@@ -29,7 +30,10 @@ SNAKE_CASE = re.compile(r"(?<![\w./$`=?&-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?!\w|[/
 NONE_WORD = re.compile(r"(?<![\w-])None(?![\w-])")
 NAN_WORD = re.compile(r"(?<![\w-])(?:nan|NaN|NAN|NaT|inf|-inf)(?![\w-])")
 ONE_PLURAL = re.compile(r"(?<![\d.,])\b1 ([a-z]{2,}s)\b")
-UNKNOWN_WORD = re.compile(r"(?<![\w-])unknown(?![\w-])")
+# "unknown"/"none" used as a value ("acquired via unknown", "in unknown", "unknown-tier", "none-tier", ": unknown"),
+# not the words in prose ("unknown survey kind").
+UNKNOWN_WORD = re.compile(r"\b(?:via|in|was|from|is|of|by|for)\s+(?:unknown|none)\b|\b(?:unknown|none)-[a-z]"
+                          r"|(?:^|[:(\"'])\s*(?:unknown|none)\s*(?:$|[)\"',.;])")
 NOT_PLURALS = frozenset({"this", "is", "was", "has", "its", "plus", "across", "less", "always", "yes", "as", "us"})
 # Words a cell or a category must never be on its own.
 BARE_VALUES = frozenset({"none", "null", "nan", "nat", "unknown", "undefined", "n/a"})
@@ -56,11 +60,12 @@ def text_problems(text: str, where: str = "", allowed: frozenset[str] | set[str]
             problems.append(f"{where}: singular count with a plural word {match.group()!r} in {_context(text, match)}")
     for match in UNKNOWN_WORD.finditer(text):
         if "unknown" not in allowed:
-            problems.append(f"{where}: 'unknown' shown as a value (say 'Not recorded') in {_context(text, match)}")
+            problems.append(f"{where}: a missing value shown as 'unknown'/'none' (say 'Not recorded') in "
+                            f"{_context(text, match)}")
     return problems
 
 
-def value_problems(value, where: str = "") -> list[str]:
+def value_problems(value, where: str = "", allowed: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """Problems in one table cell or chart category: text checks, and a bare "none"/"unknown"/"nan"."""
     if value is None:
         return [f"{where}: empty cell shows 'None'"]
@@ -70,11 +75,13 @@ def value_problems(value, where: str = "") -> list[str]:
         return []
     if value.strip().lower() in BARE_VALUES:
         return [f"{where}: {value!r} shown as a value"]
-    return text_problems(value, where)
+    return text_problems(value, where, allowed)
 
 
-def frame_problems(frame: pd.DataFrame, where: str = "table", placeholder: str | None = None) -> list[str]:
-    """Problems in a table as shown: headers, text cells, and missing numbers without a placeholder."""
+def frame_problems(frame: pd.DataFrame, where: str = "table", placeholder: str | None = None,
+                   allowed: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Problems in a table as shown: headers, text cells, and missing numbers without a placeholder. ``allowed``
+    lists tokens that may appear (identifiers in a table whose subject they are)."""
     problems = []
     for column in frame.columns:
         problems += text_problems(str(column), f"{where} header")
@@ -83,8 +90,8 @@ def frame_problems(frame: pd.DataFrame, where: str = "table", placeholder: str |
             for index, value in enumerate(values):
                 if pd.isna(value) and not placeholder:
                     problems.append(f"{where} column {column!r} row {index}: empty cell without a placeholder")
-                elif isinstance(value, str):
-                    problems += value_problems(value, f"{where} column {column!r} row {index}")
+                elif isinstance(value, str) and value not in allowed:
+                    problems += value_problems(value, f"{where} column {column!r} row {index}", allowed)
         elif values.isna().any() and not placeholder:
             problems.append(f"{where} column {column!r}: missing numbers shown as 'None' (no placeholder)")
     return problems
@@ -127,10 +134,20 @@ def is_final(stamp: date, grain: str, anchor: str, window_days: int, as_of: date
     return last + timedelta(days=int(window_days or 0)) <= as_of
 
 
-def figure_problems(spec: dict, as_of: date | None = None, where: str = "figure") -> list[str]:
-    """Problems in a Plotly figure's JSON (``fig.to_plotly_json()`` or a chart's spec): every text a person
-    reads (titles, axis titles, legend names, categories, point labels, hover text, annotations), and, given
-    the as-of date, every point of an unfinished period drawn without the "in progress" mark."""
+def as_spec(figure) -> dict:
+    """A figure's JSON as the browser gets it (dates as ISO text): from a Plotly figure, a JSON string or a dict."""
+    if hasattr(figure, "to_json"):
+        return json.loads(figure.to_json())
+    if isinstance(figure, str):
+        return json.loads(figure)
+    return json.loads(json.dumps(figure, default=str))
+
+
+def figure_problems(figure, as_of: date | None = None, where: str = "figure") -> list[str]:
+    """Problems in a Plotly figure (a ``go.Figure``, or its JSON as a chart's spec carries it): every text a
+    person reads (titles, axis titles, legend names, categories, point labels, hover text, annotations), and,
+    given the as-of date, every point of an unfinished period drawn without the "in progress" mark."""
+    spec = as_spec(figure)
     layout = spec.get("layout", {}) or {}
     data = spec.get("data", []) or []
     title = _title(layout.get("title"))
@@ -177,8 +194,9 @@ def _title(title) -> str:
     return title or ""
 
 
-def unfinished_period_problems(spec: dict, as_of: date, where: str = "figure") -> list[str]:
+def unfinished_period_problems(figure, as_of: date, where: str = "figure") -> list[str]:
     """Points of periods not over (or windows not elapsed) at the as-of date drawn without "in progress"."""
+    spec = as_spec(figure)
     layout = spec.get("layout", {}) or {}
     meta = layout.get("meta") if isinstance(layout.get("meta"), dict) else {}
     periods = (meta or {}).get("periods")
@@ -186,7 +204,8 @@ def unfinished_period_problems(spec: dict, as_of: date, where: str = "figure") -
     for index, trace in enumerate(spec.get("data", []) or []):
         for key in ("x", "y"):
             values = trace.get(key)
-            if not (isinstance(values, list) and values and all(_is_date(v) for v in values if v is not None)):
+            present = [v for v in values if v is not None] if isinstance(values, list) else []
+            if not (present and all(_is_date(v) for v in present)):
                 continue
             if not periods:
                 problems.append(f"{where}: dates on the {key} axis but no period declared (figures.declare_periods)")

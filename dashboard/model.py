@@ -16,6 +16,7 @@ an aggregate it lacks) goes to an in-memory schema searched first.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -27,9 +28,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dashboard import checks, graph, queries, snapshots
+from dashboard import access, checks, graph, queries, snapshots
 from dashboard.settings import Settings
-from dashboard.sources import CONTRACT, Catalog, quote_literal, register_sources, export_fingerprint
+from dashboard.sources import (CONTRACT, Catalog, export_fingerprint, normalise_free_text, quote_literal,
+                               register_sources)
 
 MAX_AS_OF_SCHEMAS = 4
 BUILD_CATALOG = "build"  # the file a model is built in by ``Database.open(..., build_in_file=True)``
@@ -48,6 +50,13 @@ def cutoff_for(as_of: date, timezone: str) -> datetime:
     """
     local_midnight = datetime.combine(as_of + timedelta(days=1), datetime.min.time(), ZoneInfo(timezone))
     return local_midnight.astimezone(dt_timezone.utc).replace(tzinfo=None)
+
+
+def _check_writable(folder: Path) -> None:
+    """Raise OSError when no file can be created in folder (a read-only mount, a full disk, no permission)."""
+    probe = folder / f".write-check-{os.getpid()}-{threading.get_ident()}"
+    probe.write_bytes(b"")
+    probe.unlink()
 
 
 def usable_rows_sql(table: str, now: datetime) -> str:
@@ -77,6 +86,7 @@ def build_clean_table(connection, table: str, now: datetime, catalog: str = "mem
         f"where {key} in (select {key} from {target} where {key} is not null "
         f"group by {key} having count(*) > 1)) where copy_number > 1)"
     )
+    normalise_free_text(connection, target, table)  # NFKC, so comment masking sees one form of each character
 
 
 @dataclass
@@ -104,6 +114,7 @@ class Database:
     _building: dict = field(default_factory=dict)  # as-of date -> threading.Event set when its build ends
     _findings_lock: threading.Lock = field(default_factory=threading.Lock)  # the row checks run once
     _has_usable_orders: bool = False  # at least one order passed the row rules (set by open)
+    state_problems: list = field(default_factory=list)  # why the state folder or a snapshot could not be used
     builds: graph.Builds = field(default_factory=graph.Builds)  # one lock per (as-of date, node) of the graph
 
     @classmethod
@@ -129,35 +140,51 @@ class Database:
         # under a memory limit spills while the clean tables are built), and would otherwise spill into .tmp
         # under the working directory.
         spill_dir = settings.state_dir / "duckdb_tmp"  # also where a snapshot is written before its rename
+        state_problems = []
         try:
             spill_dir.mkdir(parents=True, exist_ok=True)
+            _check_writable(spill_dir)
             connection.execute("set temp_directory = $path", {"path": str(spill_dir.resolve())})
-        except OSError:
+        except OSError as error:
             spill_dir = None
+            state_problems.append(f"the state folder {settings.state_dir} cannot be written "
+                                  f"({error.strerror or error}): no model snapshot can be saved there")
         # Registration reads only the files' footers; materialising the clean tables reads every row once. A
         # file that fails there (corrupt data behind a good footer) is found by registering again with a full
         # decode pass, which reports and leaves out the broken files.
         catalog = register_sources(connection, settings.data_dir, decode=False)
+        access.install_customer_labels(connection, settings.state_dir)  # before any query shows a customer id
+        for name in graph.OPENED_BY_DATABASE:  # the other macros every model reads (text masking, intervals)
+            if name != "privacy_macros":  # installed just above, with its key
+                queries.execute_file(connection, name)
         database = cls(settings, connection, catalog, now, _latest_order_date=_UNKNOWN,
-                       spill_dir=spill_dir.resolve() if spill_dir else None)
+                       spill_dir=spill_dir.resolve() if spill_dir else None, state_problems=state_problems)
         if not (settings.model_snapshots and database._use_snapshot()):
             if build_in_file and settings.model_snapshots and database.spill_dir is not None:
                 database._attach_build_file()
             try:
                 for table in CONTRACT:
                     build_clean_table(connection, table, now, database._model_catalog)
-            except duckdb.Error:
+            except duckdb.Error as error:
+                was_in_file = database._build_file is not None
                 database._drop_build_file()  # a corrupt file is left out below: nothing of this build is saved
                 database.catalog = register_sources(connection, settings.data_dir, decode=True)
                 database._is_decoded = True
                 for table in CONTRACT:
                     build_clean_table(connection, table, now)
+                exports_were_the_cause = any(
+                    source.unreadable or any(group.is_rescued for group in source.groups)
+                    for source in database.catalog.tables.values())
+                if was_in_file and not exports_were_the_cause:  # writing the file failed (a full disk, a quota)
+                    database.state_problems.append(
+                        f"the model could not be written to its file in {database.spill_dir} "
+                        f"({str(error).splitlines()[0][:200]}): it was built in memory and is not saved")
             if database._build_file is not None:  # plain cursors read the clean tables as in memory
                 for table in CONTRACT:
                     connection.execute(f"create or replace view clean_{table} as "
                                        f"select * from {BUILD_CATALOG}.main.clean_{table}")
         database._has_usable_orders = bool(
-            catalog.tables["orders"].is_usable
+            database.catalog.tables["orders"].is_usable
             and connection.execute("select exists (select 1 from clean_orders)").fetchone()[0])
         database._lock_down()
         return database
@@ -190,10 +217,30 @@ class Database:
             snapshots.remove(self._build_file)
             self._build_file = None
 
+    def unsaved_reason(self) -> str:
+        """Why ``save_snapshot`` saved nothing, in words (for ``prepare``)."""
+        if self.state_problems:
+            return "; ".join(self.state_problems)
+        if self._is_decoded:
+            return ("a file of the exports had to be left out or partly read (python -m dashboard validate names it), "
+                    "so this build is not saved as the exports' model")
+        if not self.settings.model_snapshots:
+            return "model snapshots are off (model_snapshots = false)"
+        return "no model was built"
+
+    def close(self) -> None:
+        """Remove the file a model was being built in, if it was not saved, and close the connection."""
+        try:
+            self._drop_build_file()
+        except duckdb.Error:
+            if self._build_file is not None:
+                snapshots.remove(self._build_file)
+        self.connection.close()
+
     def _use_snapshot(self) -> bool:
         """Attach this version's snapshot, if there is a usable one, and read the clean tables from it."""
         path = self.snapshot_path
-        schemas = snapshots.attach(self.connection, path, self.opened_at)
+        schemas = snapshots.attach(self.connection, path, self.opened_at, self.state_problems)
         if schemas is None:
             return False
         for table in CONTRACT:
@@ -345,10 +392,19 @@ class Database:
         if self.has_orders:
             findings += freshness.findings_for_age(self)
         counts = {name: source.row_count for name, source in self.catalog.tables.items() if source.is_usable}
+        findings += freshness.incomplete_findings(self.catalog, self.settings.state_dir)
+        incomplete = [name for name, source in self.catalog.tables.items() if source.is_incomplete]
         findings += freshness.drift_findings_and_record(
             self.settings.state_dir, self.catalog.data_dir, self.catalog.fingerprint, counts,
-            self.settings.row_drop_warn_share, self.opened_at)
+            self.settings.row_drop_warn_share, self.opened_at, incomplete)
         return findings
+
+    def incomplete_tables(self) -> dict[str, str]:
+        """Each table some of whose files could not be read, with the sentence that says so and what the last
+        complete load had (freshness.incomplete_messages); cheap: no row is read."""
+        from dashboard import freshness
+
+        return freshness.incomplete_messages(self.catalog, self.settings.state_dir)
 
     def warm(self, as_of: date | None = None) -> list[str]:
         """Build every node of the graph for as_of (the aggregates every page reads, the churn scores, the churn
@@ -488,6 +544,7 @@ class Database:
             qualified = f"{self._model_catalog}.{schema}"
             cursor.execute(f"drop schema if exists {qualified} cascade")
             cursor.execute(f"create schema {qualified}")
+            self.builds.forget(as_of)  # a new schema: nothing built in an earlier one for this date is there
             cursor.execute(f"set search_path = '{self._search_path(as_of, schema)}'")
             try:
                 graph.ensure(AsOfTarget(self, as_of, cursor), graph.MODEL_NODES)  # read from a snapshot if it has them
@@ -512,6 +569,7 @@ class AsOfTarget:
     database: Database
     as_of: date
     cursor: duckdb.DuckDBPyConnection
+    _depth: int = field(default=0, init=False, repr=False, compare=False)  # transactions open (see transaction)
 
     @property
     def builds(self) -> graph.Builds:
@@ -539,7 +597,16 @@ class AsOfTarget:
 
     @contextmanager
     def transaction(self):
+        """All or nothing; a transaction inside another joins it (a builder that registers two frames)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
         self.cursor.execute("begin transaction")
+        self._depth = 1
         try:
             yield self
         except BaseException:
@@ -548,6 +615,8 @@ class AsOfTarget:
             except duckdb.Error:  # an interrupted build may have ended the transaction already
                 pass
             raise
+        finally:
+            self._depth = 0
         self.cursor.execute("commit")
 
     @contextmanager

@@ -24,6 +24,64 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Where ``send-report`` delivers the weekly review (``[smtp]`` in dashboard.toml).
+
+    The password is never in the file: it is read from the environment variable named by ``password_env``
+    when a message is sent. ``starttls`` upgrades a plain connection (port 587); ``ssl`` connects with TLS
+    from the start (port 465).
+    """
+
+    host: str = ""
+    port: int = 587
+    starttls: bool = True
+    ssl: bool = False
+    user: str = ""
+    password_env: str = "DASHBOARD_SMTP_PASSWORD"
+    sender: str = ""
+    timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.port, int) or not 0 < self.port < 65536:
+            raise SettingsError(f"[smtp] port must be a whole number from 1 to 65535, not {self.port!r}")
+        if self.ssl and self.starttls:
+            raise SettingsError("[smtp] ssl and starttls exclude each other: ssl = true connects with TLS from "
+                                "the start (port 465), starttls = true upgrades a plain connection (port 587)")
+        for name in ("host", "user", "password_env", "sender"):
+            if not isinstance(getattr(self, name), str):
+                raise SettingsError(f"[smtp] {name} must be text, not {getattr(self, name)!r}")
+        for name in ("starttls", "ssl"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"[smtp] {name} must be true or false, not {getattr(self, name)!r}")
+
+
+def _smtp_settings(values) -> SmtpSettings:
+    """``[smtp]`` of the settings file as SmtpSettings (its ``from`` key is the sender address)."""
+    if isinstance(values, SmtpSettings):
+        return values
+    if not isinstance(values, dict):
+        raise SettingsError("smtp must be a table: [smtp] with host, port, ...")
+    values = dict(values)
+    if "from" in values:
+        values["sender"] = values.pop("from")
+    known = {field.name for field in dataclasses.fields(SmtpSettings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SettingsError(f"[smtp] has unknown settings: {', '.join(unknown)} "
+                            "(known: host, port, starttls, ssl, user, password_env, from, timeout_seconds)")
+    return SmtpSettings(**values)
+
+
+def _frozen(value):
+    """A TOML value as nested tuples (tables as sorted (key, value) pairs), so Settings stays hashable."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(key), _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list):
+        return tuple(_frozen(item) for item in value)
+    return value
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of the dashboard; see docs/settings in the README for each one."""
 
@@ -40,6 +98,10 @@ class Settings:
     state_dir: Path = STATE_DIR
     model_snapshots: bool = True
     prepared_dir: Path | None = None  # a folder prepared on another engine (Spark) to serve instead of the exports
+    # [[alerts]] tables, each frozen to sorted (key, value) pairs; dashboard.alerts.rules() reads and checks
+    # them, so a wrong rule is reported by name where alerts are checked and never stops the app.
+    alerts: tuple = ()
+    smtp: SmtpSettings = SmtpSettings()
 
     def __post_init__(self) -> None:
         try:
@@ -50,6 +112,12 @@ class Settings:
             raise SettingsError(f"default_role must be viewer, analyst or marketing, not {self.default_role!r}")
         if self.small_cohort_size < 0:
             raise SettingsError("small_cohort_size must be 0 or more")
+        exports, state = Path(self.data_dir).expanduser().resolve(), Path(self.state_dir).expanduser().resolve()
+        if state == exports or exports in state.parents:
+            # Snapshots, DuckDB's spill files and the audit log would be written into the exports, which are
+            # read-only to us (and a snapshot there would be read as an export's change on every start).
+            raise SettingsError(f"state_dir {state} is inside the data folder {exports}: the exports are read-only "
+                                "to the dashboard; choose a state folder outside it (DASHBOARD_STATE_DIR)")
 
 
 def _flag(text: str) -> bool:
@@ -99,6 +167,13 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
             except ValueError as error:
                 raise SettingsError(f"{variable}={environ[variable]!r}: {error}") from error
     values.update({name: value for name, value in overrides.items() if value is not None})
+    if "alerts" in values:
+        if not isinstance(values["alerts"], (list, tuple)) or not all(
+                isinstance(rule, (dict, tuple)) for rule in values["alerts"]):
+            raise SettingsError("alerts must be a list of [[alerts]] tables (name, metric, comparison, threshold)")
+        values["alerts"] = tuple(_frozen(rule) if isinstance(rule, dict) else rule for rule in values["alerts"])
+    if "smtp" in values:
+        values["smtp"] = _smtp_settings(values["smtp"])
     if isinstance(values.get("roles"), dict):
         values["roles"] = tuple(sorted((str(key), str(value)) for key, value in values["roles"].items()))
     for name in ("data_dir", "state_dir", "prepared_dir"):

@@ -66,25 +66,26 @@ def snapshot_path(state_dir: Path, key: str) -> Path:
     return snapshot_dir(state_dir) / f"model-{key}.duckdb"
 
 
-def attach(connection, path: Path, now: datetime) -> dict[date, str] | None:
+def attach(connection, path: Path, now: datetime, problems: list[str] | None = None) -> dict[date, str] | None:
     """Attach the snapshot at path read-only; return its as-of dates and their schemas, or None when it cannot
     be used (missing, unreadable, or built when a row it left out as future was less than a day ahead of now).
 
-    A snapshot that cannot be read is removed, so the next save replaces it.
+    A snapshot that cannot be read is moved to quarantine (``quarantine``), so the next save replaces it; what
+    happened is appended to problems.
     """
     if not path.is_file():
         return None
     try:
         connection.execute(f"attach {quote_literal(str(path))} as {CATALOG} (read_only)")
-    except duckdb.Error:
-        remove(path)
+    except duckdb.Error as error:
+        _note(problems, path, quarantine(path), error)
         return None
     try:
         valid_until, = connection.execute(f"select valid_until from {CATALOG}.main.snapshot_info").fetchone()
         schemas = dict(connection.execute(f"select as_of, schema_name from {CATALOG}.main.snapshot_schemas").fetchall())
-    except duckdb.Error:
+    except duckdb.Error as error:
         connection.execute(f"detach {CATALOG}")
-        remove(path)
+        _note(problems, path, quarantine(path), error)
         return None
     is_ours = all(re.fullmatch(r"asof_[0-9]{8}", str(schema)) for schema in schemas.values())  # formatted into SQL
     if (valid_until is not None and now > valid_until) or not schemas or not is_ours:
@@ -153,6 +154,41 @@ def prune(state_dir: Path, spill_dir: Path, keep: int = KEEP_SNAPSHOTS) -> None:
                 remove(path)
     except OSError:
         pass
+
+
+QUARANTINE = "quarantine"  # under the snapshots folder: damaged snapshots, kept for a look, the newest only
+
+
+def is_damage(error: BaseException) -> bool:
+    """True when an error says a DuckDB file is damaged (a block's checksum, a corrupt header), not the query."""
+    text = str(error)
+    return "Corrupt database file" in text or ("checksum" in text and "does not match" in text)
+
+
+def quarantine(path: Path) -> Path | None:
+    """Move a damaged snapshot out of the way, into ``snapshots/quarantine/`` (only the newest one is kept: they
+    can be large), so the next start rebuilds instead of failing on it again. Returns where it went (None when
+    it could not be moved: then it is removed)."""
+    folder = path.parent / QUARANTINE
+    target = folder / f"{path.name}.{time.strftime('%Y%m%dT%H%M%S')}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for older in folder.glob("model-*"):
+            remove(older)
+        os.replace(path, target)
+        remove(path)  # its write-ahead log, if any
+        return target
+    except OSError:
+        remove(path)
+        return None
+
+
+def _note(problems: list[str] | None, path: Path, moved: Path | None, error: BaseException) -> None:
+    """Say that a snapshot could not be read and where it went."""
+    if problems is not None:
+        where = f"moved to {moved}" if moved else "removed"
+        problems.append(f"the model snapshot {path.name} cannot be read ({str(error).splitlines()[0][:160]}); "
+                        f"{where}, and the model is built from the exports")
 
 
 def remove(path: Path) -> None:

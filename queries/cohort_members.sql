@@ -3,13 +3,15 @@
 -- order in period $cohort_start + $period_number (as in cohort_retention.sql). $activity 'active' or
 -- 'inactive' keeps only those customers (null keeps both); total_matches counts the kept customers
 -- before $limit / $offset (null $limit = no limit). Highest revenue first, ties by customer_id.
--- email is masked ('j***@example.com') unless $show_email is true (roles allowed to see personal data).
+-- email is masked ('j***@example.com') unless $show_email is true (roles allowed to see personal data), and so
+-- is a customer_id that is an e-mail address or a phone number (customer_label, privacy_macros.sql: a pseudonym).
 -- Reads cube_cohort_members (one row per grain x customer, stored in this order within each cohort): the page's
 -- positions first, then the listed columns of those positions only. total_matches comes from
 -- cube_cohort_retention (cohort size, and customers active in the period), summed over the segment's keys.
 -- Params: $grain, $cohort_start, $period_number, $activity, $show_email, $limit, $offset, $channels, $regions, $categories, $tiers
--- Reads: cube_cohort_members, cube_cohort_retention, segment_keys(), segment_keys_with_total()
--- Cohorts are the week or quarter of the first order for those grains, else its month (as segment_cohorts);
+-- Reads: cube_cohort_members, cube_cohort_retention, customer_label(), segment_keys(), segment_keys_with_total()
+-- Cohorts are the week or quarter of the first order for those grains, else its month (customer_summary's
+-- cohort_week, cohort_quarter, cohort_month);
 -- activity is that of the grain exactly as given: none for a grain other than week, month and quarter.
 with cohort_grain as (
     select
@@ -74,7 +76,8 @@ matches as (
 
 final as (
     select
-        page.customer_id,
+        customer_label(page.customer_id, $show_email) as customer_id,
+        page.customer_id as sort_id,
         case
             when page.email is null then null
             when $show_email then page.email
@@ -92,5 +95,5 @@ final as (
     cross join matches
 )
 
-select * from final
-order by revenue desc, customer_id
+select * exclude (sort_id) from final
+order by revenue desc, sort_id

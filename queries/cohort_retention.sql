@@ -26,7 +26,8 @@ as_of_period as (
     select * from period_of_as_of($grain)
 ),
 
--- Cohorts are the week or quarter of the first order for those grains, else its month (as segment_cohorts);
+-- Cohorts are the week or quarter of the first order for those grains, else its month (customer_summary's
+-- cohort_week, cohort_quarter, cohort_month);
 -- activity is that of the grain exactly as given (customer_activity.grain = $grain). For the three grains
 -- both are the same rows.
 cells as (

@@ -7,8 +7,10 @@
 -- Built for memory at 100M orders: the care around an order is gathered by one grouping on order_id (no
 -- join of the orders with their outcomes), each order's groups are one bit mask, and customers are counted
 -- from one bit mask per customer (no distinct count per group); every big step is a grouping, which spills.
+-- The anchors and which order each ticket and response is about come from cube_care_anchors and
+-- cube_care_order_links (shared with the "why customers leave" cubes).
 -- Params: none
--- Reads: customer_summary, model_info, valid_orders, valid_returns, valid_surveys, valid_tickets
+-- Reads: cube_care_anchors, cube_care_order_links, valid_returns
 -- Creates: cube_care_order_groups
 create table cube_care_order_groups as
 with care_groups (care_bit, care_dimension, care_group) as (
@@ -29,98 +31,27 @@ with care_groups (care_bit, care_dimension, care_group) as (
         (8192, 'silent_unhappy', 'promoter or passive')
 ),
 
-segment_orders as (
-    select
-        valid_orders.order_id,
-        valid_orders.customer_id,
-        valid_orders.ordered_at,
-        valid_orders.order_seq,
-        customer_summary.seg_key
-    from valid_orders
-    inner join customer_summary on customer_summary.customer_id = valid_orders.customer_id
-),
-
-anchors as (
-    select
-        segment_orders.order_id,
-        segment_orders.customer_id,
-        segment_orders.seg_key,
-        coalesce(next_orders.ordered_at <= segment_orders.ordered_at + interval 90 day, false) as is_repurchased
-    from segment_orders
-    cross join model_info
-    left join segment_orders as next_orders
-        on next_orders.customer_id = segment_orders.customer_id
-        and next_orders.order_seq = segment_orders.order_seq + 1
-    where segment_orders.ordered_at + interval 90 day <= model_info.cutoff_at
-),
-
-tickets as (
-    select
-        -- ticket_id may be null (such rows are kept by the model), so number the tickets.
-        row_number() over (
-            order by valid_tickets.ticket_id, valid_tickets.customer_id, valid_tickets.opened_at,
-                valid_tickets.resolved_at, valid_tickets.order_id, valid_tickets.category
-        ) as ticket_number,
-        valid_tickets.customer_id,
-        valid_tickets.order_id,
-        valid_tickets.opened_at,
-        valid_tickets.is_resolved,
-        valid_tickets.resolution_days
-    from valid_tickets
-),
-
-unlinked_ticket_orders as (
-    select tickets.ticket_number, tickets.customer_id, max(segment_orders.order_seq) as order_seq
-    from tickets
-    inner join segment_orders
-        on segment_orders.customer_id = tickets.customer_id
-        and segment_orders.ordered_at <= tickets.opened_at
-    where tickets.order_id is null
-    group by tickets.ticket_number, tickets.customer_id
-),
-
-order_tickets as (
-    select order_id, ticket_number
-    from tickets
-    where order_id is not null
-    union all
-    select segment_orders.order_id, unlinked_ticket_orders.ticket_number
-    from unlinked_ticket_orders
-    inner join segment_orders
-        on segment_orders.customer_id = unlinked_ticket_orders.customer_id
-        and segment_orders.order_seq = unlinked_ticket_orders.order_seq
-),
-
+-- Anchor orders and the tickets and responses about each order: cube_care_anchors, cube_care_order_links.
 ranked_order_tickets as (
     select
-        order_tickets.order_id,
-        tickets.is_resolved,
-        tickets.resolution_days,
-        row_number() over (
-            partition by order_tickets.order_id order by tickets.opened_at, tickets.ticket_number
-        ) as ticket_rank
-    from order_tickets
-    inner join tickets on tickets.ticket_number = order_tickets.ticket_number
+        order_id,
+        is_resolved,
+        resolution_days,
+        row_number() over (partition by order_id order by opened_at, ticket_number) as ticket_rank
+    from cube_care_order_links
+    where link_kind = 'ticket'
 ),
 
 order_responses as (
-    select valid_surveys.order_id, valid_surveys.nps_category
-    from valid_surveys
-    where valid_surveys.order_id is not null
-    union all
-    select segment_orders.order_id, valid_surveys.nps_category
-    from valid_surveys
-    inner join segment_orders
-        on segment_orders.customer_id = valid_surveys.customer_id
-        and valid_surveys.submitted_at >= segment_orders.ordered_at
-        and valid_surveys.submitted_at <= segment_orders.ordered_at + interval 30 day
-    where valid_surveys.order_id is null
+    select order_id, nps_category
+    from cube_care_order_links
+    where link_kind = 'response'
 ),
 
 -- One row per order and fact: the anchor order itself, each of its tickets, responses and returns.
 order_facts as (
     select order_id, customer_id, seg_key, is_repurchased, true as is_anchor
-    from anchors
+    from cube_care_anchors
     union all by name
     select
         order_id,

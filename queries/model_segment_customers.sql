@@ -1,48 +1,10 @@
--- Grain: a table macro, one row per customer of customer_summary in the chosen segment.
--- Segments are customer-level: acquisition channel, region, first-order category, loyalty tier.
--- Each argument is a list of accepted values; null means "all", an empty list matches nobody.
+-- Grain: the segment layer of the as-of schema: the table segments (one row per segment combination) and the
+-- macros every segmented query uses. Segments are customer-level: acquisition channel, region, first-order
+-- category, loyalty tier. A segment is four lists of accepted values (dashboard.filters.Segment, bound as
+-- $channels, $regions, $categories, $tiers); null means "all", an empty list matches nobody.
 -- Params: none
--- Reads: customer_summary, model_info, valid_surveys
--- Creates: period_of_as_of(), segment_cohorts(), segment_customers(), segment_keys(), segment_keys_with_total(), segment_surveys(), segments
-create macro segment_customers(channels, regions, categories, tiers) as table
-select *
-from customer_summary
-where (channels is null or list_contains(channels, acquisition_channel))
-  and (regions is null or list_contains(regions, region))
-  and (categories is null or list_contains(categories, first_category))
-  and (tiers is null or list_contains(tiers, loyalty_tier))
-;
-
--- segment_surveys: the survey responses a segment sees. Without any segment filter every response
--- counts, including those of customers with no orders; with a filter, only the segment's customers'.
-create macro segment_surveys(channels, regions, categories, tiers) as table
-select *
-from valid_surveys
-where (channels is null and regions is null and categories is null and tiers is null)
-   or customer_id in (select customer_id from segment_customers(channels, regions, categories, tiers))
-;
-
--- segment_cohorts: the segment's customers (all customer_summary columns) with cohort_start, the start
--- of their cohort period at a grain ('week', 'month' or 'quarter' of the first valid order).
-create macro segment_cohorts(grain, channels, regions, categories, tiers) as table
-select
-    *,
-    case grain when 'week' then cohort_week when 'quarter' then cohort_quarter else cohort_month end as cohort_start
-from segment_customers(channels, regions, categories, tiers);
-
--- period_of_as_of: the calendar period at a grain that contains the as-of date, and whether it is still
--- incomplete (it is complete only when the as-of day is its last day).
-create macro period_of_as_of(grain) as table
-select
-    cast(date_trunc(grain, as_of) as date) as period_start,
-    case grain
-        when 'week' then date_trunc('week', as_of) + interval 7 day
-        when 'quarter' then date_trunc('quarter', as_of) + interval 3 month
-        else date_trunc('month', as_of) + interval 1 month
-    end > as_of + interval 1 day as is_incomplete
-from model_info
-
-;
+-- Reads: customer_summary, model_info
+-- Creates: period_of_as_of(), segment_customers(), segment_keys(), segment_keys_with_total(), segments
 
 -- segments: one row per segment combination present among customers with a valid order, keyed by
 -- customer_summary.seg_key. The aggregate tables (queries/cube_*.sql) are grouped by seg_key, so a segment
@@ -54,9 +16,9 @@ group by all
 order by seg_key
 ;
 
--- segment_keys: the seg_keys a segment filter accepts (same rules as segment_customers). Without any
--- segment filter it also returns -1, the key aggregates use for rows of people with no valid order
--- (survey responses of unknown customers), which only the unfiltered view counts (as segment_surveys does).
+-- segment_keys: the seg_keys a segment accepts, the one place a segment's four lists become keys. Without any
+-- segment filter it also returns -1, the key aggregates use for rows of people with no valid order (survey
+-- responses of unknown customers), which only the unfiltered view counts.
 create macro segment_keys(channels, regions, categories, tiers) as table
 select seg_key
 from segments
@@ -80,3 +42,23 @@ where not (channels is null and regions is null and categories is null and tiers
 union all
 select 0 as seg_key
 where channels is null and regions is null and categories is null and tiers is null
+;
+
+-- segment_customers: the segment's customers, every customer_summary column (through segment_keys).
+create macro segment_customers(channels, regions, categories, tiers) as table
+select *
+from customer_summary
+where seg_key in (select seg_key from segment_keys(channels, regions, categories, tiers))
+;
+
+-- period_of_as_of: the calendar period at a grain that contains the as-of date, and whether it is still
+-- incomplete (it is complete only when the as-of day is its last day).
+create macro period_of_as_of(grain) as table
+select
+    cast(date_trunc(grain, as_of) as date) as period_start,
+    case grain
+        when 'week' then date_trunc('week', as_of) + interval 7 day
+        when 'quarter' then date_trunc('quarter', as_of) + interval 3 month
+        else date_trunc('month', as_of) + interval 1 month
+    end > as_of + interval 1 day as is_incomplete
+from model_info

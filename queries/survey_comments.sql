@@ -10,8 +10,10 @@
 -- Reads cube_sat_comments (the commented responses in list order, with seg_key, comment_key, comment_row),
 -- cube_sat_comment_texts (each distinct comment once: the search runs on these, then selects rows by key) and
 -- cube_sat_comment_counts (responses per seg_key x comment x kind x score, for total_matches).
--- Params: $search, $kinds, $min_score, $max_score, $limit, $offset, $channels, $regions, $categories, $tiers
--- Reads: cube_sat_comment_counts, cube_sat_comment_texts, cube_sat_comments, segment_keys()
+-- customer_id goes through customer_label (privacy_macros.sql): an id that is an e-mail address or a phone number
+-- is a pseudonym unless $show_pii.
+-- Params: $search, $kinds, $min_score, $max_score, $limit, $offset, $channels, $regions, $categories, $tiers, $show_pii
+-- Reads: cube_sat_comment_counts, cube_sat_comment_texts, cube_sat_comments, customer_label(), segment_keys()
 with matching_texts as (
     select comment_key
     from cube_sat_comment_texts
@@ -52,7 +54,7 @@ page as (
 final as (
     select
         cube_sat_comments.submitted_at,
-        cube_sat_comments.customer_id,
+        customer_label(cube_sat_comments.customer_id, $show_pii) as customer_id,
         cube_sat_comments.kind,
         cube_sat_comments.score,
         cube_sat_comments.nps_category,

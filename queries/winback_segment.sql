@@ -1,13 +1,14 @@
 -- Grain: one row per customer matching the win-back rules and the segment (see churn_winback_macro.sql),
 -- highest lifetime revenue (the revenue at stake) first, ties by customer_id; one page of $limit rows from row
 -- $offset (null = all rows, from the first). total_matches = customers matching (all pages).
--- email is masked to its first character and domain ('j***@example.com') unless $show_pii; the comment was
+-- email is masked to its first character and domain ('j***@example.com') unless $show_pii, and a customer_id that
+-- is an e-mail address or a phone number is a pseudonym (customer_label, privacy_macros.sql); the comment was
 -- masked when customer_scores was built (churn_customer_scores.sql).
 -- The page is the first matching rows of cube_churn_winback_rows by position (its rows are stored in this
 -- order, with the shown columns, so DuckDB reads only what the page needs); total_matches is summed like
 -- winback_summary.sql (cube_churn_winback_groups without day or revenue bounds, else the rows).
 -- Params: $risk_bands, $rfm_segments, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $is_marketing_opt_in, $channels, $regions, $categories, $tiers, $show_pii, $limit, $offset
--- Reads: cube_churn_winback_groups, cube_churn_winback_rows, segment_keys(), winback_rules_match()
+-- Reads: cube_churn_winback_groups, cube_churn_winback_rows, customer_label(), segment_keys(), winback_rules_match()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),
@@ -69,7 +70,7 @@ total as (
 final as (
     select
         page.position,
-        page.customer_id,
+        customer_label(page.customer_id, $show_pii) as customer_id,
         case
             when $show_pii then page.email
             when instr(page.email, '@') > 1 then left(page.email, 1) || '***' || substr(page.email, instr(page.email, '@'))

@@ -91,6 +91,10 @@ def contract_metrics(data_dir: Path, as_of: date | None = None, tz: str = "UTC",
 
     local_time = orders["ordered_at"].dt.tz_localize("UTC").dt.tz_convert(tz).dt.tz_localize(None)
     orders["month"] = local_time.dt.to_period("M")
+    # the week of the review: the 7 local days as_of - 6 .. as_of
+    week = orders[local_time.dt.date >= as_of - timedelta(days=6)]
+    first_order_ids = orders.groupby("customer_id")["order_id"].first()
+    week_revenue = round(float(week["revenue"].sum()), 2)
     cohort_of = orders.groupby("customer_id")["month"].min()
     as_of_month = pd.Period(as_of, "M")
     cohort_retention = []
@@ -120,6 +124,8 @@ def contract_metrics(data_dir: Path, as_of: date | None = None, tz: str = "UTC",
             nps = 100 * ((nps_rows["score"] >= 9).mean() - (nps_rows["score"] <= 6).mean())
         if csat_count:
             csat = float((csat_rows["score"] >= 4).mean())
+    refunds = refunds_of(data_dir, orders, end, now)
+    net_revenue = None if refunds is None else round(revenue - refunds, 2)
     return {
         "as_of": as_of.isoformat(),
         "customers": customers,
@@ -134,4 +140,34 @@ def contract_metrics(data_dir: Path, as_of: date | None = None, tz: str = "UTC",
         "csat_90d": csat,
         "nps_responses_90d": nps_count,
         "csat_responses_90d": csat_count,
+        "refunds": refunds,
+        "net_revenue": net_revenue,
+        "net_aov": None if net_revenue is None or not len(orders) else (revenue - refunds) / len(orders),
+        "active_customers_7d": int(week["customer_id"].nunique()),
+        "new_customers_7d": int(week["order_id"].isin(first_order_ids).sum()),
+        "orders_7d": int(len(week)),
+        "revenue_7d": week_revenue,
+        "aov_7d": float(week["revenue"].sum()) / len(week) if len(week) else None,
     }
+
+
+def refunds_of(data_dir: Path, orders: pd.DataFrame, end: pd.Timestamp, now: datetime | None) -> float | None:
+    """Refund amounts of usable returns (first copy per return_id) requested before the cutoff on valid orders;
+    None when no return of the export carries an amount (or there are no returns)."""
+    returns = read_table(data_dir, "returns")
+    if returns.empty or "refund_amount" not in returns:
+        return None
+    returns["order_id"] = as_id(returns["order_id"])
+    returns["customer_id"] = as_id(returns["customer_id"])
+    returns["requested_at"] = to_utc_naive(returns["requested_at"])
+    returns["refund_amount"] = pd.to_numeric(returns["refund_amount"], errors="coerce")
+    now = pd.Timestamp(now or datetime.utcnow())
+    usable = returns.dropna(subset=["customer_id", "requested_at"])
+    usable = usable[(usable["requested_at"] >= pd.Timestamp("1990-01-01"))
+                    & (usable["requested_at"] < now + pd.Timedelta(days=1))]
+    usable = usable.sort_values("requested_at", kind="stable")
+    usable = usable[usable["return_id"].isna() | ~usable["return_id"].duplicated()]
+    if usable["refund_amount"].notna().sum() == 0:
+        return None
+    counted = usable[(usable["requested_at"] < end) & usable["order_id"].isin(set(orders["order_id"]))]
+    return round(float(counted["refund_amount"].sum()), 2)

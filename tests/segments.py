@@ -44,7 +44,8 @@ AGGREGATE_QUERIES = (
     "activity_trend", "time_to_second_order", "second_order_milestones", "orders_per_customer",
     "second_order_rate_by_cohort", "repeat_rate_by_segment", "cohort_retention", "satisfaction_90d", "nps_trend",
     "csat_trend", "repurchase_after_response", "satisfaction_by_dimension", "survey_response_rate", "care_summary",
-    "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid",
+    "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid", "revenue_per_customer_by_month",
+    "reasons_repurchase", "theme_summary", "theme_trend", "satisfaction_trend_by_dimension", "net_revenue",
 )
 SEGMENTS = ({"channels": None, "regions": None, "categories": None, "tiers": None},
             {"channels": ["email", "referral"], "regions": None, "categories": None, "tiers": None},
@@ -59,7 +60,8 @@ def parameter_sets(as_of: date) -> list[dict]:
         for grain, start in (("month", as_of - timedelta(days=365)), ("week", as_of - timedelta(days=120)),
                              ("quarter", None)):
             sets.append({**segment, "grain": grain, "start_date": start, "end_date": as_of if start else None,
-                         "weeks": 12, "small_cohort_size": 30, "dimension": "region", **churn.WinbackRules().params()})
+                         "weeks": 12, "small_cohort_size": 30, "dimension": "region", "source": "any",
+                         **churn.WinbackRules().params()})
     return sets
 
 

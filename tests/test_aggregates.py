@@ -28,7 +28,8 @@ ROW_LEVEL_TABLES = ("valid_orders", "customer_summary", "customer_activity", "va
 def database(tmp_path_factory):
     root = tmp_path_factory.mktemp("aggregates")
     demo.generate(root / "data", customers=2_500, seed=4)
-    return Database.open(load_settings(environ={}, data_dir=root / "data", state_dir=root / "state"))
+    database = Database.open(load_settings(environ={}, data_dir=root / "data", state_dir=root / "state"))
+    return database
 
 
 def test_every_page_query_reads_aggregates(database):

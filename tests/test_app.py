@@ -16,7 +16,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from dashboard import demo, figures
+from dashboard import demo, figures, formatting
 from dashboard.filters import Filters, Segment
 from dashboard.metrics import contract_metrics
 from dashboard.model import Database
@@ -24,7 +24,7 @@ from dashboard.queries import run_query
 from dashboard.settings import load_settings
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
-PAGES = ("overview", "repeat", "cohorts", "satisfaction", "churn", "care", "data")
+PAGES = ("overview", "repeat", "cohorts", "satisfaction", "churn", "care", "reasons", "data")
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +106,7 @@ def test_repeat_page_kpis_equal_the_metrics_engine(exports, monkeypatch, tmp_pat
     at = run_page(monkeypatch, tmp_path, exports["demo"], "repeat")
     expected = engine(exports["demo"], tmp_path)
     assert metric_value(at, "Repeat rate") == figures.format_percent(expected["repeat_rate"])
-    assert metric_value(at, "Median days between orders") == figures.format_number(
-        expected["median_days_between_orders"], 1)
+    assert metric_value(at, "Days between orders") == formatting.days(expected["median_days_between_orders"])
 
 
 def test_url_query_parameters_restore_the_filters(exports, monkeypatch, tmp_path):

@@ -1,8 +1,11 @@
 """The real app in a real browser: `streamlit run` on a free localhost port, Debian's chromium via Playwright.
 
-Visits every page, checks that no Streamlit exception box is shown and that charts rendered, clicks a
-cohort heatmap cell and checks the drill-down follows, and saves a screenshot per page to
-tests/artifacts/ (and to docs/screenshots/ when UPDATE_SCREENSHOTS=1, for the README).
+Visits every page (the demo runs to 15 Nov 2026, so its default as-of date is the middle of a month), checks
+that no Streamlit exception box is shown, that charts rendered, and that what the browser shows passes the
+hygiene check (visible text and every figure as plotly.js holds it); types an as-of date and applies it with
+Enter, Tab and a click elsewhere; clicks a cohort heatmap cell and checks the drill-down follows; opens a real
+orders-only export; and saves a screenshot per page to tests/artifacts/ (and to docs/screenshots/ when
+UPDATE_SCREENSHOTS=1, for the README).
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from dashboard import demo
+from dashboard import demo, hygiene
+from dashboard.sources import CONTRACT
+from tests.exports import write_cdnow_orders
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +36,7 @@ PAGES = {
     "churn": "churn",
     "satisfaction": "satisfaction",
     "care": "care",
+    "reasons": "reasons",
     "data": "data",
 }
 
@@ -45,11 +52,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+DEMO_AS_OF = date(2026, 11, 15)
+COLUMN_NAMES = frozenset(column for spec in CONTRACT.values() for column in spec.columns)
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """Start `streamlit run streamlit_app.py` on demo exports; stop it afterwards."""
     data_dir = tmp_path_factory.mktemp("browser") / "demo"
     demo.generate(data_dir, customers=5_000, seed=5)
+    yield from serve(data_dir, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def orders_only_url(tmp_path_factory):
+    """The app on a real orders-only export (the CDNOW sample: order id, customer, date, amount)."""
+    data_dir = tmp_path_factory.mktemp("browser") / "cdnow"
+    write_cdnow_orders(data_dir)
+    yield from serve(data_dir, tmp_path_factory)
+
+
+def serve(data_dir, tmp_path_factory):
     port = free_port()
     environment = {**os.environ, "DASHBOARD_DATA_DIR": str(data_dir),
                    "DASHBOARD_STATE_DIR": str(tmp_path_factory.mktemp("state")),
@@ -102,10 +125,21 @@ def wait_until_idle(page, timeout_ms: int = 180_000) -> None:
     page.wait_for_timeout(500)
 
 
-def save_screenshot(page, name: str) -> None:
+def save_screenshot(page, name: str, max_height: int = 4_000) -> None:
+    """The whole page: Streamlit scrolls inside its main area, so the window is made as tall as the content
+    (up to max_height) for the shot, then set back."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    viewport = page.viewport_size
+    height = page.evaluate("""() => {
+        const block = document.querySelector("[data-testid='stMainBlockContainer']");
+        return block ? Math.ceil(block.getBoundingClientRect().top + block.scrollHeight) + 40 : 0;
+    }""")
+    if height > viewport["height"]:
+        page.set_viewport_size({"width": viewport["width"], "height": min(height, max_height)})
+        page.wait_for_timeout(800)  # charts re-lay out to the taller window
     page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size(viewport)
     if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         target = ROOT / "docs" / "screenshots"
         target.mkdir(parents=True, exist_ok=True)
@@ -136,8 +170,101 @@ def test_page_renders_in_a_real_browser(app_url, browser, name):
         assert titles and all(titles), titles
     else:
         assert page.get_by_text("Findings").count() >= 1
+    if name == "overview":  # the churn cards fill in last
+        page.wait_for_function("() => !document.body.innerText.includes('Scoring every customer')", timeout=180_000)
+        wait_until_idle(page)
+    assert browser_problems(page, DEMO_AS_OF, COLUMN_NAMES if name == "data" else frozenset()) == []
     save_screenshot(page, name)
     page.close()
+
+
+FIGURES_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot => JSON.parse(JSON.stringify(
+    {data: plot.data, layout: plot.layout},
+    (key, value) => ArrayBuffer.isView(value) ? Array.from(value) : value)))"""
+
+
+def browser_problems(page, as_of: date, allowed=frozenset()) -> list[str]:
+    """What the browser shows that reads badly: the page's and the sidebar's visible text (code spans left out:
+    file and column names are written as code) and every figure as plotly.js draws it."""
+    text = page.evaluate("""() => {
+        const parts = [];
+        for (const root of document.querySelectorAll("[data-testid='stMain'], [data-testid='stSidebar']")) {
+            const copy = root.cloneNode(true);
+            copy.querySelectorAll('code, script, style, .js-plotly-plot').forEach(node => node.remove());
+            parts.push(copy.innerText);
+        }
+        return parts.join(String.fromCharCode(10));
+    }""")
+    problems = []
+    for line in text.splitlines():
+        problems += hygiene.text_problems(line, "page text", allowed)
+    for index, spec in enumerate(page.evaluate(FIGURES_JS)):
+        problems += hygiene.figure_problems(spec, as_of=as_of, where=f"chart {index}")
+    return problems
+
+
+def field_text(page, key: str) -> str:
+    return page.locator(f".st-key-{key} [data-testid='stDateInputField']").first.inner_text().replace("\n", "")
+
+
+def type_date(page, key: str, year: str, month: str, day: str) -> None:
+    """Type a date into a date field the way a person does: click the year, type the digits."""
+    page.locator(f".st-key-{key} [data-type='year']").first.click()
+    page.keyboard.type(year)
+    page.keyboard.type(month)
+    page.keyboard.type(day)
+
+
+@pytest.mark.parametrize("how", ["Enter", "Tab", "blur"])
+def test_a_typed_as_of_date_applies_on_enter_tab_and_blur(app_url, browser, how):
+    """Streamlit 1.67's date field left a typed date pending on Enter and Tab, and the next click was spent
+    applying it (date_commit.js); the date also applies when the field loses focus to a click."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(app_url)
+    wait_until_idle(page)
+    assert "Sunday 15 Nov 2026" in page.locator("[data-testid='stMain']").inner_text()
+    type_date(page, "as_of", "2026", "10", "16")
+    assert field_text(page, "as_of") == "2026-10-16"
+    if how == "blur":
+        page.locator("h1").first.click()
+    else:
+        page.keyboard.press(how)
+    page.wait_for_function("() => document.body.innerText.includes('Friday 16 Oct 2026')", timeout=60_000)
+    wait_until_idle(page)
+    assert "as_of=2026-10-16" in page.url
+    if how == "Tab":  # the focus went on to the next control, not to the field's own calendar button
+        assert page.evaluate("document.activeElement.closest('.st-key-as_of') === null")
+    # The next click is not spent applying the date: it opens the page it points to, as of the typed date.
+    page.get_by_role("link", name="Cohorts").first.click()
+    page.wait_for_selector("h1:has-text('Cohorts')", timeout=60_000)
+    wait_until_idle(page)
+    assert "as_of=2026-10-16" in page.url
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_orders_only_export_reads_cleanly_in_a_real_browser(orders_only_url, browser):
+    """A real orders-only export: nothing shown as 0 that was not exported, no 'unknown' filters, stale data said."""
+    for path in ("", "care", "repeat"):
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(f"{orders_only_url}/{path}")
+        wait_until_idle(page)
+        if path == "":
+            page.wait_for_function("() => !document.body.innerText.includes('Scoring every customer')",
+                                   timeout=180_000)
+            wait_until_idle(page)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        sidebar = page.locator("[data-testid='stSidebar']").inner_text()
+        assert browser_problems(page, date(1998, 6, 30)) == []
+        assert "Not in these exports, so no filter" in sidebar and "10,383 days ago" in sidebar
+        if path == "care":
+            cards = page.locator("[data-testid='stMetricValue']")
+            assert cards.all_inner_texts() == ["Not exported"] * 3, text
+            assert "0.0%" not in text
+        if path == "":
+            assert "Nothing moved apart from the total" in text
+        save_screenshot(page, f"orders-only-{path or 'overview'}")
+        page.close()
 
 
 def test_clicking_a_cohort_cell_lists_that_cohorts_customers(app_url, browser):

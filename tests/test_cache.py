@@ -27,12 +27,15 @@ def database(tmp_path_factory):
 
 @pytest.fixture
 def executions(monkeypatch):
-    """Names of the SQL files that actually ran (the real run_query is still called)."""
+    """Names of the SQL files that actually ran in the test's thread (the real run_query is still called). A
+    background build another test's app started may still be running in this process; its queries are not ours."""
     ran = []
     real = queries.run_query
+    test_thread = threading.current_thread()
 
     def counting(con, name, **params):
-        ran.append(name)
+        if threading.current_thread() is test_thread:
+            ran.append(name)
         return real(con, name, **params)
 
     monkeypatch.setattr(queries, "run_query", counting)

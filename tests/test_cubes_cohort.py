@@ -257,7 +257,7 @@ def test_cohort_members_masks_odd_emails(model):
 
 
 def test_cohort_members_other_grain_lists_the_month_cohort_with_no_activity(model):
-    """An unknown grain picks month cohorts (as segment_cohorts) and finds no activity (none at that grain)."""
+    """An unknown grain picks month cohorts (as cohort_retention.sql does) and finds no activity (none at that grain)."""
     cursor, customers, orders, _ = model
     cohort_start = cohort_choices(customers, {}, "month")[0]
     params = {"cohort_start": cohort_start, "period_number": 0, "activity": None, "show_email": False,

@@ -163,6 +163,12 @@ def test_second_order_rate_by_cohort(model, segment, grain):
                      "second_order_rate_90d": share(reached, eligible)})
     columns = ["cohort_start", "cohort_size", "eligible_customers", "second_order_customers", "second_order_rate_90d"]
     expected = pd.DataFrame(rows, columns=columns)
+    # A cohort is partial while its last customer (first order on the cohort's last day) has not had 90 days by
+    # the as-of day: last day + 90 days after the as-of day.
+    as_of = pd.Timestamp(cursor.execute("select as_of from model_info").fetchone()[0])
+    step = {"week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1), "quarter": pd.DateOffset(months=3)}[grain]
+    last_day = pd.to_datetime(expected["cohort_start"]) + step - pd.Timedelta(days=1)
+    expected["is_partial_period"] = last_day + pd.Timedelta(days=90) > as_of
     actual = run_query(cursor, "second_order_rate_by_cohort", grain=grain, **{**ALL, **segment})
     actual["cohort_start"] = pd.to_datetime(actual["cohort_start"])
     expected["cohort_start"] = pd.to_datetime(expected["cohort_start"])

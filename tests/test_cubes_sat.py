@@ -138,7 +138,11 @@ def test_satisfaction_90d(model, segment):
         "nps_90d": 100.0 * share((nps["score"] >= 9).sum() - (nps["score"] <= 6).sum(), len(nps)),
         "csat_responses_90d": len(csat),
         "csat_90d": share((csat["score"] >= 4).sum(), len(csat)),
-    }], ["nps_responses_90d", "nps_90d", "csat_responses_90d", "csat_90d"])
+        "nps_promoters_90d": int((nps["score"] >= 9).sum()),
+        "nps_detractors_90d": int((nps["score"] <= 6).sum()),
+        "csat_satisfied_90d": int((csat["score"] >= 4).sum()),
+    }], ["nps_responses_90d", "nps_90d", "csat_responses_90d", "csat_90d", "nps_promoters_90d",
+         "nps_detractors_90d", "csat_satisfied_90d"])
     assert_same(run_query(model.cursor, "satisfaction_90d", **segment), expected)
 
 
@@ -197,8 +201,9 @@ def test_survey_response_rate(model, segment, grain):
                 continue
             placed, responded = int(order_counts.get(start, 0)), int(response_counts.get(start, 0))
             rows.append({"period_start": start, "orders": placed, "responses": responded,
-                         "responses_per_order": share(responded, placed)})
-        expected = as_frame(rows, ["period_start", "orders", "responses", "responses_per_order"])
+                         "responses_per_order": share(responded, placed),
+                         "is_partial_period": period_is_partial(start, grain, model.as_of)})
+        expected = as_frame(rows, ["period_start", "orders", "responses", "responses_per_order", "is_partial_period"])
         actual = run_query(model.cursor, "survey_response_rate", **segment, grain=grain, start_date=start_date,
                            end_date=end_date)
         assert_same(actual, expected)
@@ -286,7 +291,7 @@ def test_survey_comments(model, segment):
         offset = controls["offset"] or 0
         end = None if controls["limit"] is None else offset + controls["limit"]
         expected = matches[columns].iloc[offset:end].assign(total_matches=len(matches))
-        actual = run_query(model.cursor, "survey_comments", **segment, **controls)
+        actual = run_query(model.cursor, "survey_comments", **segment, **controls, show_pii=False)  # demo ids: shown
         assert_same(actual, expected, date_columns=("submitted_at",))
         if controls is COMMENT_CONTROLS[0] and segment is NO_FILTER:
             assert len(actual) == 50 and actual["total_matches"].iloc[0] > 50  # the demo has enough comments

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dashboard.demo import generate
+from dashboard.demo import EMPTY_COMMENTS, OTHER_LANGUAGE_COMMENTS, generate
 
 END_DATE = date(2026, 11, 15)
 END_EXCLUSIVE = pd.Timestamp("2026-11-16", tz="UTC")
@@ -37,7 +37,8 @@ CONTRACT_TYPES = {
     },
     "tickets": {
         "ticket_id": pa.string(), "customer_id": pa.string(), "order_id": pa.string(), "opened_at": UTC_MICROS,
-        "resolved_at": UTC_MICROS, "category": pa.string(), "status": pa.string(),
+        "resolved_at": UTC_MICROS, "category": pa.string(), "status": pa.string(), "subject": pa.string(),
+        "body": pa.string(),
     },
     "returns": {
         "return_id": pa.string(), "order_id": pa.string(), "customer_id": pa.string(),
@@ -362,17 +363,76 @@ def test_gold_tier_retains_better(demo):
 def test_comments_match_scores_and_some_carry_contact_details(demo):
     surveys = demo["surveys"]
     comments = surveys["comment"].str.split(r" (?:Call me at|Please email me at) ", regex=True).str[0]
-    nps = surveys.assign(text=comments)[(surveys["kind"].str.lower() == "nps") & comments.notna()]
+    planted_elsewhere = comments.isin([*OTHER_LANGUAGE_COMMENTS[0], *OTHER_LANGUAGE_COMMENTS[1], *EMPTY_COMMENTS])
+    nps = surveys.assign(text=comments)[(surveys["kind"].str.lower() == "nps") & comments.notna() & ~planted_elsewhere]
     praise = r"(?i)great|love|excellent|early|smooth|thank"
-    complaint = r"(?i)late|delay|waiting|courier|quality|damaged|described|wrong|support|refund|resolved|charged"
+    complaint = r"(?i)late|delay|waiting|courier|quality|damaged|described|wrong|support|refund|resolved|charged|app"
     promoters, detractors = nps[nps["score"] >= 9], nps[nps["score"] <= 6]
     assert len(promoters) > 500 and len(detractors) > 500
     assert promoters["text"].str.contains(praise).all()
     assert detractors["text"].str.contains(complaint).all()
     assert not detractors["text"].str.contains(praise).any()
+    assert "{item}" not in " ".join(comments.dropna())
 
     assert surveys["comment"].str.contains(r"\+\d{1,2} [\d ()-]{9,}\d", regex=True).sum() >= 3
     assert surveys["comment"].str.contains(r"[a-z.]+\d+@example\.(?:com|org|net)", regex=True).sum() >= 3
+
+
+def anchor_orders(orders: pd.DataFrame) -> pd.DataFrame:
+    """Orders at least 90 days before the end with is_repurchased: the same customer ordered again within 90 days."""
+    anchors = completed_orders(orders)
+    anchors = anchors[anchors["ordered_at"] + pd.Timedelta(days=90) <= END_EXCLUSIVE].copy()
+    anchors["is_repurchased"] = anchors["next_ordered_at"] - anchors["ordered_at"] <= pd.Timedelta(days=90)
+    return anchors
+
+
+def test_delivery_delays_and_defect_returns_cost_repeat_orders_but_sizing_returns_do_not(demo):
+    anchors = anchor_orders(demo["orders"])
+    tickets, returns = demo["tickets"], demo["returns"]
+    no_problem = anchors[~anchors["order_id"].isin(tickets["order_id"]) & ~anchors["order_id"].isin(returns["order_id"])]
+
+    def with_orders(order_ids) -> pd.Series:
+        return anchors.loc[anchors["order_id"].isin(order_ids), "is_repurchased"]
+
+    baseline = no_problem["is_repurchased"]
+    delay = with_orders(tickets.loc[tickets["category"] == "delivery_delay", "order_id"])
+    assert_lower_rate(delay, baseline, 0.15, "delivery-delay tickets vs no problem")
+    for category in ("billing", "sizing", "damaged_item", "wrong_item"):
+        other = with_orders(tickets.loc[tickets["category"] == category, "order_id"])
+        assert_lower_rate(delay, other, 0.05, f"delivery delay vs {category}")
+    defect = with_orders(returns.loc[returns["reason"].isin(["damaged", "not_as_described"]), "order_id"])
+    sizing = with_orders(returns.loc[returns["reason"].isin(["too_small", "too_large"]), "order_id"])
+    assert_lower_rate(defect, baseline, 0.12, "defect returns vs no problem")
+    assert len(sizing) >= 200 and abs(baseline.mean() - sizing.mean()) < 0.08, (sizing.mean(), baseline.mean())
+
+
+def test_late_delivery_comments_repurchase_less_and_app_complaints_rise_in_the_last_quarter(demo):
+    anchors = anchor_orders(demo["orders"])
+    surveys = demo["surveys"]
+    late = surveys.loc[surveys["comment"].str.contains(r"(?i)\blate\b", na=False), "order_id"]
+    other = surveys.loc[surveys["comment"].notna() & ~surveys["order_id"].isin(late), "order_id"]
+    assert_lower_rate(anchors.loc[anchors["order_id"].isin(late), "is_repurchased"],
+                      anchors.loc[anchors["order_id"].isin(other), "is_repurchased"], 0.2, "late-delivery comments")
+
+    app = surveys["comment"].str.contains(r"\bapp\b", na=False)
+    days_before_end = (END_EXCLUSIVE - surveys["submitted_at"]) / pd.Timedelta(days=1)
+    commented = surveys["comment"].notna()
+    assert app[days_before_end > 100].sum() == 0
+    last_quarter = days_before_end <= 91
+    assert app[last_quarter].sum() / commented[last_quarter].sum() > 0.05
+    assert app[last_quarter & (days_before_end <= 30)].mean() > app[last_quarter & (days_before_end > 60)].mean()
+
+
+def test_other_language_and_empty_comments_and_ticket_texts_are_planted(demo):
+    surveys, tickets = demo["surveys"], demo["tickets"]
+    assert surveys["comment"].isin([*OTHER_LANGUAGE_COMMENTS[0], *OTHER_LANGUAGE_COMMENTS[1]]).sum() >= 20
+    assert surveys["comment"].isin(EMPTY_COMMENTS).sum() >= 20
+    assert tickets["subject"].notna().all()
+    assert 0.8 <= tickets["body"].notna().mean() <= 0.95
+    delay = tickets[tickets["category"] == "delivery_delay"]
+    assert delay["subject"].str.contains(r"(?i)order|late").all()
+    assert tickets["body"].str.contains(r"@example\.|\+\d", regex=True, na=False).sum() >= 3
+    assert "{item}" not in " ".join(tickets["body"].dropna())
 
 
 def test_planted_data_quality_problems(demo):

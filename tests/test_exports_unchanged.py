@@ -21,6 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import cli, demo
 from dashboard.outputs import OutputError, write_atomically
+from tests.broken_exports import CASES, CLEAN, broken_export, validate_environment  # noqa: F401 (fixtures)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 APP = str(PROJECT_ROOT / "streamlit_app.py")
@@ -65,12 +66,26 @@ def exports(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def environment(exports):
-    """Settings from the environment, as a user of the CLI or the app would have them (restored afterwards)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DASHBOARD_DATA_DIR", str(exports["data_dir"]))
-        patch.setenv("DASHBOARD_STATE_DIR", str(exports["root"] / "state"))
-        patch.setenv("DASHBOARD_SETTINGS", str(exports["root"] / "no-settings.toml"))
-        yield
+    """Settings from the environment, as a user of the CLI or the app would have them (restored afterwards), with
+    a real SMTP server on a loopback port for send-report (it keeps nothing)."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    from tests.test_delivery import free_port
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings = exports["root"] / "settings.toml"
+    settings.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {controller.port}\nstarttls = false\n'
+                        'from = "review@shop.example"\n', encoding="utf-8")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DASHBOARD_DATA_DIR", str(exports["data_dir"]))
+            patch.setenv("DASHBOARD_STATE_DIR", str(exports["root"] / "state"))
+            patch.setenv("DASHBOARD_SETTINGS", str(settings))
+            yield
+    finally:
+        controller.stop()
 
 
 def assert_exports_unchanged(exports) -> None:
@@ -93,6 +108,8 @@ def command_arguments(exports) -> dict[str, list[list[str]]]:
         "prepare-demo": [[]],  # with DASHBOARD_DATA_DIR set it only says which exports it uses
         "prepare": [["--data", data], ["--data", data]],  # builds and saves a snapshot, then finds it
         "graph": [[], ["--format", "mermaid", "--out", str(out / "graph.md")]],  # reads no export
+        "alerts": [["--data", data]],  # no rule configured: says so, exit 0
+        "send-report": [["--data", data, "--to", "ceo@shop.example"]],
     }
 
 
@@ -139,6 +156,7 @@ PAGES = {
     "churn": {"risk": ["high", "medium"], "nps": "detractor", "days_min": "60"},
     "satisfaction": {"q": "late", "kind": "nps", "satisfaction_by": "region", "range": ["2025-01-01", "2026-11-15"]},
     "care": {"tier": "gold", "as_of": "2026-09-30"},
+    "reasons": {"why_by": "Return reason", "why_texts": "Survey comments", "region": "Europe"},
     "data": {},
 }
 
@@ -226,3 +244,20 @@ def test_outputs_are_replaced_atomically(exports, environment, capsys):
     assert json.loads(target.read_text(encoding="utf-8"))["customers"] > 0
     assert sorted(path.name for path in out_dir.iterdir()) == ["previous.json", "report.json"]
     assert_exports_unchanged(exports)
+
+
+@pytest.mark.parametrize("case", [CLEAN, *CASES], ids=lambda case: case.name)
+def test_every_broken_export_is_left_unchanged(case, broken_export, validate_environment, capsys, tmp_path):
+    """The corpus of broken exports (tests/broken_exports.py): validating, reading, rescuing a file's rows and
+    writing the report change nothing under the data folder (rescued rows live in DuckDB's memory only)."""
+    data_dir = broken_export(case.name)
+    folder = data_dir if data_dir.is_dir() else data_dir.parent
+    before = snapshot(folder) if folder.exists() else None  # missing_data_folder: it must not be created
+    out = tmp_path / "out"
+    for command in (["validate", "--data", str(data_dir)],
+                    ["report", "--data", str(data_dir), "--format", "json", "--out", str(out / "report.json"),
+                     "--as-of", "2024-12-31", "--allow-incomplete"]):
+        code = cli.main(command)
+        err = capsys.readouterr().err
+        assert code in (0, 1, 2) and "Traceback" not in err, err
+    assert (snapshot(folder) if folder.exists() else None) == before

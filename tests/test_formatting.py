@@ -195,25 +195,25 @@ def test_hygiene_accepts_good_text(text):
 def test_hygiene_reads_figures_and_their_unfinished_periods():
     fig = go.Figure(go.Bar(x=["2026-10-01", "2026-11-01"], y=[3, 1], name="Orders"))
     fig.update_layout(title="Orders per month", meta={"periods": {"grain": "month", "anchor": "start"}})
-    problems = hygiene.figure_problems(fig.to_plotly_json(), as_of=date(2026, 11, 2))
+    problems = hygiene.figure_problems(fig, as_of=date(2026, 11, 2))
     assert len(problems) == 1 and "2026-11-01" in problems[0]
-    assert hygiene.figure_problems(fig.to_plotly_json(), as_of=date(2026, 11, 30)) == []
+    assert hygiene.figure_problems(fig, as_of=date(2026, 11, 30)) == []
     marked = go.Figure([go.Bar(x=["2026-10-01"], y=[3], name="Orders"),
                         go.Bar(x=["2026-11-01"], y=[1], name="Orders (in progress)",
                                hovertemplate="%{x}: %{y} (month in progress)")])
     marked.update_layout(meta={"periods": {"grain": "month", "anchor": "start"}})
-    assert hygiene.figure_problems(marked.to_plotly_json(), as_of=date(2026, 11, 2)) == []
+    assert hygiene.figure_problems(marked, as_of=date(2026, 11, 2)) == []
     undeclared = go.Figure(go.Scatter(x=["2026-10-01"], y=[1]))
-    assert "no period declared" in hygiene.figure_problems(undeclared.to_plotly_json(), date(2026, 11, 2))[0]
+    assert "no period declared" in hygiene.figure_problems(undeclared, date(2026, 11, 2))[0]
     window = go.Figure(go.Scatter(x=["2026-08-01"], y=[0.2], name="2nd order"))
     window.update_layout(meta={"periods": {"grain": "month", "anchor": "start", "window_days": 90}})
-    assert hygiene.figure_problems(window.to_plotly_json(), date(2026, 11, 2))  # Aug + 90 days is 29 Nov
-    assert hygiene.figure_problems(window.to_plotly_json(), date(2026, 11, 29)) == []
+    assert hygiene.figure_problems(window, date(2026, 11, 2))  # Aug + 90 days is 29 Nov
+    assert hygiene.figure_problems(window, date(2026, 11, 29)) == []
 
 
 def test_hygiene_reads_figure_categories_and_legends():
     fig = go.Figure(go.Bar(x=["organic_search", "unknown"], y=[1, 2], name="paid_social"))
-    problems = hygiene.figure_problems(fig.to_plotly_json())
+    problems = hygiene.figure_problems(fig)
     assert any("organic_search" in p for p in problems) and any("'unknown'" in p for p in problems)
     assert any("paid_social" in p for p in problems)
 
@@ -224,3 +224,8 @@ def test_hygiene_reads_tables():
     assert any("repeat_customers" in p for p in problems)
     assert any("comment" in p for p in problems) and any("'rate'" in p for p in problems)
     assert hygiene.frame_problems(pd.DataFrame({"Rate": [float("nan")]}), placeholder="–") == []
+
+
+def test_hygiene_does_not_take_an_empty_legend_entry_for_a_time_axis():
+    fig = go.Figure(go.Scatter(x=[0], y=[None], name="Month in progress"))
+    assert hygiene.figure_problems(fig, as_of=date(2026, 11, 15)) == []

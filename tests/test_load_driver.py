@@ -71,8 +71,10 @@ def test_session_reads_widget_ids_and_pages_from_the_server(served):
     first, cohorts = asyncio.run(probe())
     assert first.status == cohorts.status == "FINISHED_SUCCESSFULLY"
     assert first.page_hash == first.pages["Repeat purchase"][0]
-    assert list(first.widgets["channel"].raw_values) == ["email"]  # seeded from the URL and echoed back
+    # A link with the stored value (?channel=email) seeds the filter, which shows and echoes its label.
+    assert list(first.widgets["channel"].raw_values) == [load.channel_label("email")] == ["E-mail"]
     assert first.metrics["Repeat rate"] == expected["email"]
-    assert "Returning-customer rate (last full week)" in first.metrics
+    assert "Returning-customer rate" in first.metrics
+    assert any("the last full week" in text or "No full week yet" in text for text in first.texts)
     assert cohorts.page_hash == first.pages["Cohorts"][0]
     assert not first.exceptions and not cohorts.exceptions and not cohorts.error_alerts

@@ -216,6 +216,10 @@ INTERNAL_INTERPOLATIONS = {
         "qualified": "<BUILD_CATALOG or 'memory'>.<a schema name made as above>",
         "self._model_catalog": "BUILD_CATALOG or 'memory'",
     },
+    "dashboard/themes.py": {
+        "catalog": "Database.model_catalog ('memory' or model.BUILD_CATALOG) or snapshots.CATALOG: constant names",
+        "table": "a name of themes.TABLES (constants)",
+    },
     "dashboard/snapshots.py": {
         "CATALOG": "the constant name a snapshot is attached under",
         "quote_literal(str(path))": "a snapshot path under the state folder: the state folder, a hash key",
@@ -226,12 +230,23 @@ INTERNAL_INTERPOLATIONS = {
         "spec.name": "a contract table name",
         "table": "a contract table name",
         "view_sql or _empty_view_sql(spec)": "column expressions of conversion_sql (names quoted) / contract types",
-        "paths": "paths found on disk under the data folder, quote_literal'ed",
-        "str(is_partitioned).lower()": "true or false",
         "scan": "read_parquet of one path found on disk, quote_literal'ed",
         "_decode_all_sql(scan, columns)": "column names read from the file, quote_identifier'ed",
-        "_decode_all_sql(f'raw_{spec.name}', used)": "source column names, quote_identifier'ed",
+        "_decode_all_sql(scan, [name])": "a column name read from the file, quote_identifier'ed",
+        "_decode_all_sql(group.relation, used)": "a group's relation (below) and its column names, quote_identifier'ed",
+        "group.relation": "read_parquet over paths found on disk (quote_literal'ed) with constant options and "
+                          "partition keys from folder names (quote_identifier'ed / quote_literal'ed), or "
+                          "memory.main.rescued_<contract table>_<n>",
+        "relation": "a group's relation, as above",
+        "' union all '.join(raw_parts)": "selects of conversion_sql expressions and quote_identifier'ed source names "
+                                          "over groups' relations",
         "', '.join(expressions) or '1'": "conversion_sql expressions (source names quote_identifier'ed)",
+        "view": "rescue_source_<contract table>_<n>: the name an Arrow table read by pyarrow is registered under",
+        "target": "memory.main.rescued_<contract table>_<n>, or <catalog>.main.clean_<contract table> (model.py)",
+        "name": "a FREE_TEXT_COLUMNS contract column name, quote_identifier'ed",
+        "counts": "counts over quote_identifier'ed column names read from the file and constant SQL",
+        "', '.join(columns)": "quote_identifier'ed column names, repair SQL over them, and partition values from "
+                              "folder names, quote_literal'ed",
     },
     "dashboard/checks.py": {
         # `sql` is built in the same function from the f-strings below

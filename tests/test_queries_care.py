@@ -27,7 +27,8 @@ CARE_QUERIES = (
 ALL_SEGMENTS = {"channels": None, "regions": None, "categories": None, "tiers": None}
 NOBODY = {**ALL_SEGMENTS, "channels": ["' or 1=1 --"]}
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"
-NO_PAGE = {"search": None, "kinds": None, "min_score": None, "max_score": None, "limit": None, "offset": None}
+NO_PAGE = {"search": None, "kinds": None, "min_score": None, "max_score": None, "limit": None, "offset": None,
+           "show_pii": False}
 
 
 def assert_rows(actual: pd.DataFrame, columns: list[str], rows: list[tuple]) -> None:
@@ -233,7 +234,7 @@ def test_satisfaction_by_dimension_filters_on_the_local_submission_date(satisfac
     assert_rows(may_day, SATISFACTION_DIMENSION_COLUMNS, [("post_delivery", 1, 0.0, 0, None)])  # s3 only
 
 
-RESPONSE_RATE_COLUMNS = ["period_start", "orders", "responses", "responses_per_order"]
+RESPONSE_RATE_COLUMNS = ["period_start", "orders", "responses", "responses_per_order", "is_partial_period"]
 
 
 def test_survey_response_rate(satisfaction_dir, open_database):
@@ -241,22 +242,29 @@ def test_survey_response_rate(satisfaction_dir, open_database):
     rates = run_query(cursor, "survey_response_rate", grain="month", start_date=None, end_date=None, **ALL_SEGMENTS)
     # O5 is cancelled and O6 after the as-of date; responses of every kind count.
     assert_rows(rates, RESPONSE_RATE_COLUMNS, [
-        (date(2024, 1, 1), 1, 0, 0.0),
-        (date(2024, 2, 1), 1, 0, 0.0),
-        (date(2024, 3, 1), 1, 0, 0.0),
-        (date(2024, 4, 1), 0, 3, None),
-        (date(2024, 5, 1), 0, 2, None),
-        (date(2024, 6, 1), 1, 5, 5.0),
+        (date(2024, 1, 1), 1, 0, 0.0, False),
+        (date(2024, 2, 1), 1, 0, 0.0, False),
+        (date(2024, 3, 1), 1, 0, 0.0, False),
+        (date(2024, 4, 1), 0, 3, None, False),
+        (date(2024, 5, 1), 0, 2, None, False),
+        (date(2024, 6, 1), 1, 5, 5.0, False),
     ])
 
     email = run_query(cursor, "survey_response_rate", grain="month", start_date=date(2024, 2, 1),
                       end_date=date(2024, 6, 1), **{**ALL_SEGMENTS, "channels": ["email"]})
     assert_rows(email, RESPONSE_RATE_COLUMNS, [
-        (date(2024, 3, 1), 1, 0, 0.0),
-        (date(2024, 4, 1), 0, 2, None),
-        (date(2024, 5, 1), 0, 1, None),
-        (date(2024, 6, 1), 0, 2, None),
+        (date(2024, 3, 1), 1, 0, 0.0, False),
+        (date(2024, 4, 1), 0, 2, None, False),
+        (date(2024, 5, 1), 0, 1, None, False),
+        (date(2024, 6, 1), 0, 2, None, False),
     ])
+
+    # As of 15 June, June is in progress (its orders and responses still to come); May is complete.
+    mid_month = open_database(satisfaction_dir).cursor(date(2024, 6, 15))
+    partial = run_query(mid_month, "survey_response_rate", grain="month", start_date=date(2024, 5, 1),
+                        end_date=None, **ALL_SEGMENTS)
+    assert dict(zip(partial["period_start"].dt.date, partial["is_partial_period"])) == {
+        date(2024, 5, 1): False, date(2024, 6, 1): True}
 
 
 # Care fixture, as of 2024-12-31 (cutoff 2025-01-01 00:00 UTC): anchors are orders placed on or before
@@ -621,6 +629,6 @@ def test_query_runs_on_an_export_with_orders_only(name, tmp_path, open_database)
     elif name == "repurchase_after_response":
         assert len(frame) == 8 and (frame["responses"] == 0).all()
     elif name == "survey_response_rate":
-        assert_rows(frame, RESPONSE_RATE_COLUMNS, [(date(2024, 1, 1), 1, 0, 0.0)])
+        assert_rows(frame, RESPONSE_RATE_COLUMNS, [(date(2024, 1, 1), 1, 0, 0.0, False)])
     else:
         assert frame.empty

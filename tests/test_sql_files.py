@@ -31,7 +31,8 @@ DEFAULTS = {
     "start_date": None, "end_date": None, "grain": "month", "small_cohort_size": 30,
     "dimension": "acquisition_channel", "weeks": 8, "cohort_start": date(2026, 3, 1), "period_number": 1,
     "activity": "active", "show_email": False, "limit": 10, "offset": 0, "search": None, "kinds": None, "min_score": None,
-    "max_score": None,
+    "max_score": None, "source": "any", "theme_id": 1, "fact_kind": "ticket_category", "fact_value": "delivery_delay",
+    "outcome": None, "ordered_since": None,
 }
 
 

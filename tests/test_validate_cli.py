@@ -125,4 +125,4 @@ def test_validate_as_a_real_process_prints_no_traceback(broken_export, validate_
     assert done.stdout.splitlines()[0].startswith(
         "ERROR orders: file orders/part-1.parquet is not readable Parquet, skipped: Invalid Input Error: "
     )
-    assert done.stderr.strip().splitlines()[-1] == f"{data_dir}: 1 errors, 1 warnings"
+    assert done.stderr.strip().splitlines()[-1] == f"{data_dir}: 2 errors, 1 warnings"

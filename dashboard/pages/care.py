@@ -3,8 +3,8 @@ customers back? Each bar is a 90-day repurchase rate with its 95% interval and t
 
 import streamlit as st
 
-from dashboard import figures
-from dashboard.pages.common import chart, current_view, empty, query, require_data
+from dashboard import figures, formatting
+from dashboard.pages.common import chart, current_view, empty, is_exported, not_exported, query, require_data, table
 
 st.title("Post-purchase care")
 st.caption(
@@ -20,49 +20,74 @@ rates = query(view, "care_repeat_rates")
 if summary is None or rates is None:
     st.stop()
 summary = summary.to_dict("records")[0]
-tables = view.database.catalog.tables
+has = {table_name: is_exported(view.database, table_name) for table_name in ("tickets", "returns", "surveys")}
+
+
+def card(column, label: str, value: str, note: str, definition: str) -> None:
+    with column.container(border=True):
+        st.metric(label, value, help=definition, border=False)
+        st.caption(note)
+
+
 cards = st.columns(5)
-cards[0].metric("Tickets", figures.format_count(summary["tickets"]), border=True,
-                help="Support tickets opened by customers of this segment up to the as-of date.")
-cards[1].metric("Open tickets", figures.format_count(summary["unresolved_tickets"]), border=True,
-                help=f"{summary['customers_with_open_ticket']:,} customers are waiting on an answer.")
-cards[2].metric("Median time to resolve", f"{figures.format_number(summary['median_resolution_days'], 1)} days",
-                border=True, help="Median over resolved tickets, from opening to resolution.")
-cards[3].metric("Return rate", figures.format_percent(summary["return_rate"]), border=True,
-                help="Valid orders with a return / valid orders.")
-cards[4].metric("Silent unhappy", figures.format_count(summary["silent_unhappy_customers"]), border=True,
-                help="Customers whose latest NPS answer is a detractor (0-6) and who never opened a ticket: "
-                     "most unhappy customers never complain, they just leave.")
+if has["tickets"]:
+    card(cards[0], "Tickets", formatting.count(summary["tickets"], short=True), "Support tickets opened",
+         "Support tickets opened by customers of this segment up to the as-of date.")
+    card(cards[1], "Open tickets", formatting.count(summary["unresolved_tickets"], short=True),
+         f"{formatting.plural(summary['customers_with_open_ticket'], 'customer')} waiting on an answer",
+         "Tickets not resolved by the end of the as-of day.")
+    card(cards[2], "Time to resolve", formatting.days(summary["median_resolution_days"]),
+         "Median over resolved tickets", "Median over resolved tickets, from opening to resolution.")
+else:
+    with cards[0].container(border=True):
+        st.metric("Tickets", "Not exported", border=False)
+        st.caption(not_exported("tickets", "complaints, open tickets and resolution times"))
+if has["returns"]:
+    card(cards[3], "Return rate", formatting.rate(summary["return_rate"]), "Of valid orders",
+         "Valid orders with a return / valid orders.")
+else:
+    with cards[3].container(border=True):
+        st.metric("Return rate", "Not exported", border=False)
+        st.caption(not_exported("returns", "the return rate"))
+if has["surveys"] and has["tickets"]:
+    card(cards[4], "Silent unhappy", formatting.count(summary["silent_unhappy_customers"], short=True),
+         "Customers (the chart below counts their orders)",
+         "Customers whose latest NPS answer is a detractor (0-6) and who never opened a ticket: most unhappy "
+         "customers never complain, they just leave.")
+else:
+    missing = [name for name in ("surveys", "tickets") if not has[name]]
+    with cards[4].container(border=True):
+        st.metric("Silent unhappy", "Not exported", border=False)
+        st.caption(not_exported(missing, "who is unhappy without complaining"))
 
 if rates["anchor_orders"].sum() == 0:
     empty("No order is 90 days old yet, so repurchase after care cannot be measured.")
     st.stop()
 
 SECTIONS = (
-    ("ticket", "Complaint outcome", "Ticket on the order", "tickets"),
-    ("resolution_time", "Time to resolve the complaint", "Resolution time of the order's first ticket", "tickets"),
-    ("return", "Returns", "Return on the order", "returns"),
-    ("survey", "Follow-up surveys", "Survey answered about the order", "surveys"),
-    ("silent_unhappy", "Silent unhappy customers", "Detractor answer on the order", "surveys"),
+    ("ticket", "Complaint outcome", "Ticket on the order", ("tickets",), "complaint outcomes"),
+    ("resolution_time", "Time to resolve the complaint", "Resolution time of the order's first ticket", ("tickets",),
+     "how fast complaints were resolved"),
+    ("return", "Returns", "Return on the order", ("returns",), "whether a return changes repurchase"),
+    ("survey", "Follow-up surveys", "Survey answered about the order", ("surveys",), "whether surveyed customers come back"),
+    ("silent_unhappy", "Silent unhappy customers", "Detractor answer on the order", ("surveys", "tickets"),
+     "whether unhappy customers who never complained come back"),
 )
 left, right = st.columns(2)
-for index, (dimension, title, axis, table) in enumerate(SECTIONS):
+for index, (dimension, title, axis, needs, what) in enumerate(SECTIONS):
     column = left if index % 2 == 0 else right
     with column:
         rows = rates[rates["care_dimension"] == dimension]
-        if not tables[table].is_usable:
-            empty(f"{title}: no {table} were exported, so this comparison is not possible.")
+        missing = [name for name in needs if not has[name]]
+        if missing:
+            empty(f"{title}: " + not_exported(missing, what))
         elif rows["anchor_orders"].sum() == 0:
             empty(f"{title}: no order in this segment has this kind of care yet.")
         else:
-            chart(figures.care_groups(rows, f"{title}: 90-day repurchase", axis), key=f"care_{dimension}")
+            chart(figures.care_groups(rows, f"{title}: 90-day repurchase (per order)", axis), key=f"care_{dimension}")
 
 with st.expander("The numbers behind the charts"):
-    st.dataframe(
-        rates, width="stretch", hide_index=True, key="care_table",
-        column_config={
-            "repurchase_rate_90d": st.column_config.NumberColumn("Repurchase ≤ 90 d", format="percent"),
-            "ci_low": st.column_config.NumberColumn("95% low", format="percent"),
-            "ci_high": st.column_config.NumberColumn("95% high", format="percent"),
-        },
-    )
+    shown = rates[rates["care_dimension"].map(
+        {dimension: all(has[name] for name in needs) for dimension, _, _, needs, _ in SECTIONS}).fillna(True)]
+    table(shown.drop(columns=[column for column in ("group_order", "dimension_order") if column in shown.columns]),
+          key="care_table", headers={"customers": "Customers (who placed these orders)"})

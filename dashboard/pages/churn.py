@@ -5,9 +5,9 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, churn, churn_figures, figures
+from dashboard import cache, churn, churn_figures, figures, formatting
 from dashboard.pages.common import (PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all,
-                                    query, require_data)
+                                    query, require_data, table, url_values_as_labels)
 
 MAX_DAYS = 100_000.0  # bounds of the number boxes: anything a real customer can have, nothing infinite
 MAX_REVENUE = 1e12
@@ -58,7 +58,7 @@ if cells is not None and len(cells):
         with columns[index % 5].container(border=True):
             st.metric(tile.rfm_segment, figures.format_count(int(tile.customers)), border=False,
                       help="Customers in this RFM segment (docs/churn.md has the rules).")
-            st.caption(f"Lifetime revenue {figures.format_currency(tile.revenue)}")
+            st.caption(f"Lifetime revenue {formatting.money(tile.revenue, short=True)}")
 
 st.subheader("Build a win-back list")
 st.caption(
@@ -73,9 +73,13 @@ bands = band_column.multiselect(
 segments = segment_column.multiselect(
     "RFM segment", options=list(churn.RFM_SEGMENTS), default=[], key="rfm", bind="query-params", placeholder="Any",
 )
+# Formatting only (surface, #13): the categories read as labels ("Never answered", not "none"); a link made with
+# the stored value (?nps=none) still opens the same list.
+url_values_as_labels("nps", list(churn.NPS_CATEGORIES), lambda value: formatting.label(value, "latest_nps_category"))
 nps = nps_column.multiselect(
-    "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=[], key="nps", bind="query-params",
-    placeholder="Any", help="The category of the customer's latest NPS answer; none: never answered NPS.",
+    "Latest NPS answer", options=list(churn.NPS_CATEGORIES), default=None, key="nps", bind="query-params",
+    placeholder="Any", help="The category of the customer's latest NPS answer, or never answered.",
+    format_func=lambda value: formatting.label(value, "latest_nps_category"),
 )
 days_from, days_to, value_from, value_to, complaint_column, opt_in_column = st.columns(6)
 # Float boxes with whole-number display and finite bounds: Streamlit's integer box crashes on ?days_min=inf, and
@@ -113,12 +117,12 @@ if summary is None:
     st.stop()
 totals = summary.iloc[0]
 count_column, revenue_column, value_column, orders_column = st.columns(4)
-count_column.metric("Customers in the list", figures.format_count(int(totals['customers'])))
-revenue_column.metric("Revenue at stake", figures.format_currency(totals["revenue"]),
+count_column.metric("Customers in the list", formatting.count(totals["customers"], short=True))
+revenue_column.metric("Revenue at stake", formatting.money(totals["revenue"], short=True),
                       help="Lifetime revenue of the customers in the list.")
-value_column.metric("Predicted value, next 365 days", figures.format_currency(totals["predicted_clv_365d"]),
+value_column.metric("Predicted value, next 365 days", formatting.money(totals["predicted_clv_365d"], short=True),
                     help="Discounted predicted spend (10% a year) if nothing is done.")
-orders_column.metric("Expected orders, next 90 days", figures.format_count(totals["expected_orders_90d"]))
+orders_column.metric("Expected orders, next 90 days", formatting.count(totals["expected_orders_90d"], short=True))
 
 user_access = current_access(view.settings)
 show_pii = user_access.can_see_pii
@@ -132,26 +136,17 @@ total = int(page["total_matches"].iloc[0]) if page is not None and len(page) els
 if page is not None and total == 0:
     empty("Nobody matches these rules. Remove a rule or widen a range.")
 elif page is not None:
-    st.dataframe(
-        page.drop(columns=["total_matches"]), width="stretch", hide_index=True, key="winback_customers",
-        column_config={
-            "customer_id": st.column_config.TextColumn("Customer"),
-            "email": st.column_config.TextColumn("E-mail" if show_pii else "E-mail (masked)"),
-            "rfm_segment": st.column_config.TextColumn("RFM segment"),
-            "risk_band": st.column_config.TextColumn("Risk"),
-            "churn_risk": st.column_config.ProgressColumn("Churn risk", format="percent", min_value=0, max_value=1),
-            "p_alive": st.column_config.NumberColumn("P(alive)", format="percent"),
-            "days_since_last_order": st.column_config.NumberColumn("Days since last order"),
-            "frequency": st.column_config.NumberColumn("Repeat purchases"),
-            "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar"),
-            "predicted_clv_365d": st.column_config.NumberColumn("Predicted 365-day value", format="dollar"),
-            "latest_nps_category": st.column_config.TextColumn("Latest NPS"),
-            "has_open_complaint": st.column_config.CheckboxColumn("Open complaint"),
-            "is_marketing_opt_in": st.column_config.CheckboxColumn("Opted in"),
-            "reasons": st.column_config.TextColumn("Why at risk", width="large"),
-            "last_comment_masked": st.column_config.TextColumn("Last comment (masked)", width="large"),
-        },
-    )
+    # Formatting only (surface, #13): labelled values, readable reasons, "–" for what is missing; the list itself
+    # belongs to the win-back builder.
+    shown = page.drop(columns=["total_matches"]).assign(reasons=lambda rows: rows["reasons"].map(formatting.humanise_words))
+    table(shown, key="winback_customers", kinds={"frequency": "count", "days_since_last_order": "count"},
+          headers={"email": "E-mail" if show_pii else "E-mail (masked)", "revenue": "Lifetime revenue",
+                   "risk_band": "Risk", "p_alive": "P(alive)", "is_marketing_opt_in": "Opted in"},
+          column_config={
+              "Churn risk": st.column_config.ProgressColumn("Churn risk", format="%.1f%%", min_value=0, max_value=100),
+              "Why at risk": st.column_config.TextColumn("Why at risk", width="large"),
+              "Last comment (masked)": st.column_config.TextColumn("Last comment (masked)", width="large"),
+          })
     if total > len(page):
         st.caption(f"Showing the {len(page):,} highest-revenue of {total:,}; the download has all of them.")
 

@@ -3,9 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import figures
+from dashboard import figures, formatting
 from dashboard.pages.common import (PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all,
-                                    query, require_data)
+                                    query, require_data, table, url_values_as_labels)
 
 st.title("Cohorts")
 st.caption(
@@ -80,10 +80,25 @@ st.subheader("Who is behind a cell")
 cohort_starts = {figures.cohort_label(value, grain): pd.Timestamp(value).date()
                  for value in sorted(shown["cohort_start"].unique())}
 cohort_options = list(cohort_starts)
+cohort_names = {option: figures.period_label(start, grain) for option, start in cohort_starts.items()}
+
+
+def complete_cohorts(cohorts: pd.DataFrame, periods: int) -> list[str]:
+    """Cohorts (ids, oldest first) whose period ``periods`` is over at the as-of date, large cohorts first."""
+    done = cohorts[(cohorts["period_number"] == periods) & ~cohorts["is_partial_period"].astype(bool)]
+    large = done[~done["is_small_cohort"].astype(bool)]
+    chosen = large if len(large) else done
+    return [figures.cohort_label(value, grain) for value in sorted(chosen["cohort_start"].unique())]
+
+
+# Defaults pick complete periods: the drill-down starts on the latest cohort whose period 1 is over (a cohort two
+# days old has nothing to show), the curves on the latest two cohorts with three periods behind them.
+drill_default = (complete_cohorts(shown, 1) or cohort_options)[-1:] if cohort_options else []
 pick_left, pick_middle, pick_right = st.columns([2, 1, 1])
+url_values_as_labels("cohort", cohort_options, lambda option: cohort_names.get(option, option), many=False)
 chosen_cohort = pick_left.selectbox(
-    "Cohort", options=cohort_options, key="cohort",
-    index=None if "cohort" in st.session_state or not cohort_options else max(len(cohort_options) - 2, 0),
+    "Cohort", options=cohort_options, key="cohort", format_func=lambda option: cohort_names.get(option, option),
+    index=None if "cohort" in st.session_state or not drill_default else cohort_options.index(drill_default[0]),
     bind="query-params", help="Click a heatmap cell or pick a cohort here.",
 )
 max_period = int(shown["period_number"].max()) if len(shown) else 0
@@ -110,26 +125,22 @@ elif chosen_cohort:
     if members is not None:
         total = int(members["total_matches"].iloc[0]) if len(members) else 0
         verb = "ordered" if activity == "active" else "did not order"
+        cell = shown[(shown["cohort_start"] == pd.Timestamp(cohort_starts[chosen_cohort]))
+                     & (shown["period_number"] == int(chosen_period))]
+        in_progress = bool(len(cell) and cell["is_partial_period"].astype(bool).iloc[0])
         st.markdown(
-            f"**{total:,}** customers of the {chosen_cohort} cohort {verb} "
-            f"in {grain} {int(chosen_period)} after their first order."
+            f"**{formatting.count(total)}** {'customer' if total == 1 else 'customers'} of the "
+            f"{cohort_names.get(chosen_cohort, chosen_cohort)} cohort {verb} in {grain} {int(chosen_period)} after "
+            "their first order."
+            + (f" That {grain} is still in progress at the as-of date, so this list is not final." if in_progress else "")
         )
         if total == 0:
             empty("Nobody matches this cell. Pick another cohort or period, or switch between ordered / did not order.")
         else:
-            st.dataframe(
-                # Every listed row has the activity picked above, so that flag is said in the sentence, not a column.
-                members.drop(columns=["total_matches", "is_active_in_period"]), width="stretch", hide_index=True,
-                key="cohort_members",
-                column_config={
-                    "customer_id": st.column_config.TextColumn("Customer"),
-                    "email": st.column_config.TextColumn("E-mail" if user_access.can_see_pii else "E-mail (masked)"),
-                    "revenue": st.column_config.NumberColumn("Lifetime revenue", format="dollar"),
-                    "first_ordered_at": st.column_config.DatetimeColumn("First order", format="D MMM YYYY"),
-                    "last_ordered_at": st.column_config.DatetimeColumn("Last order", format="D MMM YYYY"),
-                    "count_orders": st.column_config.NumberColumn("Orders"),
-                },
-            )
+            # Every listed row has the activity picked above, so that flag is said in the sentence, not a column.
+            table(members.drop(columns=["total_matches", "is_active_in_period"]), key="cohort_members",
+                  headers={"email": "E-mail" if user_access.can_see_pii else "E-mail (masked)",
+                           "revenue": "Lifetime revenue"})
             if total > len(members):
                 st.caption(f"Showing the {len(members):,} highest-revenue of {total:,}; the download has all of them.")
 
@@ -148,14 +159,17 @@ elif chosen_cohort:
             )
 
 st.subheader("Retention curves")
+curve_default = complete_cohorts(shown, 3)[-2:] or complete_cohorts(shown, 1)[-2:]
 curve_choices = st.multiselect(
-    "Compare cohorts", options=cohort_options, default=cohort_options[-3:-1] if len(cohort_options) > 2 else [],
-    key="curves",
+    "Compare cohorts", options=cohort_options, default=curve_default, key="curves",
+    format_func=lambda option: cohort_names.get(option, option),
+    help="By default the latest two cohorts with three full periods behind them. A dashed end is a period still "
+         "in progress.",
 )
 chart(figures.retention_curves(shown, grain, [cohort_starts[c] for c in curve_choices], value_column, label),
       key="retention_curves")
 
-st.subheader(f"Is period-k retention improving?")
+st.subheader("Is period-k retention improving?")
 k = st.number_input(
     f"{grain.capitalize()} k", min_value=1.0, max_value=float(max(1, max_period)), step=1.0, format="%.0f",
     value=float(min(3 if grain == "month" else 1, max(1, max_period))), key="k", bind="query-params",

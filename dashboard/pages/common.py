@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -54,6 +55,7 @@ def build_view() -> View:
         view = View(settings, None, None, Filters(), problem=f"The exports could not be opened: {error}")
         st.session_state["view"] = view
         return view
+    incomplete_banner(database)
     if not database.has_orders:
         view = View(settings, database, None, Filters(),
                     problem="The orders export is missing, unusable or empty, so no metric can be computed. "
@@ -65,37 +67,140 @@ def build_view() -> View:
     return view
 
 
+def incomplete_banner(database: Database) -> None:
+    """On every page: each table with files that could not be read (cut short, corrupt) and that its numbers
+    exclude them, so a drop is never taken for a real one."""
+    for message in database.incomplete_tables().values():
+        st.error(f"{message}. The Data page lists the files and why.", icon=":material/warning:")
+
+
+# Where each segment dimension comes from: (table, column) pairs, the first exported one wins (model_customer_summary).
+SEGMENT_SOURCES = {
+    "acquisition_channel": (("customers", "acquisition_channel"), ("orders", "channel")),
+    "region": (("customers", "region"), ("orders", "region")),
+    "first_category": (("orders", "product_category"),),
+    "loyalty_tier": (("customers", "loyalty_tier"),),
+}
+TABLE_NOUNS = {"orders": "orders", "surveys": "surveys", "customers": "customer profiles",
+               "tickets": "support tickets", "returns": "returns", "campaigns": "campaigns"}
+DATE_COMMIT_SCRIPT = Path(__file__).resolve().parent / "date_commit.js"
+
+
+def is_exported(database: Database, table: str, column: str | None = None) -> bool:
+    """True when the table was exported and readable (and, given a column, the column was in it)."""
+    source = database.catalog.tables.get(table)
+    if source is None or not source.is_usable:
+        return False
+    if column is None:
+        return True
+    mapped = source.columns.get(column)
+    return bool(mapped and mapped[0])
+
+
+def not_exported(tables: str | list | tuple, what: str) -> str:
+    """``No support tickets exported: add `tickets` to the data folder to see complaint resolution.`` (several
+    tables: ``No surveys or support tickets exported: add `surveys` and `tickets` ...``)."""
+    names = [tables] if isinstance(tables, str) else list(tables)
+    nouns = " or ".join(TABLE_NOUNS.get(name, name) for name in names)
+    files = " and ".join(f"`{name}`" for name in names)
+    return f"No {nouns} exported: add {files} to the data folder to see {what}."
+
+
 def _sidebar(settings: Settings, database: Database) -> View:
-    """As-of date, trend range, grain and segment filters, each bound to a URL query parameter."""
+    """As-of date, trend range, grain and segment filters, each bound to a URL query parameter.
+
+    The dates may range from the first to the latest order. Streamlit 1.67's date field applies a typed date only
+    when the focus leaves the field: Enter and Tab left it pending (Tab moves to the field's own calendar button),
+    and the next click was spent applying it. ``date_commit.js`` moves the focus out on Enter and on Tab from the
+    last part of the date, so a typed date applies on Enter, Tab and blur alike (tests/test_browser.py).
+    """
     latest = database.default_as_of()
+    first = _first_order_date(database, latest)
     sidebar = st.sidebar
     sidebar.markdown("### Filters")
     as_of = sidebar.date_input(
-        "As of", value=latest, min_value=date(1990, 1, 1), max_value=latest, key="as_of", bind="query-params",
-        help="Everything is computed as the company stood at the end of this day. Default: the latest order.",
+        "As of", value=latest, min_value=first, max_value=latest, key="as_of", bind="query-params",
+        format="YYYY-MM-DD",
+        help=f"Everything is computed as the company stood at the end of this day. From the first order "
+             f"({formatting.date_text(first)}) to the latest ({formatting.date_text(latest)}, the default). "
+             "Type a date and press Enter or Tab, or pick one from the calendar.",
     )
-    default_start = max(date(1990, 1, 1), as_of - timedelta(days=365))
+    default_start = max(first, as_of - timedelta(days=365))
     trend_range = sidebar.date_input(
-        "Trend range", value=(default_start, as_of), min_value=date(1990, 1, 1), max_value=latest,
-        key="range", bind="query-params", help="The periods shown in trend charts.",
+        "Trend range", value=(default_start, as_of), min_value=first, max_value=latest,
+        key="range", bind="query-params", format="YYYY-MM-DD",
+        help="The periods shown in every trend chart (Overview included). Default: the year to the as-of date.",
     )
     start_date, end_date = _range_bounds(trend_range, default_start, as_of)
     grain = sidebar.segmented_control(
         "Period", options=list(GRAINS), default="month", key="grain", bind="query-params",
-        help="Calendar grain of cohorts and trends.",
+        help="Calendar period of cohorts and of every trend chart.",
     ) or "month"
     options = _segment_options(database, as_of)
     chosen = {}
+    missing = []
     for dimension, label in SEGMENT_DIMENSIONS.items():
         url_key, param = FILTER_KEYS[dimension]
-        values = sidebar.multiselect(
-            label, options=options.get(dimension, []), default=[], key=url_key, bind="query-params",
-            placeholder="All", help=f"Customers by {label.lower()} (from their profile or first order).",
+        values = options.get(dimension, [])
+        if not segment_is_recorded(database, dimension, values):
+            missing.append(label)
+            chosen[param] = None
+            continue
+        url_values_as_labels(url_key, values, lambda value, field=dimension: formatting.label(value, field))
+        picked = sidebar.multiselect(
+            label, options=values, default=None, key=url_key, bind="query-params", placeholder="All",
+            format_func=lambda value, field=dimension: formatting.label(value, field),
+            help=f"Customers by {label.lower()} (from their profile or first order).",
         )
-        chosen[param] = tuple(values) if values else None
+        chosen[param] = tuple(picked) if picked else None
+    if missing:
+        sidebar.caption(f"Not in these exports, so no filter: {', '.join(missing)}. "
+                        "The Data page lists which columns were found.")
     filters = Filters(Segment(**chosen), start_date=start_date, end_date=end_date, grain=grain)
     _freshness(sidebar, database, latest)
+    sidebar.html(f"<script>{DATE_COMMIT_SCRIPT.read_text(encoding='utf-8')}</script>", unsafe_allow_javascript=True,
+                 width="content")
     return View(settings, database, as_of, filters)
+
+
+def url_values_as_labels(key: str, options, format_func, many: bool = True) -> None:
+    """A widget bound to the URL keeps the text it shows (``?channel=Organic+search``); a link made with the
+    stored value (``?channel=organic_search``, as links were before values had labels) is honoured by setting the
+    widget's value from it on the first run, so old links keep working."""
+    if key in st.session_state:
+        return
+    values = st.query_params.get_all(key)
+    shown = {format_func(option) for option in options}
+    if not values or all(value in shown for value in values):
+        return
+    by_text = {str(option): option for option in options}
+    picked = [by_text[value] for value in values if value in by_text]
+    if picked:
+        st.session_state[key] = picked if many else picked[0]
+
+
+def segment_is_recorded(database: Database, dimension: str, values: list) -> bool:
+    """True when a segment dimension's column was exported and at least one customer has a value recorded."""
+    if not any(is_exported(database, table, column) for table, column in SEGMENT_SOURCES[dimension]):
+        return False
+    return any(formatting.is_recorded(value) for value in values)
+
+
+def recorded_dimensions(view: View) -> dict[str, str]:
+    """The segment dimensions these exports record ({dimension: label}), for breakdown pickers."""
+    options = _segment_options(view.database, view.as_of)
+    return {dimension: label for dimension, label in SEGMENT_DIMENSIONS.items()
+            if segment_is_recorded(view.database, dimension, options.get(dimension, []))}
+
+
+def _first_order_date(database: Database, latest: date) -> date:
+    """The local date of the first valid order (the earliest date the sidebar offers)."""
+    try:
+        frame = cache.query(database, latest, "order_date_range")
+        value = frame["first_order_date"].iloc[0]
+        return latest if pd.isna(value) else pd.Timestamp(value).date()
+    except (QueryError, IndexError, KeyError):
+        return latest - timedelta(days=3650)
 
 
 def _range_bounds(value, default_start: date, default_end: date) -> tuple[date, date]:
@@ -116,12 +221,14 @@ def _segment_options(database: Database, as_of: date) -> dict[str, list[str]]:
 def _freshness(sidebar, database: Database, latest: date) -> None:
     """How old the newest order is, with a warning past the configured age."""
     age = (database.opened_at.date() - latest).days
-    text = f"Latest order: **{latest:%d %b %Y}** ({age} days ago)"
+    ago = "today" if age == 0 else f"{formatting.plural(age, 'day')} ago"
+    text = f"Latest order: **{formatting.date_text(latest)}** ({ago})"
     if age > database.settings.stale_after_days:
-        sidebar.warning(f"{text}. The exports may be stale.", icon=":material/schedule:")
+        sidebar.warning(f"{text}. The exports may be stale: nothing after that day is in them.",
+                        icon=":material/schedule:")
     else:
         sidebar.caption(text)
-    sidebar.caption(f"Data version `{database.fingerprint[:8]}` · read {database.opened_at:%d %b %H:%M} UTC")
+    sidebar.caption(f"Data version `{database.fingerprint[:8]}` · read {formatting.date_text(database.opened_at)} {database.opened_at:%H:%M} UTC")
 
 
 def current_access(settings: Settings) -> access.Access:

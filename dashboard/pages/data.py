@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache
-from dashboard.pages.common import current_view, empty
+from dashboard import cache, formatting
+from dashboard.pages.common import current_view, empty, table
 
 st.title("Data")
 st.caption("What the dashboard read, what it left out and why. Exports are read in place, never changed.")
@@ -31,7 +31,8 @@ for name, source in catalog.tables.items():
     rows.append(
         {
             "table": name,
-            "status": "read" if source.is_usable else ("not exported" if not source.files else "unusable"),
+            "status": ("incomplete" if source.is_incomplete else "read") if source.is_usable
+            else ("not exported" if not source.files else "unusable"),
             "files": len(source.files),
             "location": source.location if source.files else "–",
             "rows in files": source.row_count,
@@ -42,14 +43,17 @@ for name, source in catalog.tables.items():
     )
 tables = pd.DataFrame(rows)
 st.subheader("Tables")
-st.dataframe(tables, width="stretch", hide_index=True, key="tables",
-             column_config={"rows in files": st.column_config.NumberColumn(format="localized"),
-                            "usable rows": st.column_config.NumberColumn(format="localized")})
+table(tables, key="tables", kinds={"rows in files": "count", "usable rows": "count", "files": "count",
+                                   "earliest (UTC)": "date", "latest (UTC)": "date", "status": "label",
+                                   "table": "text", "location": "text"},
+      headers={"rows in files": "Rows in files", "usable rows": "Usable rows", "earliest (UTC)": "Earliest (UTC)",
+               "latest (UTC)": "Latest (UTC)"})
 
 if database.has_orders:
     latest_order = database.default_as_of()
     age = (database.opened_at.date() - latest_order).days
-    message = f"Latest order on {latest_order:%d %b %Y}, {age} days before this data was read."
+    message = (f"Latest order on {formatting.date_text(latest_order)}, "
+               f"{'the day' if age == 0 else formatting.plural(age, 'day') + ' before the day'} this data was read.")
     if age > database.settings.stale_after_days:
         st.warning(message + f" That is older than the {database.settings.stale_after_days}-day freshness limit.",
                    icon=":material/schedule:")
@@ -66,9 +70,10 @@ else:
          for f in findings]
     )
     counts = frame["level"].value_counts()
-    st.caption(f"{counts.get('ERROR', 0)} errors, {counts.get('WARN', 0)} warnings, {counts.get('INFO', 0)} notes")
-    st.dataframe(frame, width="stretch", hide_index=True, key="findings",
-                 column_config={"rows": st.column_config.NumberColumn(format="localized")})
+    st.caption(f"{formatting.plural(counts.get('ERROR', 0), 'error')}, {formatting.plural(counts.get('WARN', 0), 'warning')}, "
+               f"{formatting.plural(counts.get('INFO', 0), 'note')}")
+    table(frame, key="findings", kinds={"level": "label", "table": "text", "column": "text", "problem": "text",
+                                        "rows": "count"})
 
 st.subheader("Column mapping in use")
 mapping_rows = []
@@ -77,7 +82,10 @@ for name, source in catalog.tables.items():
         mapping_rows.append({"table": name, "canonical column": canonical, "source column": source_column or "–",
                              "source type": source_type or "–"})
 if mapping_rows:
-    st.dataframe(pd.DataFrame(mapping_rows), width="stretch", hide_index=True, key="mapping")
+    # Column names are the subject here, shown as they are named in the contract and in the files.
+    table(pd.DataFrame(mapping_rows), key="mapping", kinds={column: "text" for column in mapping_rows[0]},
+          headers={"table": "Table", "canonical column": "Contract column", "source column": "Column in the file",
+                   "source type": "Type in the file"})
 else:
     empty("No table could be read, so there is no column mapping to show.")
 if catalog.mapping_text:

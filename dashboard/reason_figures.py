@@ -1,0 +1,202 @@
+"""Figures of the "Why customers leave" page: what went wrong and what it cost, what customers write about, and
+satisfaction over time per touchpoint or channel. Pure: DataFrame in, Plotly figure out; no Streamlit import.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import figures, formatting
+from dashboard.figures import PALETTE, style
+
+SMALL_SAMPLE = 30  # fewer orders or responses than this: the bar is grey, the point hollow
+OUTCOME_COLOURS = {
+    "resolved within a day": PALETTE["good"],
+    "resolved in a day or more": PALETTE["secondary"],
+    "unresolved": PALETTE["bad"],
+}
+LINE_COLOURS = ("#2563eb", "#dc2626", "#16a34a", "#f59e0b", "#7c3aed", "#0891b2", "#db2777", "#65a30d",
+                "#ea580c", "#475569", "#0d9488", "#9333ea")
+
+
+def group_label(value, field: str) -> str:
+    """A group's name as people say it: ``delivery_delay`` -> ``Delivery delay``, missing -> ``Not recorded``."""
+    return formatting.label(value, field)
+
+
+def _error(rows: pd.DataFrame, rate: str, low: str, high: str) -> dict:
+    return {"type": "data", "symmetric": False, "array": (rows[high] - rows[rate]).fillna(0),
+            "arrayminus": (rows[rate] - rows[low]).fillna(0), "color": PALETTE["ink"], "thickness": 1.2}
+
+
+def reason_bars(rows: pd.DataFrame, field: str, title: str) -> go.Figure:
+    """90-day repurchase per group (horizontal bars, largest loss on top) with 95% intervals, the no-problem
+    baseline as a line, and the repeat orders lost on hover. ``customdata[0]`` is the group's label."""
+    rows = rows[rows["anchor_orders"] > 0].iloc[::-1]
+    names = [f"{group_label(value, field)} ({formatting.count(n)})" for value, n in
+             zip(rows["fact_value"], rows["anchor_orders"])]
+    colours = [PALETTE["muted"] if n < SMALL_SAMPLE else PALETTE["bad"] if (lost or 0) > 0 else PALETTE["primary"]
+               for n, lost in zip(rows["anchor_orders"], rows["repeat_orders_lost"])]
+    lost_text = [_lost_text(lost) for lost in rows["repeat_orders_lost"]]
+    fig = go.Figure(go.Bar(
+        y=names, x=rows["repurchase_rate_90d"], orientation="h", marker_color=colours,
+        error_x=_error(rows, "repurchase_rate_90d", "ci_low", "ci_high"),
+        text=[formatting.rate(value) for value in rows["repurchase_rate_90d"]], textposition="inside",
+        insidetextanchor="start",
+        customdata=list(zip([group_label(value, field) for value in rows["fact_value"]], rows["anchor_orders"], rows["repurchased_orders"], rows["ci_low"], rows["ci_high"],
+                            lost_text)),
+        hovertemplate="%{y}<br>%{x:.1%} ordered again within 90 days (95% interval %{customdata[3]:.1%} – "
+                      "%{customdata[4]:.1%})<br>%{customdata[2]:,} of %{customdata[1]:,} orders<br>"
+                      "%{customdata[5]}<extra></extra>",
+        name="Orders with this problem",
+    ))
+    _baseline(fig, rows)
+    style(fig, title, "Ordered again within 90 days", None, height=max(260, 70 + 42 * len(rows)))
+    fig.update_xaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(type="category", automargin=True)
+    fig.update_layout(margin={"l": 20, "r": 20, "t": 60, "b": 60}, showlegend=False)
+    return fig
+
+
+def _lost_text(lost) -> str:
+    if formatting.is_missing(lost):
+        return "No baseline to compare with"
+    if lost >= 0:
+        return f"about {formatting.count(round(lost))} fewer repeat orders than without a problem"
+    return f"about {formatting.count(round(-lost))} more repeat orders than without a problem"
+
+
+def _baseline(fig: go.Figure, rows: pd.DataFrame) -> None:
+    """The no-problem baseline as a dashed vertical line with its rate."""
+    if rows.empty or formatting.is_missing(rows["baseline_rate_90d"].iloc[0]):
+        return
+    rate = float(rows["baseline_rate_90d"].iloc[0])
+    fig.add_vline(x=rate, line={"color": PALETTE["ink"], "dash": "dash", "width": 1.5},
+                  annotation_text=f"No ticket or return: {formatting.rate(rate)}", annotation_position="top")
+
+
+def outcome_bars(rows: pd.DataFrame, title: str) -> go.Figure:
+    """90-day repurchase per ticket category, split by how its tickets ended, with 95% intervals and the baseline.
+    ``customdata[0]`` is the category's label, ``customdata[1]`` the outcome's."""
+    categories = (rows.groupby("fact_value", dropna=False)["repeat_orders_lost"].sum().sort_values().index.tolist())
+    fig = go.Figure()
+    for outcome, colour in OUTCOME_COLOURS.items():
+        part = rows[rows["outcome"] == outcome].set_index("fact_value").reindex(categories).reset_index()
+        part = part[part["anchor_orders"].fillna(0) > 0]
+        fig.add_bar(
+            y=[group_label(value, "category") for value in part["fact_value"]], x=part["repurchase_rate_90d"],
+            orientation="h", name=formatting.label(outcome), marker_color=colour,
+            marker_opacity=[0.4 if n < SMALL_SAMPLE else 1.0 for n in part["anchor_orders"]],
+            error_x=_error(part, "repurchase_rate_90d", "ci_low", "ci_high"),
+            customdata=list(zip([group_label(value, "category") for value in part["fact_value"]],
+                                [formatting.label(outcome)] * len(part), part["anchor_orders"],
+                                part["ci_low"], part["ci_high"], [_lost_text(v) for v in part["repeat_orders_lost"]])),
+            hovertemplate="%{y}, " + formatting.label(outcome).lower() + "<br>%{x:.1%} ordered again within 90 days "
+                          "(95% interval %{customdata[3]:.1%} – %{customdata[4]:.1%})<br>%{customdata[2]:,} orders<br>"
+                          "%{customdata[5]}<extra></extra>",
+        )
+    _baseline(fig, rows)
+    style(fig, title, "Ordered again within 90 days", None, height=max(300, 90 + 70 * len(categories)))
+    fig.update_layout(barmode="group", margin={"l": 20, "r": 20, "t": 60, "b": 90})
+    fig.update_xaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(type="category", automargin=True)
+    return fig
+
+
+def theme_bars(summary: pd.DataFrame, title: str) -> go.Figure:
+    """90-day repurchase after orders with a text of each theme (bars, 95% intervals) against every other order of
+    the range (diamonds), largest gap on top. ``customdata[0]`` is the theme_id."""
+    rows = summary[summary["anchor_orders"] > 0].sort_values("rate_gap", ascending=True, na_position="first")
+    names = [f"{label} ({formatting.count(n)})" for label, n in zip(rows["label"], rows["anchor_orders"])]
+    colours = [PALETTE["muted"] if n < SMALL_SAMPLE else PALETTE["bad"] if (gap or 0) > 0 else PALETTE["good"]
+               for n, gap in zip(rows["anchor_orders"], rows["rate_gap"])]
+    fig = go.Figure()
+    fig.add_bar(
+        y=names, x=rows["repurchase_rate_90d"], orientation="h", marker_color=colours, name="Orders with this theme",
+        error_x=_error(rows, "repurchase_rate_90d", "ci_low", "ci_high"),
+        text=[formatting.rate(value) for value in rows["repurchase_rate_90d"]], textposition="inside",
+        insidetextanchor="start",
+        customdata=list(zip(rows["theme_id"], rows["anchor_orders"], rows["ci_low"], rows["ci_high"],
+                            rows["other_rate_90d"])),
+        hovertemplate="%{y}<br>%{x:.1%} ordered again within 90 days (95% interval %{customdata[2]:.1%} – "
+                      "%{customdata[3]:.1%}) after %{customdata[1]:,} orders<br>every other order: "
+                      "%{customdata[4]:.1%}<extra></extra>",
+    )
+    fig.add_scatter(
+        y=names, x=rows["other_rate_90d"], mode="markers", name="Every other order",
+        marker={"symbol": "diamond", "size": 9, "color": PALETTE["ink"]},
+        hovertemplate="%{y}<br>every other order: %{x:.1%}<extra></extra>",
+    )
+    style(fig, title, "Ordered again within 90 days", None, height=max(280, 90 + 36 * len(rows)))
+    fig.update_xaxes(tickformat=".0%", rangemode="tozero")
+    fig.update_yaxes(type="category", automargin=True)
+    fig.update_layout(margin={"l": 20, "r": 20, "t": 60, "b": 90})
+    return fig
+
+
+def _periods(fig: go.Figure, grain: str) -> None:
+    """Declare the figure's periods for the hygiene check (a point is the period starting at x)."""
+    figures.declare_periods(fig, grain, anchor="start")
+
+
+def _lines(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, small: pd.Series,
+           hover: str, customdata) -> None:
+    """One series as a line: finished periods solid (small samples as hollow markers), the period in progress
+    dashed in a trace of its own whose name says so."""
+    finished = ~rows["is_partial_period"].astype(bool)
+    done = rows[finished]
+    fig.add_scatter(
+        x=done[x], y=done[y], mode="lines+markers", name=name, legendgroup=name,
+        line={"color": colour, "width": 2},
+        marker={"size": 7, "color": ["white" if s else colour for s in small[finished]],
+                "line": {"color": colour, "width": 1.5}},
+        customdata=[customdata[i] for i in range(len(rows)) if finished.iloc[i]],
+        hovertemplate=hover + "<extra></extra>",
+    )
+    partial = rows[~finished]
+    if len(partial):
+        tail = pd.concat([done.tail(1), partial])
+        fig.add_scatter(
+            x=tail[x], y=tail[y], mode="lines+markers", name=f"{name} (in progress)", legendgroup=name,
+            showlegend=False, line={"color": colour, "width": 2, "dash": "dot"},
+            marker={"size": 7, "color": "white", "line": {"color": colour, "width": 1.5}},
+            customdata=[customdata[i] for i in range(len(rows)) if (not finished.iloc[i]) or i == len(done) - 1],
+            hovertemplate=hover + " (in progress)<extra></extra>",
+        )
+
+
+def theme_trend(rows: pd.DataFrame, labels: dict, grain: str, title: str) -> go.Figure:
+    """Share of the period's texts per theme over time; hollow points rest on fewer than 30 texts, the period in
+    progress is dotted."""
+    fig = go.Figure()
+    for index, (theme_id, part) in enumerate(rows.groupby("theme_id", sort=False)):
+        part = part.sort_values("period_start").reset_index(drop=True)
+        customdata = list(zip(part["texts"], part["period_texts"]))
+        _lines(fig, part, "period_start", "text_share", labels.get(theme_id, str(theme_id)),
+               LINE_COLOURS[index % len(LINE_COLOURS)], part["is_small_sample"],
+               "%{x|%d %b %Y}: %{y:.1%} of texts (%{customdata[0]:,} of %{customdata[1]:,})", customdata)
+    style(fig, title, grain.capitalize(), "Share of the texts", height=400)
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    _periods(fig, grain)
+    return fig
+
+
+def satisfaction_lines(rows: pd.DataFrame, metric: str, field: str, grain: str, title: str) -> go.Figure:
+    """NPS or CSAT per period for each touchpoint or channel; hollow points rest on fewer than 30 responses, the
+    period in progress is dotted."""
+    is_nps = metric == "nps"
+    responses = "nps_responses" if is_nps else "csat_responses"
+    small = "is_small_nps_sample" if is_nps else "is_small_csat_sample"
+    fig = go.Figure()
+    for index, (value, part) in enumerate(rows[rows[responses] > 0].groupby("dimension_value", sort=True)):
+        part = part.sort_values("period_start").reset_index(drop=True)
+        value_format = ".1f" if is_nps else ".1%"
+        _lines(fig, part, "period_start", metric, group_label(value, field), LINE_COLOURS[index % len(LINE_COLOURS)],
+               part[small], "%{x|%d %b %Y}: " + ("NPS " if is_nps else "CSAT ") + "%{y:" + value_format + "}"
+               " from %{customdata:,} responses", list(part[responses]))
+    style(fig, title, grain.capitalize(), "NPS (-100 to 100)" if is_nps else "CSAT (share scoring 4-5)", height=400)
+    if not is_nps:
+        fig.update_yaxes(tickformat=".0%")
+    _periods(fig, grain)
+    return fig
