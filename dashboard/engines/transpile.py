@@ -432,6 +432,20 @@ def _regexp_replace(node: exp.RegexpReplace, file: str) -> exp.Expression:
     return exp.Anonymous(this="regexp_replace", expressions=[node.this.copy(), pattern.copy(), replacement.copy()])
 
 
+def _regexp_full_match(node: exp.Expression, file: str) -> exp.Expression:
+    """DuckDB's ``regexp_full_match(s, p)`` is true when p matches the whole of s; Spark has no such function.
+    Spark's RLIKE finds p anywhere, so the pattern is anchored: ``^(?:p)\\z`` (\\z, not $: Java's $ also matches
+    before a final line break). Only a literal pattern is rewritten (its text is checked, not a column's)."""
+    pattern = node.expression
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise NotPortable(f"queries/{file}.sql: regexp_full_match with a pattern that is not a literal has no "
+                          "Spark rewrite")
+    if node.args.get("options") is not None or node.args.get("modifiers") is not None:
+        raise NotPortable(f"queries/{file}.sql: regexp_full_match options have no Spark rewrite")
+    anchored = exp.Literal.string(f"^(?:{pattern.this})\\z")
+    return exp.RegexpLike(this=node.this.copy(), expression=anchored)
+
+
 def _ordered_list(node: exp.Expression, file: str) -> exp.Expression:
     raise NotPortable(f"queries/{file}.sql: list(... order by ...) has no Spark rewrite (Spark's collect_list "
                       "keeps no order): aggregate without an order, or order the rows another way")
@@ -459,6 +473,9 @@ REWRITES: dict[str, Rewrite] = {
                 _is_fractional, _fractional),
         Rewrite("regexp_replace()", "DuckDB replaces the first match unless 'g', groups are \\1; Spark replaces "
                 "every match, groups are $1", lambda node: isinstance(node, exp.RegexpReplace), _regexp_replace),
+        Rewrite("regexp_full_match()", "sqlglot writes REGEXP_FULL_MATCH, which Spark lacks; RLIKE with the "
+                "pattern anchored at both ends", lambda node: isinstance(node, exp.RegexpFullMatch),
+                _regexp_full_match),
         Rewrite("ordered list()", "sqlglot drops the order of list(x order by y)",
                 lambda node: isinstance(node, exp.ArrayAgg) and node.find(exp.Order) is not None, _ordered_list),
         Rewrite("list_contains(null, ...)", "Spark cannot type a bare NULL list",
@@ -545,11 +562,16 @@ PORTABLE = frozenset({
     "$parameter", "*", "//", "abs()", "and()", "any_value()", "arg_max()", "arg_min()", "array()", "array_agg()",
     "array_contains()", "at time zone", "bitwise_or_agg()", "case()", "cast()", "coalesce()", "concat_ws()",
     "contains()", "count()", "distinct", "exists()", "explode()", "filter clause", "floor()", "generate_series()",
-    "greatest()", "group by all", "grouping()", "if()", "interval", "lag()", "least()", "left()", "logical_or()",
-    "lower()", "max()", "median()", "min()", "ntile()", "nullif()", "or()", "regexp_extract()", "round()",
-    "row_number()", "sqrt()", "str_position()", "substring()", "sum()", "time_to_str()", "timestamp_trunc()",
+    "greatest()", "group by all", "grouping()", "if()", "interval", "lag()", "lead()", "least()", "left()",
+    "length()", "logical_or()", "lower()", "max()", "median()", "min()", "ntile()", "nullif()", "or()", "regexp_extract()", "round()",
+    "row_number()", "sha2()", "sqrt()", "str_position()", "substring()", "sum()", "time_to_str()", "timestamp_trunc()",
     "trim()", "tuple", "type bigint", "type date", "type double", "type int", "type text", "type timestamp",
     "union", "upper()", "values", "window", "||",
+    # customer_label() (privacy_macros.sql), compared through every query that shows a customer id on the edge
+    # exports, whose ids include an e-mail address and phone numbers: regexp_matches -> RLIKE (both find the
+    # pattern anywhere; the patterns are plain character classes and anchors, read alike by RE2 and Java),
+    # sha256 -> sha2(x, 256) (both lower-case hex of the UTF-8 bytes), length (characters in both).
+    "regexp_like()",
     # Correct on Spark, but one partition there: fine for the few rows these windows see (see the README).
     "window without partition by",
 })
