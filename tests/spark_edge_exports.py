@@ -5,7 +5,8 @@
 - ties: two orders of one customer at the same instant, equal revenues, customers with identical histories;
 - zero denominators: a segment with no repeat buyer, customers with no survey, a ticket never resolved;
 - customers whose only orders are cancelled, an order with no customer profile, a survey of an unknown customer;
-- duplicated ids (the later copy is left out) and rows with unusable values (left out by the same rules).
+- duplicated ids (the later copy is left out) and rows with unusable values (left out by the same rules);
+- customer ids that are an e-mail address or a phone number (shown as pseudonyms) and one that is only digits.
 """
 
 from __future__ import annotations
@@ -68,6 +69,12 @@ def write(folder: Path) -> Path:
     order("o201", "c20", "2026-11-15 00:30:00", 19.99)
     order("o202", "c21", "1985-01-01 00:00:00", 10)  # before 1990: left out
     order("o203", "c21", "2026-11-15 18:00:00", 11)  # the latest order: the default as-of date
+    # Ids that are personal data: customer_label() shows a pseudonym for an e-mail address and a phone number,
+    # and a plain run of digits as it is (queries/privacy_macros.sql).
+    order("p1", "ann@example.com", "2026-02-10 09:00:00", 45, region="east")
+    order("p2", "ann@example.com", "2026-05-10 09:00:00", 45, region="east")
+    order("p3", "+44 20 7946 0958", "2026-04-01 23:30:00", 33)
+    order("p4", "5551234567", "2026-06-01 12:00:00", 21)
     orders_frame = pd.DataFrame(orders)
     orders_frame["ordered_at"] = orders_frame["ordered_at"].astype("datetime64[us]")
     orders_frame.to_parquet(folder / "orders.parquet", index=False)
@@ -88,6 +95,9 @@ def write(folder: Path) -> Path:
                         "order_id": None, "touchpoint": "delivery",
                         "comment": f"call me on +1 555 010 {number:04d} or mail x{number}@example.org" if number % 7 == 0
                         else ("" if number % 4 else "slow delivery, box damaged")})
+    surveys.append({"response_id": "s-pii", "customer_id": "ann@example.com", "submitted_at": pd.Timestamp("2026-05-20 10:00:00"),
+                    "kind": "nps", "score": 3.0, "order_id": None, "touchpoint": "delivery",
+                    "comment": "slow delivery again, reach me at ann@example.com"})
     surveys.append({"response_id": "s-unknown", "customer_id": "nobody", "submitted_at": pd.Timestamp("2026-11-01 06:30:00"),
                     "kind": "nps", "score": 10.0, "order_id": None, "touchpoint": "web", "comment": "great"})
     surveys.append({"response_id": "s1", "customer_id": "c1", "submitted_at": pd.Timestamp("2026-01-01 00:00:00"),

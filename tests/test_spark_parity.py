@@ -32,10 +32,18 @@ def spark():
 
 @pytest.fixture(scope="session")
 def exports(tmp_path_factory):
-    root = tmp_path_factory.mktemp("spark-exports")
-    demo.generate(root / "demo", customers=5_000, seed=7)
-    spark_edge_exports.write(root / "edge")
-    return root
+    return tmp_path_factory.mktemp("spark-exports")
+
+
+def fixture_exports(exports: Path, fixture: str) -> Path:
+    """The exports of one fixture, written the first time a case asks (-k edge runs without the demo's)."""
+    folder = exports / fixture
+    if not folder.is_dir():
+        if fixture == "demo":
+            demo.generate(folder, customers=5_000, seed=7)
+        else:
+            spark_edge_exports.write(folder)
+    return folder
 
 
 _CASES: dict[str, tuple[dict, Path]] = {}
@@ -46,7 +54,7 @@ def parity_case(spark, exports, root: Path, fixture: str, timezone: str) -> tupl
     case = f"{fixture} {timezone}"
     if case not in _CASES:
         out = root / case.replace(" ", "-").replace("/", "-")
-        _CASES[case] = (parity.run_case(spark, exports / fixture, timezone, out / "prepared", out / "state", NOW),
+        _CASES[case] = (parity.run_case(spark, fixture_exports(exports, fixture), timezone, out / "prepared", out / "state", NOW),
                         out / "prepared")
     return _CASES[case]
 
@@ -126,7 +134,7 @@ def run_app(monkeypatch, environment: dict, page: str) -> AppTest:
 def test_app_serves_every_page_from_the_spark_folder_with_the_exports_removed(spark, exports, cases_root, tmp_path,
                                                                                 monkeypatch):
     raw = tmp_path / "exports"
-    shutil.copytree(exports / "demo", raw)
+    shutil.copytree(fixture_exports(exports, "demo"), raw)
     _, prepared = parity_case(spark, exports, cases_root, "demo", "UTC")
     prepared_copy = tmp_path / "prepared"
     shutil.copytree(prepared, prepared_copy)

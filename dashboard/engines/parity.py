@@ -108,12 +108,31 @@ QUERY_DEFAULTS = {
 }
 
 
+def query_variants(name: str, theme_id: int) -> list[dict]:
+    """The parameter sets a query is compared with beyond QUERY_DEFAULTS: the Why page's queries take a group or
+    a theme the page picks (each kind of group once; ``theme_id`` a theme DuckDB found, the same fit on Spark)."""
+    variants = {
+        "reasons_customers": [
+            {"fact_kind": "ticket_category", "fact_value": "delivery", "outcome": None, "source": "any",
+             "ordered_since": None},
+            {"fact_kind": "return_reason", "fact_value": "too small", "outcome": None, "source": "any",
+             "ordered_since": False},
+            {"fact_kind": "theme", "fact_value": str(theme_id), "outcome": None, "source": "survey",
+             "ordered_since": None},
+        ],
+        "theme_summary": [{"source": "any"}, {"source": "survey"}],
+        "theme_trend": [{"source": "any"}],
+        "theme_examples": [{"source": "any", "theme_id": theme_id}],
+    }
+    return variants.get(name, [{}])
+
+
 def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, now: datetime,
              as_of: date | None = None) -> dict[str, str | None]:
     """Build the graph on DuckDB (``Database.warm``) and on Spark (``spark.prepare``) from the same exports and
     compare every node's tables and every query (run with ``QUERY_DEFAULTS``, and once per grain when it takes
     one): name -> None when equal, else what differs."""
-    from dashboard import churn, queries
+    from dashboard import access, churn, queries
     from dashboard.engines import spark as spark_engine
     from dashboard.model import Database
     from dashboard.settings import load_settings
@@ -123,7 +142,9 @@ def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, n
     database = Database.open(settings, now=now)
     as_of = as_of or database.default_as_of()
     problems = database.warm(as_of)
-    manifest, target = spark_engine.prepare(spark, data_dir, out, as_of, timezone, now=now)
+    # The same pseudonym key as DuckDB's: queries showing customer ids give the same labels on both engines.
+    manifest, target = spark_engine.prepare(spark, data_dir, out, as_of, timezone, now=now,
+                                            pseudonym_key=access.pseudonym_key(state_dir))
     results: dict[str, str | None] = {}
     cursor = database.cursor(as_of)
     try:
@@ -138,12 +159,17 @@ def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, n
                 actual[column] = pd.to_timedelta(actual[column], unit="us")
             results[name] = compare(expected, actual)
         cohort_start = cursor.execute("select max(cohort_month) from customer_summary").fetchone()[0]
+        theme_id = cursor.execute("select coalesce(min(theme_id) filter (where theme_id >= 0), 0) from themes"
+                                  ).fetchone()[0]
         for name in spark_engine.query_names():
-            params = {**QUERY_DEFAULTS, **churn.WINBACK_ANY, "cohort_start": cohort_start}
             grains = ("week", "month", "quarter") if "grain" in queries.used_parameters(name) else ("month",)
             differences = []
-            for grain in grains:
+            for grain, variant in [(grain, variant) for variant in query_variants(name, int(theme_id))
+                                   for grain in grains]:
+                params = {**QUERY_DEFAULTS, **churn.WINBACK_ANY, "cohort_start": cohort_start, **variant}
                 params["grain"] = grain
+                if variant:
+                    grain = f"{grain} {variant}"
                 try:
                     expected = queries.run_query(cursor, name, **params)
                 except Exception as error:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard import checks, queries, snapshots
+from dashboard import access, checks, graph, queries, snapshots
 from dashboard.checks import Finding
 from dashboard.sources import CONTRACT, Catalog, TableSource, quote_literal
 
@@ -130,6 +130,12 @@ def open_database(settings, now: datetime | None, database_class):
         connection.execute("set temp_directory = $path", {"path": str(spill_dir.resolve())})
     except OSError:
         spill_dir = None
+    # What Database.open runs before any model, here too: customer_label() with this server's own pseudonym key
+    # (the folder holds raw ids, never labels), the text masking and Wilson interval macros.
+    access.install_customer_labels(connection, settings.state_dir)
+    for name in graph.OPENED_BY_DATABASE:
+        if name != "privacy_macros":
+            queries.execute_file(connection, name)
     schemas = attach(connection, folder, manifest)
     for table, spec in CONTRACT.items():  # the raw exports are not here: their views are the clean rows
         connection.execute(f"create or replace view {table} as select * from clean_{table}")

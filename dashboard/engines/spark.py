@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
 import time
@@ -245,6 +246,17 @@ class SparkTarget:
     interval_columns: dict[str, list[str]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)  # node -> build time
     partitions: int = 4
+    # The macros of the files Database.open runs (graph.OPENED_BY_DATABASE: customer_label(), the text masking,
+    # the Wilson interval), shared by every as-of date like the clean tables; see open_sources.
+    source_macros: dict[str, transpile.Macro] = field(default_factory=dict)
+    builds: object = None  # the graph's Builds of this version of the exports (a python node keys its cache by it)
+
+    def __post_init__(self) -> None:
+        for name, macro in self.source_macros.items():
+            self.macros.setdefault(name, macro)
+        if self.builds is None:
+            graph = _graph()
+            self.builds = graph.Builds() if graph is not None and hasattr(graph, "Builds") else object()
 
     @property
     def prefix(self) -> str:
@@ -283,6 +295,10 @@ class SparkTarget:
             return frame.toPandas()
         except Exception as error:
             raise SparkBuildError(f"queries/{sql}.sql failed on Spark: {_one_line(error)}") from error
+
+    def execute_file(self, sql: str, **params) -> None:
+        """``graph.Target.execute_file``: see ``execute``."""
+        self.execute(sql, **params)
 
     def execute(self, sql: str, **params) -> None:
         """Run a file that creates tables (each written as Parquet) and macros (kept for later files)."""
@@ -330,7 +346,7 @@ class SparkTarget:
     def register_frame(self, name: str, frame) -> None:
         """A DataFrame (Spark or pandas) readable as ``name`` by the files run at this date (not written)."""
         if isinstance(frame, pd.DataFrame):
-            frame = self.spark.createDataFrame(frame)
+            frame = self.spark.createDataFrame(frame, schema=_spark_schema_of(frame) if frame.empty else None)
         frame.createOrReplaceTempView(self.prefix + name)
         self.tables[name.lower()] = self.prefix + name
 
@@ -344,7 +360,8 @@ class SparkTarget:
     def at(self, as_of: date):
         """The same engine at another date, its model built in a scratch folder and dropped afterwards."""
         other = SparkTarget(self.spark, as_of, self.timezone, self.folder.parent / f".{as_of:%Y%m%d}-scratch",
-                            self.shared, partitions=self.partitions)
+                            self.shared, partitions=self.partitions, source_macros=self.source_macros,
+                            builds=self.builds)
         try:
             yield other
         finally:
@@ -356,6 +373,42 @@ class SparkTarget:
 
     def transaction(self):
         return nullcontext(self)
+
+
+def _spark_schema_of(frame: pd.DataFrame) -> str:
+    """A Spark schema for a pandas frame Spark cannot infer one from (no rows): from its dtypes."""
+    def kind(dtype) -> str:
+        if pd.api.types.is_bool_dtype(dtype):
+            return "boolean"
+        if pd.api.types.is_integer_dtype(dtype):
+            return "bigint"
+        if pd.api.types.is_float_dtype(dtype):
+            return "double"
+        if pd.api.types.is_datetime64_any_dtype(dtype):
+            return "timestamp"
+        return "string"
+
+    return ", ".join(f"`{column}` {kind(dtype)}" for column, dtype in frame.dtypes.items())
+
+
+def open_sources(target: SparkTarget, pseudonym_key: str) -> list[str]:
+    """Run the SQL files ``Database.open`` runs before any model (``graph.OPENED_BY_DATABASE``): their macros
+    (customer_label(), mask_contact_details(), wilson_low(), ...) are kept for every as-of date; their tables
+    (``pseudonym_key``) become Spark views that are never written to the prepared folder (the key is a secret of
+    whoever serves: the app installs its own). Returns the files run."""
+    graph = _graph()
+    files = list(getattr(graph, "OPENED_BY_DATABASE", ())) if graph is not None else []
+    for file in files:
+        for statement in target.statements(file, pseudonym_key=pseudonym_key):
+            if statement.kind == "query":
+                raise SparkBuildError(f"queries/{file}.sql: a query in a file that builds tables")
+            try:
+                target.spark.sql(statement.sql).createOrReplaceTempView(statement.name)
+            except Exception as error:
+                raise SparkBuildError(f"queries/{file}.sql failed on Spark: {_one_line(error)}") from error
+            target.shared[statement.name.lower()] = statement.name
+    target.source_macros.update(target.macros)
+    return files
 
 
 def _model_info(target: SparkTarget) -> None:
@@ -481,10 +534,11 @@ def _clean_tables(spark, target: SparkTarget, shared: dict[str, str]) -> None:
 
 
 def prepare(spark, data_dir: Path, out: Path, as_of: date | None, timezone: str, now: datetime | None = None,
-            progress=None) -> tuple[dict, "SparkTarget"]:
+            progress=None, pseudonym_key: str | None = None) -> tuple[dict, "SparkTarget"]:
     """Build every node of the graph on Spark from the exports in data_dir and write the prepared folder ``out``
     (Parquet per table and ``manifest.json``); return the manifest and the target (its views read the folder).
-    ``as_of`` defaults to the latest order's date."""
+    ``as_of`` defaults to the latest order's date. ``pseudonym_key``: the key customer_label() uses in queries run
+    on the returned target (no node stores a label, so the folder does not depend on it; random when not given)."""
     now = now or datetime.now(dt_timezone.utc).replace(tzinfo=None)
     started = time.perf_counter()
     out = Path(out)
@@ -501,7 +555,10 @@ def prepare(spark, data_dir: Path, out: Path, as_of: date | None, timezone: str,
     _clean_tables(spark, target, shared)
     latest = latest_order_date(spark, timezone)
     as_of = as_of or latest or now.date()
-    target = SparkTarget(spark, as_of, timezone, building, shared, partitions=partitions)
+    source_macros: dict[str, transpile.Macro] = {}
+    target = SparkTarget(spark, as_of, timezone, building, shared, partitions=partitions,
+                         source_macros=source_macros)
+    opened = open_sources(target, pseudonym_key or secrets.token_hex(16))
     ingest_seconds = time.perf_counter() - started
     unavailable = build_all(target, progress)
     manifest = {
@@ -524,6 +581,7 @@ def prepare(spark, data_dir: Path, out: Path, as_of: date | None, timezone: str,
         "tables": {name: {"interval_columns": target.interval_columns.get(name, [])}
                    for name in sorted(target.interval_columns) if name != "churn_model_scores"}
                   | {f"clean_{name}": {"interval_columns": []} for name in CONTRACT},
+        "opened_files": opened,  # run by the app itself when it serves the folder (Database.open's files)
         "macro_files": [file for step in graph_steps() for file in ((step.sql,) if step.sql else step.steps)
                         if transpile.macro_names(queries.load_sql(file), file)],
         "seconds": {"ingest": round(ingest_seconds, 3), "total": round(time.perf_counter() - started, 3)},
