@@ -107,3 +107,12 @@ def test_every_query_gives_the_same_rows_from_the_folder(served, name):
 def test_a_folder_without_a_manifest_is_refused_in_one_line(tmp_path):
     with pytest.raises(prepared.PreparedError, match="has no manifest.json"):
         Database.open(load_settings(environ={}, prepared_dir=tmp_path, state_dir=tmp_path / "state"))
+
+
+def test_parity_reads_a_pandas_missing_value_as_null():
+    import pandas as pd
+
+    duckdb_rows = pd.DataFrame({"ticket_number": pd.array([1, None], dtype="Int64")})
+    spark_rows = pd.DataFrame({"ticket_number": [1.0, None]})
+    assert parity.compare(duckdb_rows, spark_rows) is None
+    assert parity.compare(duckdb_rows, pd.DataFrame({"ticket_number": [1.0, 2.0]})) is not None

@@ -23,7 +23,7 @@ RELATIVE_TOLERANCE = 1e-9
 
 
 def _normalise_value(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, (pd.Timestamp, datetime)):
         stamp = pd.Timestamp(value)
