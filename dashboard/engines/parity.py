@@ -211,7 +211,6 @@ def excluded() -> dict[str, str]:
     reasons = {
         "churn_backtest_outcomes": "run only inside the backtest, at its cutoff date (compared through the backtest "
                                    "node when it is built)",
-        "churn_features": "the rows the churn model is fitted on: compared through customer_scores and churn_scores",
         "churn_model_scores": "an intermediate frame of the customer_scores node (features plus the model's "
                               "outputs), compared through customer_scores",
     }
