@@ -19,6 +19,7 @@ sections = {
         st.Page(PAGES / "repeat.py", title="Repeat purchase", icon=":material/replay:", url_path="repeat"),
         st.Page(PAGES / "cohorts.py", title="Cohorts", icon=":material/grid_on:", url_path="cohorts"),
         st.Page(PAGES / "churn.py", title="Churn risk and win-back", icon=":material/person_remove:", url_path="churn"),
+        st.Page(PAGES / "campaigns.py", title="Campaigns", icon=":material/campaign:", url_path="campaigns"),
         st.Page(PAGES / "compare.py", title="Compare segments", icon=":material/compare_arrows:", url_path="compare"),
     ],
     "After the sale": [

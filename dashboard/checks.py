@@ -58,6 +58,15 @@ UNUSABLE_ROW_RULES: dict[str, list[tuple[str, str, str]]] = {
     "customers": [
         ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
     ],
+    "campaigns": [
+        ("campaign_id", "campaign_id is null", "missing campaign_id (null or empty), rows left out"),
+        ("customer_id", "customer_id is null", "missing customer_id (null or empty), rows left out"),
+        ("group", "coalesce(lower(trim(\"group\")), '') not in ('treatment', 'holdout')",
+         "group is not treatment or holdout, rows left out"),
+        ("sent_at", "sent_at is null", "missing or unreadable timestamp, rows left out"),
+        ("sent_at", "sent_at < $earliest_at", "timestamp before 1990, rows left out"),
+        ("sent_at", "sent_at >= $latest_at", "timestamp in the future, rows left out"),
+    ],
 }
 
 # Rows kept but worth knowing about: (column, condition, message).
@@ -77,6 +86,8 @@ UNIQUE_KEYS = {
     "tickets": ("ticket_id", "opened_at"),
     "returns": ("return_id", "requested_at"),
     "customers": ("customer_id", "created_at"),
+    # a customer listed twice in one campaign counts once (the earliest send)
+    "campaigns": ("campaign_id || '|' || customer_id", "sent_at"),
 }
 
 # Activity tables checked for customers that have no usable order.
@@ -137,6 +148,11 @@ def _first_line(error: BaseException) -> str:
     return (lines[0] if lines else type(error).__name__)[:200]
 
 
+def _quoted(name: str) -> str:
+    """A canonical column name for SQL (campaigns' "group" is a keyword)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
     """Unreadable values, rows matching each rule, duplicates and the total left out, from one scan of the table.
 
@@ -193,7 +209,9 @@ def _table_findings(con, table: str, source, parameters: dict) -> list[Finding]:
             findings.append(Finding("WARN", table, column, message, count))
     if passing_count > usable_count:
         duplicates = passing_count - usable_count
-        findings.append(Finding("WARN", table, key, "duplicate values, later copies left out", duplicates))
+        column, message = ("customer_id", "customer listed twice in one campaign, later copies left out") \
+            if table == "campaigns" else (key, "duplicate values, later copies left out")
+        findings.append(Finding("WARN", table, column, message, duplicates))
     if table == "orders" and usable_count == 0:
         findings.append(Finding("ERROR", table, "", "no usable rows: every metric is empty", row_count))
     elif usable_count < row_count:

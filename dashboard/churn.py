@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
-from dashboard import clv, graph, queries
+from dashboard import clv, formatting, graph, lifecycle, queries, seasonality
 from dashboard.filters import Segment
 from dashboard.model import cutoff_for
 
@@ -47,13 +47,15 @@ RFM_SEGMENTS = (
 )
 NPS_CATEGORIES = ("promoter", "passive", "detractor", "none")
 SCORE_COLUMNS = (
-    "customer_id", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive", "expected_orders_90d",
-    "churn_risk", "risk_band", "predicted_clv_365d", "revenue", "reasons",
+    "customer_id", "lifecycle_state", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive",
+    "expected_next_order_on", "is_overdue", "expected_orders_90d", "expected_orders_365d", "churn_risk", "risk_band",
+    "predicted_value_90d", "predicted_clv_365d", "value_if_active_365d", "value_at_stake_365d", "revenue", "reasons",
 )
 # Columns of `python -m dashboard scores` (email follows customer_id when PII display is on).
 EXPORT_COLUMNS = (
-    "customer_id", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive", "expected_orders_90d",
-    "churn_risk", "predicted_clv_365d", "reasons",
+    "customer_id", "lifecycle_state", "rfm_segment", "recency_days", "frequency", "monetary", "p_alive",
+    "expected_next_order_on", "is_overdue", "expected_orders_90d", "expected_orders_365d", "churn_risk",
+    "predicted_value_90d", "predicted_clv_365d", "value_at_stake_365d", "revenue", "reasons",
 )
 
 _LOG_PARAM_BOUND = clv.LOG_PARAM_BOUND
@@ -76,6 +78,8 @@ class MbgNbdFit:
     converged: bool
     n_customers: int
     message: str
+    is_thin: bool = False  # too little data for any fit (few customers, no repeat purchase, T = 0 everywhere)
+    at_bound: bool = False  # the likelihood's maximum lies on a parameter bound (a limiting model)
 
     @property
     def params(self) -> tuple[float, float, float, float]:
@@ -237,7 +241,8 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
     total_weight = float(w.sum())
     n_customers = int(round(total_weight))
     if total_weight == 0:
-        return MbgNbdFit(math.nan, math.nan, math.nan, math.nan, math.nan, False, 0, "no customers to fit")
+        return MbgNbdFit(math.nan, math.nan, math.nan, math.nan, math.nan, False, 0, "no customers to fit",
+                         is_thin=True)
     problems = []
     if n_customers < clv.MIN_CUSTOMERS_TO_FIT:
         problems.append(f"only {n_customers} customer(s); need at least {clv.MIN_CUSTOMERS_TO_FIT}")
@@ -245,6 +250,7 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
         problems.append("nobody made a repeat purchase, so purchase rate and dropout cannot be estimated")
     if not (age > 0).any():
         problems.append("every customer's first order is on the last day (T = 0)")
+    is_thin = bool(problems)
 
     positive = age > 0
     time_scale = float(np.average(age[positive], weights=w[positive])) if positive.any() else 1.0
@@ -264,7 +270,7 @@ def fit_mbgnbd(frequency, recency, T, weights=None) -> MbgNbdFit:
         problems.append(f"optimizer did not converge: {best.message}")
     converged = best_ok and not problems
     return MbgNbdFit(float(r), alpha, float(a), float(b), log_likelihood, converged, n_customers,
-                     "converged" if converged else "; ".join(problems))
+                     "converged" if converged else "; ".join(problems), is_thin=is_thin, at_bound=bool(at_bound))
 
 
 def mbg_p_alive(fit: MbgNbdFit, frequency, recency, T) -> np.ndarray:
@@ -400,9 +406,99 @@ def fit_gamma_gamma(frequency, monetary) -> clv.GammaGammaFit:
                              "converged" if converged else "; ".join(problems))
 
 
+# The NBD: the MBG/NBD's limit when nobody drops out
+
+@dataclass(frozen=True)
+class NbdFit:
+    """NBD parameters (no dropout): every customer stays active and buys at rate lambda ~ Gamma(r, alpha)."""
+
+    r: float
+    alpha: float
+    log_likelihood: float
+    converged: bool
+    n_customers: int
+    message: str
+
+
+def nbd_log_likelihood(params, frequency, recency, T, weights=None) -> np.ndarray:
+    """Per-customer NBD log-likelihood of x purchases at the observed times in (0, T], times ``weights``:
+    G(r+x)/G(r) * alpha^r / (alpha+T)^(r+x) (the MBG/NBD's "still active" term with p = 0; recency drops out)."""
+    r, alpha = (float(value) for value in params)
+    x, _, age, w = _customer_arrays(frequency, recency, T, weights)
+    return w * (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha) - (r + x) * np.log(alpha + age))
+
+
+def fit_nbd(frequency, recency, T, weights=None) -> NbdFit:
+    """Maximum-likelihood NBD fit, used when the MBG/NBD's maximum lies at its no-dropout limit.
+
+    Returns ``converged=False`` with a message when r or alpha runs to a bound (no heterogeneity to measure).
+    """
+    x, t_x, age, w = _aggregate(*_customer_arrays(frequency, recency, T, weights))
+    total_weight = float(w.sum())
+    if total_weight == 0 or not (x > 0).any() or not (age > 0).any():
+        return NbdFit(math.nan, math.nan, math.nan, False, int(round(total_weight)), "too little data")
+    time_scale = float(np.average(age[age > 0], weights=w[age > 0]))
+    scaled_age = age / time_scale
+
+    def objective(log_params):
+        r, alpha = np.exp(log_params)
+        total = w @ (special.gammaln(r + x) - special.gammaln(r) + r * math.log(alpha) - (r + x) * np.log(alpha + scaled_age))
+        d_r = w @ (special.digamma(r + x) - special.digamma(r) + math.log(alpha) - np.log(alpha + scaled_age))
+        d_alpha = w @ (r / alpha - (r + x) / (alpha + scaled_age))
+        return -total / total_weight, -np.array([d_r * r, d_alpha * alpha]) / total_weight
+
+    rate = max(float(np.average(x, weights=w)) / max(float(np.average(scaled_age, weights=w)), 1e-9), 1e-3)
+    bounds = [(-_LOG_PARAM_BOUND, _LOG_PARAM_BOUND)] * 2
+    best, best_ok = _minimize_from_starts(objective, (np.log([1.0, 1.0 / rate]), np.zeros(2)), bounds)
+    r, alpha_scaled = np.exp(best.x)
+    alpha = float(alpha_scaled * time_scale)
+    log_likelihood = float(nbd_log_likelihood((r, alpha), x, t_x, age, w).sum())
+    converged = best_ok and not np.any(np.abs(best.x) >= _AT_BOUND)
+    return NbdFit(float(r), alpha, log_likelihood, converged, int(round(total_weight)),
+                  "converged" if converged else "NBD parameter at the optimizer bound")
+
+
+# Predictions of either model on model time (see dashboard/seasonality.py)
+
+class _Predictor:
+    """The fitted purchase model's per-customer predictions; horizons ``t`` in model days."""
+
+    def __init__(self, fit):
+        self.fit = fit
+        self.is_nbd = isinstance(fit, NbdFit)
+
+    def p_alive(self, x, t_x, age) -> np.ndarray:
+        if self.is_nbd:
+            return np.ones(np.shape(x))
+        return mbg_p_alive(self.fit, x, t_x, age)
+
+    def p_alive_after_last_order(self, x) -> np.ndarray:
+        """P(alive) right after the last purchase (T = t_x): 1 / (1 + a / (b + x)) under the MBG/NBD."""
+        if self.is_nbd:
+            return np.ones(np.shape(x))
+        return 1.0 / (1.0 + self.fit.a / (self.fit.b + np.asarray(x, dtype=float)))
+
+    def purchases_if_alive(self, t: float, x, age) -> np.ndarray:
+        """Expected purchases in the next ``t`` model days of a customer known to be active now."""
+        if self.is_nbd:
+            return (self.fit.r + x) * t / (self.fit.alpha + age)
+        return clv._purchases_if_alive(self.fit.as_shifted_bgnbd(), t, x, age)
+
+    def prob_no_purchase(self, t: float, x, t_x, age) -> np.ndarray:
+        if self.is_nbd:
+            return np.exp(-(self.fit.r + x) * np.log1p(t / (self.fit.alpha + age)))
+        return mbg_prob_no_purchase(self.fit, t, x, t_x, age)
+
+    def expected_gap(self, x, t_x) -> np.ndarray:
+        """The customer's expected gap between purchases while active, in model days: 1 / E[lambda | history up
+        to their last purchase] = (alpha + t_x) / (r + x); alpha / r (the population's) for a one-time buyer."""
+        return (self.fit.alpha + np.asarray(t_x, dtype=float)) / (self.fit.r + np.asarray(x, dtype=float))
+
+
 @dataclass(frozen=True)
 class ModelInfo:
-    """What was fitted at an as-of date: the method, its parameters and the thin-data warning (or None)."""
+    """What was fitted at an as-of date: the method, its parameters, the seasonal index and the thin-data
+    warning (or None). ``method`` is "MBG/NBD", "NBD (no dropout)", "recency fallback" or "none"."""
 
     as_of: date | None
     method: str
@@ -415,49 +511,126 @@ class ModelInfo:
     gg_q: float = math.nan
     gg_v: float = math.nan
     message: str | None = None
+    season_index: tuple[float, ...] | None = None
+    season_message: str | None = None
+
+    @property
+    def has_predictions(self) -> bool:
+        """P(alive), expected orders and predicted value exist (a model was fitted)."""
+        return self.method in MODEL_METHODS
+
+
+MBG_METHOD = "MBG/NBD"
+NBD_METHOD = "NBD (no dropout)"
+FALLBACK_METHOD = "recency fallback"
+MODEL_METHODS = (MBG_METHOD, NBD_METHOD)
+PREDICTION_COLUMNS = (
+    "p_alive", "p_alive_after_last_order", "expected_orders", "expected_orders_90d", "expected_orders_365d",
+    "churn_risk", "expected_order_value", "predicted_value_90d", "predicted_clv_365d", "value_if_active_365d",
+    "value_at_stake_365d", "expected_gap_days", "expected_next_order_on", "is_overdue", "lifecycle_state",
+)
+_STEP_DAYS = 30
+# The NBD is used when the MBG/NBD's dropout adds less than this to twice the log-likelihood (a chi-square
+# test with one degree of freedom at 5%): no dropout is evident.
+_DROPOUT_EVIDENCE = 3.84
+
+
+def _model_times(clock, first_day, t_x, age, as_of_day):
+    """(t_x, T) in model days; day inputs must be whole days unless the clock is flat."""
+    if clock.is_flat:
+        return np.asarray(t_x, dtype=float), np.asarray(age, dtype=float)
+    first_day = np.asarray(first_day, dtype=np.int64)
+    return (clock.elapsed(first_day, first_day + np.asarray(t_x, dtype=np.int64)),
+            clock.elapsed(first_day, np.full(first_day.shape, as_of_day)))
+
+
+def _choose_model(x, t_x, age, clock, as_of_day):
+    """Fit the MBG/NBD on model time (identical day rows aggregated first); at a boundary maximum with no
+    evident dropout, the NBD. Returns (fit or None, message or None)."""
+    x_u, t_x_u, age_u, w_u = _aggregate(*_customer_arrays(x, t_x, age))
+    t_x_w, age_w = _model_times(clock, as_of_day - age_u, t_x_u, age_u, as_of_day)
+    fit = fit_mbgnbd(x_u, t_x_w, age_w, w_u)
+    if fit.converged:
+        return fit, None
+    if fit.is_thin:
+        return None, fit.message
+    if fit.at_bound:
+        nbd = fit_nbd(x_u, t_x_w, age_w, w_u)
+        if nbd.converged and 2 * (fit.log_likelihood - nbd.log_likelihood) < _DROPOUT_EVIDENCE:
+            return nbd, ("No customer drop-out is evident in this data (the MBG/NBD's best fit is its no-dropout "
+                         "limit), so the model is that limit, the NBD: every customer counts as active and buys "
+                         "at their own rate.")
+        if all(math.isfinite(value) and value > 0 for value in fit.params):
+            bound = fit.message.split("(", 1)[-1].split(")", 1)[0]
+            return replace(fit, converged=True), (
+                f"The churn model's best fit has a parameter at its limit ({bound}); its predictions are that "
+                "limiting model's.")
+    return None, fit.message
 
 
 @dataclass(frozen=True)
 class FittedModels:
-    """What ``fit_models`` fitted on a frame of ``churn_features`` rows, for ``apply_models`` to score any rows with
-    (the rows fitted on, or every customer when the fit ran on a sample: ``dashboard/engines/spark.py``).
+    """What ``fit_models`` fitted on ``churn_features`` rows, for ``apply_models`` to predict any rows of the same
+    as-of date with: the rows fitted on (``predict``), or every customer in batches when the fit ran on a sample
+    (the Spark engine: ``dashboard/engines/spark.py``).
 
-    ``fit`` is None when there was no customer; when the MBG/NBD did not converge, churn risk is the recency score
-    with ``typical_gap`` days; ``gg`` is the order-value model used (its no-pooling stand-in when it did not fit).
+    ``fit`` is the purchase model (MBG/NBD or NBD), None for the recency fallback (then ``typical_gap`` is the
+    population's typical gap in days) or when there was no customer; ``gg`` the order-value model used (its
+    no-pooling stand-in when it did not fit); ``clock`` the operational clock, ``as_of_day`` the as-of day number.
     """
 
-    fit: MbgNbdFit | None
+    fit: object
     gg: clv.GammaGammaFit | None
     typical_gap: float
+    clock: seasonality.OperationalClock
+    as_of_day: int
+    has_dates: bool
     info: ModelInfo
 
 
-PREDICTION_COLUMNS = ("p_alive", "expected_orders", "churn_risk", "expected_order_value", "predicted_clv_365d")
+def _day_numbers(features: pd.DataFrame) -> np.ndarray:
+    return pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
-def fit_models(features: pd.DataFrame) -> FittedModels:
-    """Fit the MBG/NBD and Gamma-Gamma on ``churn_features`` rows (``predict`` explains the fallbacks)."""
+def fit_models(features: pd.DataFrame, season: seasonality.SeasonalIndex | None = None,
+               first_day: int | None = None) -> FittedModels:
+    """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on ``churn_features``
+    rows (``predict`` explains the fallbacks). ``first_day``: the earliest first purchase day number of every
+    customer to be predicted, when ``features`` is a sample of them (the operational clock must cover them all)."""
+    n = len(features)
+    if n == 0:
+        return FittedModels(None, None, math.nan, seasonality.OperationalClock.flat(), 0, False,
+                            ModelInfo(None, "none", 0, message="No customer has a valid order by this date."))
     x = features["frequency"].to_numpy(dtype=float)
     t_x = features["recency_days"].to_numpy(dtype=float)
     age = features["t_days"].to_numpy(dtype=float)
     spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
-    n = len(features)
-    if n == 0:
-        return FittedModels(None, None, math.nan,
-                            ModelInfo(None, "none", 0, message="No customer has a valid order by this date."))
-    fit = fit_mbgnbd(x, t_x, age)
-    if not fit.converged:
+    season = season or seasonality.SeasonalIndex(None, "not estimated")
+    has_dates = "first_purchased_on" in features.columns  # else (a test's plain summary): no dates, no season
+    if has_dates:
+        first_days = _day_numbers(features)
+        as_of_day = int(first_days[0] + age[0])
+        earliest = int(first_days.min()) if first_day is None else min(int(first_day), int(first_days.min()))
+        clock = seasonality.clock_for(season, earliest, date(1970, 1, 1) + timedelta(days=as_of_day))
+    else:
+        as_of_day, clock = 0, seasonality.OperationalClock.flat()
+        season = seasonality.SeasonalIndex(None, "no purchase dates")
+    season_info = {"season_index": season.index, "season_message": season.message}
+
+    fit, note = _choose_model(x, t_x, age, clock, as_of_day)
+    if fit is None:
         gap = clv.typical_purchase_gap(x, t_x, age)
         message = (
-            f"The churn model could not be fitted on this data ({fit.message}). Churn risk is a plain recency "
+            f"The churn model could not be fitted on this data ({note}). Churn risk is a plain recency "
             f"score instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
             "P(alive), expected orders and predicted value are not available."
         )
-        return FittedModels(fit, None, gap, ModelInfo(None, "recency fallback", n, message=message))
+        return FittedModels(None, None, gap, clock, as_of_day, has_dates,
+                            ModelInfo(None, FALLBACK_METHOD, n, message=message, **season_info))
 
     gg = fit_gamma_gamma(x, spend)
     gg_params = (gg.p, gg.q, gg.v)
-    messages = []
+    messages = [note] if note else []
     if not gg.converged:
         gg_params = (math.nan, math.nan, math.nan)
         # No pooling: a repeat customer's own mean spend, the mean spend of all repeat purchases for the others
@@ -466,69 +639,194 @@ def fit_models(features: pd.DataFrame) -> FittedModels:
         gg = clv.GammaGammaFit(1.0, 1.0, 0.0, math.nan, False, gg.n_customers, own_mean, gg.message)
         messages.append(f"The order-value model could not be fitted ({gg.message}); predicted value uses each "
                         "customer's own mean repeat order value instead.")
-    info = ModelInfo(None, "MBG/NBD", n, fit.r, fit.alpha, fit.a, fit.b, *gg_params, " ".join(messages) or None)
-    return FittedModels(fit, gg, math.nan, info)
+    if isinstance(fit, NbdFit):
+        params, method = (fit.r, fit.alpha, math.nan, math.nan), NBD_METHOD
+    else:
+        params, method = fit.params, MBG_METHOD
+    info = ModelInfo(None, method, n, *params, *gg_params, " ".join(messages) or None, **season_info)
+    return FittedModels(fit, gg, math.nan, clock, as_of_day, has_dates, info)
 
 
 def apply_models(features: pd.DataFrame, models: FittedModels,
                  horizon_days: int = RISK_HORIZON_DAYS) -> pd.DataFrame:
-    """The columns of ``PREDICTION_COLUMNS`` for ``churn_features`` rows, one row per input row (same index)."""
+    """The columns of ``PREDICTION_COLUMNS`` for ``churn_features`` rows of the as-of date ``models`` was fitted
+    at, one row per input row (same index); ``predict`` explains them."""
+    n = len(features)
+    out = pd.DataFrame(index=features.index)
+    if n == 0 or models.info.method == "none":  # no rows, or none fitted on (an empty sample): nothing known
+        for column in PREDICTION_COLUMNS:
+            out[column] = pd.Series(None if column == "lifecycle_state" else pd.NaT if column ==
+                                    "expected_next_order_on" else False if column == "is_overdue" else np.nan,
+                                    index=features.index,
+                                    dtype="object" if column == "lifecycle_state" else
+                                    "datetime64[s]" if column == "expected_next_order_on" else
+                                    "bool" if column == "is_overdue" else "float64")
+        return out
     x = features["frequency"].to_numpy(dtype=float)
     t_x = features["recency_days"].to_numpy(dtype=float)
     age = features["t_days"].to_numpy(dtype=float)
     spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
-    out = pd.DataFrame(index=features.index)
-    if models.fit is None or len(features) == 0:
+    days_since = features["days_since_last_order"].to_numpy(dtype=float)
+    clock, as_of_day, has_dates = models.clock, models.as_of_day, models.has_dates
+    first_day = _day_numbers(features) if has_dates else -age
+    last_day = first_day + t_x
+
+    def next_order_dates(gap):
+        if not has_dates:
+            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"), np.asarray(days_since > gap)
+        next_day = clock.advance(last_day.astype(np.int64), gap)
+        return seasonality.day_to_date(next_day), next_day < as_of_day
+
+    if models.fit is None:  # the recency fallback
+        own_gap = np.where(x > 0, t_x / np.maximum(x, 1), models.typical_gap)
+        next_date, overdue = next_order_dates(own_gap)
         for column in PREDICTION_COLUMNS:
-            out[column] = pd.Series(dtype="float64")
-        return out
-    if models.gg is None:  # recency fallback
-        days_since = features["days_since_last_order"].to_numpy(dtype=float)
-        out["p_alive"] = np.nan
-        out["expected_orders"] = np.nan
+            out[column] = np.nan
         out["churn_risk"] = clv.recency_score(days_since, models.typical_gap)
-        out["expected_order_value"] = np.nan
-        out["predicted_clv_365d"] = np.nan
+        out["expected_gap_days"] = own_gap
+        out["expected_next_order_on"] = next_date
+        out["is_overdue"] = overdue
+        out["lifecycle_state"] = lifecycle.states(x, np.nan, np.nan, overdue)
         return out
-    fit, gg = models.fit, models.gg
-    out["p_alive"] = mbg_p_alive(fit, x, t_x, age)
-    out["expected_orders"] = mbg_expected_purchases(fit, horizon_days, x, t_x, age)
-    out["churn_risk"] = mbg_prob_no_purchase(fit, horizon_days, x, t_x, age)
-    out["expected_order_value"] = clv.expected_order_value(gg, x, spend)
-    out["predicted_clv_365d"] = mbg_predicted_clv(fit, gg, x, t_x, age, spend)
+
+    t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
+    model = _Predictor(models.fit)
+    alive = model.p_alive(x, t_x_w, age_w)
+    order_value = np.asarray(clv.expected_order_value(models.gg, x, spend))
+    horizon_w = float(clock.elapsed(as_of_day, as_of_day + horizon_days))
+    n_steps = math.ceil(CLV_HORIZON_DAYS / _STEP_DAYS)
+    step_rate = (1.0 + ANNUAL_DISCOUNT_RATE) ** (_STEP_DAYS / clv.DAYS_PER_YEAR) - 1.0
+    previous = np.zeros(n)
+    discounted = np.zeros(n)
+    discounted_90 = None
+    purchases_90 = None
+    for k in range(1, n_steps + 1):
+        step_end = float(clock.elapsed(as_of_day, as_of_day + min(k * _STEP_DAYS, CLV_HORIZON_DAYS)))
+        cumulative = model.purchases_if_alive(step_end, x, age_w)
+        discounted += (cumulative - previous) / (1.0 + step_rate) ** k
+        previous = cumulative
+        if k * _STEP_DAYS == RISK_HORIZON_DAYS:
+            discounted_90, purchases_90 = discounted.copy(), cumulative
+    purchases_365 = previous
+    value_if_active = discounted * order_value
+    gap = model.expected_gap(x, t_x_w)
+    next_date, overdue = next_order_dates(gap)
+
+    out["p_alive"] = alive
+    out["p_alive_after_last_order"] = model.p_alive_after_last_order(x)
+    out["expected_orders"] = alive * (purchases_90 if horizon_days == RISK_HORIZON_DAYS
+                                      else model.purchases_if_alive(horizon_w, x, age_w))
+    out["expected_orders_90d"] = alive * purchases_90
+    out["expected_orders_365d"] = alive * purchases_365
+    out["churn_risk"] = model.prob_no_purchase(horizon_w, x, t_x_w, age_w)
+    out["expected_order_value"] = order_value
+    out["predicted_value_90d"] = alive * discounted_90 * order_value
+    out["predicted_clv_365d"] = alive * value_if_active
+    out["value_if_active_365d"] = value_if_active
+    out["value_at_stake_365d"] = (1.0 - alive) * value_if_active
+    out["expected_gap_days"] = gap
+    out["expected_next_order_on"] = next_date
+    out["is_overdue"] = overdue
+    out["lifecycle_state"] = lifecycle.states(x, alive, out["p_alive_after_last_order"].to_numpy(), overdue)
     return out
 
 
-def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS) -> tuple[pd.DataFrame, ModelInfo]:
-    """Fit the MBG/NBD and Gamma-Gamma on ``churn_features`` rows and predict, one row per input row.
+def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
+            season: seasonality.SeasonalIndex | None = None) -> tuple[pd.DataFrame, ModelInfo]:
+    """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on
+    ``churn_features`` rows and predict, one row per input row, in the columns of ``PREDICTION_COLUMNS``.
 
-    Columns: p_alive, expected_orders (in ``horizon_days``), churn_risk (P(no order in ``horizon_days``)),
-    expected_order_value, predicted_clv_365d. When the MBG/NBD cannot be fitted, churn_risk falls back to
+    ``season`` (optional) is the seasonal index: time is then measured on its operational clock (see
+    dashboard/seasonality.py). ``expected_orders`` and ``churn_risk`` are for ``horizon_days``; the other
+    horizons are fixed (90 and 365 days). Money: ``predicted_*`` and ``value_*`` are discounted like
+    ``predicted_clv_365d`` (docs/churn.md). When no model can be fitted, churn_risk falls back to
     ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
+    The fit (``fit_models``) and the predictions (``apply_models``) are separate so an engine can fit on a sample
+    and predict every customer in batches.
     """
-    models = fit_models(features)
+    models = fit_models(features, season)
     return apply_models(features, models, horizon_days), models.info
 
 
-# Scores stored per as-of date: the node customer_scores of the build graph (dashboard/graph.py)
+def fit_of(info: ModelInfo):
+    """The fitted purchase model a ``ModelInfo`` describes (MBG/NBD or NBD), or None (recency fallback, none)."""
+    if info.method == NBD_METHOD:
+        return NbdFit(info.r, info.alpha, math.nan, True, info.n_customers, "")
+    if info.method == MBG_METHOD:
+        return MbgNbdFit(info.r, info.alpha, info.a, info.b, math.nan, True, info.n_customers, "")
+    return None
+
+
+def lifecycle_at(features: pd.DataFrame, model: ModelInfo) -> np.ndarray:
+    """The lifecycle state of each ``churn_features`` row (at the as-of date those rows were computed for) under a
+    model already fitted (``model``: its parameters and seasonal index): what the movement compares today's
+    states with. With no model (recency fallback), the states of the fallback: each customer's own gap."""
+    if features.empty:
+        return np.array([], dtype=object)
+    x = features["frequency"].to_numpy(dtype=float)
+    t_x = features["recency_days"].to_numpy(dtype=float)
+    age = features["t_days"].to_numpy(dtype=float)
+    first_day = (pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]").astype(np.int64))
+    as_of_day = int(first_day[0] + age[0])
+    last_day = (first_day + t_x).astype(np.int64)
+    season = seasonality.SeasonalIndex(model.season_index, model.season_message or "")
+    clock = seasonality.clock_for(season, int(first_day.min()), date(1970, 1, 1) + timedelta(days=as_of_day))
+    fit = fit_of(model)
+    if fit is None:
+        gap = clv.typical_purchase_gap(x, t_x, age)
+        overdue = clock.advance(last_day, np.where(x > 0, t_x / np.maximum(x, 1), gap)) < as_of_day
+        return lifecycle.states(x, np.nan, np.nan, overdue)
+    t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
+    predictor = _Predictor(fit)
+    overdue = clock.advance(last_day, predictor.expected_gap(x, t_x_w)) < as_of_day
+    return lifecycle.states(x, predictor.p_alive(x, t_x_w, age_w), predictor.p_alive_after_last_order(x), overdue)
+
+
+MOVEMENT_DAYS = (7, 28)  # the movement compares today's RFM segments and states with a week and 4 weeks ago
+MOVEMENT_LABELS = {"a week ago": 7, "4 weeks ago": 28}  # how the page names them (its URL carries these)
+
+
+def build_customer_movements(target) -> None:
+    """Build the graph node ``customer_movements``: every customer's lifecycle state and RFM segment 7 and 28 days
+    before the target's as-of date, under the model fitted at the as-of date (so a movement is the customer's
+    doing, not a refit's). Customers without an order by then have no row for that date."""
+    model = model_info_from(target.query("churn_model_info"))
+    frames = []
+    for days_back in MOVEMENT_DAYS:
+        features = target.query("churn_features", as_of=target.as_of - timedelta(days=days_back))
+        frames.append(pd.DataFrame({
+            "snapshot": np.full(len(features), days_back, dtype=np.int16),
+            "customer_id": features["customer_id"].to_numpy(),
+            "days_since_last_order": features["days_since_last_order"].to_numpy(),
+            "frequency": features["frequency"].to_numpy(),
+            "revenue": features["revenue"].to_numpy(),
+            "lifecycle_state": lifecycle_at(features, model),
+        }))
+    frame = pd.concat(frames, ignore_index=True).astype({"customer_id": "object", "lifecycle_state": "object"})
+    with target.registered("movement_features", frame, as_table=True):
+        target.execute_file("churn_movements_store")
 
 
 def build_customer_scores(target) -> None:
-    """Build the graph node ``customer_scores`` at the target's as-of date: fit the model on
-    ``queries/churn_features.sql`` and store ``customer_scores`` (with ``rfm_segment_map``), the win-back macros
-    and ``churn_model``, all or nothing. The graph calls it once per as-of date (``graph.ensure``), whoever asks.
+    """Build the graph node ``customer_scores`` at the target's as-of date: measure the seasonal index, fit the
+    model on ``queries/churn_features.sql`` and store ``customer_scores`` (with ``rfm_segment_map``), the
+    win-back macros and ``churn_model``, all or nothing. The graph calls it once per as-of date
+    (``graph.ensure``), whoever asks.
     """
-    features = target.query("churn_features")
-    predictions, info = predict(features)
+    features = target.query("churn_features", as_of=target.as_of)
+    predictions, info = predict(features, RISK_HORIZON_DAYS, estimate_seasonality(target, features))
     info = replace(info, as_of=target.as_of)
     # The model's outputs become columns of the features frame (no concatenated copy: at 37M customers each copy
     # of these frames is gigabytes that DuckDB's memory_limit does not bound).
     scored = features
     for column in predictions.columns:
-        scored["expected_orders_90d" if column == "expected_orders" else column] = predictions[column].to_numpy()
+        if column != "expected_orders":  # the 90-day horizon: expected_orders_90d
+            scored[column] = predictions[column].to_numpy()
     del predictions
-    with target.registered("churn_model_scores", scored):
+    scored["snapshot"] = np.zeros(len(scored), dtype=np.int16)  # customer_rfm's snapshot: the as-of date
+    with target.registered("churn_model_scores", scored, as_table=True):
         target.execute_file("churn_rfm_segment_map")
+        target.execute_file("churn_rfm_macro")
         target.execute_file(
             "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
             overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
@@ -539,6 +837,8 @@ def build_customer_scores(target) -> None:
             "churn_model_fit", as_of=info.as_of, method=info.method, n_customers=info.n_customers, r=info.r,
             alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q, gg_v=info.gg_v,
             message=info.message,
+            season_index=None if info.season_index is None else ",".join(f"{v!r}" for v in info.season_index),
+            season_message=info.season_message,
         )
 
 
@@ -558,7 +858,23 @@ def model_info_from(rows: pd.DataFrame) -> ModelInfo:
     as_of = pd.Timestamp(values["as_of"]).date() if values["as_of"] is not None else None
     numbers = {name: math.nan if values[name] is None else float(values[name])
                for name in ("r", "alpha", "a", "b", "gg_p", "gg_q", "gg_v")}
-    return ModelInfo(as_of, values["method"], int(values["n_customers"]), **numbers, message=values["message"])
+    index = None
+    if values.get("season_index"):
+        index = tuple(float(value) for value in values["season_index"].split(","))
+    return ModelInfo(as_of, values["method"], int(values["n_customers"]), **numbers, message=values["message"],
+                     season_index=index, season_message=values.get("season_message"))
+
+
+def estimate_seasonality(target, features: pd.DataFrame) -> seasonality.SeasonalIndex:
+    """The seasonal index at the target's as-of date (``queries/churn_season_repeat_days.sql`` and the first
+    purchase days of ``features``); see dashboard/seasonality.py."""
+    if features.empty:
+        return seasonality.SeasonalIndex(None, "no customers")
+    as_of = target.as_of
+    repeat_days = target.query("churn_season_repeat_days", since_date=seasonality.history_start(as_of))
+    first_days = (pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]")
+                  .astype(np.int64))
+    return seasonality.estimate_seasonality(first_days, repeat_days, as_of)
 
 
 @dataclass(frozen=True)
@@ -601,13 +917,6 @@ def risk_summary(scores: pd.DataFrame) -> dict:
     return summary
 
 
-WINBACK_ANY = {
-    "risk_bands": None, "rfm_segments": None, "min_days_since_last_order": None, "max_days_since_last_order": None,
-    "min_revenue": None, "max_revenue": None, "nps_categories": None, "has_open_complaint": None,
-    "is_marketing_opt_in": None,
-}
-
-
 def high_risk_summary(cursor, segment: Segment = Segment()) -> dict:
     """High-risk customers of a segment and what they are worth, from the scores (built if needed).
 
@@ -617,6 +926,27 @@ def high_risk_summary(cursor, segment: Segment = Segment()) -> dict:
     row = row.to_dict("records")[0]
     return {"high_risk_customers": int(row["customers"]), "high_risk_revenue": float(row["revenue"]),
             "high_risk_predicted_clv": float(row["predicted_clv_365d"])}
+
+
+def lifecycle_summary(cursor, segment: Segment = Segment()) -> pd.DataFrame:
+    """One row per lifecycle state (``lifecycle.STATES`` order, states without customers included with 0):
+    customers, share of the segment's customers, lifetime revenue, predicted value, value at stake (NaN without a
+    model), from ``queries/churn_lifecycle_states.sql``. What the Overview and the weekly review show."""
+    rows = queries.run_query(cursor, "churn_lifecycle_states", **segment.params()).set_index("lifecycle_state")
+    frame = rows.reindex(list(lifecycle.STATES))
+    frame["customers"] = frame["customers"].fillna(0).astype("int64")
+    total = int(frame["customers"].sum())
+    frame["share"] = frame["customers"] / total if total else math.nan
+    frame["label"] = [lifecycle.STATE_LABELS[state] for state in frame.index]
+    return frame.rename_axis("lifecycle_state").reset_index()
+
+
+def movements(cursor, days_back: int, dimension: str, segment: Segment = Segment()) -> pd.DataFrame:
+    """Customers of the segment by where they were ``days_back`` days before the as-of date (``previous_value``;
+    'none' without an order by then) and where they are now (``current_value``), by ``dimension``
+    ('lifecycle_state' or 'rfm_segment'), with their value at stake: ``queries/churn_movements.sql``, the churn
+    page's "Who moved" matrix. An unknown dimension gives no rows."""
+    return queries.run_query(cursor, "churn_movements", days_back=days_back, dimension=dimension, **segment.params())
 
 
 # Backtest
@@ -642,6 +972,15 @@ class Backtest:
     calibration: pd.DataFrame
     method: str
     message: str | None = None
+    predicted_orders_calendar: float = math.nan  # the same model on calendar days (no seasonal clock)
+    season_used: bool = False
+
+    @property
+    def prediction_error(self) -> float:
+        """(predicted - actual) / actual purchase days in the horizon, e.g. -0.216 for 22% low."""
+        if not self.actual_orders or math.isnan(self.predicted_orders):
+            return math.nan
+        return (self.predicted_orders - self.actual_orders) / self.actual_orders
 
 
 def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> Backtest:
@@ -676,7 +1015,7 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
     """The backtest with its cutoff at the target's as-of date (``backtest`` explains it)."""
     cutoff = target.as_of
     horizon_end = cutoff + timedelta(days=horizon_days)
-    features = target.query("churn_features")
+    features = target.query("churn_features", as_of=cutoff)
     outcomes = target.query("churn_backtest_outcomes",
                             horizon_end_at=cutoff_for(horizon_end, target.parameters()["timezone"]))
     latest = outcomes["latest_order_on"].dropna()
@@ -686,7 +1025,11 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
         raise ValueError(f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, but {seen}: pick a cutoff "
                          f"at least {horizon_days} days before the latest order")
     outcomes = outcomes.dropna(subset=["customer_id"])
-    predictions, info = predict(features, horizon_days)
+    predictions, info = predict(features, horizon_days, estimate_seasonality(target, features))
+    calendar_orders = math.nan
+    if info.season_index is not None:
+        calendar, _ = predict(features, horizon_days)
+        calendar_orders = float(calendar["expected_orders"].sum())
     actual = features[["customer_id"]].merge(outcomes[["customer_id", "actual_orders"]], on="customer_id",
                                              how="left", validate="one_to_one")
     actual_orders = actual["actual_orders"].fillna(0).to_numpy(dtype=float)
@@ -709,6 +1052,9 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
                      else pd.DataFrame(columns=["decile", "customers", "predicted_mean", "actual_mean"])),
         method=info.method,
         message=info.message,
+        predicted_orders_calendar=calendar_orders if info.season_index is not None else (
+            float(expected.sum()) if has_expected else math.nan),
+        season_used=info.season_index is not None,
     )
 
 
@@ -735,6 +1081,7 @@ def build_stored_backtest(target) -> None:
             auc=_stored_float(result.auc), baseline_auc=_stored_float(result.baseline_auc),
             predicted_orders=_stored_float(result.predicted_orders), actual_orders=result.actual_orders,
             method=result.method, message=result.message,
+            predicted_orders_calendar=_stored_float(result.predicted_orders_calendar), season_used=result.season_used,
         )
         target.execute_file("churn_backtest_store_calibration", **key)
 
@@ -774,6 +1121,8 @@ def _read_stored_backtest(cursor, cutoff: date, horizon_days: int) -> Backtest |
         actual_orders=int(row["actual_orders"]), method=row["method"],
         message=None if pd.isna(row["message"]) else row["message"],
         calibration=calibration.astype(CALIBRATION_TYPES).reset_index(drop=True),
+        predicted_orders_calendar=_read_float(row["predicted_orders_calendar"]),
+        season_used=bool(row["season_used"]),
     )
 
 
@@ -793,7 +1142,10 @@ def backtest_table(result: Backtest) -> str:
         f"{'recency baseline (days since last order)':<40}{_number(result.baseline_auc, 3):>28}",
         "",
         f"Orders (purchase days) in the horizon: predicted {_number(result.predicted_orders, 0)}, "
-        f"actual {result.actual_orders:,}",
+        f"actual {result.actual_orders:,} ({_signed_percent(result.prediction_error)})",
+        ("Seasonality: on the seasonal clock; on calendar days the model would have predicted "
+         f"{_number(result.predicted_orders_calendar, 0)}" if result.season_used
+         else "Seasonality: not used (too little history, or none found)"),
     ]
     if len(result.calibration):
         lines += ["", "Calibration by decile of predicted orders (1 = fewest):",
@@ -809,28 +1161,55 @@ def _number(value, digits: int) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
 
+def _signed_percent(value) -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.1f}%"
+
+
 def _percent(value) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
 
 
 # Win-back segments
 
+YES_NO = ("yes", "no")
+
+
 @dataclass(frozen=True)
 class WinbackRules:
     """The segment builder's rules; ``None`` (or an empty tuple for lists) means "any".
 
-    Example: ``WinbackRules(risk_bands=("high",), segments=("At risk",)).slug() == "high-risk-at-risk"``.
+    Each rule is kept in the page's URL under ``QUERY_KEYS[field]`` (``?state=slipping&rfm=Loyal``), and
+    ``from_query`` reads such a query back (``python -m dashboard winback --rules`` uses it).
+    Example: ``WinbackRules(states=("slipping",), segments=("Loyal",)).slug() == "slipping-loyal"``.
     """
 
+    states: tuple[str, ...] | None = None
     risk_bands: tuple[str, ...] | None = None
     segments: tuple[str, ...] | None = None
+    recency_scores: tuple[int, ...] | None = None
+    fm_scores: tuple[int, ...] | None = None
     min_days_since_last_order: int | None = None
     max_days_since_last_order: int | None = None
     min_revenue: float | None = None
     max_revenue: float | None = None
     nps_categories: tuple[str, ...] | None = None
     has_open_complaint: bool | None = None
+    has_complained: bool | None = None
+    complaint_categories: tuple[str, ...] | None = None
+    has_returned: bool | None = None
     is_marketing_opt_in: bool | None = None
+    moved_days: int | None = None
+    previous_states: tuple[str, ...] | None = None
+    previous_segments: tuple[str, ...] | None = None
+
+    QUERY_KEYS = {
+        "states": "state", "risk_bands": "risk", "segments": "rfm", "recency_scores": "r", "fm_scores": "fm",
+        "min_days_since_last_order": "days_min", "max_days_since_last_order": "days_max",
+        "min_revenue": "value_min", "max_revenue": "value_max", "nps_categories": "nps",
+        "has_open_complaint": "complaint", "has_complained": "complained",
+        "complaint_categories": "complaint_category", "has_returned": "returned", "is_marketing_opt_in": "opt_in",
+        "moved_days": "since", "previous_states": "from_state", "previous_segments": "from_rfm",
+    }
 
     def params(self) -> dict:
         """Bound parameters for queries/winback_*.sql (lists for list rules, None for "any")."""
@@ -838,23 +1217,87 @@ class WinbackRules:
             return list(values) if values else None
 
         return {
+            "lifecycle_states": listed(self.states),
             "risk_bands": listed(self.risk_bands),
             "rfm_segments": listed(self.segments),
+            "recency_scores": listed(self.recency_scores),
+            "fm_scores": listed(self.fm_scores),
             "min_days_since_last_order": self.min_days_since_last_order,
             "max_days_since_last_order": self.max_days_since_last_order,
             "min_revenue": self.min_revenue,
             "max_revenue": self.max_revenue,
             "nps_categories": listed(self.nps_categories),
             "has_open_complaint": self.has_open_complaint,
+            "has_complained": self.has_complained,
+            "complaint_categories": listed(self.complaint_categories),
+            "has_returned": self.has_returned,
             "is_marketing_opt_in": self.is_marketing_opt_in,
+            "moved_days": self.moved_days,
+            "previous_states": listed(self.previous_states),
+            "previous_segments": listed(self.previous_segments),
         }
+
+    @classmethod
+    def from_query(cls, query: dict[str, list[str]]) -> "WinbackRules":
+        """Rules from a parsed URL query (``urllib.parse.parse_qs``); unknown keys are ignored, a bad value
+        raises ValueError naming the key. Example: ``from_query(parse_qs("state=slipping&days_min=30"))``."""
+        values = {}
+        for field, key in cls.QUERY_KEYS.items():
+            given = [value for value in query.get(key, []) if value != ""]
+            if not given:
+                continue
+            try:
+                if field in ("states", "risk_bands", "segments", "nps_categories", "complaint_categories",
+                             "previous_states", "previous_segments"):
+                    values[field] = tuple(_option_value(field, value) for value in given)
+                elif field == "moved_days":  # the page's URL has the label, a hand-made link may have days
+                    days = MOVEMENT_LABELS.get(given[-1].strip().lower()) or int(float(given[-1]))
+                    if days not in MOVEMENT_DAYS:
+                        raise ValueError(f"since is {' or '.join(map(str, MOVEMENT_DAYS))} days")
+                    values[field] = days
+                elif field in ("recency_scores", "fm_scores"):
+                    scores = tuple(int(value) for value in given)
+                    if any(not 1 <= score <= 5 for score in scores):
+                        raise ValueError("RFM scores run from 1 to 5")
+                    values[field] = scores
+                elif field.startswith(("min_days", "max_days")):
+                    values[field] = int(float(given[-1]))
+                elif field.startswith(("min_revenue", "max_revenue")):
+                    values[field] = float(given[-1])
+                else:
+                    if given[-1].lower() not in YES_NO:
+                        raise ValueError("expected yes or no")
+                    values[field] = given[-1].lower() == "yes"
+            except ValueError as error:
+                raise ValueError(f"rule {key}={'&'.join(given)}: {error}") from None
+        return cls(**values)
+
+    def query_pairs(self) -> list[tuple[str, str]]:
+        """The rules as URL query pairs, in field order (the inverse of ``from_query``)."""
+        pairs = []
+        for field, key in self.QUERY_KEYS.items():
+            value = getattr(self, field)
+            if value is None or value == ():
+                continue
+            if isinstance(value, tuple):
+                pairs += [(key, str(item)) for item in value]
+            elif isinstance(value, bool):
+                pairs.append((key, "yes" if value else "no"))
+            else:
+                pairs.append((key, _number_text(value)))
+        return pairs
 
     def slug(self) -> str:
         """A file-name-safe summary of the rules, ``all`` when there are none."""
         parts = []
+        parts.extend(self.states or ())
         if self.risk_bands:
             parts.append("-".join(self.risk_bands) + "-risk")
         parts.extend(self.segments or ())
+        if self.recency_scores:
+            parts.append("r" + "".join(str(score) for score in self.recency_scores))
+        if self.fm_scores:
+            parts.append("fm" + "".join(str(score) for score in self.fm_scores))
         if self.min_days_since_last_order is not None or self.max_days_since_last_order is not None:
             low = self.min_days_since_last_order if self.min_days_since_last_order is not None else 0
             high = self.max_days_since_last_order if self.max_days_since_last_order is not None else "plus"
@@ -867,22 +1310,61 @@ class WinbackRules:
             parts.append("nps-" + "-".join(self.nps_categories))
         if self.has_open_complaint is not None:
             parts.append("open-complaint" if self.has_open_complaint else "no-open-complaint")
+        if self.has_complained is not None:
+            parts.append("complained" if self.has_complained else "never-complained")
+        if self.complaint_categories:
+            parts.append("complaint-" + "-".join(self.complaint_categories))
+        if self.has_returned is not None:
+            parts.append("returned" if self.has_returned else "never-returned")
         if self.is_marketing_opt_in is not None:
             parts.append("opted-in" if self.is_marketing_opt_in else "not-opted-in")
+        if self.previous_states or self.previous_segments:
+            parts.append(f"was-{'-'.join((self.previous_states or ()) + (self.previous_segments or ()))}"
+                         f"-{self.moved_days or 7}-days-ago")
         text = "-".join(parts).lower().replace("'", "")
         return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "all"
 
     def file_name(self, as_of: date) -> str:
-        """``winback-<slug>-<as-of>.csv``, e.g. ``winback-high-risk-at-risk-2026-11-15.csv``."""
+        """``winback-<slug>-<as-of>.csv``, e.g. ``winback-slipping-loyal-2026-11-15.csv``."""
         return f"winback-{self.slug()}-{as_of.isoformat()}.csv"
+
+
+RULE_OPTION_FIELDS = {"states": "lifecycle_state", "risk_bands": "risk_band", "segments": "rfm_segment",
+                      "nps_categories": "latest_nps_category", "complaint_categories": "category",
+                      "previous_states": "previous_lifecycle_state", "previous_segments": "previous_rfm_segment"}
+
+
+def rule_option_label(field: str, value: str) -> str:
+    """How the builder shows a rule's option (and so how the page's URL spells it): ``Slipping``, ``High``."""
+    return formatting.label(value, RULE_OPTION_FIELDS[field])
+
+
+def _option_value(field: str, text: str) -> str:
+    """A rule option from the URL: the stored value or the label the page shows (``one_time`` or
+    ``One-time buyer``); complaint categories are free (the data's own)."""
+    allowed = {"states": lifecycle.STATES, "risk_bands": RISK_BANDS, "segments": RFM_SEGMENTS,
+               "nps_categories": NPS_CATEGORIES, "previous_states": lifecycle.STATES + ("none",),
+               "previous_segments": RFM_SEGMENTS + ("none",)}.get(field)
+    if allowed is None:
+        known = {formatting.label(text, "category").lower(): text}
+        return known.get(text.lower(), text)
+    for value in allowed:
+        if text == value or text.lower() == rule_option_label(field, value).lower():
+            return value
+    raise ValueError(f"{text!r} is not one of {', '.join(rule_option_label(field, v) for v in allowed)}")
+
+
+def option_value(field: str, text: str) -> str:
+    """The stored value of a rule option from its label or value (a clicked chart's customdata, a URL)."""
+    return _option_value(field, text)
+
+
+def _number_text(value) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _money_slug(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}".replace(".", "_")
 
 
-WINBACK_CSV_COLUMNS = (
-    "customer_id", "email", "rfm_segment", "risk_band", "churn_risk", "p_alive", "days_since_last_order",
-    "frequency", "revenue", "predicted_clv_365d", "latest_nps_category", "has_open_complaint",
-    "is_marketing_opt_in", "reasons", "last_comment_masked",
-)
+WINBACK_ANY = WinbackRules().params()

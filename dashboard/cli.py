@@ -195,6 +195,49 @@ def command_prepare_spark(args) -> int:
     return 0
 
 
+def command_winback(args) -> int:
+    """Write the campaign-ready win-back list for the churn page's rules (CSV, and a JSON description next to
+    it), exactly the file the page's download gives, and record its holdout in the state folder."""
+    from dashboard import access, winback
+    from dashboard.outputs import write_atomically
+
+    database = _open_database(args)
+    if not database.has_orders:
+        problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
+        print("cannot build the list, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    request = winback.parse_list_query(args.rules, database.default_as_of())
+    if args.as_of:
+        request = winback.ListRequest(args.as_of, request.rules, request.segment, request.options)
+    user = access.resolve_access(database.settings, None, False)
+    if not user.can_see_customers:
+        print(f"error: the role {user.role!r} sees aggregates only; customer lists need the analyst or marketing "
+              "role (default_role)", file=sys.stderr)
+        return 2
+    cursor = database.cursor(request.as_of)
+    try:
+        request = winback.resolve_complaint_categories(cursor, request)
+        export = winback.build_export(cursor, request, user.can_see_pii, winback.opt_in_is_exported(database))
+    finally:
+        cursor.close()
+    written = write_atomically(args.out, export.csv_text, data_dir=database.catalog.data_dir)
+    description = json.dumps(export.description(), indent=2) + "\n"
+    if written:
+        write_atomically(written.with_suffix(".json"), description, data_dir=database.catalog.data_dir)
+    record = winback.record_campaign(database.settings.state_dir, export, user.user, database.settings.timezone)
+    access.record_download(database.settings.state_dir, user, "win-back list (command line)",
+                           {**request.segment.params(), **request.rules.params()}, export.exported,
+                           request.file_name())
+    print(f"{export.exported:,} of {export.matched:,} matching customers as of {request.as_of} "
+          f"({export.excluded_not_opted_in:,} without marketing opt-in left out, {len(export.holdout):,} held out "
+          f"as campaign {request.campaign_id}, recorded in {record})"
+          + (f"; wrote {written} and {written.with_suffix('.json')}" if written else ""), file=sys.stderr)
+    if export.emails_masked:
+        print("e-mails are masked: the marketing role (DASHBOARD_SHOW_PII=1 or default_role = marketing) writes "
+              "real addresses", file=sys.stderr)
+    return 0
+
+
 def command_prepare(args) -> int:
     """Build the model, every page's aggregates and the churn scores, and save them as this export's snapshot.
 
@@ -377,6 +420,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="go on when some files of a table cannot be read (the numbers then exclude them)")
     scores.add_argument("--out", required=True, help="output CSV file (not inside the data folder), or - for stdout")
     scores.set_defaults(handler=command_scores)
+
+    winback_list = commands.add_parser(
+        "winback", help="the churn page's campaign-ready win-back list (CSV + JSON description; docs/churn.md)")
+    winback_list.add_argument("--data", type=Path, help="data folder (default: settings)")
+    winback_list.add_argument("--rules", required=True,
+                              help="the churn page's URL query string, e.g. \"state=slipping&holdout=10\"")
+    winback_list.add_argument("--as-of", type=_parse_date,
+                              help="as-of date YYYY-MM-DD (default: the rules' as_of, else the latest order)")
+    winback_list.add_argument("--out", required=True, help="output CSV file (not inside the data folder)")
+    winback_list.set_defaults(handler=command_winback)
 
     prepare_model = commands.add_parser(
         "prepare", help="build the model, aggregates and scores once and save them, so later starts on these "

@@ -18,7 +18,12 @@ for a manager to find:
 - unresolved and slow (> 7 days) tickets push customers away, tickets fixed within a day do not;
 - cancelled orders (about 3%, spelled four ways) and returns (about 8%) also raise dropout a little;
 - a handful of deterministic data-quality problems: orders with a null customer_id, a duplicated order_id,
-  negative revenue, surveys from customer ids without orders, CSAT scores 0 and 7, and the unknown kind "ces".
+  negative revenue, surveys from customer ids without orders, CSAT scores 0 and 7, and the unknown kind "ces";
+- two past win-back e-mail campaigns with a 15% holdout (the ``campaigns`` table): one to lapsing repeat
+  customers 230 days before the end that worked (its treatment group ordered more in the next 60 days), one to
+  one-time buyers 140 days before the end that did not. They are drawn after everything else, from their own
+  random stream, so every other table is the same with or without them: the working campaign's holdout is drawn
+  less often from customers who ordered in the 60 days after the send, which is what a working campaign shows.
 The same seed and arguments give byte-identical files.
 """
 
@@ -36,7 +41,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-TABLE_NAMES = ("orders", "surveys", "customers", "tickets", "returns")
+TABLE_NAMES = ("orders", "surveys", "customers", "tickets", "returns", "campaigns")
 DEFAULT_CHUNK_CUSTOMERS = 250_000
 SECONDS_PER_DAY = 86_400
 TIMESTAMP_UTC = pa.timestamp("us", tz="UTC")
@@ -258,6 +263,10 @@ SCHEMAS = {
         ("opened_at", TIMESTAMP_UTC), ("resolved_at", TIMESTAMP_UTC), ("category", pa.string()),
         ("status", pa.string()), ("subject", pa.string()), ("body", pa.string()),
     ]),
+    "campaigns": pa.schema([
+        ("campaign_id", pa.string()), ("customer_id", pa.string()), ("group", pa.string()),
+        ("sent_at", TIMESTAMP_UTC), ("channel", pa.string()), ("offer", pa.string()),
+    ]),
     "returns": pa.schema([
         ("return_id", pa.string()), ("order_id", pa.string()), ("customer_id", pa.string()),
         ("requested_at", TIMESTAMP_UTC), ("reason", pa.string()), ("refund_amount", pa.float64()),
@@ -299,6 +308,8 @@ def generate(
     chunk_count = math.ceil(customers / chunk_customers)
     single_file = chunk_count == 1
     acquisition_seed, *chunk_seeds = np.random.SeedSequence(seed).spawn(chunk_count + 1)
+    # The campaigns' own stream: spawned after the others, so the other tables' draws are unchanged.
+    campaign_seeds = np.random.SeedSequence(seed).spawn(chunk_count + 2)[-1].spawn(chunk_count)
     first_order_days = _draw_first_order_days(np.random.default_rng(acquisition_seed), customers, calendar)
 
     row_counts = dict.fromkeys(TABLE_NAMES, 0)
@@ -312,6 +323,8 @@ def generate(
         chunk_first_days = first_order_days[first_customer:first_customer + chunk_customers]
         tables = _simulate_chunk(rng, reasons_rng, chunk_first_days, first_customer + 1, calendar, next_numbers,
                                  chunk == 0)
+        tables["campaigns"] = _campaigns_table(np.random.default_rng(campaign_seeds[chunk]), tables["orders"],
+                                               calendar)
         for name, table in tables.items():
             row_counts[name] += table.num_rows
         _write_chunk(tables, out_dir, chunk, single_file)
@@ -759,6 +772,62 @@ def _returns_table(
         pa.array(refund[keep], pa.float64()),
     ]
     return pa.Table.from_arrays(columns, schema=SCHEMAS["returns"])
+
+
+# The demo's two past campaigns: (name prefix, days before the end, who is eligible, offer, planted effect).
+# Eligible: repeat customers whose last order was 45-240 days before the send ("repeat"), or one-time buyers whose
+# only order was 30-300 days before it ("one_time"). With an effect, a customer who ordered in the 60 days after
+# the send is drawn for the holdout with this share of the usual probability.
+DEMO_CAMPAIGNS = (
+    ("winback", 230, "repeat", "15% off", 0.45),
+    ("second-order", 140, "one_time", "free shipping", 1.0),
+)
+CAMPAIGN_HOLDOUT_SHARE = 0.15
+CAMPAIGN_EFFECT_DAYS = 60
+
+
+def _campaigns_table(rng: np.random.Generator, orders: pa.Table, calendar: _Calendar) -> pa.Table:
+    """The campaigns table: one row per customer of each demo campaign, in its treatment or holdout group."""
+    status = pc.utf8_lower(pc.fill_null(orders["status"], "")).to_numpy(zero_copy_only=False)
+    customer = orders["customer_id"].to_numpy(zero_copy_only=False)
+    seconds = (pc.cast(orders["ordered_at"], pa.int64()).to_numpy() // 1_000_000 - calendar.start_epoch_seconds)
+    keep = ~np.isin(status, ("cancelled", "canceled")) & np.array([value is not None for value in customer])
+    customer, seconds = customer[keep].astype(str), seconds[keep]
+    codes, customer_ids = _unique_codes(customer)
+    columns = {name: [] for name in SCHEMAS["campaigns"].names}
+    for prefix, days_before, eligible_kind, offer, effect in DEMO_CAMPAIGNS:
+        send = (calendar.horizon_days - days_before) * SECONDS_PER_DAY + 10 * 3600
+        before = seconds < send
+        count_before = np.bincount(codes[before], minlength=len(customer_ids))
+        last_before = np.full(len(customer_ids), -1, dtype=np.int64)
+        np.maximum.at(last_before, codes[before], seconds[before])
+        days_since = (send - last_before) / SECONDS_PER_DAY
+        if eligible_kind == "repeat":
+            eligible = (count_before >= 2) & (days_since >= 45) & (days_since <= 240)
+        else:
+            eligible = (count_before == 1) & (days_since >= 30) & (days_since <= 300)
+        after = (seconds > send) & (seconds <= send + CAMPAIGN_EFFECT_DAYS * SECONDS_PER_DAY)
+        ordered_after = np.bincount(codes[after], minlength=len(customer_ids)) > 0
+        members = np.flatnonzero(eligible)
+        holdout_probability = CAMPAIGN_HOLDOUT_SHARE * np.where(ordered_after[members], effect, 1.0)
+        is_holdout = rng.random(members.size) < holdout_probability
+        sent_on = np.datetime64(calendar.start_epoch_seconds + send, "s").astype("datetime64[D]")
+        columns["campaign_id"] += [f"{prefix}-{sent_on.astype(object):%Y-%m}"] * members.size
+        columns["customer_id"] += customer_ids[members].tolist()
+        columns["group"] += np.where(is_holdout, "holdout", "treatment").tolist()
+        columns["sent_at"] += [send] * members.size
+        columns["channel"] += ["email"] * members.size
+        columns["offer"] += [offer] * members.size
+    arrays = [pa.array(columns[name], pa.string()) for name in ("campaign_id", "customer_id", "group")]
+    arrays.append(_timestamps(calendar, np.asarray(columns["sent_at"], dtype=np.int64)))
+    arrays += [pa.array(columns[name], pa.string()) for name in ("channel", "offer")]
+    return pa.Table.from_arrays(arrays, schema=SCHEMAS["campaigns"])
+
+
+def _unique_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and sorted unique values of a string array (numpy only)."""
+    uniques, codes = np.unique(values, return_inverse=True)
+    return codes, uniques
 
 
 def _plant_reasons(

@@ -68,6 +68,20 @@ FIELD_LABELS = {
     ("loyalty_tier", "none"): "No tier",
     ("latest_nps_category", "none"): "Never answered",
     ("nps_category", "none"): "No NPS answer",
+    ("lifecycle_state", "active"): "Active",
+    ("lifecycle_state", "slipping"): "Slipping",
+    ("lifecycle_state", "new"): "New",
+    ("lifecycle_state", "one_time"): "One-time buyer",
+    ("lifecycle_state", "lapsed"): "Lapsed",
+    ("previous_lifecycle_state", "active"): "Active",
+    ("previous_lifecycle_state", "slipping"): "Slipping",
+    ("previous_lifecycle_state", "new"): "New",
+    ("previous_lifecycle_state", "one_time"): "One-time buyer",
+    ("previous_lifecycle_state", "lapsed"): "Lapsed",
+    ("previous_lifecycle_state", "none"): "No order yet",
+    ("previous_rfm_segment", "none"): "No order yet",
+    ("group", "treatment"): "Treatment",
+    ("group", "holdout"): "Holdout",
 }
 # Text for a missing value in fields where "Not recorded" is not the right words.
 FIELD_MISSING = {
@@ -135,11 +149,26 @@ HEADERS = {
     "period_start": "Period",
     "cohort_start": "Cohort",
     "cohort_size": "Cohort size",
+    "lifecycle_state": "Lifecycle state",
+    "winback_reason": "Why this customer",
+    "expected_next_order_on": "Next order expected by",
+    "is_overdue": "Overdue",
+    "expected_orders_365d": "Expected orders, next 365 days",
+    "predicted_value_90d": "Predicted value, next 90 days",
+    "value_if_active_365d": "Value if they stay, next 365 days",
+    "value_at_stake_365d": "Value at stake, next 365 days",
+    "first_purchased_on": "First order",
+    "last_purchased_on": "Last order",
+    "has_complained": "Ever complained",
+    "has_returned": "Ever returned",
+    "campaign_id": "Campaign",
+    "sent_at": "Sent",
 }
 _UNIT_SUFFIXES = (("_90d", " (90 days)"), ("_365d", " (365 days)"), ("_days", " (days)"), ("_at", ""))
 
 # Column kinds, read from the name when not given (the house style puts type and unit in column names).
-KINDS = ("count", "money", "rate", "score", "days", "decimal", "date", "bool", "label", "text")
+KINDS = ("count", "money", "rate", "score", "days", "decimal", "date", "bool", "label", "text", "money_cents",
+         "percent", "date_iso")
 _KIND_BY_NAME = (
     (re.compile(r"^(is|has)_"), "bool"),
     (re.compile(r"(_at|_date|_start|_end|_on)$"), "date"),
@@ -154,7 +183,7 @@ _KIND_BY_NAME = (
 LABEL_FIELDS = frozenset({
     "acquisition_channel", "region", "first_category", "loyalty_tier", "segment_value", "touchpoint", "kind",
     "care_group", "care_dimension", "risk_band", "latest_nps_category", "nps_category", "category", "channel",
-    "dimension_value", "status", "product_category", "level", "response_group",
+    "dimension_value", "status", "product_category", "level", "response_group", "lifecycle_state", "group",
 })
 
 
@@ -247,8 +276,42 @@ def date_text(value, with_weekday: bool = False) -> str:
     return stamp.strftime("%A %d %b %Y" if with_weekday else "%d %b %Y").lstrip("0")
 
 
+def money_cents(value) -> str:
+    """Money for files other tools read: ``1710.56`` (cents, no currency sign, no separators)."""
+    if is_missing(value):
+        return MISSING
+    return f"{value:.2f}"
+
+
+def percent(value) -> str:
+    """A probability rounded to a whole percent: ``73%`` (``<1%`` and ``>99%`` at the ends, never a false 0 or
+    100)."""
+    if is_missing(value):
+        return MISSING
+    whole = round(100 * value)
+    if whole == 0 and value > 0:
+        return "<1%"
+    if whole == 100 and value < 1:
+        return ">99%"
+    return f"{whole:.0f}%"
+
+
+def date_iso(value) -> str:
+    """A date as ``2026-11-15`` (files other tools read)."""
+    if is_missing(value):
+        return MISSING
+    return pd.Timestamp(value).date().isoformat()
+
+
 def number(value, kind: str, short: bool = False) -> str:
-    """Display text of a value of a kind: count, money, rate, score, days, decimal, date, bool, label, text."""
+    """Display text of a value of a kind: count, money, rate, score, days, decimal, date, bool, label, text;
+    for files other tools read also money_cents, percent and date_iso."""
+    if kind == "money_cents":
+        return money_cents(value)
+    if kind == "percent":
+        return percent(value)
+    if kind == "date_iso":
+        return date_iso(value)
     if kind == "count":
         return count(value, short)
     if kind in ("money", "money2"):

@@ -34,7 +34,7 @@ import json
 import re
 import threading
 import weakref
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -90,22 +90,36 @@ class PythonNode:
     earlier_days: int = 0
 
 
+# Frames read fresh for each query that reads them (no node builds them: they change while the app runs, so they
+# are never stored): name -> the "module:function" that makes the pandas frame from the target (graph.Target),
+# registered on the query's cursor while it runs. A query's '-- Reads:' line names them like tables.
+# recorded_campaigns: the campaigns this app recorded in its state folder when a list was exported.
+CALLER_FRAMES = {"recorded_campaigns": "dashboard.campaigns:recorded_for"}
+
 PYTHON_NODES = (
     PythonNode(
         "customer_scores",
         builder="dashboard.churn:build_customer_scores",
-        steps=("churn_features", "churn_rfm_segment_map", "churn_customer_scores", "churn_winback_macro",
-               "churn_model_fit"),
+        steps=("churn_features", "churn_season_repeat_days", "churn_rfm_segment_map", "churn_rfm_macro",
+               "churn_customer_scores", "churn_winback_macro", "churn_model_fit"),
         registers=("churn_model_scores",),
         description="fits the MBG/NBD and Gamma-Gamma on churn_features and stores one row of scores per customer "
                     "(docs/churn.md)",
+    ),
+    PythonNode(
+        "customer_movements",
+        builder="dashboard.churn:build_customer_movements",
+        steps=("churn_model_info", "churn_features", "churn_movements_store"),
+        registers=("movement_features",),
+        description="every customer's lifecycle state and RFM segment 7 and 28 days earlier, under today's fit "
+                    "(the churn page's movement matrix)",
     ),
     PythonNode(
         "churn_backtest",
         builder="dashboard.churn:build_stored_backtest",
         steps=("churn_backtest_store", "churn_backtest_store_calibration"),
         registers=("computed_backtest_calibration",),
-        earlier_steps=("churn_features", "churn_backtest_outcomes"),
+        earlier_steps=("churn_features", "churn_season_repeat_days", "churn_backtest_outcomes"),
         earlier_days=90,  # churn.RISK_HORIZON_DAYS (a test checks they agree)
         description="refits the churn model 90 days before the as-of date and stores how it ranked what happened "
                     "next (the churn page's backtest)",
@@ -166,6 +180,7 @@ class Query:
     name: str
     reads: tuple[str, ...]
     params: tuple[str, ...]
+    frames: tuple[str, ...] = ()  # the CALLER_FRAMES it reads
 
     @property
     def source(self) -> str:
@@ -311,7 +326,9 @@ def load() -> Graph:
         earlier = details.pop("earlier_table_reads", ())
         built[name] = Node(reads=to_nodes(table_reads, name) if details["kind"] != "source" else (),
                            earlier_reads=to_nodes(earlier, name), **{k: v for k, v in details.items() if k != "reads"})
-    queries = {file: Query(file, to_nodes(reads, f"queries/{file}.sql"), params)
+    queries = {file: Query(file, to_nodes([name for name in reads if name not in CALLER_FRAMES],
+                                          f"queries/{file}.sql"), params,
+                           tuple(name for name in reads if name in CALLER_FRAMES))
                for file, (reads, creates, params) in headers.items() if not creates}
     return Graph(_in_build_order(built), queries, creators)
 
@@ -417,8 +434,9 @@ class Target(Protocol):
         """All or nothing: what the block creates is there for every reader at its end, or not at all. A
         transaction opened inside another joins it (a builder may register several frames at once)."""
 
-    def registered(self, name: str, frame) -> AbstractContextManager:
-        """A transaction in which ``frame`` (pandas) is readable as ``name`` by the SQL run inside it."""
+    def registered(self, name: str, frame, as_table: bool = False) -> AbstractContextManager:
+        """A transaction in which ``frame`` (pandas) is readable as ``name`` by the SQL run inside it (``as_table``:
+        as a temporary table copied from it, for SQL that reads it by name through ``query_table``)."""
 
     def at(self, as_of: date) -> AbstractContextManager["Target"]:
         """The same engine at another as-of date (its model built there), dropped again afterwards unless it was
@@ -505,6 +523,29 @@ def ensure_for(cursor, names: Iterable[str]) -> None:
     target = target_of(cursor)
     if target is not None:
         ensure(target, names)
+
+
+@contextmanager
+def frames_for(cursor, name: str):
+    """The CALLER_FRAMES query ``name`` reads, made and registered on a bound cursor while the block runs (one the
+    cursor already has is left as it is)."""
+    query = load().queries.get(name)
+    target = target_of(cursor)
+    registered = []
+    try:
+        for frame in (query.frames if query is not None and target is not None else ()):
+            try:
+                cursor.table(frame)
+                continue
+            except Exception:  # duckdb.CatalogException: not registered yet
+                pass
+            module, function = CALLER_FRAMES[frame].split(":")
+            cursor.register(frame, getattr(importlib.import_module(module), function)(target))
+            registered.append(frame)
+        yield
+    finally:
+        for frame in registered:
+            cursor.unregister(frame)
 
 
 def is_built(cursor, name: str) -> bool:

@@ -30,8 +30,8 @@ import duckdb
 
 from dashboard import access, checks, graph, queries, snapshots
 from dashboard.settings import Settings
-from dashboard.sources import (CONTRACT, Catalog, export_fingerprint, normalise_free_text, quote_literal,
-                               register_sources)
+from dashboard.sources import (CONTRACT, Catalog, export_fingerprint, normalise_free_text, quote_identifier,
+                               quote_literal, register_sources)
 
 MAX_AS_OF_SCHEMAS = 4
 BUILD_CATALOG = "build"  # the file a model is built in by ``Database.open(..., build_in_file=True)``
@@ -65,7 +65,7 @@ def usable_rows_sql(table: str, now: datetime) -> str:
     for name, value in checks.row_rule_parameters(now).items():
         # Our own constants (1990 and now + 1 day), not user input: inlined because DDL takes no parameters.
         where = where.replace(f"${name}", f"timestamp {quote_literal(value.isoformat(sep=' '))}")
-    return f"select {', '.join(CONTRACT[table].columns)} from main.{table} where {where}"
+    return f"select {', '.join(map(quote_identifier, CONTRACT[table].columns))} from main.{table} where {where}"
 
 
 def build_clean_table(connection, table: str, now: datetime, catalog: str = "memory") -> None:
@@ -76,7 +76,7 @@ def build_clean_table(connection, table: str, now: datetime, catalog: str = "mem
     The table goes to ``<catalog>.main`` (``memory``, or the file a model is built in).
     """
     key, time_column = checks.UNIQUE_KEYS[table]
-    columns = ", ".join(CONTRACT[table].columns)
+    columns = ", ".join(map(quote_identifier, CONTRACT[table].columns))
     target = f"{catalog}.main.clean_{table}"
     connection.execute(f"create or replace table {target} as {usable_rows_sql(table, now)}")
     connection.execute(
@@ -620,13 +620,29 @@ class AsOfTarget:
         self.cursor.execute("commit")
 
     @contextmanager
-    def registered(self, name: str, frame):
-        self.cursor.register(name, frame)
+    def registered(self, name: str, frame, as_table: bool = False):
+        """``frame`` readable as ``name`` while the steps run, in one transaction. ``as_table``: copied into a
+        temporary table first (dropped afterwards), for SQL that reads it by name with ``query_table`` (the RFM
+        macro): over a registered frame DuckDB takes seconds and gigabytes for a few thousand rows there."""
+        if not as_table:
+            self.cursor.register(name, frame)
+            try:
+                with self.transaction():
+                    yield self
+            finally:
+                self.cursor.unregister(name)
+            return
+        staging = f"{name}_frame"  # names from our code, never from a user
+        self.cursor.register(staging, frame)
+        try:
+            self.cursor.execute(f"create or replace temp table {name} as select * from {staging}")
+        finally:
+            self.cursor.unregister(staging)
         try:
             with self.transaction():
                 yield self
         finally:
-            self.cursor.unregister(name)
+            self.cursor.execute(f"drop table if exists temp.{name}")
 
     @contextmanager
     def at(self, as_of: date):

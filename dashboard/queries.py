@@ -88,7 +88,8 @@ def run_query(con, name: str, timeout_seconds: float | None = None, **params) ->
         raise
     except Exception as error:  # names the query the page asked for, then the node that failed
         raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
-    return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql")
+    with graph.frames_for(con, name):  # frames read fresh each time (graph.CALLER_FRAMES)
+        return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql")
 
 
 def execute_file(con, name: str, **params) -> None:

@@ -20,10 +20,15 @@ from dashboard.queries import run_query
 
 
 def metrics_report(database, as_of: date, filters: Filters | None = None) -> dict:
-    """The JSON metrics report: the contract keys of docs/metrics.md for as_of."""
+    """The JSON metrics report: the contract keys of docs/metrics.md for as_of, and ``campaigns`` (the 90-day
+    lift of every campaign, dashboard/campaigns.py)."""
+    from dashboard import campaigns
+
     cursor = database.cursor(as_of)
     try:
-        return contract_metrics(cursor, filters, exported_tables(database))
+        metrics = contract_metrics(cursor, filters, exported_tables(database))
+        metrics["campaigns"] = campaigns.campaign_report(cursor)
+        return metrics
     finally:
         cursor.close()
 
@@ -54,8 +59,10 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
         try:
             from dashboard import churn
 
-            risk_note = churn.model_info(cursor).message
-            risk = churn.high_risk_summary(cursor, filters.segment)
+            model = churn.model_info(cursor)
+            risk_note = model.message
+            risk = churn.lifecycle_summary(cursor, filters.segment)
+            risk.attrs["has_predictions"] = model.has_predictions
         except Exception as error:  # the review still goes out without the churn section
             risk, risk_note = None, f"Churn scores unavailable: {error}"
     finally:
@@ -139,7 +146,7 @@ thead th{background:#f1f5f9}th.section{background:#f8fafc;color:#475569;font-wei
 .warning{background:#fef3c7;border:1px solid #f59e0b;border-radius:8px;padding:10px 14px;margin:12px 0}
 .chart{break-inside:avoid;margin-top:8px}.trends{break-before:page}.modebar-container{display:none!important}
 @page{size:A4;margin:12mm}
-@media print{body{max-width:none;margin:0;padding:0}h1{font-size:24px}h2{margin-top:20px}}
+@media print{body{max-width:none;margin:0;padding:0;font-size:13px}h1{font-size:22px}h2{margin-top:14px;font-size:18px}th,td{padding:2px 8px}.card{padding:6px 12px}.card b{font-size:20px}li{margin:2px 0}}
 .incomplete{border:1px solid #b91c1c;background:#fef2f2;color:#7f1d1d;padding:8px 12px;border-radius:6px}
 """
 CHART_HEIGHT = 430  # two charts and their headings fill an A4 page at 96 dpi (273 mm printable = 1,032 px)
@@ -208,20 +215,22 @@ def weekly_report_html(database, as_of: date, filters: Filters | None = None, ou
             full_html=False, include_plotlyjs="inline" if index == 0 else False,
             config={"displaylogo": False, "displayModeBar": False, "responsive": True}) + "</div>")
     risk = data["risk"]
-    if risk:
+    if risk is not None:
+        cards = "".join(
+            f"<div class='card'>{html.escape(row.label)}<b>{formatting.count(row.customers)}</b>"
+            f"{formatting.rate(row.share)} of customers"
+            + (f"<br>value at stake {formatting.money(row.value_at_stake_365d)}"
+               if risk.attrs.get("has_predictions") and not formatting.is_missing(row.value_at_stake_365d) else "")
+            + "</div>"
+            for row in risk.itertuples(index=False))
         risk_html = (
-            "<div class='cards'>"
-            f"<div class='card'>High churn risk<b>{formatting.count(risk['high_risk_customers'])}</b>"
-            f"{'customer' if risk['high_risk_customers'] == 1 else 'customers'} at 70% or more</div>"
-            f"<div class='card'>Their lifetime revenue<b>{formatting.money(risk['high_risk_revenue'], short=True)}</b>"
-            "so far</div>"
-            f"<div class='card'>Predicted 365-day value at risk"
-            f"<b>{formatting.money(risk['high_risk_predicted_clv'], short=True)}</b>if nothing is done</div>"
-            "</div>"
+            f"<div class='cards'>{cards}</div><p class='meta'>Lifecycle states (docs/churn.md): slipping customers "
+            "are past the date they were expected to order but probably still customers, the ones to win back; "
+            "value at stake is the part of their next 365 days' value the model expects to be lost.</p>"
         )
     else:
         risk_html = f"<p class='meta'>{html.escape(data['risk_note'] or 'No churn scores.')}</p>"
-    if data["risk_note"] and risk:
+    if data["risk_note"] and risk is not None:
         risk_html += f"<p class='meta'>{html.escape(data['risk_note'])}</p>"
     generated_at = datetime.utcnow()
     stale = freshness_note(database, as_of, generated_at.date())
@@ -246,7 +255,7 @@ def weekly_report_html(database, as_of: date, filters: Filters | None = None, ou
 <h2>What changed this week</h2>
 <ul>{''.join(f'<li>{html.escape(sentence)}</li>' for sentence in data["sentences"])}</ul>
 <p class="meta">{html.escape(insights.RULE)}</p>
-<h2>Churn risk</h2>
+<h2>Where customers are</h2>
 {risk_html}
 <section class="trends">
 <h2>Trends</h2>

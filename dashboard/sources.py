@@ -114,6 +114,18 @@ CONTRACT: dict[str, TableSpec] = {
             ("ticket_id", "customer_id", "opened_at", "resolved_at", "category"),
         ),
         TableSpec(
+            "campaigns",
+            {
+                "campaign_id": ID,
+                "customer_id": ID,
+                "group": TEXT,
+                "sent_at": TIMESTAMP,
+                "channel": TEXT,
+                "offer": TEXT,
+            },
+            ("campaign_id", "customer_id", "group", "sent_at"),
+        ),
+        TableSpec(
             "returns",
             {
                 "return_id": ID,
@@ -526,7 +538,8 @@ def _text_number_sql(text: str) -> str:
 
 def _empty_view_sql(spec: TableSpec) -> str:
     """A view with the canonical columns and no rows."""
-    columns = ", ".join(f"cast(null as {DUCKDB_TYPE[kind]}) as {name}" for name, kind in spec.columns.items())
+    columns = ", ".join(f"cast(null as {DUCKDB_TYPE[kind]}) as {quote_identifier(name)}"
+                        for name, kind in spec.columns.items())
     return f"select {columns} where false"
 
 
@@ -754,19 +767,20 @@ def _create_views(con, spec: TableSpec, source: TableSource, groups: list[FileGr
     select_sql, findings = _canonical_columns(con, spec, source, groups, data_dir)
     raw_parts, canonical_parts = [], []
     for group in groups:
-        canonical = [f"{expression} as {name}" for name, (_, _, expression) in group.columns.items()]
+        # quoted: a canonical name can be an SQL keyword (campaigns' "group")
+        canonical = [f"{expression} as {quote_identifier(name)}" for name, (_, _, expression) in group.columns.items()]
         inner = canonical + [f"{quote_identifier(column)} as source_{name}"
                              for name, (column, _, _) in group.columns.items() if column]
         inner += [f"{group.header_condition} as is_header_row"]
         inner += [f"{_beyond_float_precision_sql(column, column_type)} as is_imprecise_{name}"
                   for name, (column, column_type, _) in group.columns.items() if spec.columns[name] == ID]
-        outer = list(spec.columns) + ["is_header_row"] + [f"is_imprecise_{name}" for name, kind in spec.columns.items()
+        outer = [quote_identifier(name) for name in spec.columns] + ["is_header_row"] + [f"is_imprecise_{name}" for name, kind in spec.columns.items()
                                                           if kind == ID]
         for name, (column, column_type, _) in group.columns.items():
             if column is None:
                 outer += [f"false as is_unreadable_{name}", f"cast(null as varchar) as unreadable_{name}"]
                 continue
-            unreadable = f"source_{name} is not null and {name} is null"
+            unreadable = f"source_{name} is not null and {quote_identifier(name)} is null"
             if column_type.upper().startswith("VARCHAR"):
                 unreadable += f" and trim(source_{name}) <> ''"  # blank text is missing, not unreadable
             outer += [f"{unreadable} as is_unreadable_{name}",

@@ -12,6 +12,8 @@ select
     predicted_orders,
     actual_orders,
     method,
-    message
+    message,
+    predicted_orders_calendar,
+    season_used
 from churn_backtest
 where cutoff = $cutoff and horizon_days = $horizon_days

@@ -1,11 +1,12 @@
 -- Grain: one row per customer with at least one valid order by the as-of date (unordered); creates the table
 -- customer_scores of the as-of schema (built once per as-of by dashboard/churn.py, see docs/churn.md).
--- Reads churn_model_scores, the rows of churn_features.sql with the model's outputs (p_alive,
--- expected_orders_90d, churn_risk, expected_order_value, predicted_clv_365d) registered by dashboard/churn.py,
--- and adds RFM scores and segments (from rfm_segment_map, churn_rfm_segment_map.sql), the risk band, the latest
--- survey answers, open complaints, the last comment (masked) and up to three reasons in plain words.
+-- Reads churn_model_scores, the rows of churn_features.sql with the model's outputs (churn.PREDICTION_COLUMNS:
+-- p_alive, expected orders and value, value at stake, expected next order date, lifecycle_state, ...) registered
+-- by dashboard/churn.py, and adds RFM scores and segments (from rfm_segment_map, churn_rfm_segment_map.sql), the
+-- risk band, the latest survey answers, open complaints, complaint history (categories), returns, the last
+-- comment (masked) and up to three reasons in plain words.
 -- Params: $high_risk, $medium_risk, $overdue_gap_ratio, $slow_resolution_days, $falling_value_share
--- Reads: churn_model_scores, customer_summary, model_info, rfm_segment_map, valid_returns, valid_surveys, valid_tickets
+-- Reads: churn_model_scores, customer_rfm(), customer_summary, model_info, valid_returns, valid_surveys, valid_tickets
 -- Creates: customer_scores
 create table customer_scores as
 with model_scores as (
@@ -16,36 +17,9 @@ as_of as (
     select as_of, timezone from model_info
 ),
 
-customer_count as (
-    select count(*) as customers from model_scores
-),
-
--- RFM: score = 1 + floor(5 x share of the other customers with a strictly smaller value), capped at 5 (what
--- percent_rank gives, computed once per distinct value instead of sorting every customer), so equal values
--- always get equal scores. Recency counts the customers whose last order is strictly older: the most recent
--- score 5.
-recency_values as (
-    select
-        days_since_last_order,
-        sum(count(*)) over (order by days_since_last_order desc) - count(*) as customers_below
-    from model_scores
-    group by days_since_last_order
-),
-
-frequency_values as (
-    select
-        frequency,
-        sum(count(*)) over (order by frequency) - count(*) as customers_below
-    from model_scores
-    group by frequency
-),
-
-monetary_values as (
-    select
-        revenue,
-        sum(count(*)) over (order by revenue) - count(*) as customers_below
-    from model_scores
-    group by revenue
+-- RFM scores and segment: the macro customer_rfm (churn_rfm_macro.sql), one definition for every date.
+rfm as (
+    select * from customer_rfm('churn_model_scores')
 ),
 
 surveys_ranked as (
@@ -138,6 +112,19 @@ complaints as (
     where complaint_rank = 1
 ),
 
+-- Every complaint category a customer ever opened a ticket about (sorted, for the builder's category rule).
+complaint_history as (
+    select customer_id, list_sort(list(distinct category)) as complaint_categories
+    from valid_tickets
+    group by customer_id
+),
+
+returned_customers as (
+    select customer_id, true as has_returned
+    from valid_returns
+    group by customer_id
+),
+
 open_complaints as (
     select customer_id, true as has_open_complaint
     from valid_tickets
@@ -182,18 +169,20 @@ customers as (
         model_scores.*,
         customer_summary.email,
         coalesce(customer_summary.is_marketing_opt_in, false) as is_marketing_opt_in,
-        cast(coalesce(least(5, 1 + floor(5 * recency_values.customers_below
-            / nullif(customer_count.customers - 1, 0))), 1) as integer) as recency_score,
-        cast(coalesce(least(5, 1 + floor(5 * frequency_values.customers_below
-            / nullif(customer_count.customers - 1, 0))), 1) as integer) as frequency_score,
-        cast(coalesce(least(5, 1 + floor(5 * monetary_values.customers_below
-            / nullif(customer_count.customers - 1, 0))), 1) as integer) as monetary_score,
+        rfm.recency_score,
+        rfm.frequency_score,
+        rfm.monetary_score,
+        rfm.frequency_monetary_score,
+        rfm.rfm_segment,
         latest_surveys.kind as latest_survey_kind,
         latest_surveys.score as latest_survey_score,
         latest_surveys.submitted_on as latest_survey_on,
         latest_nps.latest_nps_score,
         coalesce(latest_nps.latest_nps_category, 'none') as latest_nps_category,
         coalesce(open_complaints.has_open_complaint, false) as has_open_complaint,
+        complaint_history.complaint_categories,
+        complaint_history.customer_id is not null as has_complained,
+        coalesce(returned_customers.has_returned, false) as has_returned,
         complaints.complaint_category,
         complaints.is_complaint_resolved,
         complaints.complaint_resolution_days,
@@ -205,35 +194,24 @@ customers as (
         repeat_gap.median_typical_gap_days,
         as_of.as_of
     from model_scores
-    cross join customer_count
     cross join repeat_gap
     cross join as_of
-    inner join recency_values on recency_values.days_since_last_order = model_scores.days_since_last_order
-    inner join frequency_values on frequency_values.frequency = model_scores.frequency
-    inner join monetary_values on monetary_values.revenue = model_scores.revenue
+    inner join rfm on rfm.customer_id = model_scores.customer_id
     left join customer_summary on customer_summary.customer_id = model_scores.customer_id
     left join latest_surveys on latest_surveys.customer_id = model_scores.customer_id
     left join latest_nps on latest_nps.customer_id = model_scores.customer_id
     left join open_complaints on open_complaints.customer_id = model_scores.customer_id
+    left join complaint_history on complaint_history.customer_id = model_scores.customer_id
+    left join returned_customers on returned_customers.customer_id = model_scores.customer_id
     left join complaints on complaints.customer_id = model_scores.customer_id
     left join recent_returns on recent_returns.customer_id = model_scores.customer_id
     left join last_comments on last_comments.customer_id = model_scores.customer_id
 ),
 
--- FM combines frequency and spend: floor((F + M) / 2); the segment is looked up from R and FM.
-segmented as (
-    select
-        customers.*,
-        cast(floor((customers.frequency_score + customers.monetary_score) / 2) as integer)
-            as frequency_monetary_score
-    from customers
-),
-
 -- Each reason is null when it does not apply; dates as '12 Aug 2026', money as whole dollars.
 reason_candidates as (
     select
-        segmented.*,
-        rfm_segment_map.rfm_segment,
+        customers.*,
         case
             when frequency > 0 and days_since_last_order >= $overdue_gap_ratio * typical_gap_days
                 then 'no order for ' || cast(days_since_last_order as varchar) || ' days, '
@@ -283,14 +261,13 @@ reason_candidates as (
                     || '% below their average of $'
                     || cast(cast(round(earlier_order_mean_value) as bigint) as varchar)
         end as value_reason
-    from segmented
-    inner join rfm_segment_map
-        on rfm_segment_map.recency_score = segmented.recency_score
-       and rfm_segment_map.frequency_monetary_score = segmented.frequency_monetary_score
+    from customers
 ),
 
 -- The first three reasons that apply, in the order above (the most telling first); overdue, complaint and
 -- feedback can never be crowded out, a return only by three before it, falling value by three before it.
+-- winback_reason, for the campaign list: the lifecycle state in words (never empty), then the complaint,
+-- feedback, return and order-value reasons that apply (the state already says how overdue they are).
 final as (
     select
         customer_id,
@@ -308,7 +285,9 @@ final as (
         revenue,
         last_order_value,
         p_alive,
+        p_alive_after_last_order,
         expected_orders_90d,
+        expected_orders_365d,
         churn_risk,
         case
             when churn_risk >= $high_risk then 'high'
@@ -316,7 +295,14 @@ final as (
             else 'low'
         end as risk_band,
         expected_order_value,
+        predicted_value_90d,
         predicted_clv_365d,
+        value_if_active_365d,
+        value_at_stake_365d,
+        expected_gap_days,
+        cast(expected_next_order_on as date) as expected_next_order_on,
+        is_overdue,
+        lifecycle_state,
         recency_score,
         frequency_score,
         monetary_score,
@@ -325,6 +311,9 @@ final as (
         latest_nps_score,
         latest_nps_category,
         has_open_complaint,
+        has_complained,
+        complaint_categories,
+        has_returned,
         last_comment_at,
         last_comment_masked,
         nullif(concat_ws(
@@ -345,7 +334,31 @@ final as (
                       + case when return_reason_text is null then 0 else 1 end) < 3
                     then value_reason
             end
-        ), '') as reasons
+        ), '') as reasons,
+        concat_ws(
+            '; ',
+            case lifecycle_state
+                when 'active' then 'ordering as expected: next order due by '
+                    || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
+                when 'slipping' then 'slipping: an order was due by '
+                    || strftime(cast(expected_next_order_on as date), '%-d %b %Y') || ' (about every '
+                    || cast(cast(greatest(1, round(expected_gap_days)) as integer) as varchar) || ' days), none since '
+                    || strftime(last_purchased_on, '%-d %b %Y')
+                when 'new' then 'new: first order on ' || strftime(first_purchased_on, '%-d %b %Y')
+                    || ', a second is expected by ' || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
+                when 'one_time' then 'one order, on ' || strftime(first_purchased_on, '%-d %b %Y')
+                    || '; a second was expected by ' || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
+                else 'lapsed: last order on ' || strftime(last_purchased_on, '%-d %b %Y') || ', '
+                    || case
+                        when p_alive < 0.005 then 'under 1%'
+                        else cast(cast(round(100 * p_alive) as integer) as varchar) || '%'
+                    end || ' chance still a customer'
+            end,
+            complaint_reason,
+            feedback_reason,
+            return_reason_text,
+            value_reason
+        ) as winback_reason
     from reason_candidates
 )
 

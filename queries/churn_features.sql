@@ -1,5 +1,6 @@
--- Grain: one row per customer with at least one valid order by the as-of date (model_info.as_of), unordered: the
--- purchase summary the churn model is fitted on, in whole days of the configured time zone.
+-- Grain: one row per customer with at least one valid order by $as_of, unordered: the purchase summary the churn
+-- model is fitted on, in whole days of the configured time zone. $as_of is the schema's as-of date, or an
+-- earlier one (the lifecycle movement: valid_orders placed by then are exactly that date's valid orders).
 -- A purchase day is a calendar day with at least one valid order (the CDNOW convention: two orders on one day
 -- are one purchase). frequency = purchase days - 1 (repeat purchases); recency_days = last - first purchase
 -- day; t_days = as-of date - first purchase day (the customer's age T); days_since_last_order = as-of date -
@@ -8,8 +9,8 @@
 -- between purchase days (null without repeat purchases); count_orders and revenue over all valid orders;
 -- last_order_value = the latest valid order (highest order_seq), earlier_order_mean_value = the mean of the
 -- orders before it (null with one order).
--- Params: none
--- Reads: model_info, valid_orders
+-- Params: $as_of
+-- Reads: valid_orders
 with purchase_days as (
     select
         customer_id,
@@ -18,6 +19,7 @@ with purchase_days as (
         sum(revenue) as day_revenue,
         max_by(revenue, order_seq) as last_order_value
     from valid_orders
+    where cast(ordered_local as date) <= $as_of
     group by customer_id, cast(ordered_local as date)
 ),
 
@@ -40,8 +42,8 @@ final as (
         per_customer.customer_id,
         per_customer.frequency,
         date_diff('day', per_customer.first_purchased_on, per_customer.last_purchased_on) as recency_days,
-        date_diff('day', per_customer.first_purchased_on, model_info.as_of) as t_days,
-        date_diff('day', per_customer.last_purchased_on, model_info.as_of) as days_since_last_order,
+        date_diff('day', per_customer.first_purchased_on, cast($as_of as date)) as t_days,
+        date_diff('day', per_customer.last_purchased_on, cast($as_of as date)) as days_since_last_order,
         coalesce((per_customer.revenue - per_customer.first_day_revenue) / nullif(per_customer.frequency, 0), 0.0)
             as monetary,
         date_diff('day', per_customer.first_purchased_on, per_customer.last_purchased_on)
@@ -54,7 +56,6 @@ final as (
         (per_customer.revenue - per_customer.last_order_value) / nullif(per_customer.count_orders - 1, 0)
             as earlier_order_mean_value
     from per_customer
-    cross join model_info
 )
 
 select * from final

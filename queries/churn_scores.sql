@@ -6,15 +6,22 @@
 select
     customer_label(customer_id, $show_pii) as customer_id,
     case when $show_pii then email end as email,
+    lifecycle_state,
     rfm_segment,
     recency_days,
     frequency,
     monetary,
     p_alive,
+    expected_next_order_on,
+    is_overdue,
     expected_orders_90d,
+    expected_orders_365d,
     churn_risk,
     risk_band,
+    predicted_value_90d,
     predicted_clv_365d,
+    value_if_active_365d,
+    value_at_stake_365d,
     revenue,
     reasons
 from customer_scores

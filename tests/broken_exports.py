@@ -23,7 +23,7 @@ NEVER_STALE = 1_000_000
 
 
 def clean_frames() -> dict[str, pd.DataFrame]:
-    """Five small tables that follow the contract: every id known, every time in 2024, every score in range."""
+    """Six small tables that follow the contract: every id known, every time in 2024, every score in range."""
     return {
         "orders": pd.DataFrame(
             {
@@ -73,6 +73,15 @@ def clean_frames() -> dict[str, pd.DataFrame]:
                 "requested_at": pd.to_datetime(["2024-01-15"]),
                 "reason": ["too small"],
                 "refund_amount": [100.0],
+            }
+        ),
+        "campaigns": pd.DataFrame(
+            {
+                "campaign_id": ["k1", "k1", "k1"],
+                "customer_id": ["c1", "c2", "c3"],
+                "group": ["treatment", "treatment", "holdout"],
+                "sent_at": pd.to_datetime(["2024-02-20 09:00"] * 3),
+                "offer": ["10% off", "10% off", None],
             }
         ),
     }

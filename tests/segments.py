@@ -44,7 +44,8 @@ AGGREGATE_QUERIES = (
     "activity_trend", "time_to_second_order", "second_order_milestones", "orders_per_customer",
     "second_order_rate_by_cohort", "repeat_rate_by_segment", "cohort_retention", "satisfaction_90d", "nps_trend",
     "csat_trend", "repurchase_after_response", "satisfaction_by_dimension", "survey_response_rate", "care_summary",
-    "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid", "revenue_per_customer_by_month",
+    "care_repeat_rates", "churn_risk_distribution", "churn_rfm_grid", "churn_lifecycle_states", "churn_rfm_lifecycle",
+    "revenue_per_customer_by_month",
     "reasons_repurchase", "theme_summary", "theme_trend", "satisfaction_trend_by_dimension", "net_revenue",
 )
 SEGMENTS = ({"channels": None, "regions": None, "categories": None, "tiers": None},

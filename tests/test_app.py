@@ -172,18 +172,27 @@ def test_cohort_download_produces_the_members_csv(exports, monkeypatch, tmp_path
     assert "@" not in "".join(csv["email"].dropna()) or all("***@" in e for e in csv["email"].dropna())
 
 
-def test_overview_high_risk_card_follows_the_segment_filter(exports, monkeypatch, tmp_path):
-    from dashboard import churn
+def test_overview_lifecycle_cards_follow_the_segment_filter(exports, monkeypatch, tmp_path):
+    """The Overview's lifecycle row (which replaced the one "high churn risk" count) counts the segment's
+    customers of each state, as customer_scores has them."""
+    from dashboard import churn, lifecycle
 
     database = Database.open(load_settings(environ={}, data_dir=exports["demo"], state_dir=tmp_path / "e"))
     cursor = database.cursor()
-    everyone = churn.high_risk_summary(cursor)["high_risk_customers"]
-    referral = churn.high_risk_summary(cursor, Segment(channels=("referral",)))["high_risk_customers"]
-    scores = churn.score_customers(cursor).scores
-    assert everyone == int((scores["churn_risk"] >= 0.7).sum()) and 0 < referral < everyone
+    referral = churn.lifecycle_summary(cursor, Segment(channels=("referral",))).set_index("lifecycle_state")
+    everyone = churn.lifecycle_summary(cursor).set_index("lifecycle_state")
+    scores = cursor.execute("select s.lifecycle_state, c.acquisition_channel from customer_scores s "
+                            "join customer_summary c using (customer_id)").df()
+    expected = scores[scores.acquisition_channel == "referral"].lifecycle_state.value_counts()
+    for state in lifecycle.STATES:
+        assert referral.loc[state, "customers"] == expected.get(state, 0)
+        assert referral.loc[state, "customers"] <= everyone.loc[state, "customers"]
+    assert referral["share"].sum() == pytest.approx(1.0)
     at = run_page(monkeypatch, tmp_path, exports["demo"], "overview", {"channel": "referral"})
     assert not at.exception
-    assert metric_value(at, "High churn risk") == f"{referral:,}"
+    for state in lifecycle.STATES:
+        assert metric_value(at, lifecycle.STATE_LABELS[state]) == f"{int(referral.loc[state, 'customers']):,}"
+    assert not any(metric.label == "High churn risk" for metric in at.metric)
 
 
 def test_large_counts_are_shortened_so_they_fit_a_metric_card():

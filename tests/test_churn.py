@@ -253,7 +253,7 @@ def features_dir(tmp_path):
 
 def test_features_by_hand(open_database, features_dir):
     cursor = open_database(features_dir).cursor(date(2024, 6, 30))
-    got = run_query(cursor, "churn_features").sort_values("customer_id", ignore_index=True)
+    got = run_query(cursor, "churn_features", as_of=date(2024, 6, 30)).sort_values("customer_id", ignore_index=True)
     expected = pd.DataFrame([
         ("a", 2, 121, 181, 60, 30.0, 60.5, "2024-01-01", "2024-05-01", 4, 140.0, 20.0, 40.0),
         ("b", 0, 0, 0, 0, 0.0, None, "2024-06-30", "2024-06-30", 1, 10.0, 10.0, None),
@@ -270,7 +270,7 @@ def test_features_by_hand(open_database, features_dir):
 
 def test_features_count_purchase_days_in_the_company_time_zone(open_database, features_dir):
     cursor = open_database(features_dir, timezone="America/New_York").cursor(date(2024, 6, 30))
-    got = run_query(cursor, "churn_features").set_index("customer_id")
+    got = run_query(cursor, "churn_features", as_of=date(2024, 6, 30)).set_index("customer_id")
     assert got.loc["e", ["frequency", "recency_days", "t_days", "days_since_last_order"]].tolist() == [1, 1, 30, 29]
     assert got.loc["e", "monetary"] == 7.0 and got.loc["e", "typical_gap_days"] == 1.0
     assert got.loc["a", "frequency"] == 2  # 05:00 and 10:00 New York time: still one day
@@ -499,7 +499,8 @@ def test_scores_are_built_once_when_two_threads_ask_at_once(open_database, reaso
 # Win-back queries
 
 def winback(cursor, rules: churn.WinbackRules, **extra) -> pd.DataFrame:
-    params = {**rules.params(), **ALL_SEGMENTS, "show_pii": False, "limit": None, "offset": 0, **extra}
+    params = {**rules.params(), **ALL_SEGMENTS, "show_pii": False, "limit": None, "offset": 0,
+              "opted_in_only": False, **extra}
     return run_query(cursor, "winback_segment", **params)
 
 
@@ -528,7 +529,9 @@ def test_winback_rules_filter_with_bound_parameters(reasons_cursor):
 
 
 def test_winback_page_is_sorted_by_revenue_with_total_matches_and_masked_emails(reasons_cursor):
-    churn.model_info(reasons_cursor)
+    """Six customers: too few for a model, so no value at stake, and the list is by lifetime revenue."""
+    info = churn.model_info(reasons_cursor)
+    assert info.method == churn.FALLBACK_METHOD
     page = winback(reasons_cursor, churn.WinbackRules(), limit=2, offset=0)
     assert page.customer_id.tolist() == ["r1", "r2"]  # $240 each, ties by id
     assert page.total_matches.tolist() == [6, 6]
@@ -542,6 +545,9 @@ def test_winback_page_is_sorted_by_revenue_with_total_matches_and_masked_emails(
 def test_winback_file_name_and_csv():
     rules = churn.WinbackRules(risk_bands=("high",), segments=("At risk",))
     assert rules.file_name(date(2026, 11, 15)) == "winback-high-risk-at-risk-2026-11-15.csv"
+    assert churn.WinbackRules(states=("slipping", "one_time"), has_complained=False,
+                              complaint_categories=("delivery_delay",)).slug() == (
+        "slipping-one-time-never-complained-complaint-delivery-delay")
     assert churn.WinbackRules().slug() == "all"
     assert churn.WinbackRules(segments=("Can't lose them",), min_days_since_last_order=90, min_revenue=100.0,
                               is_marketing_opt_in=True).slug() == "cant-lose-them-90-plus-days-value-100-plus-opted-in"

@@ -36,8 +36,23 @@ WINBACK_RULES = [
     pytest.param(churn.WinbackRules(max_days_since_last_order=200, max_revenue=300.0, has_open_complaint=False),
                  id="upper-bounds"),
     pytest.param(churn.WinbackRules(risk_bands=()), id="empty-band-list"),
+    pytest.param(churn.WinbackRules(states=("slipping",)), id="slipping"),
+    pytest.param(churn.WinbackRules(states=("one_time", "lapsed"), has_complained=False, has_returned=True),
+                 id="states-never-complained-returned"),
+    pytest.param(churn.WinbackRules(complaint_categories=("delivery_delay", "billing"), states=("lapsed",)),
+                 id="complaint-categories"),
+    pytest.param(churn.WinbackRules(recency_scores=(1, 2), fm_scores=(4, 5)), id="rfm-cells"),
+    pytest.param(churn.WinbackRules(nps_categories=("detractor",), has_complained=False), id="silent-unhappy"),
 ]
 DAY = pd.Timedelta(days=1)
+WINBACK_SEGMENT_COLUMNS = [
+    "customer_id", "email", "lifecycle_state", "rfm_segment", "risk_band", "churn_risk", "p_alive",
+    "expected_next_order_on", "is_overdue", "expected_orders_90d", "expected_orders_365d", "predicted_value_90d",
+    "predicted_clv_365d", "value_if_active_365d", "value_at_stake_365d", "days_since_last_order",
+    "first_purchased_on", "last_purchased_on", "frequency", "count_orders", "revenue", "latest_nps_category",
+    "has_open_complaint", "has_complained", "has_returned", "is_marketing_opt_in", "winback_reason", "reasons",
+    "last_comment_masked", "total_matches",
+]
 
 
 @pytest.fixture(scope="module", params=[("UTC", None), ("America/New_York", date(2026, 6, 30))],
@@ -251,9 +266,24 @@ def test_churn_rfm_grid_matches_grouped_scores(model, segment):
 # winback_summary and winback_segment
 
 def expected_winback(model, rules: churn.WinbackRules, segment: dict) -> pd.DataFrame:
-    """The customers matching the rules and the segment, highest revenue first, ties by customer_id."""
+    """The customers matching the rules and the segment, highest value at stake first, then highest revenue,
+    ties by customer_id."""
     scores = scores_of(model, segment)
     keep = pd.Series(True, index=scores.index)
+    if rules.states is not None:
+        keep &= scores["lifecycle_state"].isin(rules.states)
+    if rules.recency_scores is not None:
+        keep &= scores["recency_score"].isin(rules.recency_scores)
+    if rules.fm_scores is not None:
+        keep &= scores["frequency_monetary_score"].isin(rules.fm_scores)
+    if rules.has_complained is not None:
+        keep &= scores["has_complained"] == rules.has_complained
+    if rules.has_returned is not None:
+        keep &= scores["has_returned"] == rules.has_returned
+    if rules.complaint_categories is not None:
+        keep &= scores["complaint_categories"].map(
+            lambda values: values is not None and values is not pd.NA and not isinstance(values, float)
+            and bool(set(values) & set(rules.complaint_categories)))
     if rules.risk_bands is not None:
         keep &= scores["risk_band"].isin(rules.risk_bands)
     if rules.segments is not None:
@@ -273,7 +303,8 @@ def expected_winback(model, rules: churn.WinbackRules, segment: dict) -> pd.Data
     if rules.is_marketing_opt_in is not None:
         keep &= scores["is_marketing_opt_in"] == rules.is_marketing_opt_in
     matches = scores[keep]
-    return matches.sort_values(["revenue", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    return matches.sort_values(["value_at_stake_365d", "revenue", "customer_id"], ascending=[False, False, True],
+                               na_position="last").reset_index(drop=True)
 
 
 def winback_params(rules: churn.WinbackRules, segment: dict) -> dict:
@@ -290,14 +321,20 @@ def test_winback_summary_matches_the_matching_customers(model, rules, segment):
     frame = run_query(model["cursor"], "winback_summary", **params)
     matches = expected_winback(model, churn.WinbackRules(**{**rules.__dict__, "risk_bands": params["risk_bands"]}),
                                {**ALL, **segment})
-    assert list(frame.columns) == ["customers", "revenue", "predicted_clv_365d", "expected_orders_90d",
+    assert list(frame.columns) == ["customers", "opted_in_customers", "revenue", "predicted_clv_365d",
+                                   "value_if_active_365d", "value_at_stake_365d", "expected_orders_90d",
                                    "mean_churn_risk"]
     assert_rows_close(frame, [{
-        "customers": len(matches), "revenue": matches["revenue"].sum(),
-        "predicted_clv_365d": matches["predicted_clv_365d"].sum(),
+        "customers": len(matches), "opted_in_customers": int(matches["is_marketing_opt_in"].sum()),
+        "revenue": matches["revenue"].sum(),
+        "predicted_clv_365d": matches["predicted_clv_365d"].sum() if len(matches) else None,
+        "value_if_active_365d": matches["value_if_active_365d"].sum() if len(matches) else None,
+        "value_at_stake_365d": matches["value_at_stake_365d"].sum() if len(matches) else None,
         "expected_orders_90d": matches["expected_orders_90d"].sum(),
         "mean_churn_risk": matches["churn_risk"].mean() if len(matches) else None,
     }])
+    if not segment and rules.risk_bands != ():
+        assert len(matches) > 0, "each rule case matches someone unfiltered (else it tests little)"
 
 
 def masked(email):
@@ -315,8 +352,8 @@ def test_winback_segment_pages_match_the_sorted_matches(model, rules, segment):
                                {**ALL, **segment})
     for limit, offset, show_pii in ((50, 0, False), (20, 35, True), (None, None, False)):
         frame = run_query(model["cursor"], "winback_segment", **params, show_pii=show_pii, limit=limit,
-                          offset=offset)
-        assert list(frame.columns) == list(churn.WINBACK_CSV_COLUMNS) + ["total_matches"]
+                          offset=offset, opted_in_only=False)
+        assert list(frame.columns) == WINBACK_SEGMENT_COLUMNS
         start = offset or 0
         page = matches.iloc[start: None if limit is None else start + limit]
         assert frame["customer_id"].tolist() == page["customer_id"].tolist()
@@ -325,13 +362,43 @@ def test_winback_segment_pages_match_the_sorted_matches(model, rules, segment):
         assert [None if pd.isna(value) else value for value in frame["email"]] == [
             None if pd.isna(value) else value for value in emails]
         for column in ("churn_risk", "p_alive", "revenue", "predicted_clv_365d", "days_since_last_order",
-                       "frequency"):
+                       "frequency", "value_at_stake_365d", "value_if_active_365d", "expected_orders_365d",
+                       "predicted_value_90d", "count_orders"):
             assert np.allclose(frame[column].to_numpy(dtype=float), page[column].to_numpy(dtype=float),
                                rtol=1e-12, equal_nan=True), column
         for column in ("rfm_segment", "risk_band", "latest_nps_category", "has_open_complaint",
-                       "is_marketing_opt_in", "reasons", "last_comment_masked"):
+                       "is_marketing_opt_in", "reasons", "last_comment_masked", "lifecycle_state", "winback_reason",
+                       "has_complained", "has_returned", "is_overdue", "expected_next_order_on",
+                       "last_purchased_on"):
             assert [None if pd.isna(v) else v for v in frame[column]] == [
                 None if pd.isna(v) else v for v in page[column]], column
+
+
+def test_opted_in_only_keeps_the_opted_in_matches(model):
+    rules = churn.WinbackRules(states=("slipping", "lapsed"))
+    params = winback_params(rules, {})
+    matches = expected_winback(model, rules, dict(ALL))
+    frame = run_query(model["cursor"], "winback_segment", **params, show_pii=False, limit=None, offset=0,
+                      opted_in_only=True)
+    opted_in = matches[matches["is_marketing_opt_in"]]
+    assert 0 < len(opted_in) < len(matches)
+    assert frame["customer_id"].tolist() == opted_in["customer_id"].tolist()
+    assert (frame["total_matches"] == len(matches)).all()
+
+
+def test_lifecycle_states_sum_the_customers_of_each_state(model):
+    for segment in (param.values[0] for param in SEGMENT_FILTERS[:3]):
+        scores = scores_of(model, {**ALL, **segment})
+        frame = run_query(model["cursor"], "churn_lifecycle_states", **{**ALL, **segment})
+        expected = scores.groupby("lifecycle_state").agg(
+            customers=("customer_id", "size"), revenue=("revenue", "sum"),
+            predicted_clv_365d=("predicted_clv_365d", "sum"), value_if_active_365d=("value_if_active_365d", "sum"),
+            value_at_stake_365d=("value_at_stake_365d", "sum"), expected_orders_90d=("expected_orders_90d", "sum"),
+        ).reset_index()
+        assert_rows_close(frame, expected.to_dict("records"))
+        crossed = run_query(model["cursor"], "churn_rfm_lifecycle", **{**ALL, **segment})
+        counts = scores.groupby(["rfm_segment", "lifecycle_state"]).size()
+        assert dict(zip(zip(crossed.rfm_segment, crossed.lifecycle_state), crossed.customers)) == counts.to_dict()
 
 
 def test_high_risk_summary_of_the_overview_uses_the_same_customers(model):

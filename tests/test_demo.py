@@ -15,7 +15,7 @@ END_DATE = date(2026, 11, 15)
 END_EXCLUSIVE = pd.Timestamp("2026-11-16", tz="UTC")
 EFFECT_CUSTOMERS = 20_000
 SMALL_CUSTOMERS = 2_000
-SINGLE_FILE_TABLES = ("surveys", "customers", "tickets", "returns")
+SINGLE_FILE_TABLES = ("surveys", "customers", "tickets", "returns", "campaigns")
 CANCELLED_SPELLINGS = {"cancelled", "Cancelled", "CANCELED", "canceled"}
 
 UTC_MICROS = pa.timestamp("us", tz="UTC")
@@ -39,6 +39,10 @@ CONTRACT_TYPES = {
         "ticket_id": pa.string(), "customer_id": pa.string(), "order_id": pa.string(), "opened_at": UTC_MICROS,
         "resolved_at": UTC_MICROS, "category": pa.string(), "status": pa.string(), "subject": pa.string(),
         "body": pa.string(),
+    },
+    "campaigns": {
+        "campaign_id": pa.string(), "customer_id": pa.string(), "group": pa.string(), "sent_at": UTC_MICROS,
+        "channel": pa.string(), "offer": pa.string(),
     },
     "returns": {
         "return_id": pa.string(), "order_id": pa.string(), "customer_id": pa.string(),

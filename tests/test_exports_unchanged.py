@@ -110,6 +110,8 @@ def command_arguments(exports) -> dict[str, list[list[str]]]:
         "graph": [[], ["--format", "mermaid", "--out", str(out / "graph.md")]],  # reads no export
         "alerts": [["--data", data]],  # no rule configured: says so, exit 0
         "send-report": [["--data", data, "--to", "ceo@shop.example"]],
+        # a campaign-ready list with a holdout: the campaign is recorded in the state folder, never in the exports
+        "winback": [["--data", data, "--rules", "state=slipping&holdout=10", "--out", str(out / "winback.csv")]],
     }
 
 

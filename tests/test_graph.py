@@ -135,6 +135,7 @@ def every_query_params(as_of) -> dict:
         "cutoff": as_of - timedelta(days=churn.RISK_HORIZON_DAYS), "horizon_days": churn.RISK_HORIZON_DAYS,
         "source": "any", "theme_id": 1, "fact_kind": "ticket_category", "fact_value": "delivery_delay",
         "outcome": None, "ordered_since": None,
+        "days_back": 7,
     }
 
 

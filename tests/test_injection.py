@@ -71,9 +71,10 @@ HOSTILE_IDS = [f"{index:02d}-{value[:12]!r}" for index, value in enumerate(HOSTI
 # Every $parameter used by a file in queries/, by kind. A new parameter fails test_every_parameter_is_classified
 # until it is listed here, so a new text parameter cannot escape this test.
 TEXT_PARAMETERS = {"grain", "dimension", "activity", "search", "timezone", "method", "message", "source", "fact_kind",
-                   "fact_value", "outcome", "pseudonym_key"}
+                   "fact_value", "outcome", "pseudonym_key", "season_index", "season_message"}
 TEXT_LIST_PARAMETERS = {"channels", "regions", "categories", "tiers", "kinds", "risk_bands", "rfm_segments",
-                        "nps_categories"}
+                        "nps_categories", "lifecycle_states", "complaint_categories", "previous_states",
+                        "previous_segments"}
 AS_OF = date(2026, 11, 15)
 VALID_DEFAULTS = {
     # text and lists of text: "all" / the page defaults
@@ -85,6 +86,14 @@ VALID_DEFAULTS = {
     "risk_bands": None,
     "rfm_segments": None,
     "nps_categories": None,
+    "lifecycle_states": None,
+    "complaint_categories": None,
+    "previous_states": None,
+    "previous_segments": None,
+    "moved_days": None,
+    "days_back": 7,
+    "season_index": None,
+    "season_message": None,
     "grain": "month",
     "dimension": "region",
     "activity": None,
@@ -116,6 +125,14 @@ VALID_DEFAULTS = {
     "min_revenue": None,
     "max_revenue": None,
     "has_open_complaint": None,
+    "has_complained": None,
+    "has_returned": None,
+    "recency_scores": None,
+    "fm_scores": None,
+    "opted_in_only": False,
+    "since_date": date(2021, 11, 16),
+    "predicted_orders_calendar": 95.0,
+    "season_used": True,
     "is_marketing_opt_in": None,
     "show_pii": False,
     "show_email": False,
@@ -139,11 +156,11 @@ UNKNOWN_VALUE = {
     "outcome": "no such outcome",
 }
 UNKNOWN_LIST_VALUE = "no such value"
-# Parameters a build step stores as they are (the fitted model's method and thin-data message, the stored
+# Parameters a build step stores as they are (the fitted model's method, message and seasonal index, the stored
 # backtest's, and the as-of schema's time zone, which settings have checked is a known zone).
-STORED_VERBATIM = {("churn_model_fit", "method"), ("churn_model_fit", "message"),
-                   ("churn_backtest_store", "method"), ("churn_backtest_store", "message"),
-                   ("model_info", "timezone"), ("privacy_macros", "pseudonym_key")}
+STORED_VERBATIM = {("churn_model_fit", "method"), ("churn_model_fit", "message"), ("churn_model_fit", "season_index"),
+                   ("churn_model_fit", "season_message"), ("churn_backtest_store", "method"),
+                   ("churn_backtest_store", "message"), ("model_info", "timezone"), ("privacy_macros", "pseudonym_key")}
 # The column a build step stores a parameter in, where it is not named like the parameter.
 STORED_COLUMN = {("privacy_macros", "pseudonym_key"): "key"}
 
@@ -356,6 +373,10 @@ REAL_VALUE_SOURCES = {
     "risk_bands": ("customer_scores", "risk_band"),
     "rfm_segments": ("customer_scores", "rfm_segment"),
     "nps_categories": ("customer_scores", "latest_nps_category"),
+    "lifecycle_states": ("customer_scores", "lifecycle_state"),
+    "complaint_categories": ("valid_tickets", "category"),
+    "previous_states": ("customer_movements", "previous_lifecycle_state"),
+    "previous_segments": ("customer_movements", "previous_rfm_segment"),
 }
 # The first file of each family of list rules: segment_customers (kpis), the comment filters (survey_comments)
 # and winback_customers (winback_summary). There every hostile value also goes in alone, one query each.
@@ -462,7 +483,9 @@ PAGE_PARAMETERS = {
     "satisfaction": ("q", "kind", "score", "satisfaction_by"),
     "repeat": ("breakdown",),
     "cohorts": ("measure", "mode", "cohort", "period", "activity", "k"),
-    "churn": ("risk", "rfm", "nps", "days_min", "days_max", "value_min", "value_max", "complaint", "opt_in"),
+    "churn": ("state", "risk", "rfm", "r", "fm", "nps", "days_min", "days_max", "value_min", "value_max", "complaint",
+              "complained", "complaint_category", "returned", "opt_in", "consent", "holdout", "seed", "since",
+              "from_state", "from_rfm", "movement_days", "movement_by"),
     "reasons": ("why_by", "why_texts", "why_score", "why_per"),
 }
 # Each AppTest run takes about a second, so the app gets a sample; the SQL tests above take every value.
@@ -571,16 +594,22 @@ def test_hostile_url_parameters_on_pages(world, app_database, page_name, hostile
         assert at.segmented_control(key="activity").value == "did not order"
         cohort = at.selectbox(key="cohort")  # a real cohort was picked (options are shown as "Sep 2026")
         assert cohort.index is not None and cohort.options[cohort.index] == cohort.format_func(cohort.value)
+    elif page_name == "reasons":
+        assert [at.segmented_control(key=key).value for key in ("why_by", "why_texts", "why_score", "why_per")] == [
+            "ticket_category", "any", "nps", "touchpoint"], "the page's switches are back at their defaults"
     else:
-        assert at.multiselect(key="risk").value == ["high"], "the win-back rules are back at their defaults"
+        assert at.multiselect(key="state").value == ["slipping"], "the win-back rules are back at their defaults"
+        assert at.multiselect(key="risk").value == [] and at.multiselect(key="complaint_category").value == []
         assert at.multiselect(key="rfm").value == [] and at.multiselect(key="nps").value == []
+        assert at.checkbox(key="consent").value is True and at.number_input(key="holdout").value == 10
         assert at.number_input(key="days_min").value is None and at.number_input(key="value_max").value is None
 
 
 # Numbers in the URL that no number box can hold. Streamlit drops what is out of range, but its integer
 # number_input turns the text into an int first, and int(float("inf")) raises OverflowError, an exception its
 # URL binding does not catch (it catches ValueError, TypeError, IndexError): the page crashes.
-NUMBER_PARAMETERS = {"cohorts": ("period", "k"), "churn": ("days_min", "days_max", "value_min", "value_max")}
+NUMBER_PARAMETERS = {"cohorts": ("period", "k"),
+                     "churn": ("days_min", "days_max", "value_min", "value_max", "holdout", "seed")}
 NUMBER_SAMPLE = ("inf", "-1e309")
 
 

@@ -167,11 +167,27 @@ PATTERN_USE_OF_PARAMETER = re.compile(
 )
 
 
+# Reviewed exceptions: (file, what) -> why no user value can reach it. Each is checked below.
+# customer_rfm(source) reads the table named by its argument (one RFM definition for today's scores and the
+# earlier dates of the movement matrix); every call in queries/ passes a string literal, never a $parameter.
+REVIEWED_SQL_TEXT = {("churn_rfm_macro.sql", "runs SQL text"): "customer_rfm("}
+
+
+def test_reviewed_sql_text_is_only_called_with_literal_table_names():
+    for (_, _), macro in REVIEWED_SQL_TEXT.items():
+        calls = [call for path in QUERIES_DIR.glob("*.sql")
+                 for call in re.findall(re.escape(macro) + r"([^)]*)\)", code_without_comments(path.read_text(encoding="utf-8")))
+                 if not path.name.startswith("churn_rfm_macro")]
+        assert calls, f"{macro} is called somewhere in queries/"
+        assert all(re.fullmatch(r"'[a-z_]+'", call.strip()) for call in calls), calls
+
+
 @pytest.mark.parametrize("path", sorted(QUERIES_DIR.glob("*.sql")), ids=lambda path: path.name)
 def test_sql_file_neither_touches_files_nor_builds_sql(path):
     code = code_without_comments(path.read_text(encoding="utf-8"))
     found = {why: match.group(0).strip() for why, pattern in FORBIDDEN_IN_SQL_FILES.items()
-             if (match := re.search(pattern, code, re.IGNORECASE | re.MULTILINE))}
+             if (match := re.search(pattern, code, re.IGNORECASE | re.MULTILINE))
+             and (path.name, why) not in REVIEWED_SQL_TEXT}
     assert not found, found
     patterns = [line.strip() for line in code.splitlines() if PATTERN_USE_OF_PARAMETER.search(line)]
     assert not patterns, f"a $parameter used as a LIKE/regex pattern: {patterns}"
@@ -215,6 +231,12 @@ INTERNAL_INTERPOLATIONS = {
         "target": "<BUILD_CATALOG or 'memory'>.main.clean_<a contract table name>",
         "qualified": "<BUILD_CATALOG or 'memory'>.<a schema name made as above>",
         "self._model_catalog": "BUILD_CATALOG or 'memory'",
+        "name": "AsOfTarget.registered: the name a graph builder gives its frame (constants in churn.py/themes.py)",
+        "staging": "that name + '_frame'",
+    },
+    "dashboard/winback.py": {
+        "query": "not SQL: the parsed URL query (a dict) handed to WinbackRules.from_query / ExportOptions.from_query, "
+                 "our classmethods that share DuckDB's method name from_query",
     },
     "dashboard/themes.py": {
         "catalog": "Database.model_catalog ('memory' or model.BUILD_CATALOG) or snapshots.CATALOG: constant names",

@@ -273,15 +273,18 @@ def test_second_order_rate_by_cohort(cursor):
     month = run_query(cursor, "second_order_rate_by_cohort", **ALL, grain="month")
     assert list(month.columns) == [
         "cohort_start", "cohort_size", "eligible_customers", "second_order_customers", "second_order_rate_90d",
+        "is_partial_period",
     ]
+    # Partial while the cohort's last day + 90 days is after 30 June: 31 Mar + 90 d = 29 Jun (complete),
+    # 30 Apr + 90 d = 29 Jul (not yet).
     assert rows(month) == [
-        (date(2024, 1, 1), 2, 2, 2, 1.0),
-        (date(2024, 3, 1), 1, 1, 1, 1.0),
-        (date(2024, 4, 1), 1, 1, 0, 0.0),
-        (date(2024, 6, 1), 3, 0, 0, None),
+        (date(2024, 1, 1), 2, 2, 2, 1.0, False),
+        (date(2024, 3, 1), 1, 1, 1, 1.0, False),
+        (date(2024, 4, 1), 1, 1, 0, 0.0, True),
+        (date(2024, 6, 1), 3, 0, 0, None, True),
     ]
     quarter = run_query(cursor, "second_order_rate_by_cohort", **ALL, grain="quarter")
-    assert rows(quarter) == [(date(2024, 1, 1), 3, 3, 3, 1.0), (date(2024, 4, 1), 4, 1, 0, 0.0)]
+    assert rows(quarter) == [(date(2024, 1, 1), 3, 3, 3, 1.0, False), (date(2024, 4, 1), 4, 1, 0, 0.0, True)]
     week = run_query(cursor, "second_order_rate_by_cohort", **ALL, grain="week")
     assert week["cohort_size"].sum() == 7
     assert week["eligible_customers"].sum() == 4 and week["second_order_customers"].sum() == 3

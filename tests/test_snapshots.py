@@ -28,7 +28,7 @@ NOW = datetime(2026, 11, 22, 12, 0)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LIST_QUERIES = {
     "cohort_members": {"period_number": 1, "activity": "retained", "show_email": False, "limit": 50, "offset": 0},
-    "winback_segment": {"show_pii": False, "limit": 50, "offset": 0},
+    "winback_segment": {"show_pii": False, "limit": 50, "offset": 0, "opted_in_only": False},
     "survey_comments": {"search": "", "kinds": None, "min_score": None, "max_score": None, "limit": 50, "offset": 0,
                         "show_pii": False},
     "theme_examples": {"theme_id": 1, "source": "any", "start_date": None, "end_date": None, "limit": 50, "offset": 0},

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import care_review, figures, formatting, insights
 from dashboard.metrics import WEEKLY_KPIS, exported_tables
-from dashboard.pages import care_cards, net_revenue_line
+from dashboard.pages import care_cards, lifecycle_row, net_revenue_line
 from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, is_exported, not_exported,
                                     query, require_data)
 from dashboard.pages.ghost_control import with_ghost
@@ -78,16 +78,11 @@ for index, (key, label, kind, definition) in enumerate(WEEKLY_KPIS):
         if recent[key].notna().any():
             chart(figures.sparkline(recent[key], recent["week_end"], formatting.d3_format(kind, recent[key])),
                   key=f"spark_{key}")
-RISK_CARDS = (
-    ("High churn risk", "Customers of this segment whose chance of no order in the next 90 days is 70% or more."),
-    ("Revenue at risk", "Lifetime revenue of those customers."),
-)
-risk_slots = [columns[(len(WEEKLY_KPIS) + offset) % 4].empty() for offset in range(len(RISK_CARDS))]
-for slot, (label, definition) in zip(risk_slots, RISK_CARDS):
-    with slot.container(border=True):
-        st.metric(label, "…", help=definition, border=False)
-        st.caption(":material/hourglass_top: Scoring every customer's churn risk (the first view after new "
-                   "exports fits the model: up to a minute on large exports)…")
+# The lifecycle states (docs/churn.md) replace the one "high churn risk" count; filled in last (below).
+lifecycle_slot = st.empty()
+with lifecycle_slot.container():
+    st.caption(":material/hourglass_top: Scoring every customer's lifecycle state (the first view after new exports "
+               "fits the churn model: up to a minute on large exports)…")
 
 net_revenue_line.show(view, query(view, "net_revenue") if is_exported(view.database, "returns") else None)
 care = care_cards.show(view, weeks.set_index("week_number")["week_end"])
@@ -127,21 +122,6 @@ st.download_button(
     mime="text/html", icon=":material/download:", key="report_download", on_click="ignore",
 )
 
-# Last, so everything above is on screen while the churn model is fitted on a first start (run_query builds the
-# scores this query reads).
-try:
-    from dashboard import churn
-
-    high = query(view, "winback_summary", **{**churn.WINBACK_ANY, "risk_bands": ["high"]})
-    high = high.to_dict("records")[0] if high is not None else None
-    values = ([formatting.count(high["customers"], short=True), formatting.money(high["revenue"], short=True)]
-              if high is not None else [formatting.MISSING] * 2)
-    notes = [formatting.plural(high["customers"], "customer") + " score 70% or more" if high is not None else
-             "Churn scores unavailable.", "Their lifetime revenue so far." if high is not None else ""]
-except Exception as error:  # the churn page explains model problems; the review still renders
-    values, notes = [formatting.MISSING] * 2, [f"Churn scores unavailable: {error}", ""]
-for slot, (label, definition), value, note in zip(risk_slots, RISK_CARDS, values, notes):
-    with slot.container(border=True):
-        st.metric(label, value, help=definition, border=False)
-        if note:
-            st.caption(note)
+# Last, so everything above is on screen while the churn model is fitted on a first start.
+with lifecycle_slot.container():
+    lifecycle_row.show(view)
