@@ -25,7 +25,7 @@ VALUES = {
     "grain": "month", "dimension": "region", "channels": ["email"], "regions": None, "categories": None,
     "tiers": None, "start_date": date(2026, 1, 1), "end_date": None, "cohort_start": date(2026, 3, 1),
     "risk_bands": ["high"], "rfm_segments": None, "nps_categories": None, "kinds": None, "search": "x",
-    "method": "MBG/NBD", "message": None, "activity": "active", "pseudonym_key": "0123abcd",
+    "method": "MBG/NBD", "message": None, "activity": "active", "pseudonym_key": "0123abcd", "season_used": True,
 }
 
 
@@ -86,6 +86,11 @@ def test_lint_names_a_construct_spark_reads_differently():
     "select regexp_replace(comment, 'a', 'b') as text from valid_surveys",  # DuckDB: first match only
     "select list(order_id order by ordered_at) as ids from valid_orders",  # Spark keeps no order
     "select time_bucket(interval 1 month, ordered_at) as month from valid_orders",
+    "select cast(note as boolean) as flag from valid_orders",  # text: Spark trims ' true', DuckDB refuses it
+    "select cast('yes' as boolean) as flag",
+    "select * from query_table(table_name)",  # a dynamic table name known only when the query runs
+    "select * from query_table(['valid_orders', 'valid_returns'])",
+    "select query_table('valid_orders') as rows",
 ])
 def test_a_construct_without_an_honest_rewrite_is_refused(sql):
     with pytest.raises(transpile.NotPortable):
@@ -98,3 +103,21 @@ def test_macro_calls_are_expanded_with_their_arguments():
     statements = transpile.translate("select double_it(revenue) as doubled from valid_orders", {}, macros, "example")
     parsed = sqlglot.parse_one(statements[0].sql, read="spark")
     assert not [call for call in parsed.find_all(sqlglot.exp.Anonymous) if call.name.lower() == "double_it"]
+
+
+def test_query_table_is_expanded_where_a_macro_binds_its_name_to_a_literal():
+    macros: dict = {}
+    transpile.translate("create macro pick(source) as table select customer_id from query_table(source)", {}, macros,
+                        "example")
+    spark_sql = transpile.translate("select * from pick('churn_model_scores') as p", {}, macros, "example",
+                                    {"churn_model_scores": "a20261115__churn_model_scores"})[0].sql
+    tables = {table.name for table in sqlglot.parse_one(spark_sql, read="spark").find_all(sqlglot.exp.Table)}
+    assert tables == {"a20261115__churn_model_scores"}
+    with pytest.raises(transpile.NotPortable):
+        transpile.translate("select * from pick(customer_id) as p", {}, macros, "example")
+
+
+def test_list_list_has_any_and_a_flag_cast_need_no_portable_entry():
+    # Their rows on Spark: tests/test_spark_constructs.py (make test-spark).
+    assert transpile.unchecked("select list(distinct category) filter (where category is not null) as c, "
+                               "list_has_any(a, b) as o, cast($season_used as boolean) as s from t") == []

@@ -131,6 +131,7 @@ def to_spark(tree: exp.Expression, params: dict, macros: dict[str, Macro], file:
     tree = tree.copy()
     tree = _bind(tree, params, file)
     tree = _expand_macros(tree, macros, file)
+    tree = REWRITES["query_table()"].apply(tree, file)  # before the renaming: the table it names is renamed too
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in list(tree.find_all(exp.Table)):
         if table.args.get("db") is not None and table.db.lower() == "main" and not table.catalog:
@@ -446,6 +447,86 @@ def _regexp_full_match(node: exp.Expression, file: str) -> exp.Expression:
     return exp.RegexpLike(this=node.this.copy(), expression=anchored)
 
 
+def _is_query_table(node: exp.Expression) -> bool:
+    return (isinstance(node, exp.Table) and _function_name(node.this) == "query_table"
+            or _function_name(node) == "query_table")
+
+
+def _query_table(node: exp.Table, file: str) -> exp.Expression:
+    """DuckDB's ``from query_table('name')`` reads the table whose name is the text; Spark has no dynamic table
+    name. It is expanded at translation: the argument must be a string literal by then (written so, or a macro's
+    parameter its call binds to a literal: ``customer_rfm('churn_model_scores')``); anything else is refused."""
+    if not isinstance(node, exp.Table):
+        if isinstance(node.parent, exp.Table) and node.parent.this is node:
+            return node  # rewritten with its table
+        raise NotPortable(f"queries/{file}.sql: query_table() outside a from clause has no Spark rewrite")
+    arguments = node.this.expressions
+    if len(arguments) != 1 or not (isinstance(arguments[0], exp.Literal) and arguments[0].is_string):
+        raise NotPortable(f"queries/{file}.sql: query_table() with an argument that is not a string literal (or a "
+                          "macro parameter bound to one) has no Spark rewrite: the table name must be known when "
+                          "the SQL is translated")
+    name = arguments[0].this
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise NotPortable(f"queries/{file}.sql: query_table({name!r}) names no plain table")
+    alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier(name))
+    return exp.Table(this=exp.to_identifier(name), alias=alias.copy())
+
+
+def _array_overlaps(node: exp.ArrayOverlaps, file: str) -> exp.Expression:
+    """DuckDB's ``list_has_any(a, b)`` (``a && b``) ignores null elements: false when no non-null element is in
+    both, null only when a list is null. sqlglot writes ``a && b``, which Spark reads as a boolean AND; Spark's
+    ``arrays_overlap`` is null (not false) when nothing is shared and a list holds a null. So: the nulls are taken
+    out of both lists first."""
+    return spark("arrays_overlap(filter({a}, element_ -> element_ is not null), "
+                 "filter({b}, element_ -> element_ is not null))", a=node.this, b=node.expression)
+
+
+def _is_boolean_cast(node: exp.Expression) -> bool:
+    if isinstance(node, exp.DataType):  # the type inside the cast: handled with it
+        return node.is_type(exp.DataType.Type.BOOLEAN) and isinstance(node.parent, exp.Cast)
+    return isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.BOOLEAN)
+
+
+def _boolean_cast(node: exp.Expression, file: str) -> exp.Expression:
+    """A cast to boolean reads alike when its value already is a boolean or null (a bound ``$flag``, a
+    comparison); from text the engines differ (Spark trims ' true' to true, DuckDB refuses it), so a cast of
+    anything else is refused."""
+    if isinstance(node, exp.DataType):
+        return node
+    value = node.this
+    while isinstance(value, exp.Paren):
+        value = value.this
+    if isinstance(value, (exp.Boolean, exp.Null, exp.Placeholder, exp.Predicate, exp.Not, exp.And, exp.Or)):
+        return node
+    raise NotPortable(f"queries/{file}.sql: cast({value.sql('duckdb')} as boolean) has no Spark rewrite: a text "
+                      "value is read differently (Spark trims spaces); cast a boolean, or compare instead")
+
+
+def _is_unordered_list(node: exp.Expression) -> bool:
+    if isinstance(node, exp.Filter):
+        return isinstance(node.this, exp.ArrayAgg) and node.this.find(exp.Order) is None
+    return isinstance(node, exp.ArrayAgg) and node.find(exp.Order) is None
+
+
+def _unordered_list(node: exp.Expression, file: str) -> exp.Expression:
+    """DuckDB's ``list(x)`` keeps null values and is null over no rows (every row filtered out); Spark's
+    ``collect_list`` drops nulls and gives an empty array. Each value is collected inside a struct (never null),
+    taken out again, and an empty result is null: ``list([distinct] x) [filter (where ...)]`` reads alike."""
+    if isinstance(node, exp.ArrayAgg) and isinstance(node.parent, exp.Filter):
+        return node  # rewritten with its filter clause
+    aggregate = node.this if isinstance(node, exp.Filter) else node
+    value = aggregate.this
+    distinct = isinstance(value, exp.Distinct)
+    if distinct:
+        if len(value.expressions) != 1:
+            raise NotPortable(f"queries/{file}.sql: list(distinct ...) of several values has no Spark rewrite")
+        value = value.expressions[0]
+    collected = spark(f"collect_list({'distinct ' if distinct else ''}named_struct('v', {{x}}))", x=value)
+    if isinstance(node, exp.Filter):
+        collected = exp.Filter(this=collected, expression=node.expression.copy())
+    return spark("case when size({l}) = 0 then null else transform({l}, value_ -> value_.v) end", l=collected)
+
+
 def _ordered_list(node: exp.Expression, file: str) -> exp.Expression:
     raise NotPortable(f"queries/{file}.sql: list(... order by ...) has no Spark rewrite (Spark's collect_list "
                       "keeps no order): aggregate without an order, or order the rows another way")
@@ -476,6 +557,15 @@ REWRITES: dict[str, Rewrite] = {
         Rewrite("regexp_full_match()", "sqlglot writes REGEXP_FULL_MATCH, which Spark lacks; RLIKE with the "
                 "pattern anchored at both ends", lambda node: isinstance(node, exp.RegexpFullMatch),
                 _regexp_full_match),
+        Rewrite("query_table()", "Spark has no dynamic table name: expanded at translation when the name is a "
+                "literal", _is_query_table, _query_table),
+        Rewrite("array_overlaps()", "sqlglot writes a && b (a boolean AND in Spark); Spark's arrays_overlap is "
+                "null where DuckDB's list_has_any is false", lambda node: isinstance(node, exp.ArrayOverlaps),
+                _array_overlaps),
+        Rewrite("cast to boolean", "from text Spark trims spaces where DuckDB refuses: only a boolean or null "
+                "value is cast", _is_boolean_cast, _boolean_cast),
+        Rewrite("unordered list()", "DuckDB's list(x) keeps nulls and is null over no rows; Spark's collect_list "
+                "drops nulls and gives []", _is_unordered_list, _unordered_list),
         Rewrite("ordered list()", "sqlglot drops the order of list(x order by y)",
                 lambda node: isinstance(node, exp.ArrayAgg) and node.find(exp.Order) is not None, _ordered_list),
         Rewrite("list_contains(null, ...)", "Spark cannot type a bare NULL list",
@@ -559,7 +649,7 @@ def macro_names(sql: str, file: str = "?") -> set[str]:
 # Constructs that read the same in DuckDB and Spark as sqlglot writes them: every one is exercised by a node or
 # query whose rows make test-spark compares (tests/test_spark_parity.py). Add one only after it compared equal.
 PORTABLE = frozenset({
-    "$parameter", "*", "//", "abs()", "and()", "any_value()", "arg_max()", "arg_min()", "array()", "array_agg()",
+    "$parameter", "*", "//", "abs()", "and()", "any_value()", "arg_max()", "arg_min()", "array()",
     "array_contains()", "at time zone", "bitwise_or_agg()", "case()", "cast()", "coalesce()", "concat_ws()",
     "contains()", "count()", "distinct", "exists()", "explode()", "filter clause", "floor()", "generate_series()",
     "greatest()", "group by all", "grouping()", "if()", "interval", "lag()", "lead()", "least()", "left()",
@@ -572,6 +662,11 @@ PORTABLE = frozenset({
     # pattern anywhere; the patterns are plain character classes and anchors, read alike by RE2 and Java),
     # sha256 -> sha2(x, 256) (both lower-case hex of the UTF-8 bytes), length (characters in both).
     "regexp_like()",
+    # Compared on Spark (tests/test_spark_constructs.py): list_sort() -> array_sort(), both ascending with
+    # nulls last, strings by their bytes (upper case before lower, 'é' after 'z'), ties kept, [] and null lists
+    # unchanged; extract(year/month/day/hour from ...) of dates (leap day, New York's DST days, month halves) and
+    # of timestamps in the UTC session both engines run in.
+    "array_sort()", "extract()",
     # Correct on Spark, but one partition there: fine for the few rows these windows see (see the README).
     "window without partition by",
 })
