@@ -123,6 +123,13 @@ def query_variants(name: str, theme_id: int) -> list[dict]:
         "theme_summary": [{"source": "any"}, {"source": "survey"}],
         "theme_trend": [{"source": "any"}],
         "theme_examples": [{"source": "any", "theme_id": theme_id}],
+        # The churn page's "Who moved" matrix: both dimensions, a week and 4 weeks back.
+        "churn_movements": [{"days_back": days, "dimension": dimension} for days in (7, 28)
+                            for dimension in ("lifecycle_state", "rfm_segment")],
+        # The seasonal index's repeat purchase days, from the start of the data on.
+        "churn_season_repeat_days": [{"since_date": date(2000, 1, 1)}],
+        # The campaign export (opted-in customers only) and the churn page's list (every customer).
+        "winback_segment": [{"opted_in_only": True}, {"opted_in_only": False}],
     }
     return variants.get(name, [{}])
 

@@ -363,11 +363,14 @@ class SparkTarget:
                             self.shared, partitions=self.partitions, source_macros=self.source_macros,
                             builds=self.builds)
         try:
+            build_model(other)  # as graph.Target.at promises: the model is there at the other date
             yield other
         finally:
             other.drop()
 
-    def registered(self, name: str, frame):
+    def registered(self, name: str, frame, as_table: bool = False):
+        """``graph.Target.registered``: ``frame`` readable as ``name`` (also through ``query_table('name')``,
+        which the translation expands to the name)."""
         self.register_frame(name, frame)
         return nullcontext(self)
 
@@ -420,62 +423,77 @@ def _model_info(target: SparkTarget) -> None:
     target.materialize("model_info", frame)
 
 
+def _seasonality(target: SparkTarget, features):
+    """``churn.estimate_seasonality`` at the target's date, from the customers' first purchase days counted on
+    Spark (one row per day, expanded to one number per customer on the driver, as the estimate takes them)."""
+    import numpy as np
+
+    days = features.groupBy("first_purchased_on").count().toPandas()
+    first = pd.DataFrame({"first_purchased_on": np.repeat(pd.to_datetime(days["first_purchased_on"]).to_numpy(),
+                                                          days["count"].to_numpy(dtype=np.int64))})
+    return churn.estimate_seasonality(target, first)
+
+
 def build_customer_scores(target: SparkTarget) -> churn.ModelInfo:
-    """The node customer_scores on Spark: churn_features stays distributed; the MBG/NBD and Gamma-Gamma are fitted
-    in Python on a uniform sample (every customer up to ``FIT_SAMPLE_CUSTOMERS``) and every customer is scored in
-    batches with ``mapInPandas``; then the same SQL steps as on DuckDB write the scores tables."""
+    """The node customer_scores on Spark (``churn.build_customer_scores`` on one machine): churn_features stays
+    distributed; the seasonal index is measured as there; the purchase model and Gamma-Gamma are fitted in Python
+    on a uniform sample (every customer up to ``FIT_SAMPLE_CUSTOMERS``) and every customer is predicted in
+    batches with ``mapInPandas``; then the same SQL files as on one machine write the scores tables."""
+    from pyspark.sql import functions
+
     features = target.frame("churn_features")
     count = features.count()
     sample = features if count <= FIT_SAMPLE_CUSTOMERS else features.sample(
         fraction=min(1.0, 1.2 * FIT_SAMPLE_CUSTOMERS / count), seed=20)
-    models = churn.fit_models(sample.toPandas())
-    info = replace(models.info, as_of=target.as_of, n_customers=count if models.fit is not None else 0)
-    prediction_names = ["expected_orders_90d" if name == "expected_orders" else name
-                        for name in churn.PREDICTION_COLUMNS]
+    season = _seasonality(target, features)
+    earliest = features.agg(functions.min("first_purchased_on")).collect()[0][0]
+    first_day = None if earliest is None else (earliest - date(1970, 1, 1)).days
+    models = churn.fit_models(sample.toPandas(), season, first_day=first_day)
+    info = replace(models.info, as_of=target.as_of, n_customers=count)
+    names = [name for name in churn.PREDICTION_COLUMNS if name != "expected_orders"]  # 90 days: _90d
+    kinds = {"expected_next_order_on": "date", "is_overdue": "boolean", "lifecycle_state": "string"}
     schema = features.schema.simpleString()[len("struct<"):-1].replace(":", " ")
-    schema += ", " + ", ".join(f"{name} double" for name in prediction_names)
+    schema += ", " + ", ".join(f"{name} {kinds.get(name, 'double')}" for name in names) + ", snapshot smallint"
 
     def score(batches):
+        import numpy as np
+
         for batch in batches:
             predictions = churn.apply_models(batch, models)
-            for column, name in zip(churn.PREDICTION_COLUMNS, prediction_names):
-                batch[name] = predictions[column].to_numpy(dtype=float)
+            for name in names:
+                values = predictions[name]
+                if name == "expected_next_order_on":
+                    values = pd.to_datetime(values).dt.date.astype(object).where(values.notna(), None)
+                elif name == "lifecycle_state":
+                    values = values.astype(object).where(values.notna(), None)
+                batch[name] = values.to_numpy()
+            batch["snapshot"] = np.zeros(len(batch), dtype=np.int16)  # customer_rfm's snapshot: the as-of date
             yield batch
 
-    scored = features.mapInPandas(score, schema)
-    target.materialize("churn_model_scores", scored)
+    target.materialize("churn_model_scores", features.mapInPandas(score, schema))
     target.execute("churn_rfm_segment_map")
+    target.execute("churn_rfm_macro")
     target.execute("churn_customer_scores", high_risk=churn.HIGH_RISK, medium_risk=churn.MEDIUM_RISK,
                    overdue_gap_ratio=churn.OVERDUE_GAP_RATIO, slow_resolution_days=churn.SLOW_RESOLUTION_DAYS,
                    falling_value_share=churn.FALLING_VALUE_SHARE)
     target.execute("churn_winback_macro")
     target.execute("churn_model_fit", as_of=info.as_of, method=info.method, n_customers=info.n_customers,
                    r=info.r, alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q, gg_v=info.gg_v,
-                   message=info.message)
+                   message=info.message,
+                   season_index=None if info.season_index is None else ",".join(f"{v!r}" for v in info.season_index),
+                   season_message=info.season_message)
     return info
 
 
 def build_stored_backtest(target: SparkTarget) -> str | None:
-    """The node churn_backtest on Spark: the churn page's backtest, computed by ``churn`` on the model built at the
-    cutoff (RISK_HORIZON_DAYS earlier) and stored with the same SQL. Returns why there is none, or None."""
-    horizon_days = churn.RISK_HORIZON_DAYS
-    compute = getattr(churn, "_compute_backtest", None)  # the build graph's (issue 16): the backtest of a target
-    if compute is None:
-        return "this code has no churn._compute_backtest yet (it comes with the build graph)"
-    with target.at(target.as_of - timedelta(days=horizon_days)) as at_cutoff:
-        build_model(at_cutoff)
-        try:
-            result = compute(at_cutoff, horizon_days)
-        except ValueError as error:  # too little history after the cutoff: the churn page says why
-            return str(error)
-    key = {"cutoff": result.cutoff, "horizon_days": result.horizon_days}
-    target.register_frame("computed_backtest_calibration", result.calibration.astype(churn.CALIBRATION_TYPES))
-    target.execute("churn_backtest_store", **key, horizon_end=result.horizon_end, n_customers=result.n_customers,
-                   silent_share=churn._stored_float(result.silent_share), auc=churn._stored_float(result.auc),
-                   baseline_auc=churn._stored_float(result.baseline_auc),
-                   predicted_orders=churn._stored_float(result.predicted_orders), actual_orders=result.actual_orders,
-                   method=result.method, message=result.message)
-    target.execute("churn_backtest_store_calibration", **key)
+    """The node churn_backtest on Spark: ``churn.build_stored_backtest`` itself (the model at the cutoff is
+    built by ``SparkTarget.at``; the cutoff's customers are predicted in Python on the driver). Returns why there
+    is no backtest (too little history after the cutoff), or None."""
+    graph = _graph()
+    try:
+        churn.build_stored_backtest(target)
+    except graph.Unavailable as error:
+        return str(error)
     return None
 
 
