@@ -49,7 +49,8 @@ CASES = {
             "cast('2024-03-10 06:59:59' as timestamp) as ts", "cast('2024-03-10 07:00:00' as timestamp)",
             "cast('2024-11-03 05:30:00' as timestamp)", "cast('2024-12-31 23:59:59' as timestamp)"]) + ") as t",
     "list_has_any with null elements, empty and null lists (the win-back complaint rule)":
-        "select k, list_has_any(a, b) as o, coalesce(list_has_any(a, b), false) as c from (" + _union([
+        "select k, list_has_any(a, b) as o, coalesce(list_has_any(a, b), false) as c, list_has_any(a, null) as unset "
+        "from (" + _union([
             "1 as k, ['a', null] as a, ['b', null] as b", "2, ['a'], ['a', null]", "3, cast([] as varchar[]), ['a']",
             "4, cast(null as varchar[]), ['a']", "5, ['a', 'b'], ['c']", "6, ['x'], cast([] as varchar[])",
             "7, [cast(null as varchar)], [cast(null as varchar)]", "8, ['a'], cast(null as varchar[])"]) + ") as t",

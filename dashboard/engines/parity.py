@@ -152,6 +152,7 @@ def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, n
     # The same pseudonym key as DuckDB's: queries showing customer ids give the same labels on both engines.
     manifest, target = spark_engine.prepare(spark, data_dir, out, as_of, timezone, now=now,
                                             pseudonym_key=access.pseudonym_key(state_dir))
+    target.state_dir = state_dir  # the same recorded campaigns as the DuckDB app's (graph.CALLER_FRAMES)
     results: dict[str, str | None] = {}
     cursor = database.cursor(as_of)
     try:
@@ -175,6 +176,8 @@ def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, n
                                    for grain in grains]:
                 params = {**QUERY_DEFAULTS, **churn.WINBACK_ANY, "cohort_start": cohort_start, **variant}
                 params["grain"] = grain
+                if "as_of" in queries.used_parameters(name):  # a query of an earlier date too (churn_features)
+                    params.setdefault("as_of", as_of)
                 if variant:
                     grain = f"{grain} {variant}"
                 try:

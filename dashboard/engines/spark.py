@@ -20,6 +20,7 @@ customer or one segment reads a few row groups, not the table.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import secrets
@@ -250,6 +251,9 @@ class SparkTarget:
     # the Wilson interval), shared by every as-of date like the clean tables; see open_sources.
     source_macros: dict[str, transpile.Macro] = field(default_factory=dict)
     builds: object = None  # the graph's Builds of this version of the exports (a python node keys its cache by it)
+    # The serving app's state folder: a query reading a graph.CALLER_FRAMES frame (recorded_campaigns) is given the
+    # frame made from it, as the app gives it; None: such a query is refused.
+    state_dir: Path | None = None
 
     def __post_init__(self) -> None:
         for name, macro in self.source_macros.items():
@@ -280,6 +284,7 @@ class SparkTarget:
 
     def frame(self, sql: str, **params):
         """The Spark DataFrame of a query file (not collected)."""
+        self._register_caller_frames(sql)
         statements = self.statements(sql, **params)
         if len(statements) != 1 or statements[0].kind != "query":
             raise SparkBuildError(f"queries/{sql}.sql is not one query")
@@ -295,6 +300,16 @@ class SparkTarget:
             return frame.toPandas()
         except Exception as error:
             raise SparkBuildError(f"queries/{sql}.sql failed on Spark: {_one_line(error)}") from error
+
+    def _register_caller_frames(self, sql: str) -> None:
+        graph = _graph()
+        query = graph.load().queries.get(sql) if graph is not None else None
+        for name in getattr(query, "frames", ()):
+            if self.state_dir is None:
+                raise SparkBuildError(f"queries/{sql}.sql reads {name}, made from the serving app's state folder; "
+                                      "this Spark target has none")
+            module, _, function = graph.CALLER_FRAMES[name].partition(":")
+            self.register_frame(name, getattr(importlib.import_module(module), function)(self))
 
     def execute_file(self, sql: str, **params) -> None:
         """``graph.Target.execute_file``: see ``execute``."""

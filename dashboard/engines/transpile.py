@@ -476,7 +476,9 @@ def _array_overlaps(node: exp.ArrayOverlaps, file: str) -> exp.Expression:
     """DuckDB's ``list_has_any(a, b)`` (``a && b``) ignores null elements: false when no non-null element is in
     both, null only when a list is null. sqlglot writes ``a && b``, which Spark reads as a boolean AND; Spark's
     ``arrays_overlap`` is null (not false) when nothing is shared and a list holds a null. So: the nulls are taken
-    out of both lists first."""
+    out of both lists first. A bare NULL list (a macro's unset rule) gives null, as in DuckDB."""
+    if isinstance(node.this, exp.Null) or isinstance(node.expression, exp.Null):
+        return exp.Cast(this=exp.Null(), to=exp.DataType.build("BOOLEAN"))
     return spark("arrays_overlap(filter({a}, element_ -> element_ is not null), "
                  "filter({b}, element_ -> element_ is not null))", a=node.this, b=node.expression)
 
