@@ -166,9 +166,9 @@ def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, n
             for column in manifest["tables"][name]["interval_columns"]:
                 actual[column] = pd.to_timedelta(actual[column], unit="us")
             results[name] = compare(expected, actual)
-        cohort_start = cursor.execute("select max(cohort_month) from customer_summary").fetchone()[0]
+        cohort_start = cursor.execute("select max(cohort_month) from customer_summary").fetchall()[0][0]
         theme_id = cursor.execute("select coalesce(min(theme_id) filter (where theme_id >= 0), 0) from themes"
-                                  ).fetchone()[0]
+                                  ).fetchall()[0][0]
         for name in spark_engine.query_names():
             grains = ("week", "month", "quarter") if "grain" in queries.used_parameters(name) else ("month",)
             differences = []

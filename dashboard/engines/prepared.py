@@ -74,16 +74,16 @@ def _view_sql(folder: Path, name: str, interval_columns: list[str], connection) 
     zone, UTC) where DuckDB has naive UTC timestamps, and intervals as microseconds."""
     files = quote_literal(str(Path(folder) / name / "*.parquet"))
     described = connection.execute(f"describe select * from read_parquet({files})").fetchall()
-    columns = []
+    replaced = []
     for column, kind, *_ in described:
         quoted = '"' + column.replace('"', '""') + '"'
         if column in interval_columns:
-            columns.append(f"to_microseconds({quoted}) as {quoted}")
+            replaced.append(f"to_microseconds({quoted}) as {quoted}")
         elif kind.upper().startswith("TIMESTAMP WITH TIME ZONE"):
-            columns.append(f"cast({quoted} as timestamp) as {quoted}")
-        else:
-            columns.append(quoted)
-    return f"select {', '.join(columns)} from read_parquet({files})"
+            replaced.append(f"cast({quoted} as timestamp) as {quoted}")
+    # "select *" (not each column by name): DuckDB refuses a table macro whose parameter is named like a column of a
+    # view that lists its columns ("Conflicting column names"; churn_winback_macro's complaint_categories).
+    return f"select * {'replace (' + ', '.join(replaced) + ') ' if replaced else ''}from read_parquet({files})"
 
 
 def attach(connection, folder: Path, manifest: dict) -> dict[date, str]:
@@ -145,6 +145,6 @@ def open_database(settings, now: datetime | None, database_class):
     database._row_findings = []  # checked where it was prepared (the manifest's findings)
     latest = manifest.get("latest_order_date")
     database._latest_order_date = date.fromisoformat(latest) if latest else None
-    database._has_usable_orders = bool(connection.execute("select exists (select 1 from clean_orders)").fetchone()[0])
+    database._has_usable_orders = bool(connection.execute("select exists (select 1 from clean_orders)").fetchall()[0][0])
     database._lock_down()
     return database
