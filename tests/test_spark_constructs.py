@@ -54,6 +54,15 @@ CASES = {
             "1 as k, ['a', null] as a, ['b', null] as b", "2, ['a'], ['a', null]", "3, cast([] as varchar[]), ['a']",
             "4, cast(null as varchar[]), ['a']", "5, ['a', 'b'], ['c']", "6, ['x'], cast([] as varchar[])",
             "7, [cast(null as varchar)], [cast(null as varchar)]", "8, ['a'], cast(null as varchar[])"]) + ") as t",
+    "list_contains with null lists, null values, lists holding a null, empty lists, bare NULLs (the win-back rules)":
+        "select k, list_contains(l, x) as c, list_contains(l, null) as unset_value, list_contains(null, x) as unset_list "
+        "from (" + _union([
+            "1 as k, ['a', null] as l, 'b' as x", "2, ['a', null], 'a'", "3, ['a'], cast(null as varchar)",
+            "4, cast([] as varchar[]), 'a'", "5, cast(null as varchar[]), 'a'", "6, ['a', 'b'], 'b'",
+            "7, [cast(null as varchar)], cast(null as varchar)"]) + ") as t",
+    "list_contains of integers (the RFM score rules)":
+        "select k, list_contains(l, x) as c from (" + _union([
+            "1 as k, [1, 2, null] as l, 3 as x", "2, [1, 2], 2", "3, [-1, 0], 0", "4, cast([] as integer[]), 1"]) + ") as t",
 }
 
 

@@ -139,7 +139,7 @@ def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, n
     """Build the graph on DuckDB (``Database.warm``) and on Spark (``spark.prepare``) from the same exports and
     compare every node's tables and every query (run with ``QUERY_DEFAULTS``, and once per grain when it takes
     one): name -> None when equal, else what differs."""
-    from dashboard import access, churn, queries
+    from dashboard import access
     from dashboard.engines import spark as spark_engine
     from dashboard.model import Database
     from dashboard.settings import load_settings
@@ -166,37 +166,49 @@ def run_case(spark, data_dir: Path, timezone: str, out: Path, state_dir: Path, n
             for column in manifest["tables"][name]["interval_columns"]:
                 actual[column] = pd.to_timedelta(actual[column], unit="us")
             results[name] = compare(expected, actual)
-        cohort_start = cursor.execute("select max(cohort_month) from customer_summary").fetchall()[0][0]
-        theme_id = cursor.execute("select coalesce(min(theme_id) filter (where theme_id >= 0), 0) from themes"
-                                  ).fetchall()[0][0]
-        for name in spark_engine.query_names():
-            grains = ("week", "month", "quarter") if "grain" in queries.used_parameters(name) else ("month",)
-            differences = []
-            for grain, variant in [(grain, variant) for variant in query_variants(name, int(theme_id))
-                                   for grain in grains]:
-                params = {**QUERY_DEFAULTS, **churn.WINBACK_ANY, "cohort_start": cohort_start, **variant}
-                params["grain"] = grain
-                if "as_of" in queries.used_parameters(name):  # a query of an earlier date too (churn_features)
-                    params.setdefault("as_of", as_of)
-                if variant:
-                    grain = f"{grain} {variant}"
-                try:
-                    expected = queries.run_query(cursor, name, **params)
-                except Exception as error:
-                    differences.append(f"{grain}: DuckDB failed: {str(error).splitlines()[0]}")
-                    continue
-                try:
-                    actual = target.query(name, **params)
-                except Exception as error:
-                    differences.append(f"{grain}: Spark failed: {str(error).splitlines()[0][:300]}")
-                    continue
-                difference = compare(expected, actual)
-                if difference:
-                    differences.append(f"{grain}: {difference}")
-            results[name] = "; ".join(differences) or None
+        results.update(compare_queries(cursor, target, as_of))
     finally:
         cursor.close()
         database.connection.close()
+    return results
+
+
+def compare_queries(cursor, target, as_of: date, names: list[str] | None = None) -> dict[str, str | None]:
+    """Every query (or ``names``) run with ``QUERY_DEFAULTS`` and its variants, once per grain when it takes one,
+    on a DuckDB cursor and on a Spark target of the same exports and date: name -> None when equal, else what
+    differs."""
+    from dashboard import churn, queries
+    from dashboard.engines import spark as spark_engine
+
+    results: dict[str, str | None] = {}
+    cohort_start = cursor.execute("select max(cohort_month) from customer_summary").fetchall()[0][0]
+    theme_id = cursor.execute("select coalesce(min(theme_id) filter (where theme_id >= 0), 0) from themes"
+                              ).fetchall()[0][0]
+    for name in names or spark_engine.query_names():
+        grains = ("week", "month", "quarter") if "grain" in queries.used_parameters(name) else ("month",)
+        differences = []
+        for grain, variant in [(grain, variant) for variant in query_variants(name, int(theme_id))
+                               for grain in grains]:
+            params = {**QUERY_DEFAULTS, **churn.WINBACK_ANY, "cohort_start": cohort_start, **variant}
+            params["grain"] = grain
+            if "as_of" in queries.used_parameters(name):  # a query of an earlier date too (churn_features)
+                params.setdefault("as_of", as_of)
+            if variant:
+                grain = f"{grain} {variant}"
+            try:
+                expected = queries.run_query(cursor, name, **params)
+            except Exception as error:
+                differences.append(f"{grain}: DuckDB failed: {str(error).splitlines()[0]}")
+                continue
+            try:
+                actual = target.query(name, **params)
+            except Exception as error:
+                differences.append(f"{grain}: Spark failed: {str(error).splitlines()[0][:300]}")
+                continue
+            difference = compare(expected, actual)
+            if difference:
+                differences.append(f"{grain}: {difference}")
+        results[name] = "; ".join(differences) or None
     return results
 
 

@@ -635,6 +635,29 @@ def prepare(spark, data_dir: Path, out: Path, as_of: date | None, timezone: str,
     return manifest, target
 
 
+def open_folder(spark, folder: Path, pseudonym_key: str, state_dir: Path | None = None) -> SparkTarget:
+    """A SparkTarget reading a prepared folder already written (its tables as this date's views, the clean tables
+    shared, Database.open's files and the graph's macro files run again for their macros): queries run on it as on
+    the target ``prepare`` returns."""
+    folder = Path(folder)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    shared = {name: name for name in CONTRACT} | {f"clean_{name}": f"clean_{name}" for name in CONTRACT}
+    for name in CONTRACT:
+        spark.read.parquet(str(folder / f"clean_{name}")).createOrReplaceTempView(f"clean_{name}")
+    target = SparkTarget(spark, date.fromisoformat(manifest["as_of"]), manifest["timezone"], folder, shared,
+                         source_macros={}, state_dir=state_dir)
+    open_sources(target, pseudonym_key)
+    for name, details in manifest["tables"].items():
+        if not name.startswith("clean_"):
+            target.interval_columns[name] = details["interval_columns"]
+            target.tables[name.lower()] = target.prefix + name
+            target._register(name)
+    for file in manifest["macro_files"]:
+        params = {name: None for name in queries.used_parameters(file)}
+        target.statements(file, **{**params, **target.parameters()})  # registers the file's macros
+    return target
+
+
 def latest_order_date(spark, timezone: str) -> date | None:
     """The local date of the latest valid order in the clean orders (``Database.latest_order_date``'s rule)."""
     zone = transpile.literal(timezone).sql("spark")
