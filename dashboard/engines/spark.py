@@ -67,6 +67,10 @@ def session(master: str | None = None, shuffle_partitions: int | None = None):
             builder = builder.master(master)
         elif not os.environ.get("SPARK_REMOTE"):
             builder = builder.master("local[*]")
+        if (master or "local").startswith("local") and not os.environ.get("SPARK_REMOTE"):
+            # Local mode runs every task in the driver's JVM, 1 GB by default: too little for the graph's asof
+            # joins on the demo (a sort ran out of memory). A cluster's own settings are left alone.
+            builder = builder.config("spark.driver.memory", os.environ.get("DASHBOARD_SPARK_DRIVER_MEMORY", "4g"))
         spark = builder.getOrCreate()
     spark.conf.set("spark.sql.session.timeZone", "UTC")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
