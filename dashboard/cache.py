@@ -113,6 +113,10 @@ def _stop_background_builds(timeout_seconds: float = 60.0) -> None:
 
 def database(settings: Settings) -> Database:
     """The database for the current version of the exports (reopened when a file changes)."""
+    if settings.prepared_dir is not None:  # a folder prepared on Spark: its manifest says when it changes
+        from dashboard.engines import prepared
+
+        return _open_database(settings, prepared.version(settings.prepared_dir)).database
     return _open_database(settings, data_version(settings.data_dir)).database
 
 

@@ -39,8 +39,10 @@ def recorded_frame(state_dir: Path) -> pd.DataFrame:
 
 
 def recorded_for(target) -> pd.DataFrame:
-    """The frame ``recorded_campaigns`` (graph.CALLER_FRAMES) for a target: from its database's state folder."""
-    return recorded_frame(target.database.settings.state_dir)
+    """The frame ``recorded_campaigns`` (graph.CALLER_FRAMES) for a target: from its database's state folder (a
+    Spark target's own ``state_dir``: dashboard/engines/spark.py)."""
+    state_dir = getattr(target, "state_dir", None)
+    return recorded_frame(state_dir if state_dir is not None else target.database.settings.state_dir)
 
 
 def campaign_outcomes(cursor) -> pd.DataFrame:

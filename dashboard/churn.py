@@ -568,70 +568,66 @@ def _choose_model(x, t_x, age, clock, as_of_day):
     return None, fit.message
 
 
-def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
-            season: seasonality.SeasonalIndex | None = None) -> tuple[pd.DataFrame, ModelInfo]:
-    """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on
-    ``churn_features`` rows and predict, one row per input row, in the columns of ``PREDICTION_COLUMNS``.
+@dataclass(frozen=True)
+class FittedModels:
+    """What ``fit_models`` fitted on ``churn_features`` rows, for ``apply_models`` to predict any rows of the same
+    as-of date with: the rows fitted on (``predict``), or every customer in batches when the fit ran on a sample
+    (the Spark engine: ``dashboard/engines/spark.py``).
 
-    ``season`` (optional) is the seasonal index: time is then measured on its operational clock (see
-    dashboard/seasonality.py). ``expected_orders`` and ``churn_risk`` are for ``horizon_days``; the other
-    horizons are fixed (90 and 365 days). Money: ``predicted_*`` and ``value_*`` are discounted like
-    ``predicted_clv_365d`` (docs/churn.md). When no model can be fitted, churn_risk falls back to
-    ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
+    ``fit`` is the purchase model (MBG/NBD or NBD), None for the recency fallback (then ``typical_gap`` is the
+    population's typical gap in days) or when there was no customer; ``gg`` the order-value model used (its
+    no-pooling stand-in when it did not fit); ``clock`` the operational clock, ``as_of_day`` the as-of day number.
     """
+
+    fit: object
+    gg: clv.GammaGammaFit | None
+    typical_gap: float
+    clock: seasonality.OperationalClock
+    as_of_day: int
+    has_dates: bool
+    info: ModelInfo
+
+
+def _day_numbers(features: pd.DataFrame) -> np.ndarray:
+    return pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def fit_models(features: pd.DataFrame, season: seasonality.SeasonalIndex | None = None,
+               first_day: int | None = None) -> FittedModels:
+    """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on ``churn_features``
+    rows (``predict`` explains the fallbacks). ``first_day``: the earliest first purchase day number of every
+    customer to be predicted, when ``features`` is a sample of them (the operational clock must cover them all)."""
     n = len(features)
-    out = pd.DataFrame(index=features.index)
     if n == 0:
-        for column in PREDICTION_COLUMNS:
-            out[column] = pd.Series(dtype="object" if column == "lifecycle_state" else
-                                    "datetime64[s]" if column == "expected_next_order_on" else
-                                    "bool" if column == "is_overdue" else "float64")
-        return out, ModelInfo(None, "none", 0, message="No customer has a valid order by this date.")
+        return FittedModels(None, None, math.nan, seasonality.OperationalClock.flat(), 0, False,
+                            ModelInfo(None, "none", 0, message="No customer has a valid order by this date."))
     x = features["frequency"].to_numpy(dtype=float)
     t_x = features["recency_days"].to_numpy(dtype=float)
     age = features["t_days"].to_numpy(dtype=float)
     spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
-    days_since = features["days_since_last_order"].to_numpy(dtype=float)
     season = season or seasonality.SeasonalIndex(None, "not estimated")
     has_dates = "first_purchased_on" in features.columns  # else (a test's plain summary): no dates, no season
     if has_dates:
-        first_day = (pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]")
-                     .astype(np.int64))
-        as_of_day = int(first_day[0] + age[0])
-        clock = seasonality.clock_for(season, int(first_day.min()), date(1970, 1, 1) + timedelta(days=as_of_day))
+        first_days = _day_numbers(features)
+        as_of_day = int(first_days[0] + age[0])
+        earliest = int(first_days.min()) if first_day is None else min(int(first_day), int(first_days.min()))
+        clock = seasonality.clock_for(season, earliest, date(1970, 1, 1) + timedelta(days=as_of_day))
     else:
-        first_day, as_of_day, clock = -age, 0, seasonality.OperationalClock.flat()
+        as_of_day, clock = 0, seasonality.OperationalClock.flat()
         season = seasonality.SeasonalIndex(None, "no purchase dates")
-    last_day = first_day + t_x
     season_info = {"season_index": season.index, "season_message": season.message}
-
-    def next_order_dates(gap):
-        if not has_dates:
-            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"), np.asarray(days_since > gap)
-        next_day = clock.advance(last_day.astype(np.int64), gap)
-        return seasonality.day_to_date(next_day), next_day < as_of_day
 
     fit, note = _choose_model(x, t_x, age, clock, as_of_day)
     if fit is None:
         gap = clv.typical_purchase_gap(x, t_x, age)
-        own_gap = np.where(x > 0, t_x / np.maximum(x, 1), gap)
-        next_date, overdue = next_order_dates(own_gap)
-        for column in PREDICTION_COLUMNS:
-            out[column] = np.nan
-        out["churn_risk"] = clv.recency_score(days_since, gap)
-        out["expected_gap_days"] = own_gap
-        out["expected_next_order_on"] = next_date
-        out["is_overdue"] = overdue
-        out["lifecycle_state"] = lifecycle.states(x, np.nan, np.nan, overdue)
         message = (
             f"The churn model could not be fitted on this data ({note}). Churn risk is a plain recency "
             f"score instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
             "P(alive), expected orders and predicted value are not available."
         )
-        return out, ModelInfo(None, FALLBACK_METHOD, n, message=message, **season_info)
+        return FittedModels(None, None, gap, clock, as_of_day, has_dates,
+                            ModelInfo(None, FALLBACK_METHOD, n, message=message, **season_info))
 
-    t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
-    model = _Predictor(fit)
     gg = fit_gamma_gamma(x, spend)
     gg_params = (gg.p, gg.q, gg.v)
     messages = [note] if note else []
@@ -643,9 +639,60 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
         gg = clv.GammaGammaFit(1.0, 1.0, 0.0, math.nan, False, gg.n_customers, own_mean, gg.message)
         messages.append(f"The order-value model could not be fitted ({gg.message}); predicted value uses each "
                         "customer's own mean repeat order value instead.")
+    if isinstance(fit, NbdFit):
+        params, method = (fit.r, fit.alpha, math.nan, math.nan), NBD_METHOD
+    else:
+        params, method = fit.params, MBG_METHOD
+    info = ModelInfo(None, method, n, *params, *gg_params, " ".join(messages) or None, **season_info)
+    return FittedModels(fit, gg, math.nan, clock, as_of_day, has_dates, info)
 
+
+def apply_models(features: pd.DataFrame, models: FittedModels,
+                 horizon_days: int = RISK_HORIZON_DAYS) -> pd.DataFrame:
+    """The columns of ``PREDICTION_COLUMNS`` for ``churn_features`` rows of the as-of date ``models`` was fitted
+    at, one row per input row (same index); ``predict`` explains them."""
+    n = len(features)
+    out = pd.DataFrame(index=features.index)
+    if n == 0 or models.info.method == "none":  # no rows, or none fitted on (an empty sample): nothing known
+        for column in PREDICTION_COLUMNS:
+            out[column] = pd.Series(None if column == "lifecycle_state" else pd.NaT if column ==
+                                    "expected_next_order_on" else False if column == "is_overdue" else np.nan,
+                                    index=features.index,
+                                    dtype="object" if column == "lifecycle_state" else
+                                    "datetime64[s]" if column == "expected_next_order_on" else
+                                    "bool" if column == "is_overdue" else "float64")
+        return out
+    x = features["frequency"].to_numpy(dtype=float)
+    t_x = features["recency_days"].to_numpy(dtype=float)
+    age = features["t_days"].to_numpy(dtype=float)
+    spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
+    days_since = features["days_since_last_order"].to_numpy(dtype=float)
+    clock, as_of_day, has_dates = models.clock, models.as_of_day, models.has_dates
+    first_day = _day_numbers(features) if has_dates else -age
+    last_day = first_day + t_x
+
+    def next_order_dates(gap):
+        if not has_dates:
+            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]"), np.asarray(days_since > gap)
+        next_day = clock.advance(last_day.astype(np.int64), gap)
+        return seasonality.day_to_date(next_day), next_day < as_of_day
+
+    if models.fit is None:  # the recency fallback
+        own_gap = np.where(x > 0, t_x / np.maximum(x, 1), models.typical_gap)
+        next_date, overdue = next_order_dates(own_gap)
+        for column in PREDICTION_COLUMNS:
+            out[column] = np.nan
+        out["churn_risk"] = clv.recency_score(days_since, models.typical_gap)
+        out["expected_gap_days"] = own_gap
+        out["expected_next_order_on"] = next_date
+        out["is_overdue"] = overdue
+        out["lifecycle_state"] = lifecycle.states(x, np.nan, np.nan, overdue)
+        return out
+
+    t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
+    model = _Predictor(models.fit)
     alive = model.p_alive(x, t_x_w, age_w)
-    order_value = np.asarray(clv.expected_order_value(gg, x, spend))
+    order_value = np.asarray(clv.expected_order_value(models.gg, x, spend))
     horizon_w = float(clock.elapsed(as_of_day, as_of_day + horizon_days))
     n_steps = math.ceil(CLV_HORIZON_DAYS / _STEP_DAYS)
     step_rate = (1.0 + ANNUAL_DISCOUNT_RATE) ** (_STEP_DAYS / clv.DAYS_PER_YEAR) - 1.0
@@ -681,17 +728,24 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
     out["expected_next_order_on"] = next_date
     out["is_overdue"] = overdue
     out["lifecycle_state"] = lifecycle.states(x, alive, out["p_alive_after_last_order"].to_numpy(), overdue)
-    if model.is_nbd:
-        params = (fit.r, fit.alpha, math.nan, math.nan)
-        method = NBD_METHOD
-    else:
-        params = fit.params
-        method = MBG_METHOD
-    info = ModelInfo(None, method, n, *params, *gg_params, " ".join(messages) or None, **season_info)
-    return out, info
+    return out
 
 
-# Scores stored per as-of date: the node customer_scores of the build graph (dashboard/graph.py)
+def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
+            season: seasonality.SeasonalIndex | None = None) -> tuple[pd.DataFrame, ModelInfo]:
+    """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on
+    ``churn_features`` rows and predict, one row per input row, in the columns of ``PREDICTION_COLUMNS``.
+
+    ``season`` (optional) is the seasonal index: time is then measured on its operational clock (see
+    dashboard/seasonality.py). ``expected_orders`` and ``churn_risk`` are for ``horizon_days``; the other
+    horizons are fixed (90 and 365 days). Money: ``predicted_*`` and ``value_*`` are discounted like
+    ``predicted_clv_365d`` (docs/churn.md). When no model can be fitted, churn_risk falls back to
+    ``clv.recency_score`` and the model outputs are NaN; ``info.message`` then says why.
+    The fit (``fit_models``) and the predictions (``apply_models``) are separate so an engine can fit on a sample
+    and predict every customer in batches.
+    """
+    models = fit_models(features, season)
+    return apply_models(features, models, horizon_days), models.info
 
 
 def fit_of(info: ModelInfo):

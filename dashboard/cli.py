@@ -165,6 +165,36 @@ def command_scores(args) -> int:
     return 0
 
 
+def command_prepare_spark(args) -> int:
+    """Build the whole graph on Spark and write it as Parquet plus a manifest to --out (see dashboard/engines/spark.py)."""
+    try:
+        from dashboard.engines import spark as spark_engine
+        import pyspark  # noqa: F401
+    except ImportError as error:
+        print(f"error: the Spark engine needs pyspark and sqlglot ({error.name} is missing): "
+              "pip install -r requirements-spark.txt", file=sys.stderr)
+        return 2
+    if args.out is None:
+        print("error: --engine spark needs --out FOLDER (where the Parquet tables and manifest go)", file=sys.stderr)
+        return 2
+    settings = load_settings(data_dir=args.data, timezone=getattr(args, "timezone", None))
+    started = time.perf_counter()
+    session = spark_engine.session(args.master)
+
+    def progress(node: str, seconds: float) -> None:
+        print(f"  {node}: {seconds:.1f} s", file=sys.stderr)
+
+    manifest, _ = spark_engine.prepare(session, settings.data_dir, args.out, args.as_of, settings.timezone,
+                                       progress=progress)
+    for node, reason in manifest["unavailable"].items():
+        print(f"warning: {node} not built: {reason}", file=sys.stderr)
+    print(f"prepared {len(manifest['tables'])} tables of {len(manifest['nodes'])} nodes as of {manifest['as_of']} on "
+          f"Spark {manifest['spark_version']} ({session.sparkContext.master if hasattr(session, 'sparkContext') else 'remote'}) "
+          f"in {time.perf_counter() - started:.1f} s: {args.out}; serve it with DASHBOARD_PREPARED_DIR={args.out}",
+          file=sys.stderr)
+    return 0
+
+
 def command_winback(args) -> int:
     """Write the campaign-ready win-back list for the churn page's rules (CSV, and a JSON description next to
     it), exactly the file the page's download gives, and record its holdout in the state folder."""
@@ -212,7 +242,10 @@ def command_prepare(args) -> int:
     """Build the model, every page's aggregates and the churn scores, and save them as this export's snapshot.
 
     The model is built in the snapshot's file from the start (not in memory and then copied).
+    With ``--engine spark`` the same graph is built on Spark and written to ``--out`` instead.
     """
+    if args.engine == "spark":
+        return command_prepare_spark(args)
     database = _open_database(args, build_in_file=True)
     try:
         return _prepare(database, args)
@@ -403,6 +436,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "exports (app, report, scores) take a second; run it after each new export")
     prepare_model.add_argument("--data", type=Path, help="data folder (default: settings)")
     prepare_model.add_argument("--as-of", type=_parse_date, help="as-of date YYYY-MM-DD (default: latest order)")
+    prepare_model.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                               help="duckdb (default: a snapshot in the state folder) or spark (Parquet in --out; "
+                                    "needs requirements-spark.txt)")
+    prepare_model.add_argument("--out", type=Path, help="with --engine spark: the folder to write (served with "
+                                                        "DASHBOARD_PREPARED_DIR)")
+    prepare_model.add_argument("--master", help="with --engine spark: the Spark master (default: the session the "
+                                                "environment provides, SPARK_REMOTE, else local[*])")
     prepare_model.add_argument("--allow-incomplete", action="store_true",
                         help="go on when some files of a table cannot be read (the numbers then exclude them)")
     prepare_model.set_defaults(handler=command_prepare)

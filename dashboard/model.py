@@ -128,6 +128,10 @@ class Database:
         its snapshot is saved, and not after (open it again to read the snapshot).
         """
         now = now or datetime.utcnow()
+        if settings.prepared_dir is not None:  # served from a folder another engine prepared (Spark)
+            from dashboard.engines import prepared
+
+            return prepared.open_database(settings, now, cls)
         connection = duckdb.connect(":memory:")
         connection.execute("set TimeZone = 'UTC'")
         if settings.memory_limit:

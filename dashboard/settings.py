@@ -98,6 +98,7 @@ class Settings:
     state_dir: Path = STATE_DIR
     model_snapshots: bool = True
     background_build: bool = True
+    prepared_dir: Path | None = None  # a folder prepared on another engine (Spark) to serve instead of the exports
     # [[alerts]] tables, each frozen to sorted (key, value) pairs; dashboard.alerts.rules() reads and checks
     # them, so a wrong rule is reported by name where alerts are checked and never stops the app.
     alerts: tuple = ()
@@ -139,6 +140,7 @@ _ENVIRONMENT = {
     "state_dir": ("DASHBOARD_STATE_DIR", Path),
     "model_snapshots": ("DASHBOARD_MODEL_SNAPSHOTS", _flag),
     "background_build": ("DASHBOARD_BACKGROUND_BUILD", _flag),
+    "prepared_dir": ("DASHBOARD_PREPARED_DIR", Path),
 }
 
 
@@ -176,7 +178,7 @@ def load_settings(environ: dict[str, str] | None = None, **overrides) -> Setting
         values["smtp"] = _smtp_settings(values["smtp"])
     if isinstance(values.get("roles"), dict):
         values["roles"] = tuple(sorted((str(key), str(value)) for key, value in values["roles"].items()))
-    for name in ("data_dir", "state_dir"):
-        if name in values:
+    for name in ("data_dir", "state_dir", "prepared_dir"):
+        if values.get(name) is not None:
             values[name] = Path(values[name]).expanduser()
     return Settings(**values)
