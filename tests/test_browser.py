@@ -80,8 +80,12 @@ def serve(data_dir, tmp_path_factory):
                    "DASHBOARD_STATE_DIR": str(tmp_path_factory.mktemp("state")), "DASHBOARD_BACKGROUND_BUILD": "true",
                    "STREAMLIT_SERVER_PORT": str(port), "STREAMLIT_SERVER_HEADLESS": "true",
                    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "STREAMLIT_SERVER_ADDRESS": "127.0.0.1"}
+    # The server's output goes to a file: a pipe nobody reads fills up (64 KB of log lines) and then blocks the
+    # server in the middle of a page, which the browser sees as a page that never loads.
+    log = tmp_path_factory.mktemp("server-log") / "streamlit.log"
+    output = open(log, "wb")
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")],
-                              cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                              cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -92,13 +96,15 @@ def serve(data_dir, tmp_path_factory):
             time.sleep(0.5)
     else:
         server.kill()
-        pytest.fail(f"streamlit did not start: {server.stdout.read().decode()[-2000:]}")
+        output.close()
+        pytest.fail(f"streamlit did not start: {log.read_text(errors='replace')[-2000:]}")
     yield url
     server.terminate()
     try:
         server.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.kill()
+    output.close()
 
 
 @pytest.fixture(scope="module")
