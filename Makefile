@@ -26,11 +26,15 @@ run: $(RUNTIME_STAMP)
 	$(BIN)/python -m dashboard prepare-demo
 	$(BIN)/python -m streamlit run streamlit_app.py
 
-# The real-browser tests run on their own afterwards: a browser, a server and two test workers on
-# two cores at once make page timings meaningless.
+# The real-browser tests (marked browser: one app server and one chromium, mostly waiting on them) run in a
+# second process beside the other tests on two workers, instead of after them; their log is printed at the end
+# and either run failing fails the target.
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -n 2 -m "not browser and not spark" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -m browser -p no:cacheprovider $(PYTEST_ARGS) > .browser-tests.log 2>&1 & browser=$$!; \
+	$(BIN)/python -m pytest -n 2 -m "not browser and not spark" $(PYTEST_ARGS); others=$$?; \
+	wait $$browser; browser_status=$$?; \
+	echo "=== real-browser tests (pytest -m browser) ==="; cat .browser-tests.log; \
+	exit $$(( others != 0 ? others : browser_status ))
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench

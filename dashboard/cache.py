@@ -62,7 +62,10 @@ def _open_database(settings: Settings, version: str) -> _Live:
 
 
 def _warm_in_background(live: _Live) -> None:
-    """Start the background build of ``live.database`` (see ``_open_database``)."""
+    """Start the background build of ``live.database`` (see ``_open_database``), unless the setting
+    ``background_build`` is off: then each page builds what it reads when it is first opened."""
+    if not live.database.settings.background_build:
+        return
     thread = threading.Thread(target=_prepare_then_switch, args=(live,), name="warm-aggregates", daemon=True)
     with _BACKGROUND_LOCK:
         _BACKGROUND[id(live.database)] = (live.database, thread)

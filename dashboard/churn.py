@@ -1015,7 +1015,10 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
     """The backtest with its cutoff at the target's as-of date (``backtest`` explains it)."""
     cutoff = target.as_of
     horizon_end = cutoff + timedelta(days=horizon_days)
-    features = target.query("churn_features", as_of=cutoff)
+    # In customer order: the calibration's deciles break ties of predicted orders (customers with the same
+    # history) by position, and the query's rows come in whatever order DuckDB's threads finish.
+    features = target.query("churn_features", as_of=cutoff).sort_values("customer_id", kind="stable",
+                                                                          ignore_index=True)
     outcomes = target.query("churn_backtest_outcomes",
                             horizon_end_at=cutoff_for(horizon_end, target.parameters()["timezone"]))
     latest = outcomes["latest_order_on"].dropna()

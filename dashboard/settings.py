@@ -97,6 +97,7 @@ class Settings:
     memory_limit: str = ""
     state_dir: Path = STATE_DIR
     model_snapshots: bool = True
+    background_build: bool = True
     prepared_dir: Path | None = None  # a folder prepared on another engine (Spark) to serve instead of the exports
     # [[alerts]] tables, each frozen to sorted (key, value) pairs; dashboard.alerts.rules() reads and checks
     # them, so a wrong rule is reported by name where alerts are checked and never stops the app.
@@ -138,6 +139,7 @@ _ENVIRONMENT = {
     "memory_limit": ("DASHBOARD_MEMORY_LIMIT", str),
     "state_dir": ("DASHBOARD_STATE_DIR", Path),
     "model_snapshots": ("DASHBOARD_MODEL_SNAPSHOTS", _flag),
+    "background_build": ("DASHBOARD_BACKGROUND_BUILD", _flag),
     "prepared_dir": ("DASHBOARD_PREPARED_DIR", Path),
 }
 

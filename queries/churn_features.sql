@@ -16,7 +16,9 @@ with purchase_days as (
         customer_id,
         cast(ordered_local as date) as purchased_on,
         count(*) as count_orders,
-        sum(revenue) as day_revenue,
+        -- An exact sum (money to the millionth): a float sum's last bit depends on how the threads split the
+        -- rows, and the fitted model amplifies that bit, so the same export would not give the same scores.
+        sum(cast(revenue as decimal(38, 6))) as day_revenue,
         max_by(revenue, order_seq) as last_order_value
     from valid_orders
     where cast(ordered_local as date) <= $as_of
@@ -44,16 +46,16 @@ final as (
         date_diff('day', per_customer.first_purchased_on, per_customer.last_purchased_on) as recency_days,
         date_diff('day', per_customer.first_purchased_on, cast($as_of as date)) as t_days,
         date_diff('day', per_customer.last_purchased_on, cast($as_of as date)) as days_since_last_order,
-        coalesce((per_customer.revenue - per_customer.first_day_revenue) / nullif(per_customer.frequency, 0), 0.0)
-            as monetary,
+        coalesce(cast(per_customer.revenue - per_customer.first_day_revenue as double)
+            / nullif(per_customer.frequency, 0), 0.0) as monetary,
         date_diff('day', per_customer.first_purchased_on, per_customer.last_purchased_on)
             / nullif(per_customer.frequency, 0) as typical_gap_days,
         per_customer.first_purchased_on,
         per_customer.last_purchased_on,
         per_customer.count_orders,
-        per_customer.revenue,
+        cast(per_customer.revenue as double) as revenue,
         per_customer.last_order_value,
-        (per_customer.revenue - per_customer.last_order_value) / nullif(per_customer.count_orders - 1, 0)
+        (cast(per_customer.revenue as double) - per_customer.last_order_value) / nullif(per_customer.count_orders - 1, 0)
             as earlier_order_mean_value
     from per_customer
 )

@@ -55,8 +55,9 @@ where winback_rules_match(
       states, bands, segments, r_scores, fm_scores, min_days, max_days, min_value, max_value, nps,
       open_complaint, complained, complaint_categories, returned, opt_in, null, null, null,
       lifecycle_state, risk_band, rfm_segment, recency_score, frequency_monetary_score, days_since_last_order,
-      revenue, latest_nps_category, has_open_complaint, has_complained, complaint_categories, has_returned,
-      is_marketing_opt_in, null, null, null, null
+      revenue, latest_nps_category, has_open_complaint, has_complained,
+      customer_scores.complaint_categories,  -- qualified: unqualified, the macro's parameter of that name wins
+      has_returned, is_marketing_opt_in, null, null, null, null
   )
   and (
       (channels is null and regions is null and categories is null and tiers is null)

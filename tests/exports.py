@@ -39,3 +39,11 @@ def write_cdnow_orders(data_dir: Path) -> Path:
         "revenue": lines["amount"].astype(float),
     })
     return write_table(data_dir, "orders", orders)
+
+
+def server_state(data_dir: Path) -> Path:
+    """The state folder of the app server an AppTest plays a session of: one per folder holding the exports, so the
+    tests of a module on the same exports are sessions of one server, which opens one database and builds it once
+    (as production does), instead of a new server and a full model build per test. Tests that read or write the
+    state folder itself (saved views, campaign records, snapshots) keep their own."""
+    return Path(data_dir).parent / "state"

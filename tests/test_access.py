@@ -9,6 +9,7 @@ import pytest
 
 from dashboard import access, demo
 from dashboard.settings import load_settings
+from tests.exports import server_state
 from tests.test_app import captured_downloads, run_page
 
 
@@ -75,7 +76,7 @@ def test_anonymous_user_sees_masked_emails_and_the_download_is_audited(demo_dir,
     name, build = next((name, build) for name, build in captured if name and name.startswith("cohort-"))
     csv = pd.read_csv(io.StringIO(build()))
     assert all("***@" in email for email in csv["email"].dropna())
-    log = access.read_audit_log(tmp_path / "state")
+    log = access.read_audit_log(server_state(demo_dir))  # the state folder of the server run_page plays
     assert log[-1]["user"] == "anonymous" and log[-1]["rows"] == len(csv) and log[-1]["with_emails"] is False
 
 

@@ -22,6 +22,7 @@ from dashboard.metrics import contract_metrics
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
+from tests.exports import server_state
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 PAGES = ("overview", "repeat", "cohorts", "satisfaction", "churn", "care", "reasons", "data")
@@ -47,7 +48,7 @@ def exports(tmp_path_factory):
 def run_page(monkeypatch, tmp_path, data_dir: Path, page: str, query_params: dict | None = None) -> AppTest:
     """Run the app with data_dir and switch to a page (the overview is the default page)."""
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     at = AppTest.from_file(APP, default_timeout=180)
     if page != "overview":

@@ -94,3 +94,16 @@ def test_the_app_serves_from_the_snapshot_once_its_background_build_saved_it(tmp
     del first
     gc.collect()
     assert built() is None  # the memory of the model built from the exports is freed
+
+
+def test_without_the_background_build_the_pages_build_what_they_read_and_nothing_is_saved(tmp_path):
+    demo.generate(tmp_path / "data", customers=300, seed=4)
+    settings = load_settings(environ={"DASHBOARD_BACKGROUND_BUILD": "false"}, data_dir=tmp_path / "data",
+                             state_dir=tmp_path / "state")
+    assert settings.background_build is False
+    database = cache.database(settings)
+    assert id(database) not in cache._BACKGROUND
+    as_of = database.default_as_of()
+    assert cache.query(database, as_of, "kpis", **filters())["customers"].iloc[0] > 0
+    assert database.has_model(as_of) and not database.snapshot_path.exists()
+    assert cache.database(settings) is database  # the same server database, still built from the exports

@@ -20,6 +20,7 @@ from dashboard import churn, demo, lifecycle, winback
 from dashboard.cli import main
 from dashboard.model import Database
 from dashboard.settings import load_settings
+from tests.exports import server_state
 
 APP = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 AS_OF = date(2026, 11, 15)  # the demo's last day: the default as-of date
@@ -35,7 +36,7 @@ def demo_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def app_env(monkeypatch, tmp_path, demo_dir):
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(demo_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(demo_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     monkeypatch.delenv("DASHBOARD_SHOW_PII", raising=False)
     monkeypatch.delenv("DASHBOARD_DEFAULT_ROLE", raising=False)
@@ -148,6 +149,7 @@ def downloads(monkeypatch) -> dict:
 
 
 def test_campaign_file_holds_the_opted_in_matches_minus_the_holdout(app_env, tmp_path, table, downloads):
+    app_env.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))  # the campaign record written here alone
     at = churn_page({"state": ["Slipping", "One-time buyer"], "rfm": ["Loyal", "Potential loyalists",
                                                                              "Promising"]})
     assert not at.exception

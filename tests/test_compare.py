@@ -20,6 +20,7 @@ from dashboard.queries import run_query
 from dashboard.settings import load_settings
 from tests.conftest import FIXED_NOW
 from tests.segments import in_segment
+from tests.exports import server_state
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 SEGMENTS = [{"tier": ("gold",)}, {"tier": ("silver",)}, {"channel": ("referral",), "region": ("Europe", "UK")}, {}]
@@ -174,7 +175,7 @@ def test_tokens_from_a_url_are_read_strictly():
 
 def open_compare(monkeypatch, tmp_path, data_dir, params: dict) -> AppTest:
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     at = AppTest.from_file(APP, default_timeout=180)
     at.switch_page("dashboard/pages/compare.py")

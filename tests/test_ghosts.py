@@ -16,6 +16,7 @@ from dashboard import demo, ghosts
 from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
+from tests.exports import server_state
 
 
 def decode_array(value) -> list[float]:
@@ -64,7 +65,7 @@ def exports(tmp_path_factory):
 
 def open_page(monkeypatch, tmp_path, data_dir, page: str, params: dict) -> AppTest:
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     at = AppTest.from_file(APP, default_timeout=180)
     at.switch_page(f"dashboard/pages/{page}.py")

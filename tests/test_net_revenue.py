@@ -14,7 +14,7 @@ from dashboard.metrics import contract_metrics
 from dashboard.queries import run_query
 from tests import reference_metrics
 from tests.conftest import FIXED_NOW
-from tests.exports import write_table, utc
+from tests.exports import write_table, utc, server_state
 
 AS_OF = date(2024, 6, 30)
 ALL = {"channels": None, "regions": None, "categories": None, "tiers": None}
@@ -106,7 +106,7 @@ def page_captions(monkeypatch, tmp_path, data_dir, page: str) -> list[str]:
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=240)
     if page != "overview":

@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import demo, hygiene
+from tests.exports import server_state
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -36,7 +37,7 @@ def exports(tmp_path_factory):
 
 def run_page(monkeypatch, tmp_path, data_dir: Path, query_params: dict | None = None) -> AppTest:
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     at = AppTest.from_file(APP, default_timeout=240)
     at.switch_page("dashboard/pages/reasons.py")

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import demo, formatting, hygiene, insights
 from dashboard.sources import CONTRACT
-from tests.exports import write_cdnow_orders
+from tests.exports import server_state, write_cdnow_orders
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 PAGES = ("overview", "repeat", "cohorts", "satisfaction", "churn", "care", "reasons", "data")
@@ -40,7 +40,7 @@ def exports(tmp_path_factory):
 
 def run_page(monkeypatch, tmp_path, data_dir: Path, page: str, query_params: dict | None = None) -> AppTest:
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     at = AppTest.from_file(APP, default_timeout=240)
     if page != "overview":

@@ -18,6 +18,7 @@ from dashboard.model import Database, cutoff_for
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
 from tests.conftest import FIXED_NOW
+from tests.exports import server_state
 
 SEGMENTS = [Filters(), Filters(Segment(tiers=("gold",))), Filters(Segment(channels=("email", "referral"), regions=("Europe",)))]
 
@@ -184,7 +185,7 @@ def run_overview(monkeypatch, tmp_path, data_dir, params: dict | None = None):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "no-settings.toml"))
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=180)
     for key, value in (params or {}).items():
