@@ -50,6 +50,8 @@ def write_folder(database: Database, as_of, folder) -> None:
         "built_at": NOW.isoformat(sep=" "),
         "row_counts": {name: source.row_count for name, source in database.catalog.tables.items()},
         "usable": {name: source.is_usable for name, source in database.catalog.tables.items()},
+        "columns": {name: {column: list(mapped) for column, mapped in source.columns.items()}
+                    for name, source in database.catalog.tables.items()},
         "findings": [], "nodes": [], "unavailable": {}, "tables": tables, "macro_files": macro_files,
     }
     (folder / prepared.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")

@@ -63,6 +63,12 @@ CASES = {
     "list_contains of integers (the RFM score rules)":
         "select k, list_contains(l, x) as c from (" + _union([
             "1 as k, [1, 2, null] as l, 3 as x", "2, [1, 2], 2", "3, [-1, 0], 0", "4, cast([] as integer[]), 1"]) + ") as t",
+    "sum(cast(x as decimal(38, 6))) of doubles: halves at the 7th digit, negatives, nulls (churn_features' money)":
+        "select g, sum(cast(x as decimal(38, 6))) as total, sum(cast(x2 as decimal(38, 6))) as total2 from (" + _union([
+            "1 as g, cast(0.1 as double) as x, cast(1234.5678905 as double) as x2",
+            "1, cast(0.2 as double), cast(-0.0000005 as double)", "1, cast(-19.99 as double), cast(2.0000015 as double)",
+            "2, cast(null as double), cast(null as double)", "3, cast(1e12 as double), cast(99.9999995 as double)",
+            "3, cast(0.0000004 as double), cast(-1.0000005 as double)"]) + ") as t group by g",
 }
 
 

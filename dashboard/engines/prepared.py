@@ -56,8 +56,11 @@ def code_matches(manifest: dict) -> bool:
 
 def catalog(folder: Path, manifest: dict) -> Catalog:
     """The exports' catalog as the engine that prepared the folder saw it (row counts, findings)."""
+    columns = manifest.get("columns", {})
     tables = {name: TableSource(name, row_count=int(manifest["row_counts"].get(name, 0)),
-                                is_usable=bool(manifest["usable"].get(name, False))) for name in CONTRACT}
+                                is_usable=bool(manifest["usable"].get(name, False)),
+                                columns={column: tuple(mapped) for column, mapped in columns.get(name, {}).items()})
+              for name in CONTRACT}
     findings = [Finding(level, table, column, message, rows)
                 for level, table, column, message, rows in manifest.get("findings", [])]
     findings.append(Finding("INFO", "data", "", f"served from {folder}, prepared on {manifest.get('engine', '?')} "

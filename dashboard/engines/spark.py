@@ -611,6 +611,9 @@ def prepare(spark, data_dir: Path, out: Path, as_of: date | None, timezone: str,
         "built_at": now.isoformat(sep=" "),
         "row_counts": {name: source.row_count for name, source in catalog.tables.items()},
         "usable": {name: source.is_usable for name, source in catalog.tables.items()},
+        # which export column each canonical column was read from (the pages show only what was exported)
+        "columns": {name: {column: list(mapped) for column, mapped in source.columns.items()}
+                    for name, source in catalog.tables.items()},
         "findings": [[f.level, f.table, f.column, f.message, f.row_count] for f in catalog.findings],
         "nodes": [{"name": step.name, "kind": step.kind, "sql": step.sql, "steps": list(step.steps),
                    "seconds": round(target.seconds.get(step.name, 0.0), 3)} for step in graph_steps()],
