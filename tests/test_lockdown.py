@@ -279,6 +279,37 @@ INTERNAL_INTERPOLATIONS = {
         "ordering": "an f-string of usable_condition('orders') (constants)",
         "counts": "an f-string over ORPHAN_CHECKS / UNIQUE_KEYS (constants)",
     },
+    # The Spark engine and its served folders (issue 20): batch code run by `prepare --engine spark` and the
+    # parity check, and the read-only views the app opens over a prepared folder. No user value reaches them.
+    "dashboard/engines/prepared.py": {
+        "files": "quote_literal of the prepared folder (a setting of the operator) + a checked table name",
+        "name": "a manifest table name checked against [a-z_][a-z0-9_]* before use",
+        "snapshots.CATALOG": "a constant catalog name",
+        "sql": "_view_sql: read_parquet of quoted files, quoted column names of those files",
+        "where": "'main' or a schema name made of a date's digits",
+        "table": "a key of sources.CONTRACT",
+        "schema": "'asof_' + the digits of a datetime.date (re.sub(r'\\D', ''))",
+        "body": "a CREATE MACRO statement of a queries/ file, renamed into the folder's schema",
+    },
+    "dashboard/engines/parity.py": {
+        "name": "a manifest table name, in the parity check (run by make test-spark, not the app)",
+    },
+    "dashboard/engines/spark.py": {
+        "select_sql": "sources' canonical SELECT of a contract table (the one Database.open runs)",
+        "', '.join(CONTRACT[name].columns)": "contract column names",
+        "key": "checks.UNIQUE_KEYS: a contract id column name",
+        "order": "contract column names with 'asc nulls last'",
+        "time_column": "checks.UNIQUE_KEYS: a contract timestamp column name",
+        "usable": "checks' row rules (constants) translated by sqlglot",
+        "statements[0].sql": "a queries/ file translated to Spark SQL, graph parameters as sqlglot literals",
+        "sql": "the name of a queries/ file (SparkTarget.execute_file), not SQL text",
+        "statement.sql": "a queries/ file translated to Spark SQL, graph parameters as sqlglot literals",
+        "transpile.literal(params['as_of']).sql('spark')": "the build's as-of date as a sqlglot literal",
+        "transpile.literal(params['cutoff_at']).sql('spark')": "a timestamp the code computes, as a sqlglot literal",
+        "transpile.literal(params['timezone']).sql('spark')": "the configured IANA zone (checked by Settings), quoted",
+        "step.sql": "a queries/ file name of the graph's model steps",
+        "zone": "the configured IANA zone (checked by Settings) as a sqlglot literal",
+    },
 }
 # Names of SQL text that come from queries/ (read by queries.load_sql): the only SQL that takes user values.
 SQL_FROM_QUERY_FILES = {("dashboard/queries.py", "sql")}
