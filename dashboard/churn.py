@@ -22,7 +22,7 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 from dashboard import clv, formatting, graph, lifecycle, queries, seasonality
 from dashboard.filters import Segment
@@ -210,6 +210,8 @@ def _aggregate(x, t_x, age, w):
 
 def _minimize_from_starts(objective, starts, bounds):
     """L-BFGS-B from each start in turn until one converges; else the best result. Returns (result, converged)."""
+    from scipy import optimize  # here: importing scipy.optimize takes about a second, which every command paid
+
     best, best_ok = None, False
     for start in starts:
         result = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", bounds=bounds,

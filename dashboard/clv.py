@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import special
 
 # The churn model's fits (dashboard/churn.py): a fit on fewer customers than this is returned with
 # converged=False (four parameters need more than a handful), and log-parameters are bounded to
@@ -329,6 +329,8 @@ def roc_auc(scores, labels) -> float:
     n_negative = positive.size - n_positive
     if n_positive == 0 or n_negative == 0:
         return math.nan
+    from scipy import stats  # here: importing scipy.stats takes about a second, which every command paid
+
     ranks = stats.rankdata(score)  # average ranks for ties
     u_statistic = ranks[positive].sum() - n_positive * (n_positive + 1) / 2.0
     return float(u_statistic / (n_positive * n_negative))

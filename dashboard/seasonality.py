@@ -29,7 +29,6 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 PERIODS_PER_YEAR = 24  # half-months: 1st-15th and 16th-end of each month
 AGE_BUCKET_DAYS = 30
@@ -158,6 +157,8 @@ def estimate_seasonality(first_purchase_days: np.ndarray, repeat_days: pd.DataFr
     full_mean = exposure * age_effect[:, None] * season[period_of_year][None, :]
     null_mean = exposure * null_age[:, None]
     ratio = float(2 * (_poisson_log_likelihood(counts, full_mean) - _poisson_log_likelihood(counts, null_mean)))
+    from scipy import stats  # here: importing scipy.stats takes about a second, which every command paid
+
     p_value = float(stats.chi2.sf(max(ratio, 0.0), PERIODS_PER_YEAR - 1))
     weights = _days_per_period()
     season = season / (season @ weights / weights.sum())
