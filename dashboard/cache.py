@@ -4,14 +4,19 @@ Why cached: opening the exports and building the model layer scans the raw order
 rerun after that (a filter change, a page switch, another user in the same meeting) must answer
 from the derived tables without rescanning.  The database is cached per data version (a
 fingerprint of the export files' paths, sizes and mtimes), so a new export is picked up on the
-next rerun; query results are cached per (data version, as-of date, query, the parameters it uses).
+next rerun; query results are cached per (data version, as-of date, query, the parameters it uses), and
+figures per (the function that draws them, the content of what it is given): see ``figure``.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
+import inspect
+import pickle
 import threading
 import time
+from collections import Counter
 from datetime import date
 
 import pandas as pd
@@ -202,3 +207,82 @@ def segment_rows(db: Database, as_of: date, letter: str, segment: dict, exported
     """One segment's comparison rows (cached per data version, as-of date, letter and segment)."""
     return _cached_segment_rows(db, db.fingerprint, as_of, letter, tuple(sorted(segment.items())),
                                 tuple(sorted(exported.items())))
+
+
+# How many times each figure function ran inside ``figure`` (a cache miss) in this process: "module.name" -> count.
+FIGURE_BUILDS: Counter = Counter()
+
+
+def figure(build, *args, **kwargs):
+    """``build(*args, **kwargs)`` (a function of dashboard/*figures*.py), built once per content of its arguments.
+
+    Why cached: building a Plotly figure (its traces and layout validated property by property) was most of a
+    page rerun's server CPU, 30-100 ms a chart, and a filter change reran it for every chart on the page, also
+    those whose data had not changed. The key is the function and a hash of the content of its arguments (the
+    query results and whatever the page derived from them, the labels and options it passes), so the same
+    inputs, from any session, are served the figure already built, and any change in them builds it again. The
+    figure is shared: callers must not change it (``ghosts.ghosted`` draws a ghost line on a new figure).
+    Arguments that cannot be hashed are built every time.
+    """
+    key = _content_key(build, args, kwargs)
+    if key is None:
+        return build(*args, **kwargs)
+    return _cached_figure(key, build, args, kwargs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=512, ttl=6 * 3600)
+def _cached_figure(key: str, _build, _args: tuple, _kwargs: dict):
+    """One built figure; only ``key`` (see ``figure``) is hashed by Streamlit, and the figure is not copied."""
+    FIGURE_BUILDS[f"{_build.__module__}.{_build.__qualname__}"] += 1
+    return _build(*_args, **_kwargs)
+
+
+def _content_key(build, args: tuple, kwargs: dict) -> str | None:
+    """A hex digest of the function's name and the content of its arguments, or None for an argument it cannot read."""
+    if not inspect.isfunction(build) or "<" in build.__qualname__:  # a lambda or closure: its name says too little
+        return None
+    digest = hashlib.blake2b(digest_size=20)
+    try:
+        _digest_value(digest, (f"{build.__module__}.{build.__qualname__}", args, sorted(kwargs.items())))
+    except (TypeError, ValueError, AttributeError, pickle.PicklingError):
+        return None
+    return digest.hexdigest()
+
+
+def _digest_value(digest, value) -> None:
+    """Feed a value's type and content to the digest: frames by their hashed rows, index, columns and dtypes (the
+    types of an object column's values too: pandas hashes those by their text), containers item by item."""
+    digest.update(type(value).__qualname__.encode())
+    if isinstance(value, pd.DataFrame):
+        _digest_value(digest, [str(column) for column in value.columns])
+        _digest_value(digest, [repr(dtype) for dtype in value.dtypes])
+        _digest_bytes(digest, pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
+        for column in value.columns[value.dtypes == object]:
+            _digest_value(digest, sorted({type(item).__qualname__ for item in value[column]}))
+    elif isinstance(value, (pd.Series, pd.Index)):
+        series = value.to_series() if isinstance(value, pd.Index) else value
+        _digest_value(digest, [str(series.name), repr(series.dtype)])
+        rows = pd.util.hash_pandas_object(series, index=isinstance(value, pd.Series))
+        _digest_bytes(digest, rows.to_numpy().tobytes())
+        if series.dtype == object:
+            _digest_value(digest, sorted({type(item).__qualname__ for item in series}))
+    elif isinstance(value, (list, tuple)):
+        digest.update(str(len(value)).encode())
+        for item in value:
+            _digest_value(digest, item)
+    elif isinstance(value, dict):
+        _digest_value(digest, list(value.items()))
+    elif isinstance(value, (str, int, float, bool, type(None), date)):
+        digest.update(repr(value).encode())
+    elif inspect.isfunction(value) and "<" not in value.__qualname__:  # a module's function, not a lambda or closure
+        digest.update(f"{value.__module__}.{value.__qualname__}".encode())
+    else:  # numpy values and arrays, dataclasses of results: their pickle (equal bytes, equal content); a lambda
+        # or a closure cannot be pickled, so a figure given one is not cached
+        _digest_bytes(digest, pickle.dumps(value, protocol=5))
+    digest.update(b"\x00")
+
+
+def _digest_bytes(digest, data: bytes) -> None:
+    """Bytes prefixed with their length, so no two sequences of values feed the digest the same bytes."""
+    digest.update(f"{len(data)}:".encode())
+    digest.update(data)

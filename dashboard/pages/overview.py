@@ -9,8 +9,8 @@ import streamlit as st
 from dashboard import care_review, figures, formatting, insights
 from dashboard.metrics import WEEKLY_KPIS, exported_tables
 from dashboard.pages import care_cards, lifecycle_row, net_revenue_line
-from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, is_exported, not_exported,
-                                    query, require_data)
+from dashboard.pages.common import (change_text, chart, current_view, empty, figure, format_value, is_exported,
+                                    not_exported, query, require_data)
 from dashboard.pages.ghost_control import with_ghost
 from dashboard.queries import QueryError
 
@@ -76,7 +76,8 @@ for index, (key, label, kind, definition) in enumerate(WEEKLY_KPIS):
         else:
             st.caption(f"vs 4 weeks ago: {month_delta or formatting.MISSING}")
         if recent[key].notna().any():
-            chart(figures.sparkline(recent[key], recent["week_end"], formatting.d3_format(kind, recent[key])),
+            chart(figure(figures.sparkline, recent[key], recent["week_end"],
+                         formatting.d3_format(kind, recent[key])),
                   key=f"spark_{key}")
 # The lifecycle states (docs/churn.md) replace the one "high churn risk" count; filled in last (below).
 lifecycle_slot = st.empty()
@@ -96,8 +97,8 @@ if trend is not None:
     if trend["orders"].sum() == 0:
         empty("No valid orders in the trend range for this segment. Widen the Trend range or the filters.")
     else:
-        chart(with_ghost(view, figures.period_trend(trend, view.filters.grain), "activity_trend", "revenue", "$,.0f",
-                         what="revenue"), key="period_trend")
+        chart(with_ghost(view, figures.period_trend, (trend, view.filters.grain), "activity_trend", "revenue",
+                         "$,.0f", what="revenue"), key="period_trend")
 
 st.subheader("What changed this week")
 movements = query(view, "segment_movements")
