@@ -1,0 +1,156 @@
+"""dashboard/figures.py draws on a Draft (plain dicts, no Plotly validation): the same figure as Plotly's own.
+
+Every chart of figures.py drawn from real query results (real DuckDB on a small demo export, a mid-month as-of
+date, each period grain) is drawn twice: as the app draws it (Draft, handed to Plotly without validation) and by
+replaying the very same calls on a ``go.Figure``, which validates every property and applies Plotly's update
+rules. What Streamlit would send the browser (``fig.to_dict()`` as JSON) must be the same.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+from dashboard import demo, figures
+from dashboard.model import Database
+from dashboard.queries import run_query, used_parameters
+from dashboard.settings import load_settings
+
+GRAINS = ("week", "month", "quarter")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """query name -> grain -> rows, on a demo export as of the middle of a period."""
+    root = tmp_path_factory.mktemp("figures-fast")
+    demo.generate(root / "data", customers=700, seed=29)
+    database = Database.open(load_settings(environ={}, data_dir=root / "data", state_dir=root / "state"))
+    as_of = database.default_as_of() - timedelta(days=12)
+    cursor = database.cursor(as_of)
+    rows = {}
+    for grain in GRAINS:
+        filters = {"channels": None, "regions": None, "categories": None, "tiers": None, "grain": grain,
+                   "start_date": as_of - timedelta(days=365), "end_date": as_of, "small_cohort_size": 30,
+                   "weeks": 12}
+        for name in ("activity_trend", "cohort_retention", "second_order_rate_by_cohort", "nps_trend", "csat_trend",
+                     "survey_response_rate", "time_to_second_order", "second_order_milestones",
+                     "orders_per_customer", "weekly_kpis", "care_repeat_rates"):
+            rows.setdefault(name, {})[grain] = run_query(
+                cursor, name, **{key: value for key, value in filters.items() if key in used_parameters(name)})
+        rows.setdefault("repeat_rate_by_segment", {})[grain] = run_query(
+            cursor, "repeat_rate_by_segment", **{key: value for key, value in {**filters, "dimension": "region"}.items()
+                                                 if key in used_parameters("repeat_rate_by_segment")})
+    return rows
+
+
+def charts(rows: dict, grain: str) -> list[tuple[str, tuple, dict]]:
+    """(figure function, args, kwargs) for every chart figures.py draws on a Draft."""
+    trend, cohorts = rows["activity_trend"][grain], rows["cohort_retention"][grain]
+    starts = sorted(cohorts["cohort_start"].unique())
+    weeks = rows["weekly_kpis"][grain]
+    care = rows["care_repeat_rates"][grain]
+    found = [
+        ("period_trend", (trend, grain), {}), ("activity_trend", (trend, grain), {}),
+        ("revenue_trend", (trend, grain), {}),
+        ("cohort_heatmap", (cohorts, grain), {}),
+        ("cohort_heatmap", (cohorts, grain, "revenue_retention_rate", "Revenue retention"), {}),
+        ("retention_curves", (cohorts, grain, [pd.Timestamp(start).date() for start in starts[-3:]]), {}),
+        ("period_k_across_cohorts", (cohorts, grain, 1), {}),
+        ("second_order_rate_by_cohort", (rows["second_order_rate_by_cohort"][grain], grain), {}),
+        ("nps_trend", (rows["nps_trend"][grain], grain), {}), ("csat_trend", (rows["csat_trend"][grain], grain), {}),
+        ("response_rate", (rows["survey_response_rate"][grain], grain), {}),
+        ("rate_bars", (rows["repeat_rate_by_segment"][grain], "segment_value", "repeat_rate", "customers",
+                       "Repeat rate by region", "Region", "Repeat rate (2+ orders)"), {"field": "region"}),
+        ("time_to_second_order", (rows["time_to_second_order"][grain], rows["second_order_milestones"][grain]), {}),
+        ("orders_per_customer", (rows["orders_per_customer"][grain],), {}),
+        ("weekly_trend", (weeks,), {}),
+        ("sparkline", (weeks["revenue"], weeks["week_end"], "$,.0f"), {}),
+    ]
+    found += [("care_groups", (care[care["care_dimension"] == dimension], "Care", "Group"), {})
+              for dimension in care["care_dimension"].unique()]
+    return found
+
+
+DRAFT = figures.Draft
+
+
+class Recorder(DRAFT):
+    """A Draft that records the calls a figure function makes on it (the outermost ones)."""
+
+    drafts: list = []
+
+    def __init__(self, *traces: dict):
+        self.calls, self.depth = None, 0
+        super().__init__(*traces)
+        self.calls = [("__init__", traces, {})]
+
+    def figure(self) -> go.Figure:
+        Recorder.drafts.append(self)
+        return super().figure()
+
+
+def _recorded(name: str):
+    def method(self, *args, **kwargs):
+        if self.calls is not None and not self.depth:
+            self.calls.append((name, args, kwargs))
+        self.depth += 1
+        try:
+            return getattr(DRAFT, name)(self, *args, **kwargs)
+        finally:
+            self.depth -= 1
+    return method
+
+
+for _name in ("add_trace", "add_bar", "add_scatter", "add_shape", "update_layout", "update_xaxes", "update_yaxes"):
+    setattr(Recorder, _name, _recorded(_name))
+
+
+def replayed(draft: Recorder) -> go.Figure:
+    """The draft's calls made on a validated go.Figure."""
+    (_, traces, _), *calls = draft.calls
+    fig = go.Figure(data=list(traces))
+    for name, args, kwargs in calls:
+        getattr(fig, name)(*args, **kwargs)
+    return fig
+
+
+def sent(fig: go.Figure) -> dict:
+    """What st.plotly_chart sends the browser."""
+    return json.loads(pio.to_json(fig.to_dict(), validate=False))
+
+
+@pytest.mark.parametrize("grain", GRAINS)
+def test_a_draft_sends_what_plotly_would_after_validating_every_property(results, grain, monkeypatch):
+    monkeypatch.setattr(figures, "Draft", Recorder)
+    drawn = charts(results, grain)
+    assert len(drawn) >= 17
+    for name, args, kwargs in drawn:
+        Recorder.drafts.clear()
+        fig = getattr(figures, name)(*args, **kwargs)
+        assert len(Recorder.drafts) == 1, f"{name} is drawn on one Draft"
+        assert sent(fig) == sent(replayed(Recorder.drafts[0])), f"{name} ({grain}) differs from Plotly's drawing"
+        assert sent(fig)["data"], f"{name} draws something"
+
+
+def test_plotly_validation_would_catch_a_wrong_property_name():
+    """The comparison is not vacuous: a name Plotly does not know passes a Draft and fails the replay."""
+    draft = Recorder({"type": "bar", "x": [1], "y": [2]})
+    draft.update_layout(title_txt="typo")
+    with pytest.raises(ValueError):
+        replayed(draft)
+
+
+def test_updates_follow_plotly_rules():
+    draft = figures.Draft({"type": "scatter", "x": [1], "y": [2], "error_y": None})
+    draft.update_layout(yaxis={"tickformat": ".0%", "range": [0, 1]}, margin={"t": 10})
+    draft.update_yaxes(title_text="Rate")
+    draft.update_layout(yaxis2={"overlaying": "y"}, margin={"b": 5})
+    draft.update_yaxes(range=None, dtick=0.25)
+    assert draft.data == [{"type": "scatter", "x": [1], "y": [2]}]
+    assert draft.layout == {"yaxis": {"tickformat": ".0%", "title": {"text": "Rate"}, "dtick": 0.25},
+                            "yaxis2": {"overlaying": "y", "dtick": 0.25}, "margin": {"t": 10, "b": 5}}
