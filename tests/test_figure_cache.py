@@ -147,3 +147,24 @@ def test_what_the_key_cannot_read_is_built_every_time():
 
     assert cache.figure(draw, frame()) == 2 and cache.figure(draw, frame()) == 2
     assert len(built) == 2, "a local function has no name to key on: built on every call"
+
+
+def test_a_figure_from_the_cache_sends_what_the_figure_itself_sends():
+    """chart() hands st.plotly_chart the dict made when the figure was built (cache.sendable): Streamlit's own
+    steps (plotly.tools.return_figure_from_figure_or_data, then plotly.io.to_json) give the same JSON as for the
+    figure drawn afresh, and the shared dict is not changed by sending it."""
+    import plotly.io as pio
+    import plotly.tools
+
+    rows = frame(orders=[3, 4], aov=[3.3, 3.1])
+
+    def streamlit_json(fig) -> str:
+        return pio.to_json(plotly.tools.return_figure_from_figure_or_data(fig, validate_figure=True), validate=False)
+
+    cached = cache.figure(figures.revenue_trend, rows, "month")
+    assert type(cache.sendable(cached)) is not type(cached), "a cached figure goes as its dict"
+    fresh = streamlit_json(figures.revenue_trend(rows, "month"))
+    assert streamlit_json(cache.sendable(cached)) == fresh
+    assert streamlit_json(cache.sendable(cache.figure(figures.revenue_trend, rows, "month"))) == fresh
+    uncached = figures.revenue_trend(rows, "month")
+    assert cache.sendable(uncached) is uncached, "a figure not from the cache goes as it is"

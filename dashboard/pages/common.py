@@ -292,8 +292,9 @@ def figure(build, *args, **kwargs):
 
 
 def chart(fig, key: str, **kwargs):
-    """A Plotly chart at full width (with a key so selections and tests can find it)."""
-    return st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False}, **kwargs)
+    """A Plotly chart at full width (with a key so selections and tests can find it); a figure from ``figure``
+    goes as the dict made when it was built (``cache.sendable``)."""
+    return st.plotly_chart(cache.sendable(fig), width="stretch", key=key, config={"displaylogo": False}, **kwargs)
 
 
 def empty(message: str) -> None:
