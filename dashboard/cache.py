@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 from plotly.basedatatypes import BaseFigure
@@ -277,23 +278,11 @@ def _content_key(build, args: tuple, kwargs: dict) -> str | None:
 
 
 def _digest_value(digest, value) -> None:
-    """Feed a value's type and content to the digest: frames by their hashed rows, index, columns and dtypes (the
-    types of an object column's values too: pandas hashes those by their text), containers item by item."""
+    """Feed a value's type and content to the digest: plain values by their repr, containers item by item, frames
+    and series column by column (``_digest_column``: name, dtype, values) with their index, a module's function by
+    its name, anything else by its pickle (equal bytes unpickle to equal values)."""
     digest.update(type(value).__qualname__.encode())
-    if isinstance(value, pd.DataFrame):
-        _digest_value(digest, [str(column) for column in value.columns])
-        _digest_value(digest, [repr(dtype) for dtype in value.dtypes])
-        _digest_bytes(digest, pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes())
-        for column in value.columns[value.dtypes == object]:
-            _digest_value(digest, sorted({type(item).__qualname__ for item in value[column]}))
-    elif isinstance(value, (pd.Series, pd.Index)):
-        series = value.to_series() if isinstance(value, pd.Index) else value
-        _digest_value(digest, [str(series.name), repr(series.dtype)])
-        rows = pd.util.hash_pandas_object(series, index=isinstance(value, pd.Series))
-        _digest_bytes(digest, rows.to_numpy().tobytes())
-        if series.dtype == object:
-            _digest_value(digest, sorted({type(item).__qualname__ for item in series}))
-    elif isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple)):
         digest.update(str(len(value)).encode())
         for item in value:
             _digest_value(digest, item)
@@ -301,12 +290,45 @@ def _digest_value(digest, value) -> None:
         _digest_value(digest, list(value.items()))
     elif isinstance(value, (str, int, float, bool, type(None), date)):
         digest.update(repr(value).encode())
+    elif isinstance(value, pd.DataFrame):
+        _digest_column(digest, value.index)
+        for name, column in value.items():
+            _digest_value(digest, name)
+            _digest_column(digest, column)
+    elif isinstance(value, (pd.Series, pd.Index)):
+        _digest_value(digest, value.name)
+        _digest_column(digest, value)
+        if isinstance(value, pd.Series):
+            _digest_column(digest, value.index)
+    elif isinstance(value, np.ndarray):
+        digest.update(repr(value.shape).encode())
+        _digest_array(digest, value)
     elif inspect.isfunction(value) and "<" not in value.__qualname__:  # a module's function, not a lambda or closure
         digest.update(f"{value.__module__}.{value.__qualname__}".encode())
-    else:  # numpy values and arrays, dataclasses of results: their pickle (equal bytes, equal content); a lambda
-        # or a closure cannot be pickled, so a figure given one is not cached
+    else:  # a lambda or a closure cannot be pickled: a figure given one is not cached
         _digest_bytes(digest, pickle.dumps(value, protocol=5))
     digest.update(b"\x00")
+
+
+def _digest_column(digest, column: pd.Series | pd.Index) -> None:
+    """A column's dtype (with its time zone or categories) and values; a RangeIndex by its bounds."""
+    digest.update(repr(column.dtype).encode())
+    if isinstance(column, pd.RangeIndex):
+        digest.update(repr((column.start, column.stop, column.step)).encode())
+    elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufcmM":
+        _digest_array(digest, column.to_numpy())
+    elif isinstance(column.dtype, pd.DatetimeTZDtype):  # the instants (the dtype above says the time zone)
+        _digest_array(digest, column.to_numpy(dtype="datetime64[ns]"))
+    else:  # strings, objects, extension dtypes: each value's repr (a date and its text differ)
+        _digest_array(digest, column.to_numpy(dtype=object))
+
+
+def _digest_array(digest, array: np.ndarray) -> None:
+    if array.dtype.kind in "biufcmM":
+        digest.update(array.dtype.str.encode())
+        _digest_bytes(digest, np.ascontiguousarray(array).tobytes())
+    else:
+        _digest_bytes(digest, "\x1f".join(map(repr, array.ravel().tolist())).encode())
 
 
 def _digest_bytes(digest, data: bytes) -> None:

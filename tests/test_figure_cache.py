@@ -168,3 +168,20 @@ def test_a_figure_from_the_cache_sends_what_the_figure_itself_sends():
     assert streamlit_json(cache.sendable(cache.figure(figures.revenue_trend, rows, "month"))) == fresh
     uncached = figures.revenue_trend(rows, "month")
     assert cache.sendable(uncached) is uncached, "a figure not from the cache goes as it is"
+
+
+def test_frames_key_by_content_not_by_identity():
+    """A copy, a filtered frame with the same rows and a renumbered one key alike when their content is equal
+    (cached query results are copies on every rerun); a time zone or a category order is content."""
+    rows = frame(region=["north", "south"], at=pd.to_datetime(["2026-01-01", "2026-01-02"]).tz_localize("UTC"))
+    key = cache._content_key(figures.revenue_trend, (rows, "month"), {})
+    assert key == cache._content_key(figures.revenue_trend, (rows.copy(), "month"), {})
+    assert key == cache._content_key(figures.revenue_trend, (rows[rows["revenue"] > 0], "month"), {})
+    renumbered = rows.set_index(pd.Index([5, 6])).reset_index(drop=True)
+    assert key == cache._content_key(figures.revenue_trend, (renumbered, "month"), {})
+    other_zone = rows.assign(at=rows["at"].dt.tz_convert("Europe/Paris"))
+    assert key != cache._content_key(figures.revenue_trend, (other_zone, "month"), {})
+    ordered = rows.assign(region=pd.Categorical(rows["region"], categories=["south", "north"]))
+    alphabetical = rows.assign(region=pd.Categorical(rows["region"], categories=["north", "south"]))
+    assert cache._content_key(figures.revenue_trend, (ordered, "month"), {}) != cache._content_key(
+        figures.revenue_trend, (alphabetical, "month"), {})
