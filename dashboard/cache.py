@@ -243,6 +243,22 @@ def _cached_figure(key: str, _build, _args: tuple, _kwargs: dict):
     return built
 
 
+def derived(compute, *args, **kwargs):
+    """``compute(*args, **kwargs)``, a pure function of query results (the Overview's "what changed" sentences),
+    once per content of its arguments, like ``figure``: pandas work a page redid on every rerun for the same rows.
+    The result is shared: callers must not change it."""
+    key = _content_key(compute, args, kwargs)
+    if key is None:
+        return compute(*args, **kwargs)
+    return _cached_derived(key, compute, args, kwargs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def _cached_derived(key: str, _compute, _args: tuple, _kwargs: dict):
+    """One computed value; only ``key`` is hashed by Streamlit."""
+    return _compute(*_args, **_kwargs)
+
+
 class _Sent(BaseFigure):
     """A figure already turned into the dict ``st.plotly_chart`` sends: its ``to_dict()`` is that dict.
 
@@ -288,6 +304,8 @@ def _digest_value(digest, value) -> None:
             _digest_value(digest, item)
     elif isinstance(value, dict):
         _digest_value(digest, list(value.items()))
+    elif isinstance(value, (set, frozenset)):
+        _digest_value(digest, sorted(value, key=repr))
     elif isinstance(value, (str, int, float, bool, type(None), date)):
         digest.update(repr(value).encode())
     elif isinstance(value, pd.DataFrame):

@@ -185,3 +185,26 @@ def test_frames_key_by_content_not_by_identity():
     alphabetical = rows.assign(region=pd.Categorical(rows["region"], categories=["north", "south"]))
     assert cache._content_key(figures.revenue_trend, (ordered, "month"), {}) != cache._content_key(
         figures.revenue_trend, (alphabetical, "month"), {})
+
+
+COMPUTED = []
+
+
+def sentences_of(rows: pd.DataFrame, is_segmented: bool = False) -> list[str]:
+    """A pure function of query results, as insights.movement_sentences is."""
+    COMPUTED.append(len(rows))
+    return [f"{len(rows)} rows{' (segment)' if is_segmented else ''}"]
+
+
+def test_derived_values_are_computed_once_per_content():
+    COMPUTED.clear()
+    rows = frame(revenue=[1.0, 99.5])
+    first = cache.derived(sentences_of, rows, is_segmented=True)
+    assert cache.derived(sentences_of, rows.copy(), is_segmented=True) == first == ["2 rows (segment)"]
+    assert COMPUTED == [2], "the same rows again: served, not computed"
+    assert cache.derived(sentences_of, rows, is_segmented=False) == ["2 rows"]
+    assert cache.derived(sentences_of, rows.iloc[:1], is_segmented=True) == ["1 rows (segment)"]
+    assert COMPUTED == [2, 2, 1]
+    tables = ["orders", "surveys", "tickets", "returns", "customers", "campaigns"]
+    assert cache._content_key(sentences_of, (rows, frozenset(tables)), {}) == cache._content_key(
+        sentences_of, (rows, frozenset(reversed(tables))), {}), "a set keys by its members, not their order"

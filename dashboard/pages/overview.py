@@ -6,7 +6,7 @@ last (on a first start the churn model is still being fitted), with a message sa
 
 import streamlit as st
 
-from dashboard import care_review, figures, formatting, insights
+from dashboard import cache, care_review, figures, formatting, insights
 from dashboard.metrics import WEEKLY_KPIS, exported_tables
 from dashboard.pages import care_cards, lifecycle_row, net_revenue_line
 from dashboard.pages.common import (change_text, chart, current_view, empty, figure, format_value, is_exported,
@@ -22,7 +22,7 @@ if not require_data(view):
 
 def show_alerts() -> None:
     """The fired ``[[alerts]]`` rules first (the same as ``python -m dashboard alerts``), or that none fired."""
-    from dashboard import alerts, cache
+    from dashboard import alerts
 
     try:
         outcomes = cache.alert_outcomes(view.database, view.as_of)
@@ -103,9 +103,9 @@ if trend is not None:
 st.subheader("What changed this week")
 movements = query(view, "segment_movements")
 if movements is not None:
-    sentences = insights.movement_sentences(movements, is_segmented=view.filters.is_segmented)
+    sentences = list(cache.derived(insights.movement_sentences, movements, is_segmented=view.filters.is_segmented))
     if care is not None:
-        sentences += care_review.change_sentences(care, exported_tables(view.database))
+        sentences += cache.derived(care_review.change_sentences, care, exported_tables(view.database))
     st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
     st.caption(insights.RULE)
 
