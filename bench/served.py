@@ -139,6 +139,8 @@ def served_reruns(data_dir: Path, pages: list[str], runs: int, timeout: float = 
                                             "charts": [len(session.get("plotly_chart"))]}}
             print(f"bench: {page}, served first view: {total.seconds:.2f} s", file=sys.stderr)
         as_of = None
+        # A profiler attached from here on sees reruns only: py-spy record --pid <pid> (bench/README.md).
+        print(f"bench: served reruns start (pid {os.getpid()})", file=sys.stderr, flush=True)
         for run in range(runs):
             for page, session in sessions.items():
                 as_of = as_of or session.date_input(key="as_of").value
