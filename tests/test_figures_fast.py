@@ -1,7 +1,8 @@
-"""dashboard/figures.py draws on a Draft (plain dicts, no Plotly validation): the same figure as Plotly's own.
+"""The figure modules draw on a Draft (plain dicts, no Plotly validation): the same figure as Plotly's own.
 
 Every chart of figures.py drawn from real query results (real DuckDB on a small demo export, a mid-month as-of
-date, each period grain) is drawn twice: as the app draws it (Draft, handed to Plotly without validation) and by
+date, each period grain), and every chart the churn, comparison and "why customers leave" pages draw (AppTest on
+a demo export), is drawn twice: as the app draws it (Draft, handed to Plotly without validation) and by
 replaying the very same calls on a ``go.Figure``, which validates every property and applies Plotly's update
 rules. What Streamlit would send the browser (``fig.to_dict()`` as JSON) must be the same.
 """
@@ -10,16 +11,20 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 
-from dashboard import demo, figures
+from streamlit.testing.v1 import AppTest
+
+from dashboard import churn_figures, compare_figures, demo, figures, reason_figures
 from dashboard.model import Database
 from dashboard.queries import run_query, used_parameters
 from dashboard.settings import load_settings
+from tests.exports import server_state
 
 GRAINS = ("week", "month", "quarter")
 
@@ -154,3 +159,31 @@ def test_updates_follow_plotly_rules():
     assert draft.data == [{"type": "scatter", "x": [1], "y": [2]}]
     assert draft.layout == {"yaxis": {"tickformat": ".0%", "title": {"text": "Rate"}, "dtick": 0.25},
                             "yaxis2": {"overlaying": "y", "dtick": 0.25}, "margin": {"t": 10, "b": 5}}
+
+
+# The pages whose charts come from churn_figures, compare_figures and reason_figures, with the views that draw them.
+PAGE_VIEWS = {"churn": {}, "compare": {}, "reasons": {},
+              "satisfaction": {"grain": "week"}, "cohorts": {"grain": "quarter"}}
+
+
+@pytest.mark.parametrize("page", list(PAGE_VIEWS))
+def test_every_draft_a_page_draws_sends_what_plotly_would(page, monkeypatch, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp(f"figures-fast-{page}") / "exports"
+    demo.generate(data_dir, customers=900, seed=31)  # data no other test draws: every figure is built, not served
+    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
+    monkeypatch.setenv("DASHBOARD_SETTINGS", str(data_dir.parent / "no-settings.toml"))
+    for module in (figures, churn_figures, compare_figures, reason_figures):
+        monkeypatch.setattr(module, "Draft", Recorder)
+    Recorder.drafts.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=300)
+    at.switch_page(f"dashboard/pages/{page}.py")
+    for key, value in PAGE_VIEWS[page].items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    assert len(Recorder.drafts) >= 2, f"the {page} page draws its charts on Drafts"
+    shown = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    for draft in Recorder.drafts:
+        expected = sent(replayed(draft))
+        assert expected in shown, f"a chart of the {page} page is not what Plotly draws from the same calls"
