@@ -22,6 +22,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import streamlit as st
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 from plotly.basedatatypes import BaseFigure
 
 from dashboard import queries
@@ -239,8 +240,29 @@ def _cached_figure(key: str, _build, _args: tuple, _kwargs: dict):
     FIGURE_BUILDS[f"{_build.__module__}.{_build.__qualname__}"] += 1
     built = _build(*_args, **_kwargs)
     if isinstance(built, BaseFigure):
-        built._sent = built.to_dict()
+        built._sent = _sent_dict(built)
     return built
+
+
+def _sent_dict(fig: BaseFigure) -> dict:
+    """``fig.to_dict()`` made in one pass: its traces and layout copied with arrays turned into typed arrays (what
+    ``to_dict`` does after a deep copy), and the layout's template, the bulk of a small chart, shared instead of
+    deep-copied: none of them is changed afterwards (Plotly's own helpers and the figure's ``_data``/``_layout``, as
+    ``to_dict`` reads them: plotly is pinned in requirements.txt). Half the time of ``to_dict`` (about 4 ms a chart instead
+    of 7.5); tests/test_figures_fast.py checks it sends the same JSON for every chart."""
+    layout = {key: value if key == "template" else _typed(value) for key, value in fig._layout.items()}
+    return {"data": [_typed(trace) for trace in fig._data], "layout": layout}
+
+
+def _typed(value):
+    """A copy of a figure's dicts and lists with every array under a dict key turned into Plotly's typed-array
+    spec, as ``plotly``'s ``convert_to_base64`` does (keys it skips, such as ``range``, keep their value)."""
+    if isinstance(value, dict):
+        return {key: item if is_skipped_key(key) else to_typed_array_spec(item) if is_homogeneous_array(item)
+                else _typed(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_typed(item) for item in value]
+    return value
 
 
 def derived(compute, *args, **kwargs):

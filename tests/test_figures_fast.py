@@ -20,7 +20,7 @@ import pytest
 
 from streamlit.testing.v1 import AppTest
 
-from dashboard import churn_figures, compare_figures, demo, figures, reason_figures
+from dashboard import cache, churn_figures, compare_figures, demo, figures, reason_figures
 from dashboard.model import Database
 from dashboard.queries import run_query, used_parameters
 from dashboard.settings import load_settings
@@ -42,14 +42,17 @@ def results(tmp_path_factory):
         filters = {"channels": None, "regions": None, "categories": None, "tiers": None, "grain": grain,
                    "start_date": as_of - timedelta(days=365), "end_date": as_of, "small_cohort_size": 30,
                    "weeks": 12}
+
+        def run(name: str, **extra):
+            used = used_parameters(name)
+            return run_query(cursor, name, **{key: value for key, value in {**filters, **extra}.items() if key in used})
+
         for name in ("activity_trend", "cohort_retention", "second_order_rate_by_cohort", "nps_trend", "csat_trend",
                      "survey_response_rate", "time_to_second_order", "second_order_milestones",
                      "orders_per_customer", "weekly_kpis", "care_repeat_rates"):
-            rows.setdefault(name, {})[grain] = run_query(
-                cursor, name, **{key: value for key, value in filters.items() if key in used_parameters(name)})
-        rows.setdefault("repeat_rate_by_segment", {})[grain] = run_query(
-            cursor, "repeat_rate_by_segment", **{key: value for key, value in {**filters, "dimension": "region"}.items()
-                                                 if key in used_parameters("repeat_rate_by_segment")})
+            rows.setdefault(name, {})[grain] = run(name)
+        rows.setdefault("satisfaction_by_dimension", {})[grain] = run("satisfaction_by_dimension", dimension="touchpoint")
+        rows.setdefault("repeat_rate_by_segment", {})[grain] = run("repeat_rate_by_segment", dimension="region")
     return rows
 
 
@@ -140,6 +143,15 @@ def test_a_draft_sends_what_plotly_would_after_validating_every_property(results
         assert len(Recorder.drafts) == 1, f"{name} is drawn on one Draft"
         assert sent(fig) == sent(replayed(Recorder.drafts[0])), f"{name} ({grain}) differs from Plotly's drawing"
         assert sent(fig)["data"], f"{name} draws something"
+        cached = json.loads(pio.to_json(cache._sent_dict(fig), validate=False))
+        assert cached == sent(fig), f"{name} ({grain}): the cache's one-pass copy sends what to_dict() sends"
+
+
+def test_the_cache_sends_a_figure_made_with_subplots_as_to_dict_does(results):
+    """satisfaction_by_dimension is drawn with make_subplots (not a Draft): the cache's one-pass copy of it too."""
+    fig = figures.satisfaction_by_dimension(results["satisfaction_by_dimension"]["month"], "Touchpoint", "touchpoint")
+    assert len(fig.data) == 2
+    assert json.loads(pio.to_json(cache._sent_dict(fig), validate=False)) == sent(fig)
 
 
 def test_plotly_validation_would_catch_a_wrong_property_name():
