@@ -78,6 +78,7 @@ def charts(rows: dict, grain: str) -> list[tuple[str, tuple, dict]]:
         ("orders_per_customer", (rows["orders_per_customer"][grain],), {}),
         ("weekly_trend", (weeks,), {}),
         ("sparkline", (weeks["revenue"], weeks["week_end"], "$,.0f"), {}),
+        ("satisfaction_by_dimension", (rows["satisfaction_by_dimension"][grain], "Touchpoint"), {"field": "touchpoint"}),
     ]
     found += [("care_groups", (care[care["care_dimension"] == dimension], "Care", "Group"), {})
               for dimension in care["care_dimension"].unique()]
@@ -147,10 +148,16 @@ def test_a_draft_sends_what_plotly_would_after_validating_every_property(results
         assert cached == sent(fig), f"{name} ({grain}): the cache's one-pass copy sends what to_dict() sends"
 
 
-def test_the_cache_sends_a_figure_made_with_subplots_as_to_dict_does(results):
-    """satisfaction_by_dimension is drawn with make_subplots (not a Draft): the cache's one-pass copy of it too."""
-    fig = figures.satisfaction_by_dimension(results["satisfaction_by_dimension"]["month"], "Touchpoint", "touchpoint")
-    assert len(fig.data) == 2
+def test_the_cache_sends_a_figure_made_on_go_figure_as_to_dict_does(results):
+    """A figure drawn with Plotly's own methods (subplots, a vertical line) goes through the cache's one-pass copy
+    too: the same JSON as its to_dict()."""
+    from plotly.subplots import make_subplots
+
+    rows = results["satisfaction_by_dimension"]["month"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("NPS", "CSAT"))
+    fig.add_bar(x=rows["dimension_value"], y=rows["nps"], row=1, col=1)
+    fig.add_bar(x=rows["dimension_value"], y=rows["csat"], row=1, col=2)
+    fig.add_vline(x=0.5, annotation_text="baseline")
     assert json.loads(pio.to_json(cache._sent_dict(fig), validate=False)) == sent(fig)
 
 
