@@ -247,9 +247,9 @@ def _cached_figure(key: str, _build, _args: tuple, _kwargs: dict):
 def _sent_dict(fig: BaseFigure) -> dict:
     """``fig.to_dict()`` made in one pass: its traces and layout copied with arrays turned into typed arrays (what
     ``to_dict`` does after a deep copy), and the layout's template, the bulk of a small chart, shared instead of
-    deep-copied: none of them is changed afterwards (Plotly's own helpers and the figure's ``_data``/``_layout``, as
-    ``to_dict`` reads them: plotly is pinned in requirements.txt). Half the time of ``to_dict`` (about 4 ms a chart instead
-    of 7.5); tests/test_figures_fast.py checks it sends the same JSON for every chart."""
+    deep-copied: none of them is changed afterwards. It reads the figure's ``_data`` and ``_layout`` with Plotly's
+    own helpers, as ``to_dict`` does (plotly is pinned in requirements.txt). About 4 ms a chart instead of 7.5;
+    tests/test_figures_fast.py checks it sends the same JSON for every chart."""
     layout = {key: value if key == "template" else _typed(value) for key, value in fig._layout.items()}
     return {"data": [_typed(trace) for trace in fig._data], "layout": layout}
 

@@ -51,7 +51,8 @@ def results(tmp_path_factory):
                      "survey_response_rate", "time_to_second_order", "second_order_milestones",
                      "orders_per_customer", "weekly_kpis", "care_repeat_rates"):
             rows.setdefault(name, {})[grain] = run(name)
-        rows.setdefault("satisfaction_by_dimension", {})[grain] = run("satisfaction_by_dimension", dimension="touchpoint")
+        by_touchpoint = run("satisfaction_by_dimension", dimension="touchpoint")
+        rows.setdefault("satisfaction_by_dimension", {})[grain] = by_touchpoint
         rows.setdefault("repeat_rate_by_segment", {})[grain] = run("repeat_rate_by_segment", dimension="region")
     return rows
 
@@ -78,7 +79,8 @@ def charts(rows: dict, grain: str) -> list[tuple[str, tuple, dict]]:
         ("orders_per_customer", (rows["orders_per_customer"][grain],), {}),
         ("weekly_trend", (weeks,), {}),
         ("sparkline", (weeks["revenue"], weeks["week_end"], "$,.0f"), {}),
-        ("satisfaction_by_dimension", (rows["satisfaction_by_dimension"][grain], "Touchpoint"), {"field": "touchpoint"}),
+        ("satisfaction_by_dimension", (rows["satisfaction_by_dimension"][grain], "Touchpoint"),
+         {"field": "touchpoint"}),
     ]
     found += [("care_groups", (care[care["care_dimension"] == dimension], "Care", "Group"), {})
               for dimension in care["care_dimension"].unique()]
