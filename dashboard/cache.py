@@ -227,10 +227,16 @@ def figure(build, *args, **kwargs):
     figure is shared: callers must not change it (``ghosts.ghosted`` draws a ghost line on a new figure).
     Arguments that cannot be hashed are built every time.
     """
-    key = _content_key(build, args, kwargs)
+    return _by_content(_cached_figure, build, args, kwargs)
+
+
+def _by_content(cached, function, args: tuple, kwargs: dict):
+    """``function(*args, **kwargs)`` through ``cached`` under the content key of its arguments (called directly
+    when they have none: see ``_content_key``)."""
+    key = _content_key(function, args, kwargs)
     if key is None:
-        return build(*args, **kwargs)
-    return _cached_figure(key, build, args, kwargs)
+        return function(*args, **kwargs)
+    return cached(key, function, args, kwargs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=512, ttl=6 * 3600)
@@ -269,10 +275,7 @@ def derived(compute, *args, **kwargs):
     """``compute(*args, **kwargs)``, a pure function of query results (the Overview's "what changed" sentences),
     once per content of its arguments, like ``figure``: pandas work a page redid on every rerun for the same rows.
     The result is shared: callers must not change it."""
-    key = _content_key(compute, args, kwargs)
-    if key is None:
-        return compute(*args, **kwargs)
-    return _cached_derived(key, compute, args, kwargs)
+    return _by_content(_cached_derived, compute, args, kwargs)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256, ttl=6 * 3600)
