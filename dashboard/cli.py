@@ -345,6 +345,11 @@ def command_send_report(args) -> int:
         problems = [finding.line() for finding in database.findings() if finding.level == "ERROR"]
         print("cannot build the report, orders are not usable:\n  " + "\n  ".join(problems), file=sys.stderr)
         return 2
+    try:  # a wrong port, password or TLS setting is said now, not after building the review
+        delivery.check(smtp)
+    except delivery.DeliveryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     as_of = args.as_of or database.default_as_of()
     try:
         outcomes = alerts.evaluate(database, as_of, alerts.rules(database.settings))

@@ -2,8 +2,9 @@
 
 ``compose`` builds the message: a subject naming the week and the number of fired alerts, a short summary in
 the body (fired alerts, the KPIs against last week and 4 weeks ago, what changed), and the full weekly review
-attached as the same self-contained HTML file (or PDF) ``python -m dashboard report`` writes. ``send`` delivers
-it; every way the server can refuse becomes a ``DeliveryError`` with one clear sentence.
+attached as the same self-contained HTML file (or PDF) ``python -m dashboard report`` writes. ``check`` connects and
+logs in before the review is built; ``send`` delivers it; every way the server can refuse becomes a ``DeliveryError``
+with one clear sentence.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import smtplib
 import socket
 import ssl
+from contextlib import contextmanager
 from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, getaddresses, make_msgid
@@ -133,8 +135,27 @@ Definitions: docs/metrics.md.</p></body></html>"""
     return message
 
 
+def check(smtp: SmtpSettings, environ: dict | None = None) -> None:
+    """Connect to the configured server, STARTTLS and log in, then hang up: what ``send`` will do before the
+    message. ``send-report`` calls it before building the review, which takes minutes on a large export on its first
+    run, so that a wrong port, password or TLS setting is said at once. DeliveryError as ``send``."""
+    with _session(smtp, environ):
+        pass
+
+
 def send(message: EmailMessage, smtp: SmtpSettings, environ: dict | None = None) -> None:
     """Deliver a message through the configured server; DeliveryError says where and why it failed."""
+    with _session(smtp, environ) as client:
+        refused = client.send_message(message)
+    if refused:
+        raise DeliveryError(f"the SMTP server {smtp.host}:{smtp.port} delivered to the others but refused "
+                            f"{_refusals(refused)}")
+
+
+@contextmanager
+def _session(smtp: SmtpSettings, environ: dict | None = None):
+    """An SMTP client connected (TLS as configured) and logged in; every refusal, in the block too, becomes a
+    DeliveryError naming the server and why."""
     environ = os.environ if environ is None else environ
     where = f"the SMTP server {smtp.host}:{smtp.port}"
     if not smtp.host:
@@ -152,7 +173,7 @@ def send(message: EmailMessage, smtp: SmtpSettings, environ: dict | None = None)
                 client.starttls(context=ssl.create_default_context())
             if smtp.user:
                 client.login(smtp.user, password)
-            refused = client.send_message(message)
+            yield client
     except smtplib.SMTPRecipientsRefused as error:
         raise DeliveryError(f"{where} refused every recipient: {_refusals(error.recipients)}") from error
     except smtplib.SMTPSenderRefused as error:
@@ -172,8 +193,6 @@ def send(message: EmailMessage, smtp: SmtpSettings, environ: dict | None = None)
         raise DeliveryError(f"{where} did not answer within {smtp.timeout_seconds:g} s") from error
     except OSError as error:
         raise DeliveryError(f"cannot reach {where}: {error.strerror or error}") from error
-    if refused:
-        raise DeliveryError(f"{where} delivered to the others but refused {_refusals(refused)}")
 
 
 def _reply(code, text) -> str:

@@ -193,3 +193,32 @@ def test_the_pdf_review_arrives_attached(tmp_path, monkeypatch, capsys, drop_dat
     assert attachment.get_filename() == "weekly-review-2024-06-30.pdf"
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_content().startswith(b"%PDF")
+
+
+def test_a_server_that_refuses_the_login_is_named_before_the_review_is_built(tmp_path, monkeypatch, capsys,
+                                                                             drop_data, smtp_server):
+    """A wrong password, port or TLS setting is said at once: building the review comes after the server has let
+    us in (on a large export its first build takes minutes)."""
+    from dashboard import delivery
+
+    controller, mailbox = smtp_server
+    configure(tmp_path, monkeypatch, f"""
+        host = "127.0.0.1"
+        port = {controller.port}
+        starttls = false
+        user = "review"
+        password_env = "REVIEW_SMTP_PASSWORD"
+        from = "review@shop.example"
+        """)
+    monkeypatch.setenv("REVIEW_SMTP_PASSWORD", "wrong")
+    composed = []
+    real_compose = delivery.compose
+    monkeypatch.setattr(delivery, "compose",
+                        lambda *args, **kwargs: composed.append(args) or real_compose(*args, **kwargs))
+    code, err = send(capsys, drop_data, "--to", "ceo@shop.example")
+    assert code == 2 and f"the SMTP server 127.0.0.1:{controller.port} refused the login of review: 535" in err
+    assert composed == [] and not mailbox.messages
+    monkeypatch.setenv("REVIEW_SMTP_PASSWORD", "s3cret")
+    code, err = send(capsys, drop_data, "--to", "ceo@shop.example")
+    assert code == 0, err
+    assert len(composed) == 1 and len(mailbox.messages) == 1
