@@ -216,7 +216,10 @@ def field_text(page, key: str) -> str:
 
 
 def type_date(page, key: str, year: str, month: str, day: str) -> None:
-    """Type a date into a date field the way a person does: click the year, type the digits."""
+    """Type a date into a date field the way a person does: click the year, type the digits. First wait for the
+    page's date_commit.js to be installed (its st.html element mounts after the run; on a loaded machine the page
+    can be idle before it has, and Tab then went to the field's calendar button as in plain Streamlit)."""
+    page.wait_for_function("() => document.documentElement.dataset.dateCommit === '1'", timeout=60_000)
     page.locator(f".st-key-{key} [data-type='year']").first.click()
     page.keyboard.type(year)
     page.keyboard.type(month)
