@@ -28,12 +28,10 @@ run: $(RUNTIME_STAMP)
 
 # The real-browser tests (marked browser: one app server and one chromium, mostly waiting on them) run in a
 # second process beside the other tests on two workers, instead of after them; their log is printed at the end
-# and either run failing fails the target. The other tests run niced (the browser's server and chromium answer a
-# person-like script with waits, the rest is throughput) and file by file (--dist loadfile: a module's fixtures,
-# e.g. a demo and its model, are built once instead of once per worker; 760 s instead of 797 s here).
+# and either run failing fails the target.
 test: $(DEV_STAMP)
 	@$(BIN)/python -m pytest -m browser -p no:cacheprovider $(PYTEST_ARGS) > .browser-tests.log 2>&1 & browser=$$!; \
-	nice -n 5 $(BIN)/python -m pytest -n 2 --dist loadfile -m "not browser and not spark" $(PYTEST_ARGS); others=$$?; \
+	$(BIN)/python -m pytest -n 2 -m "not browser and not spark" $(PYTEST_ARGS); others=$$?; \
 	wait $$browser; browser_status=$$?; \
 	echo "=== real-browser tests (pytest -m browser) ==="; cat .browser-tests.log; \
 	exit $$(( others != 0 ? others : browser_status ))
