@@ -1,11 +1,12 @@
-"""``python -m bench.profile --size 1M [--pages repeat,care] [--runs 3] [--cached]``: where a page rerun spends its time.
+"""``python -m bench.profile --size 1M [--pages repeat,care] [--runs 3] [--cached] [--served]``: where a page rerun spends its time.
 
 A quick look, not the benchmark: one process builds the model on the cached bench exports of that size, then
 prints the model build steps and every page query's median seconds after each kind of filter change (the same
 filter changes and page queries as ``make bench``). Every query runs on every rerun, unless ``--cached``: then,
 as ``make bench`` and the app do, each page is opened once (its first view builds its aggregates) and a rerun
-runs only the queries whose parameters are new to that page. Use it while working on a query; ``make bench`` is the
-measurement of record.
+runs only the queries whose parameters are new to that page. With ``--served`` it then runs the page scripts
+themselves as the app serves them (``bench/served.py``) and prints the server CPU per rerun, figures and their
+serialisation included. Use it while working on a query or a page; ``make bench`` is the measurement of record.
 """
 
 from __future__ import annotations
@@ -27,16 +28,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per page and filter change (default 3)")
     parser.add_argument("--cached", action="store_true",
                         help="first views, then reruns through the app's query cache (as make bench measures)")
+    parser.add_argument("--served", action="store_true",
+                        help="also run the page scripts as the server does and print CPU per rerun (bench/served.py)")
+    parser.add_argument("--served-only", action="store_true", help="only the page scripts (--served without the "
+                        "query rows: no model built outside the app)")
     args = parser.parse_args(argv)
 
     data_dir, _ = ensure_exports(args.size)
+    pages = [page.strip() for page in args.pages.split(",") if page.strip()]
+    if args.served_only:
+        return _served(data_dir, pages, args.runs)
     database, as_of, cursor, build = _open_and_build(str(data_dir))
     print(f"cold start {build['seconds']:.2f} s as of {as_of}:")
     for part, seconds in build["parts"].items():
         print(f"  {part:<40} {seconds:8.3f} s")
     for step, seconds in build["model_steps"].items():
         print(f"    {step:<38} {seconds:8.3f} s")
-    pages = [page.strip() for page in args.pages.split(",") if page.strip()]
     if any(page in NEEDS_SCORES for page in pages):
         from dashboard import churn
 
@@ -53,7 +60,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{page}, {kind} change: {total * 1000:.0f} ms")
             for name, seconds in result["queries"].items():
                 print(f"    {name:<36} {seconds * 1000:8.1f} ms")
+    if args.served:
+        database.close()  # the app opens its own: one model in memory at a time
+        return _served(data_dir, pages, args.runs)
     return 0
+
+
+def _served(data_dir: Path, pages: list[str], runs: int) -> int:
+    """The page scripts as the app serves them (bench/served.py): server CPU per rerun, figures included."""
+    from bench.served import print_served, served_reruns
+
+    results = served_reruns(data_dir, pages, runs)
+    print_served(results)
+    return 1 if any("failed" in kinds for kinds in results.values()) else 0
 
 
 if __name__ == "__main__":

@@ -4,18 +4,26 @@ Why cached: opening the exports and building the model layer scans the raw order
 rerun after that (a filter change, a page switch, another user in the same meeting) must answer
 from the derived tables without rescanning.  The database is cached per data version (a
 fingerprint of the export files' paths, sizes and mtimes), so a new export is picked up on the
-next rerun; query results are cached per (data version, as-of date, query, the parameters it uses).
+next rerun; query results are cached per (data version, as-of date, query, the parameters it uses), and
+figures per (the function that draws them, the content of what it is given): see ``figure``.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
+import inspect
+import pickle
 import threading
 import time
+from collections import Counter
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import streamlit as st
+from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
+from plotly.basedatatypes import BaseFigure
 
 from dashboard import queries
 from dashboard.model import Database, data_version
@@ -202,3 +210,171 @@ def segment_rows(db: Database, as_of: date, letter: str, segment: dict, exported
     """One segment's comparison rows (cached per data version, as-of date, letter and segment)."""
     return _cached_segment_rows(db, db.fingerprint, as_of, letter, tuple(sorted(segment.items())),
                                 tuple(sorted(exported.items())))
+
+
+# How many times each figure function ran inside ``figure`` (a cache miss) in this process: "module.name" -> count.
+FIGURE_BUILDS: Counter = Counter()
+
+
+def figure(build, *args, **kwargs):
+    """``build(*args, **kwargs)`` (a function of dashboard/*figures*.py), built once per content of its arguments.
+
+    Why cached: building a Plotly figure (its traces and layout validated property by property) was most of a
+    page rerun's server CPU, 30-100 ms a chart, and a filter change reran it for every chart on the page, also
+    those whose data had not changed. The key is the function and a hash of the content of its arguments (the
+    query results and whatever the page derived from them, the labels and options it passes), so the same
+    inputs, from any session, are served the figure already built, and any change in them builds it again. The
+    figure is shared: callers must not change it (``ghosts.ghosted`` draws a ghost line on a new figure).
+    Arguments that cannot be hashed are built every time.
+    """
+    return _by_content(_cached_figure, build, args, kwargs)
+
+
+def _by_content(cached, function, args: tuple, kwargs: dict):
+    """``function(*args, **kwargs)`` through ``cached`` under the content key of its arguments (called directly
+    when they have none: see ``_content_key``)."""
+    key = _content_key(function, args, kwargs)
+    if key is None:
+        return function(*args, **kwargs)
+    return cached(key, function, args, kwargs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=512, ttl=6 * 3600)
+def _cached_figure(key: str, _build, _args: tuple, _kwargs: dict):
+    """One built figure, with the dict ``st.plotly_chart`` sends made once (see ``sendable``); only ``key`` (see
+    ``figure``) is hashed by Streamlit, and the figure is not copied."""
+    FIGURE_BUILDS[f"{_build.__module__}.{_build.__qualname__}"] += 1
+    built = _build(*_args, **_kwargs)
+    if isinstance(built, BaseFigure):
+        built._sent = _sent_dict(built)
+    return built
+
+
+def _sent_dict(fig: BaseFigure) -> dict:
+    """``fig.to_dict()`` made in one pass: its traces and layout copied with arrays turned into typed arrays (what
+    ``to_dict`` does after a deep copy), and the layout's template, the bulk of a small chart, shared instead of
+    deep-copied: none of them is changed afterwards. It reads the figure's ``_data`` and ``_layout`` with Plotly's
+    own helpers, as ``to_dict`` does (plotly is pinned in requirements.txt). About 4 ms a chart instead of 7.5;
+    tests/test_figures_fast.py checks it sends the same JSON for every chart."""
+    layout = {key: value if key == "template" else _typed(value) for key, value in fig._layout.items()}
+    return {"data": [_typed(trace) for trace in fig._data], "layout": layout}
+
+
+def _typed(value):
+    """A copy of a figure's dicts and lists with every array under a dict key turned into Plotly's typed-array
+    spec, as ``plotly``'s ``convert_to_base64`` does (keys it skips, such as ``range``, keep their value)."""
+    if isinstance(value, dict):
+        return {key: item if is_skipped_key(key) else to_typed_array_spec(item) if is_homogeneous_array(item)
+                else _typed(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_typed(item) for item in value]
+    return value
+
+
+def derived(compute, *args, **kwargs):
+    """``compute(*args, **kwargs)``, a pure function of query results (the Overview's "what changed" sentences),
+    once per content of its arguments, like ``figure``: pandas work a page redid on every rerun for the same rows.
+    The result is shared: callers must not change it."""
+    return _by_content(_cached_derived, compute, args, kwargs)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def _cached_derived(key: str, _compute, _args: tuple, _kwargs: dict):
+    """One computed value; only ``key`` is hashed by Streamlit."""
+    return _compute(*_args, **_kwargs)
+
+
+class _Sent(BaseFigure):
+    """A figure already turned into the dict ``st.plotly_chart`` sends: its ``to_dict()`` is that dict.
+
+    ``st.plotly_chart`` takes a Plotly figure (a plain dict it would validate property by property again) and
+    calls its ``to_dict()``: a deep copy of every trace and of the layout with its template, then a walk that
+    turns arrays into typed arrays, 5-10 ms a chart on every rerun, also when the figure came from the cache.
+    This object is only ever handed to ``st.plotly_chart`` (``sendable``), which reads nothing else of it."""
+
+    def __init__(self, sent: dict):  # no BaseFigure.__init__: nothing to validate or copy
+        self._sent = sent
+
+    def to_dict(self) -> dict:
+        return self._sent
+
+
+def sendable(fig):
+    """What to hand ``st.plotly_chart`` for a figure: for one from ``figure`` (built once, never changed), the
+    dict it sends, made when it was built; any other figure as it is."""
+    sent = getattr(fig, "_sent", None) if isinstance(fig, BaseFigure) else None
+    return _Sent(sent) if sent is not None else fig
+
+
+def _content_key(build, args: tuple, kwargs: dict) -> str | None:
+    """A hex digest of the function's name and the content of its arguments, or None for an argument it cannot read."""
+    if not inspect.isfunction(build) or "<" in build.__qualname__:  # a lambda or closure: its name says too little
+        return None
+    digest = hashlib.blake2b(digest_size=20)
+    try:
+        _digest_value(digest, (f"{build.__module__}.{build.__qualname__}", args, sorted(kwargs.items())))
+    except (TypeError, ValueError, AttributeError, pickle.PicklingError):
+        return None
+    return digest.hexdigest()
+
+
+def _digest_value(digest, value) -> None:
+    """Feed a value's type and content to the digest: plain values by their repr, containers item by item, frames
+    and series column by column (``_digest_column``: name, dtype, values) with their index, a module's function by
+    its name, anything else by its pickle (equal bytes unpickle to equal values)."""
+    digest.update(type(value).__qualname__.encode())
+    if isinstance(value, (list, tuple)):
+        digest.update(str(len(value)).encode())
+        for item in value:
+            _digest_value(digest, item)
+    elif isinstance(value, dict):
+        _digest_value(digest, list(value.items()))
+    elif isinstance(value, (set, frozenset)):
+        _digest_value(digest, sorted(value, key=repr))
+    elif isinstance(value, (str, int, float, bool, type(None), date)):
+        digest.update(repr(value).encode())
+    elif isinstance(value, pd.DataFrame):
+        _digest_column(digest, value.index)
+        for name, column in value.items():
+            _digest_value(digest, name)
+            _digest_column(digest, column)
+    elif isinstance(value, (pd.Series, pd.Index)):
+        _digest_value(digest, value.name)
+        _digest_column(digest, value)
+        if isinstance(value, pd.Series):
+            _digest_column(digest, value.index)
+    elif isinstance(value, np.ndarray):
+        digest.update(repr(value.shape).encode())
+        _digest_array(digest, value)
+    elif inspect.isfunction(value) and "<" not in value.__qualname__:  # a module's function, not a lambda or closure
+        digest.update(f"{value.__module__}.{value.__qualname__}".encode())
+    else:  # a lambda or a closure cannot be pickled: a figure given one is not cached
+        _digest_bytes(digest, pickle.dumps(value, protocol=5))
+    digest.update(b"\x00")
+
+
+def _digest_column(digest, column: pd.Series | pd.Index) -> None:
+    """A column's dtype (with its time zone or categories) and values; a RangeIndex by its bounds."""
+    digest.update(repr(column.dtype).encode())
+    if isinstance(column, pd.RangeIndex):
+        digest.update(repr((column.start, column.stop, column.step)).encode())
+    elif isinstance(column.dtype, np.dtype) and column.dtype.kind in "biufcmM":
+        _digest_array(digest, column.to_numpy())
+    elif isinstance(column.dtype, pd.DatetimeTZDtype):  # the instants (the dtype above says the time zone)
+        _digest_array(digest, column.to_numpy(dtype="datetime64[ns]"))
+    else:  # strings, objects, extension dtypes: each value's repr (a date and its text differ)
+        _digest_array(digest, column.to_numpy(dtype=object))
+
+
+def _digest_array(digest, array: np.ndarray) -> None:
+    if array.dtype.kind in "biufcmM":
+        digest.update(array.dtype.str.encode())
+        _digest_bytes(digest, np.ascontiguousarray(array).tobytes())
+    else:
+        _digest_bytes(digest, "\x1f".join(map(repr, array.ravel().tolist())).encode())
+
+
+def _digest_bytes(digest, data: bytes) -> None:
+    """Bytes prefixed with their length, so no two sequences of values feed the digest the same bytes."""
+    digest.update(f"{len(data)}:".encode())
+    digest.update(data)

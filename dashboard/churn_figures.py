@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures import PALETTE, format_currency, style
+from dashboard.figures import BLUES, PALETTE, Draft, format_currency, style
 
 RISK_BAND_COLOURS = {"high": PALETTE["bad"], "medium": PALETTE["secondary"], "low": PALETTE["good"]}
 RISK_BAND_LABELS = {"high": "High (70% or more)", "medium": "Medium (40-70%)", "low": "Low (under 40%)"}
@@ -16,7 +16,7 @@ RISK_BAND_LABELS = {"high": "High (70% or more)", "medium": "Medium (40-70%)", "
 
 def risk_distribution(bins: pd.DataFrame) -> go.Figure:
     """Customers per 5-point bin of churn risk (rows of churn_risk_distribution.sql), coloured by risk band."""
-    fig = go.Figure()
+    fig = Draft()
     for band in ("low", "medium", "high"):
         rows = bins[bins["risk_band"] == band].sort_values("risk_bin_start")
         if rows.empty:
@@ -32,7 +32,7 @@ def risk_distribution(bins: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(tickformat=".0%", range=[0, 1], dtick=0.1)
     fig.update_yaxes(tickformat=",", rangemode="tozero")
     fig.update_layout(barmode="stack", bargap=0.05)
-    return fig
+    return fig.figure()
 
 
 def rfm_grid(cells: pd.DataFrame) -> go.Figure:
@@ -59,11 +59,11 @@ def rfm_grid(cells: pd.DataFrame) -> go.Figure:
         z.append(z_row)
         text.append(text_row)
         hover.append(hover_row)
-    fig = go.Figure(
-        go.Heatmap(
-            z=z, x=scores, y=scores, text=text, texttemplate="%{text}", textfont={"size": 10},
+    fig = Draft(
+        dict(
+            type="heatmap", z=z, x=scores, y=scores, text=text, texttemplate="%{text}", textfont={"size": 10},
             customdata=hover, hovertemplate="R %{y}, FM %{x}<br>%{customdata}<extra></extra>",
-            colorscale="Blues", colorbar={"title": "Customers", "tickformat": ","}, xgap=2, ygap=2,
+            colorscale=BLUES, colorbar={"title": {"text": "Customers"}, "tickformat": ","}, xgap=2, ygap=2,
         )
     )
     # Heatmap cells emit no click selection: one invisible marker per non-empty cell does (customdata: R, FM).
@@ -80,7 +80,7 @@ def rfm_grid(cells: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(dtick=1, range=[0.5, 5.5])
     fig.update_yaxes(dtick=1, range=[0.5, 5.5])
     fig.update_layout(clickmode="event+select", dragmode=False)
-    return fig
+    return fig.figure()
 
 
 STATE_COLOURS = {
@@ -96,7 +96,7 @@ def lifecycle_by_rfm(rows: pd.DataFrame) -> go.Figure:
     from dashboard import churn, lifecycle
 
     order = [segment for segment in churn.RFM_SEGMENTS if segment in set(rows["rfm_segment"])]
-    fig = go.Figure()
+    fig = Draft()
     for state in lifecycle.STATES:
         part = rows[rows["lifecycle_state"] == state].set_index("rfm_segment").reindex(order)
         if part["customers"].fillna(0).sum() == 0:
@@ -114,13 +114,13 @@ def lifecycle_by_rfm(rows: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="stack", clickmode="event+select", dragmode=False)
     fig.update_xaxes(tickformat=",", rangemode="tozero")
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.figure()
 
 
 def calibration(deciles: pd.DataFrame, horizon_days: int) -> go.Figure:
     """Predicted vs actual orders per customer by decile of predicted orders (clv.calibration_by_decile rows)."""
     rows = deciles.sort_values("decile")
-    fig = go.Figure()
+    fig = Draft()
     fig.add_bar(x=rows["decile"], y=rows["predicted_mean"], name="Predicted", marker_color=PALETTE["primary"],
                 customdata=rows["customers"],
                 hovertemplate="decile %{x} (%{customdata:,} customers)<br>predicted %{y:.3f} orders per customer"
@@ -134,16 +134,16 @@ def calibration(deciles: pd.DataFrame, horizon_days: int) -> go.Figure:
     fig.update_xaxes(dtick=1)
     fig.update_yaxes(tickformat=",.2f", rangemode="tozero")
     fig.update_layout(barmode="group")
-    return fig
+    return fig.figure()
 
 
 def backtest_auc(model_auc: float, baseline_auc: float, method: str) -> go.Figure:
     """The backtest's AUC of the churn risk next to the recency baseline's (0.5 = a coin toss)."""
     labels = [f"Churn risk ({method})", "Days since last order"]
     values = [model_auc, baseline_auc]
-    fig = go.Figure(
-        go.Bar(
-            x=values, y=labels, orientation="h", marker_color=[PALETTE["primary"], PALETTE["neutral"]],
+    fig = Draft(
+        dict(
+            type="bar", x=values, y=labels, orientation="h", marker_color=[PALETTE["primary"], PALETTE["neutral"]],
             text=[f"{value:.3f}" for value in values], textposition="outside",
             hovertemplate="%{y}<br>AUC %{x:.3f}<extra></extra>",
         )
@@ -152,7 +152,7 @@ def backtest_auc(model_auc: float, baseline_auc: float, method: str) -> go.Figur
           None, height=220)
     fig.update_xaxes(range=[0.5, 1.0])
     fig.update_yaxes(autorange="reversed")
-    return fig
+    return fig.figure()
 
 
 def campaign_lift(table: pd.DataFrame, window_days: int) -> go.Figure:
@@ -200,9 +200,9 @@ def movement_matrix(rows: pd.DataFrame, dimension: str, days_back: int) -> go.Fi
     x_labels = [formatting.label(value, field) for value in current]
     y_labels = [formatting.label(value, field) for value in previous]
     text = [["" if pd.isna(value) else f"{int(value):,}" for value in row] for row in counts.to_numpy()]
-    fig = go.Figure(go.Heatmap(
-        z=counts.to_numpy(dtype=float), x=x_labels, y=y_labels, text=text, texttemplate="%{text}",
-        textfont={"size": 11}, colorscale="Blues", colorbar={"title": "Customers", "tickformat": ","},
+    fig = Draft(dict(
+        type="heatmap", z=counts.to_numpy(dtype=float), x=x_labels, y=y_labels, text=text, texttemplate="%{text}",
+        textfont={"size": 11}, colorscale=BLUES, colorbar={"title": {"text": "Customers"}, "tickformat": ","},
         xgap=2, ygap=2, hovertemplate="%{y} then, %{x} now: %{z:,} customers<extra></extra>",
     ))
     cells = [(x, y, before, now) for y, before in zip(y_labels, previous) for x, now in zip(x_labels, current)
@@ -218,4 +218,4 @@ def movement_matrix(rows: pd.DataFrame, dimension: str, days_back: int) -> go.Fi
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category")
     fig.update_layout(clickmode="event+select", dragmode=False)
-    return fig
+    return fig.figure()

@@ -6,16 +6,16 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.figures import CURRENCY, style
+from dashboard.figures import CURRENCY, Draft, style
 
 SEGMENT_COLOURS = {"A": "#2563eb", "B": "#f59e0b", "C": "#16a34a", "D": "#9333ea"}
 BAND_COLOURS = {"A": "rgba(37,99,235,0.15)", "B": "rgba(245,158,11,0.18)", "C": "rgba(22,163,74,0.15)",
                 "D": "rgba(147,51,234,0.15)"}
 
 
-def _curves(frame: pd.DataFrame, labels: dict[str, str], x: str, y: str, hover: str) -> go.Figure:
+def _curves(frame: pd.DataFrame, labels: dict[str, str], x: str, y: str, hover: str) -> Draft:
     """One line per segment with its 95% band (drawn as a closed shape under the line)."""
-    fig = go.Figure()
+    fig = Draft()
     for letter, name in labels.items():
         rows = frame[frame["segment"] == letter].sort_values(x)
         if rows.empty:
@@ -44,7 +44,7 @@ def retention_curves(retention: pd.DataFrame, labels: dict[str, str]) -> go.Figu
           "Customers who ordered that month")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(dtick=3, tick0=0)
-    return fig
+    return fig.figure()
 
 
 def revenue_curves(revenue: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
@@ -57,12 +57,12 @@ def revenue_curves(revenue: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
           f"Cumulative revenue per customer ({CURRENCY})")
     fig.update_yaxes(tickprefix=CURRENCY, tickformat=",.0f", rangemode="tozero")
     fig.update_xaxes(dtick=3, rangemode="tozero")
-    return fig
+    return fig.figure()
 
 
 def second_order_curves(milestones: pd.DataFrame, labels: dict[str, str]) -> go.Figure:
     """Share of customers with a second order within 30, 60, 90, 180 and 365 days, with 95% error bars."""
-    fig = go.Figure()
+    fig = Draft()
     for letter, name in labels.items():
         rows = milestones[(milestones["segment"] == letter) & (milestones["eligible_customers"] > 0)]
         rows = rows.sort_values("milestone_days")
@@ -82,13 +82,13 @@ def second_order_curves(milestones: pd.DataFrame, labels: dict[str, str]) -> go.
           "Customers with a 2nd order")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(tickvals=[30, 60, 90, 180, 365])
-    return fig
+    return fig.figure()
 
 
 def grouped_rates(rows: pd.DataFrame, labels: dict[str, str], group: str, rate: str, count: str, title: str,
                   x_title: str, y_title: str, count_word: str) -> go.Figure:
     """Bars of a rate per group, one bar per segment, with 95% error bars and n on hover."""
-    fig = go.Figure()
+    fig = Draft()
     for letter, name in labels.items():
         part = rows[rows["segment"] == letter]
         if part.empty:
@@ -105,4 +105,4 @@ def grouped_rates(rows: pd.DataFrame, labels: dict[str, str], group: str, rate: 
     fig.update_layout(barmode="group")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(type="category")
-    return fig
+    return fig.figure()

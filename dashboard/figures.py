@@ -2,15 +2,19 @@
 
 Titles, axis titles with units, number formats (currency, %) and hover text live here, so the app
 and the weekly report draw the same charts.  No Streamlit import; every function returns a figure.
+They draw on a ``Draft`` (plain dicts) and hand it to Plotly once: see ``Draft`` for why.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import re
 
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.colors import get_colorscale
 
 from dashboard import formatting
 
@@ -28,8 +32,85 @@ PALETTE = {
     "muted": "#cbd5e1",
     "ink": "#0f172a",
 }
+# The heatmap's colour scale as Plotly's validation spells out the name "Blues" (a Draft is not validated).
+BLUES = get_colorscale("Blues")
 NPS_COLOURS = {"promoter": PALETTE["good"], "passive": PALETTE["neutral"], "detractor": PALETTE["bad"]}
 CURRENCY = formatting.CURRENCY
+
+
+class Draft:
+    """A figure drawn as plain dicts and handed to Plotly once, without Plotly's property-by-property validation.
+
+    Why: building a figure through ``go.Figure`` methods (each ``add_bar``, ``update_layout``, ``update_xaxes``
+    validated and merged key path by key path) took 30-100 ms of CPU a chart, most of a page rerun's server time;
+    the same dicts given to ``go.Figure(..., _validate=False)`` take about 3 ms and serialise to the same JSON.
+    The methods are the ``go.Figure`` ones these modules use, with Plotly's meaning: a ``None`` value leaves a
+    property unset (on an update: removes it), nested dicts update what is there, ``update_xaxes`` /
+    ``update_yaxes`` update every x / y axis the layout has so far (``xaxis`` always), and the ``a_b`` names
+    used here (``title_text``, ``marker_color``, ``line_width``) mean ``{"a": {"b": ...}}``. tests/test_figures_fast.py
+    checks every figure drawn this way against Plotly's validation (same JSON after validating) and the old
+    ``go.Figure`` drawing.
+    """
+
+    PATHS = {"title_text": ("title", "text"), "marker_color": ("marker", "color"), "line_width": ("line", "width")}
+
+    def __init__(self, *traces: dict):
+        self.data: list[dict] = []
+        self.layout: dict = {}
+        for trace in traces:
+            self.add_trace(trace)
+
+    def add_trace(self, trace: dict) -> "Draft":
+        self.data.append(_update({}, trace))
+        return self
+
+    def add_bar(self, **props) -> "Draft":
+        return self.add_trace({"type": "bar", **props})
+
+    def add_scatter(self, **props) -> "Draft":
+        return self.add_trace({"type": "scatter", **props})
+
+    def add_shape(self, **props) -> "Draft":
+        self.layout.setdefault("shapes", []).append(_update({}, props))
+        return self
+
+    def update_layout(self, update: dict | None = None, **props) -> "Draft":
+        _update(self.layout, {**(update or {}), **props})
+        return self
+
+    def update_xaxes(self, **props) -> "Draft":
+        return self._update_axes("x", props)
+
+    def update_yaxes(self, **props) -> "Draft":
+        return self._update_axes("y", props)
+
+    def _update_axes(self, letter: str, props: dict) -> "Draft":
+        names = [f"{letter}axis"] + [name for name in self.layout if re.fullmatch(f"{letter}axis[0-9]+", name)]
+        for name in names:
+            _update(self.layout.setdefault(name, {}), props)
+        return self
+
+    def figure(self) -> go.Figure:
+        """The Plotly figure (the default template applied as for any figure)."""
+        return go.Figure(data=self.data, layout=self.layout, _validate=False)
+
+
+def _update(target: dict, props: dict) -> dict:
+    """Plotly's update on dicts: ``a_b`` paths expanded (Draft.PATHS), dicts merged, None removes a property."""
+    for key, value in props.items():
+        path = Draft.PATHS.get(key, (key,))
+        node = target
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        key = path[-1]
+        if value is None:
+            node.pop(key, None)
+        elif isinstance(value, dict):
+            existing = node.get(key)
+            node[key] = _update(existing if isinstance(existing, dict) else {}, value)
+        else:
+            node[key] = value
+    return target
 
 
 def wilson_interval(successes, trials, z: float = 1.96) -> tuple:
@@ -96,7 +177,8 @@ def declare_periods(fig: go.Figure, grain: str, anchor: str = "start", window_da
     """Say which period each date on the x axis stands for (``layout.meta["periods"]``), so the hygiene check
     can tell which points are not final: a point dated x covers the ``grain`` starting (or ending) at x, and its
     value is final once that period and ``window_days`` more are over."""
-    meta = dict(fig.layout.meta) if isinstance(fig.layout.meta, dict) else {}
+    current = fig.layout.get("meta") if isinstance(fig, Draft) else fig.layout.meta
+    meta = dict(current) if isinstance(current, dict) else {}
     meta["periods"] = {"grain": grain, "anchor": anchor, "window_days": int(window_days)}
     fig.update_layout(meta=meta)
     return fig
@@ -133,7 +215,7 @@ def _legend_note(fig: go.Figure, grain: str, window_days: int, kind: str) -> Non
     zero-height hatched bar or an undrawn dashed line at the first date (an empty trace would not be listed)."""
     name = (f"Not final: {window_days} days not over ({IN_PROGRESS})" if window_days
             else f"{GRAIN_NOUNS.get(grain, grain).capitalize()} {IN_PROGRESS}")
-    first = next((trace.x[0] for trace in fig.data if trace.x is not None and len(trace.x)), None)
+    first = next((_first(trace) for trace in fig.data if _xs(trace) is not None and len(_xs(trace))), None)
     if first is None:
         return
     if kind == "bar":
@@ -144,6 +226,15 @@ def _legend_note(fig: go.Figure, grain: str, window_days: int, kind: str) -> Non
         fig.add_scatter(x=[first], y=[None], name=name, mode="lines+markers", hoverinfo="skip", legendrank=2000,
                         showlegend=True, line={"color": PALETTE["neutral"], "dash": "dot", "width": 2},
                         marker={"color": "white", "size": 8, "line": {"color": PALETTE["neutral"], "width": 2}})
+
+
+def _xs(trace):
+    return trace.get("x") if isinstance(trace, dict) else trace.x
+
+
+def _first(trace):
+    xs = _xs(trace)
+    return xs.iloc[0] if isinstance(xs, pd.Series) else xs[0]
 
 
 def period_bars(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, hovertemplate: str,
@@ -246,9 +337,9 @@ def bar_headroom(fig: go.Figure, top: float, share: float = 0.15, axis: str = "y
 
 def sparkline(values: pd.Series, dates: pd.Series, value_format: str = ",.0f", colour: str | None = None) -> go.Figure:
     """A tiny line chart for a KPI card (no axes), oldest to newest; each point is a whole week ending on its date."""
-    fig = go.Figure(
-        go.Scatter(
-            x=dates,
+    fig = Draft(
+        dict(
+            type="scatter", x=dates,
             y=values,
             mode="lines+markers",
             line={"color": colour or PALETTE["primary"], "width": 2},
@@ -261,7 +352,7 @@ def sparkline(values: pd.Series, dates: pd.Series, value_format: str = ",.0f", c
     )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return declare_periods(fig, "week", anchor="end")
+    return declare_periods(fig, "week", anchor="end").figure()
 
 
 def weekly_trend(weeks: pd.DataFrame) -> go.Figure:
@@ -269,7 +360,7 @@ def weekly_trend(weeks: pd.DataFrame) -> go.Figure:
     ending on each date, counted back from the as-of date, so every week is complete."""
     weeks = weeks.sort_values("week_end")
     money_format = formatting.d3_format("money", weeks["revenue"])
-    fig = go.Figure()
+    fig = Draft()
     fig.add_bar(
         x=weeks["week_end"], y=weeks["revenue"], name="Revenue", marker_color=PALETTE["primary"], opacity=0.85,
         hovertemplate=f"7 days ending %{{x|%d %b %Y}}<br>revenue %{{y:{money_format}}}<extra></extra>",
@@ -284,7 +375,7 @@ def weekly_trend(weeks: pd.DataFrame) -> go.Figure:
               {"tickprefix": CURRENCY, "tickformat": ",.0f"},
               {"title": {"text": "Active customers"}, "tickformat": ",.0f"}, integer_right=True)
     fig.update_xaxes(tickformat="%-d %b<br>%Y")
-    return declare_periods(fig, "week", anchor="end")
+    return declare_periods(fig, "week", anchor="end").figure()
 
 
 def period_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
@@ -293,7 +384,7 @@ def period_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     rows = periods.sort_values("period_start")
     money_format = formatting.d3_format("money", rows["revenue"])
     when = PERIOD_HOVER[grain]
-    fig = go.Figure()
+    fig = Draft()
     period_bars(fig, rows, "period_start", "revenue", "Revenue", PALETTE["primary"],
                 f"{when}<br>revenue %{{y:{money_format}}} from %{{customdata[0]:,}} orders<extra></extra>", grain,
                 custom_columns=["orders"])
@@ -306,14 +397,14 @@ def period_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
               {"tickprefix": CURRENCY, "tickformat": ",.0f"},
               {"title": {"text": "Active customers"}, "tickformat": ",.0f"}, integer_right=True)
     time_axis(fig, grain, rows["period_start"])
-    return declare_periods(fig, grain)
+    return declare_periods(fig, grain).figure()
 
 
 def activity_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     """New and returning customers per period (stacked bars) with the returning-customer rate."""
     rows = periods.sort_values("period_start")
     when = PERIOD_HOVER[grain]
-    fig = go.Figure()
+    fig = Draft()
     period_bars(fig, rows, "period_start", "new_customers", "New customers", PALETTE["secondary"],
                 f"{when}<br>%{{y:,}} new customers<extra></extra>", grain)
     period_bars(fig, rows, "period_start", "returning_customers", "Returning customers", PALETTE["primary"],
@@ -329,7 +420,7 @@ def activity_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
               integer_left=True)
     fig.update_layout(barmode="stack")
     time_axis(fig, grain, rows["period_start"])
-    return declare_periods(fig, grain)
+    return declare_periods(fig, grain).figure()
 
 
 def cohort_matrix(cohorts: pd.DataFrame, value_column: str) -> pd.DataFrame:
@@ -372,10 +463,10 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
             else:
                 row.append(f"{100 * value:.0f}%" + ("*" if partial.at[cohort, period] else ""))
         text.append(row)
-    fig = go.Figure(
-        go.Heatmap(
-            z=values.values, x=periods, y=y_labels, text=text, texttemplate="%{text}",
-            textfont={"size": 10 if len(periods) <= 18 else 8}, zmin=0, zmax=top, colorscale="Blues",
+    fig = Draft(
+        dict(
+            type="heatmap", z=values.values, x=periods, y=y_labels, text=text, texttemplate="%{text}",
+            textfont={"size": 10 if len(periods) <= 18 else 8}, zmin=0, zmax=top, colorscale=BLUES,
             colorbar={"title": {"text": "Share"}, "tickformat": ".0%"},
             hoverinfo="skip", xgap=1, ygap=1,
         )
@@ -406,7 +497,7 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
                      range=[min(periods) - 0.5, max(periods) + 0.5] if periods else None)
     fig.update_layout(margin={"t": 110})
     fig.update_layout(clickmode="event+select", dragmode=False)
-    return fig
+    return fig.figure()
 
 
 def retention_curves(cohorts: pd.DataFrame, grain: str, chosen: list, value_column: str = "retention_rate",
@@ -417,7 +508,7 @@ def retention_curves(cohorts: pd.DataFrame, grain: str, chosen: list, value_colu
     complete["weighted"] = complete[value_column] * complete["cohort_size"]
     average = complete.groupby("period_number").agg(weighted=("weighted", "sum"), size=("cohort_size", "sum"))
     average = (average["weighted"] / average["size"]).reset_index(name="value")
-    fig = go.Figure()
+    fig = Draft()
     fig.add_scatter(x=average["period_number"], y=average["value"], name="All cohorts (weighted)",
                     mode="lines", line={"color": PALETTE["ink"], "width": 3},
                     hovertemplate=f"{grain} %{{x}}: %{{y:.1%}}<extra>all cohorts</extra>")
@@ -434,7 +525,7 @@ def retention_curves(cohorts: pd.DataFrame, grain: str, chosen: list, value_colu
     style(fig, f"{measure_label} curves", f"{grain.capitalize()}s since first order", measure_label)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(dtick=1 if cohorts["period_number"].max() <= 24 else None)
-    return fig
+    return fig.figure()
 
 
 def period_k_across_cohorts(cohorts: pd.DataFrame, grain: str, period_number: int,
@@ -442,9 +533,9 @@ def period_k_across_cohorts(cohorts: pd.DataFrame, grain: str, period_number: in
     """Retention in period k for each cohort that has completed period k: is it improving?"""
     rows = cohorts[(cohorts["period_number"] == period_number) & ~cohorts["is_partial_period"].astype(bool)]
     rows = rows.sort_values("cohort_start")
-    fig = go.Figure(
-        go.Bar(
-            x=[period_label(c, grain) for c in rows["cohort_start"]], y=rows[value_column],
+    fig = Draft(
+        dict(
+            type="bar", x=[period_label(c, grain) for c in rows["cohort_start"]], y=rows[value_column],
             marker_color=[PALETTE["muted"] if small else PALETTE["primary"] for small in rows["is_small_cohort"]],
             customdata=rows["cohort_size"],
             hovertemplate="cohort %{x} (n=%{customdata:,})<br>%{y:.1%}<extra></extra>",
@@ -454,7 +545,7 @@ def period_k_across_cohorts(cohorts: pd.DataFrame, grain: str, period_number: in
           f"Cohort ({grain} of first order)", measure_label)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     fig.update_xaxes(type="category")
-    return fig
+    return fig.figure()
 
 
 def rate_bars(frame: pd.DataFrame, category: str, rate: str, count: str, title: str, x_title: str,
@@ -466,9 +557,9 @@ def rate_bars(frame: pd.DataFrame, category: str, rate: str, count: str, title: 
     if low and high:
         error = {"type": "data", "symmetric": False, "array": frame[high] - frame[rate],
                  "arrayminus": frame[rate] - frame[low], "color": PALETTE["ink"], "thickness": 1.2}
-    fig = go.Figure(
-        go.Bar(
-            x=formatting.labels(frame[category], field or category), y=frame[rate], error_y=error,
+    fig = Draft(
+        dict(
+            type="bar", x=formatting.labels(frame[category], field or category), y=frame[rate], error_y=error,
             marker_color=colour or PALETTE["primary"], customdata=frame[count],
             text=[formatting.rate(value) for value in frame[rate]], textposition="outside", cliponaxis=False,
             hovertemplate=f"%{{x}}<br>%{{y:.1%}} of %{{customdata:,}} {unit}<extra></extra>",
@@ -478,7 +569,7 @@ def rate_bars(frame: pd.DataFrame, category: str, rate: str, count: str, title: 
     fig.update_yaxes(tickformat=".0%")
     bar_headroom(fig, (frame[high] if high else frame[rate]).max())
     fig.update_xaxes(type="category")
-    return fig
+    return fig.figure()
 
 
 def time_to_second_order(days: pd.DataFrame, milestones: pd.DataFrame, bin_days: int = 7) -> go.Figure:
@@ -487,7 +578,7 @@ def time_to_second_order(days: pd.DataFrame, milestones: pd.DataFrame, bin_days:
     rows = days[days["days_to_second_order"] <= 365].copy()
     rows["bin_start"] = (rows["days_to_second_order"] // bin_days) * bin_days
     bins = rows.groupby("bin_start", as_index=False)["customers"].sum()
-    fig = go.Figure()
+    fig = Draft()
     fig.add_bar(x=bins["bin_start"] + bin_days / 2, y=bins["customers"], width=bin_days * 0.9,
                 name="Customers", marker_color=PALETTE["primary"],
                 customdata=list(zip(bins["bin_start"], bins["bin_start"] + bin_days - 1)),
@@ -505,14 +596,14 @@ def time_to_second_order(days: pd.DataFrame, milestones: pd.DataFrame, bin_days:
               {"tickformat": ",.0f"}, {"title": {"text": "Cumulative share ordered again"}, "tickformat": ".0%"},
               integer_left=True)
     fig.update_xaxes(range=[0, 370], dtick=30)
-    return fig
+    return fig.figure()
 
 
 def second_order_rate_by_cohort(cohorts: pd.DataFrame, grain: str) -> go.Figure:
     """The 90-day second-order rate of each first-order cohort (only cohorts with eligible customers); a cohort
     whose customers have not all had 90 days yet is drawn dashed and says so in its hover."""
     rows = cohorts[cohorts["eligible_customers"] > 0].sort_values("cohort_start")
-    fig = go.Figure()
+    fig = Draft()
     period_line(fig, rows, "cohort_start", "second_order_rate_90d", "Second order within 90 days", PALETTE["primary"],
                 f"first order in {PERIOD_HOVER[grain].replace('%{x', '%{x')}<br>%{{y:.1%}} ordered again within 90 days"
                 " (of %{customdata[0]:,} customers with 90 days behind them, %{customdata[1]:,} in the cohort)"
@@ -522,16 +613,16 @@ def second_order_rate_by_cohort(cohorts: pd.DataFrame, grain: str) -> go.Figure:
     style(fig, f"Second order within 90 days, by {grain} of first order", None, "Second order within 90 days")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     time_axis(fig, grain, rows["cohort_start"])
-    return declare_periods(fig, grain, window_days=90)
+    return declare_periods(fig, grain, window_days=90).figure()
 
 
 def orders_per_customer(buckets: pd.DataFrame) -> go.Figure:
     """How many valid orders customers have placed so far (bars, share of customers as labels and on hover)."""
     rows = buckets.sort_values("bucket_order")
     money_format = formatting.d3_format("money", rows["revenue"])
-    fig = go.Figure(
-        go.Bar(
-            x=rows["order_count_bucket"].astype(str), y=rows["customers"], marker_color=PALETTE["primary"],
+    fig = Draft(
+        dict(
+            type="bar", x=rows["order_count_bucket"].astype(str), y=rows["customers"], marker_color=PALETTE["primary"],
             customdata=list(zip(rows["customer_share"], rows["revenue"])),
             text=[formatting.rate(value) for value in rows["customer_share"]], textposition="outside",
             cliponaxis=False,
@@ -543,14 +634,14 @@ def orders_per_customer(buckets: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(type="category")
     fig.update_yaxes(tickformat=",")
     bar_headroom(fig, rows["customers"].max())
-    return fig
+    return fig.figure()
 
 
 def nps_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     """Promoters / passives / detractors as stacked shares per period, with the NPS line (right axis)."""
     rows = periods.sort_values("period_start")
     when = PERIOD_HOVER[grain]
-    fig = go.Figure()
+    fig = Draft()
     for group, column in (("detractor", "detractor_share"), ("passive", "passive_share"), ("promoter", "promoter_share")):
         period_bars(fig, rows, "period_start", column, f"{group.capitalize()}s", NPS_COLOURS[group],
                     f"{when}<br>{group}s %{{y:.1%}} of %{{customdata[0]:,}} responses<extra></extra>", grain,
@@ -567,13 +658,13 @@ def nps_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
                 "dtick": 50, "tick0": -100, "showgrid": False, "zeroline": False},
     )
     time_axis(fig, grain, rows["period_start"])
-    return declare_periods(fig, grain)
+    return declare_periods(fig, grain).figure()
 
 
 def csat_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     """CSAT (share of 4-5 scores) per period with the number of responses on hover."""
     rows = periods.sort_values("period_start")
-    fig = go.Figure()
+    fig = Draft()
     period_line(fig, rows, "period_start", "csat", "CSAT", PALETTE["primary"],
                 f"{PERIOD_HOVER[grain]}<br>CSAT %{{y:.1%}} of %{{customdata[0]:,}} responses "
                 "(mean score %{customdata[1]:.1f} / 5)<extra></extra>", grain,
@@ -583,36 +674,52 @@ def csat_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     style(fig, f"CSAT per {grain} (share of responses scoring 4-5)", None, "CSAT")
     fig.update_yaxes(tickformat=".0%", range=[0, 1], dtick=0.25)
     time_axis(fig, grain, rows["period_start"])
-    return declare_periods(fig, grain)
+    return declare_periods(fig, grain).figure()
+
+
+def _side_by_side_layout() -> dict:
+    """The layout ``make_subplots`` gives two charts side by side titled NPS and CSAT (axes, domains, titles),
+    made once: ``make_subplots`` validates a whole figure each time."""
+    global _SIDE_BY_SIDE
+    if _SIDE_BY_SIDE is None:
+        from plotly.subplots import make_subplots
+
+        layout = make_subplots(rows=1, cols=2, subplot_titles=("NPS", "CSAT (share 4-5)"),
+                               horizontal_spacing=0.12).to_dict()["layout"]
+        layout.pop("template", None)
+        _SIDE_BY_SIDE = layout
+    return copy.deepcopy(_SIDE_BY_SIDE)
+
+
+_SIDE_BY_SIDE = None
 
 
 def satisfaction_by_dimension(rows: pd.DataFrame, dimension_label: str, field: str | None = None) -> go.Figure:
     """NPS (left) and CSAT (right) per value of a dimension (labelled), response counts on hover."""
-    from plotly.subplots import make_subplots
-
     rows = rows.assign(shown=formatting.labels(rows["dimension_value"], field)).sort_values("shown")
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("NPS", "CSAT (share 4-5)"), horizontal_spacing=0.12)
-    fig.add_bar(x=rows["shown"], y=rows["nps"], row=1, col=1, name="NPS", marker_color=PALETTE["primary"],
+    fig = Draft()
+    fig.update_layout(_side_by_side_layout())
+    fig.add_bar(x=rows["shown"], y=rows["nps"], xaxis="x", yaxis="y", name="NPS", marker_color=PALETTE["primary"],
                 customdata=rows["nps_responses"], text=[formatting.score(v) for v in rows["nps"]],
                 textposition="outside", cliponaxis=False,
                 hovertemplate="%{x}<br>NPS %{y:.1f} from %{customdata:,} responses<extra></extra>")
-    fig.add_bar(x=rows["shown"], y=rows["csat"], row=1, col=2, name="CSAT", marker_color=PALETTE["secondary"],
+    fig.add_bar(x=rows["shown"], y=rows["csat"], xaxis="x2", yaxis="y2", name="CSAT", marker_color=PALETTE["secondary"],
                 customdata=rows["csat_responses"], text=[formatting.rate(v) for v in rows["csat"]],
                 textposition="outside", cliponaxis=False,
                 hovertemplate="%{x}<br>CSAT %{y:.1%} from %{customdata:,} responses<extra></extra>")
     style(fig, f"Satisfaction by {dimension_label.lower()}", None, None)
-    fig.update_layout(showlegend=False)
-    fig.update_yaxes(title_text="NPS (-100 to 100)", range=[-100, 120], dtick=50, row=1, col=1)
-    fig.update_yaxes(title_text="CSAT", tickformat=".0%", range=[0, 1.15], dtick=0.25, row=1, col=2)
+    fig.update_layout(showlegend=False,
+                      yaxis={"title": {"text": "NPS (-100 to 100)"}, "range": [-100, 120], "dtick": 50},
+                      yaxis2={"title": {"text": "CSAT"}, "tickformat": ".0%", "range": [0, 1.15], "dtick": 0.25})
     fig.update_xaxes(title_text=dimension_label, type="category")
-    return fig
+    return fig.figure()
 
 
 def response_rate(periods: pd.DataFrame, grain: str) -> go.Figure:
     """Survey responses per valid order per period; the period in progress is dashed (surveys come after the
     orders, so its rate is not comparable yet)."""
     rows = periods.sort_values("period_start")
-    fig = go.Figure()
+    fig = Draft()
     period_line(fig, rows, "period_start", "responses_per_order", "Responses per order", PALETTE["primary"],
                 f"{PERIOD_HOVER[grain]}<br>%{{y:.1%}}: %{{customdata[0]:,}} responses / %{{customdata[1]:,}} orders"
                 "<extra></extra>", grain, custom_columns=["responses", "orders"])
@@ -621,7 +728,7 @@ def response_rate(periods: pd.DataFrame, grain: str) -> go.Figure:
     style(fig, f"Survey response rate per {grain}", None, "Responses per order")
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     time_axis(fig, grain, rows["period_start"])
-    return declare_periods(fig, grain)
+    return declare_periods(fig, grain).figure()
 
 
 def care_groups(rows: pd.DataFrame, title: str, x_title: str) -> go.Figure:
@@ -634,9 +741,9 @@ def care_groups(rows: pd.DataFrame, title: str, x_title: str) -> go.Figure:
              "thickness": 1.2}
     labels = [f"{formatting.label(group, 'care_group')}<br>{formatting.plural(anchors, 'order')}"
               for group, anchors in zip(rows["care_group"], rows["anchor_orders"])]
-    fig = go.Figure(
-        go.Bar(
-            x=labels, y=rows["repurchase_rate_90d"], error_y=error, marker_color=colours,
+    fig = Draft(
+        dict(
+            type="bar", x=labels, y=rows["repurchase_rate_90d"], error_y=error, marker_color=colours,
             customdata=list(zip(rows["anchor_orders"], rows["customers"], rows["ci_low"], rows["ci_high"])),
             text=[formatting.rate(value) for value in rows["repurchase_rate_90d"]], textposition="inside",
             insidetextanchor="start", textfont={"color": "white"},
@@ -650,7 +757,7 @@ def care_groups(rows: pd.DataFrame, title: str, x_title: str) -> go.Figure:
     bar_headroom(fig, rows["ci_high"].max() if rows["ci_high"].notna().any() else rows["repurchase_rate_90d"].max(),
                  share=0.08)
     fig.update_xaxes(type="category")
-    return fig
+    return fig.figure()
 
 
 def revenue_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
@@ -658,7 +765,7 @@ def revenue_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     rows = periods.sort_values("period_start")
     when = PERIOD_HOVER[grain]
     money_format = formatting.d3_format("money", rows["revenue"])
-    fig = go.Figure()
+    fig = Draft()
     period_bars(fig, rows, "period_start", "revenue", "Revenue", PALETTE["primary"],
                 f"{when}<br>revenue %{{y:{money_format}}} from %{{customdata[0]:,}} orders<extra></extra>", grain,
                 custom_columns=["orders"])
@@ -670,4 +777,4 @@ def revenue_trend(periods: pd.DataFrame, grain: str) -> go.Figure:
     dual_axes(fig, rows["revenue"].max(), rows["aov"].max(), {"tickprefix": CURRENCY, "tickformat": ",.0f"},
               {"title": {"text": "Average order value ($)"}, "tickprefix": CURRENCY, "tickformat": ",.0f"})
     time_axis(fig, grain, rows["period_start"])
-    return declare_periods(fig, grain)
+    return declare_periods(fig, grain).figure()

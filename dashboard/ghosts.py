@@ -73,3 +73,10 @@ def add_ghost(fig: go.Figure, ghost: pd.DataFrame, y: str, start: date, end: dat
         hovertemplate=f"{MODES[mode]}: %{{customdata}}<br>{what or y} %{{y:{value_format}}}<extra></extra>",
     )
     return fig
+
+
+def ghosted(build, args: tuple, ghost: pd.DataFrame, y: str, start: date, end: date, grain: str, mode: str,
+            value_format: str, yaxis: str = "y", what: str = "") -> go.Figure:
+    """``build(*args)`` with the ghost series drawn on it (``add_ghost``): a figure of its own, so a figure built
+    once and shared (``dashboard/cache.py``'s ``figure``) is never changed."""
+    return add_ghost(build(*args), ghost, y, start, end, grain, mode, value_format, yaxis, what)

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard import figures, formatting
-from dashboard.figures import PALETTE, style
+from dashboard.figures import PALETTE, Draft, style
 
 SMALL_SAMPLE = 30  # fewer orders or responses than this: the bar is grey, the point hollow
 OUTCOME_COLOURS = {
@@ -111,7 +111,7 @@ def theme_bars(summary: pd.DataFrame, title: str) -> go.Figure:
     names = [f"{label} ({formatting.count(n)})" for label, n in zip(rows["label"], rows["anchor_orders"])]
     colours = [PALETTE["muted"] if n < SMALL_SAMPLE else PALETTE["bad"] if (gap or 0) > 0 else PALETTE["good"]
                for n, gap in zip(rows["anchor_orders"], rows["rate_gap"])]
-    fig = go.Figure()
+    fig = Draft()
     fig.add_bar(
         y=names, x=rows["repurchase_rate_90d"], orientation="h", marker_color=colours, name="Orders with this theme",
         error_x=_error(rows, "repurchase_rate_90d", "ci_low", "ci_high"),
@@ -132,7 +132,7 @@ def theme_bars(summary: pd.DataFrame, title: str) -> go.Figure:
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     fig.update_yaxes(type="category", automargin=True)
     fig.update_layout(margin={"l": 20, "r": 20, "t": 60, "b": 90})
-    return fig
+    return fig.figure()
 
 
 def _periods(fig: go.Figure, grain: str) -> None:
@@ -169,7 +169,7 @@ def _lines(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour
 def theme_trend(rows: pd.DataFrame, labels: dict, grain: str, title: str) -> go.Figure:
     """Share of the period's texts per theme over time; hollow points rest on fewer than 30 texts, the period in
     progress is dotted."""
-    fig = go.Figure()
+    fig = Draft()
     for index, (theme_id, part) in enumerate(rows.groupby("theme_id", sort=False)):
         part = part.sort_values("period_start").reset_index(drop=True)
         customdata = list(zip(part["texts"], part["period_texts"]))
@@ -179,7 +179,7 @@ def theme_trend(rows: pd.DataFrame, labels: dict, grain: str, title: str) -> go.
     style(fig, title, grain.capitalize(), "Share of the texts", height=400)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     _periods(fig, grain)
-    return fig
+    return fig.figure()
 
 
 def satisfaction_lines(rows: pd.DataFrame, metric: str, field: str, grain: str, title: str) -> go.Figure:
@@ -188,7 +188,7 @@ def satisfaction_lines(rows: pd.DataFrame, metric: str, field: str, grain: str, 
     is_nps = metric == "nps"
     responses = "nps_responses" if is_nps else "csat_responses"
     small = "is_small_nps_sample" if is_nps else "is_small_csat_sample"
-    fig = go.Figure()
+    fig = Draft()
     for index, (value, part) in enumerate(rows[rows[responses] > 0].groupby("dimension_value", sort=True)):
         part = part.sort_values("period_start").reset_index(drop=True)
         value_format = ".1f" if is_nps else ".1%"
@@ -199,4 +199,4 @@ def satisfaction_lines(rows: pd.DataFrame, metric: str, field: str, grain: str, 
     if not is_nps:
         fig.update_yaxes(tickformat=".0%")
     _periods(fig, grain)
-    return fig
+    return fig.figure()

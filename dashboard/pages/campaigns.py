@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import campaigns, churn_figures, formatting
-from dashboard.pages.common import chart, current_view, empty, require_data, table
+from dashboard.pages.common import chart, current_view, empty, figure, require_data, table
 
 st.title("Campaigns: did it work?")
 st.caption(
@@ -68,7 +68,7 @@ for row in shown.itertuples(index=False):
                        f"orders carried {formatting.money(row.holdout_discount_per_customer)} per customer).")
 
 if shown["is_complete"].any():
-    chart(churn_figures.campaign_lift(results, window), key="campaign_lift")
+    chart(figure(churn_figures.campaign_lift, results, window), key="campaign_lift")
 with st.expander("Every campaign and window"):
     table(results.drop(columns=["last_sent_at", "detectable_lift", "treatment_discount_per_customer",
                                 "holdout_discount_per_customer", "holdout_ordered", "treatment_ordered"]),

@@ -4,7 +4,8 @@ customers back? Each bar is a 90-day repurchase rate with its 95% interval and t
 import streamlit as st
 
 from dashboard import figures, formatting
-from dashboard.pages.common import chart, current_view, empty, is_exported, not_exported, query, require_data, table
+from dashboard.pages.common import (chart, current_view, empty, figure, is_exported, not_exported, query, require_data,
+                                    table)
 
 st.title("Post-purchase care")
 st.caption(
@@ -112,7 +113,8 @@ for index, (dimension, title, axis, needs, what) in enumerate(SECTIONS):
         elif rows["anchor_orders"].sum() == 0:
             empty(f"{title}: no order in this segment has this kind of care yet.")
         else:
-            chart(figures.care_groups(rows, f"{title}: 90-day repurchase (per order)", axis), key=f"care_{dimension}")
+            chart(figure(figures.care_groups, rows, f"{title}: 90-day repurchase (per order)", axis),
+                  key=f"care_{dimension}")
             link = SECTION_LISTS.get(dimension)
             if link:
                 list_link(CARE_LISTS[link[0]], link[1])

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import care_review, figures, formatting
 from dashboard.metrics import exported_tables, without_unexported
-from dashboard.pages.common import chart, query
+from dashboard.pages.common import chart, figure, query
 
 
 def care_history(view, weeks: int = 12) -> pd.DataFrame | None:
@@ -49,6 +49,7 @@ def show(view, week_ends: pd.Series) -> pd.DataFrame | None:
             if series.notna().any():
                 dated = pd.DataFrame({"value": series, "week_end": week_ends.reindex(series.index)}).dropna(
                     subset=["week_end"]).sort_values("week_end")
-                chart(figures.sparkline(dated["value"], dated["week_end"], formatting.d3_format(kind, dated["value"])),
+                chart(figure(figures.sparkline, dated["value"], dated["week_end"],
+                             formatting.d3_format(kind, dated["value"])),
                       key=f"spark_care_{row['key']}")
     return history

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, cache, churn, churn_figures, figures, formatting, lifecycle, winback
-from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, query, require_data,
+from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, figure, query, require_data,
                                     table, url_values_as_labels)
 
 MAX_DAYS = 100_000.0  # bounds of the number boxes: anything a real customer can have, nothing infinite
@@ -118,11 +118,11 @@ by_state = query(view, "churn_rfm_lifecycle")
 if cells is not None and len(cells):
     grid_column, split_column = st.columns(2)
     with grid_column:
-        chart(churn_figures.rfm_grid(cells), key="rfm_grid", on_select=lambda: show_selected("rfm_grid"),
+        chart(figure(churn_figures.rfm_grid, cells), key="rfm_grid", on_select=lambda: show_selected("rfm_grid"),
               selection_mode="points")
     if by_state is not None and len(by_state):
         with split_column:
-            chart(churn_figures.lifecycle_by_rfm(by_state), key="lifecycle_by_rfm",
+            chart(figure(churn_figures.lifecycle_by_rfm, by_state), key="lifecycle_by_rfm",
                   on_select=lambda: show_selected("lifecycle_by_rfm"), selection_mode="points")
         lapsed_loyal = by_state[by_state.rfm_segment.isin(["Champions", "Loyal"])
                                 & (by_state.lifecycle_state == "lapsed")]["customers"].sum()
@@ -137,7 +137,7 @@ if cells is not None and len(cells):
 bins = query(view, "churn_risk_distribution")
 if bins is not None and len(bins):
     with st.expander("Churn risk distribution (chance of no order in the next 90 days)"):
-        chart(churn_figures.risk_distribution(bins), key="risk_distribution")
+        chart(figure(churn_figures.risk_distribution, bins), key="risk_distribution")
 
 st.subheader("Who moved")
 movement_days_column, movement_by_column = st.columns([1, 2])
@@ -161,7 +161,7 @@ if moves is not None and len(moves):
     else:
         st.caption("Nobody changed group over this period.")
     newcomers = int(moves[moves.previous_value == "none"]["customers"].sum())
-    chart(churn_figures.movement_matrix(moves, movement_by, movement_days), key="movement_matrix",
+    chart(figure(churn_figures.movement_matrix, moves, movement_by, movement_days), key="movement_matrix",
           on_select=lambda: show_selected("movement_matrix"), selection_mode="points")
     st.caption(f"Both dates are scored with today's model, so a move is the customer's doing, not a refit's. "
                f"{formatting.plural(newcomers, 'customer')} placed their first order since (row 'No order yet').")
@@ -455,6 +455,6 @@ if not pd.isna(result.prediction_error):
 if result.auc <= result.baseline_auc:
     st.warning("On this data the model ranks no better than days since the last order: use the list with care.",
                icon=":material/warning:")
-chart(churn_figures.backtest_auc(result.auc, result.baseline_auc, result.method), key="backtest_auc")
+chart(figure(churn_figures.backtest_auc, result.auc, result.baseline_auc, result.method), key="backtest_auc")
 if len(result.calibration):
-    chart(churn_figures.calibration(result.calibration, result.horizon_days), key="backtest_calibration")
+    chart(figure(churn_figures.calibration, result.calibration, result.horizon_days), key="backtest_calibration")

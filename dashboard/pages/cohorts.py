@@ -5,7 +5,7 @@ import streamlit as st
 
 from dashboard import figures, formatting
 from dashboard.pages.common import (PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all,
-                                    query, require_data, table, url_values_as_labels)
+                                    figure, query, require_data, table, url_values_as_labels)
 
 st.title("Cohorts")
 st.caption(
@@ -61,7 +61,7 @@ shown = in_range[in_range["cohort_start"].isin(sorted(in_range["cohort_start"].u
 if shown["cohort_start"].nunique() < in_range["cohort_start"].nunique():
     st.caption(f"Showing the latest {max_cohorts} cohorts of the trend range.")
 
-heatmap = figures.cohort_heatmap(shown, grain, value_column, label)
+heatmap = figure(figures.cohort_heatmap, shown, grain, value_column, label)
 
 
 def follow_clicked_cell() -> None:
@@ -166,7 +166,7 @@ curve_choices = st.multiselect(
     help="By default the latest two cohorts with three full periods behind them. A dashed end is a period still "
          "in progress.",
 )
-chart(figures.retention_curves(shown, grain, [cohort_starts[c] for c in curve_choices], value_column, label),
+chart(figure(figures.retention_curves, shown, grain, [cohort_starts[c] for c in curve_choices], value_column, label),
       key="retention_curves")
 
 st.subheader("Is period-k retention improving?")
@@ -174,7 +174,7 @@ k = st.number_input(
     f"{grain.capitalize()} k", min_value=1.0, max_value=float(max(1, max_period)), step=1.0, format="%.0f",
     value=float(min(3 if grain == "month" else 1, max(1, max_period))), key="k", bind="query-params",
 )
-k_figure = figures.period_k_across_cohorts(shown, grain, int(k), value_column, label)
+k_figure = figure(figures.period_k_across_cohorts, shown, grain, int(k), value_column, label)
 if not k_figure.data[0].x is None and len(k_figure.data[0].x):
     chart(k_figure, key="period_k")
 else:

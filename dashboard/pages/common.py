@@ -285,9 +285,16 @@ def fetch_all(view: View, name: str, **params) -> pd.DataFrame:
         cursor.close()
 
 
+def figure(build, *args, **kwargs):
+    """``build(*args, **kwargs)`` built once per content of its inputs and shared (``cache.figure``): a filter
+    change that leaves a chart's data as it was serves the figure already built. Do not change the figure."""
+    return cache.figure(build, *args, **kwargs)
+
+
 def chart(fig, key: str, **kwargs):
-    """A Plotly chart at full width (with a key so selections and tests can find it)."""
-    return st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False}, **kwargs)
+    """A Plotly chart at full width (with a key so selections and tests can find it); a figure from ``figure``
+    goes as the dict made when it was built (``cache.sendable``)."""
+    return st.plotly_chart(cache.sendable(fig), width="stretch", key=key, config={"displaylogo": False}, **kwargs)
 
 
 def empty(message: str) -> None:

@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import cache, compare, compare_figures, formatting
 from dashboard import segments as segment_specs
 from dashboard.alerts import change_text, display
-from dashboard.pages.common import chart, current_view, empty, require_data
+from dashboard.pages.common import chart, current_view, empty, figure, require_data
 from dashboard.queries import QueryError
 
 st.title("Compare segments")
@@ -138,17 +138,19 @@ with left:
     if comparison.retention.empty:
         empty("No cohort of these segments has completed a month yet.")
     else:
-        chart(compare_figures.retention_curves(comparison.retention, comparison.labels), key="compare_retention")
+        chart(figure(compare_figures.retention_curves, comparison.retention, comparison.labels),
+              key="compare_retention")
 with right:
     if comparison.revenue.empty:
         empty("No cohort of these segments has completed a month yet.")
     else:
-        chart(compare_figures.revenue_curves(comparison.revenue, comparison.labels), key="compare_revenue")
+        chart(figure(compare_figures.revenue_curves, comparison.revenue, comparison.labels), key="compare_revenue")
 
 left, right = st.columns(2)
 with left:
     if (comparison.milestones["eligible_customers"] > 0).any():
-        chart(compare_figures.second_order_curves(comparison.milestones, comparison.labels), key="compare_second")
+        chart(figure(compare_figures.second_order_curves, comparison.milestones, comparison.labels),
+              key="compare_second")
     else:
         empty("No customer's first order is 30 days old yet, so time to second order cannot be measured.")
 with right:
@@ -158,8 +160,9 @@ with right:
         empty("No order of these segments is 90 days old yet, so repurchase after care cannot be measured.")
     else:
         care_rows = comparison.care.assign(care_group=[formatting.label(group) for group in comparison.care["care_group"]])
-        chart(compare_figures.grouped_rates(
-            care_rows, comparison.labels, "care_group", "repurchase_rate_90d", "anchor_orders",
+        chart(figure(
+            compare_figures.grouped_rates, care_rows, comparison.labels, "care_group", "repurchase_rate_90d",
+            "anchor_orders",
             "Bought again within 90 days, by complaint outcome", "Ticket on the order", "Bought again ≤ 90 days",
             "orders 90+ days old"), key="compare_care")
 if not exported["surveys"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import ghosts
+from dashboard import cache, ghosts
 from dashboard.pages.common import query
 
 KEY = "vs"
@@ -26,12 +26,15 @@ def mode() -> str | None:
     return st.session_state.get(KEY) or None
 
 
-def with_ghost(view, fig, query_name: str, y: str, value_format: str, yaxis: str = "y", what: str = "", **params):
-    """The figure with the ghost line of query_name's column y for the chosen comparison (unchanged without one)."""
+def with_ghost(view, build, args: tuple, query_name: str, y: str, value_format: str, yaxis: str = "y", what: str = "",
+               **params):
+    """The figure ``build(*args)`` (cached, see ``cache.figure``), with the ghost line of query_name's column y for
+    the chosen comparison (none without one)."""
     chosen = mode()
     start, end = view.filters.start_date, view.filters.end_date
     if chosen is None or start is None or end is None:
-        return fig
+        return cache.figure(build, *args)
     ghost_start, ghost_end = ghosts.ghost_range(start, end, view.filters.grain, chosen)
     ghost = query(view, query_name, **params, start_date=ghost_start, end_date=ghost_end)
-    return ghosts.add_ghost(fig, ghost, y, start, end, view.filters.grain, chosen, value_format, yaxis, what)
+    return cache.figure(ghosts.ghosted, build, args, ghost, y, start, end, view.filters.grain, chosen, value_format,
+                        yaxis, what)

@@ -6,11 +6,11 @@ last (on a first start the churn model is still being fitted), with a message sa
 
 import streamlit as st
 
-from dashboard import care_review, figures, formatting, insights
+from dashboard import cache, care_review, figures, formatting, insights
 from dashboard.metrics import WEEKLY_KPIS, exported_tables
 from dashboard.pages import care_cards, lifecycle_row, net_revenue_line
-from dashboard.pages.common import (change_text, chart, current_view, empty, format_value, is_exported, not_exported,
-                                    query, require_data)
+from dashboard.pages.common import (change_text, chart, current_view, empty, figure, format_value, is_exported,
+                                    not_exported, query, require_data)
 from dashboard.pages.ghost_control import with_ghost
 from dashboard.queries import QueryError
 
@@ -22,7 +22,7 @@ if not require_data(view):
 
 def show_alerts() -> None:
     """The fired ``[[alerts]]`` rules first (the same as ``python -m dashboard alerts``), or that none fired."""
-    from dashboard import alerts, cache
+    from dashboard import alerts
 
     try:
         outcomes = cache.alert_outcomes(view.database, view.as_of)
@@ -76,7 +76,8 @@ for index, (key, label, kind, definition) in enumerate(WEEKLY_KPIS):
         else:
             st.caption(f"vs 4 weeks ago: {month_delta or formatting.MISSING}")
         if recent[key].notna().any():
-            chart(figures.sparkline(recent[key], recent["week_end"], formatting.d3_format(kind, recent[key])),
+            chart(figure(figures.sparkline, recent[key], recent["week_end"],
+                         formatting.d3_format(kind, recent[key])),
                   key=f"spark_{key}")
 # The lifecycle states (docs/churn.md) replace the one "high churn risk" count; filled in last (below).
 lifecycle_slot = st.empty()
@@ -96,15 +97,15 @@ if trend is not None:
     if trend["orders"].sum() == 0:
         empty("No valid orders in the trend range for this segment. Widen the Trend range or the filters.")
     else:
-        chart(with_ghost(view, figures.period_trend(trend, view.filters.grain), "activity_trend", "revenue", "$,.0f",
-                         what="revenue"), key="period_trend")
+        chart(with_ghost(view, figures.period_trend, (trend, view.filters.grain), "activity_trend", "revenue",
+                         "$,.0f", what="revenue"), key="period_trend")
 
 st.subheader("What changed this week")
 movements = query(view, "segment_movements")
 if movements is not None:
-    sentences = insights.movement_sentences(movements, is_segmented=view.filters.is_segmented)
+    sentences = list(cache.derived(insights.movement_sentences, movements, is_segmented=view.filters.is_segmented))
     if care is not None:
-        sentences += care_review.change_sentences(care, exported_tables(view.database))
+        sentences += cache.derived(care_review.change_sentences, care, exported_tables(view.database))
     st.markdown("\n".join(f"- {sentence}" for sentence in sentences))
     st.caption(insights.RULE)
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import formatting, reason_figures, themes
 from dashboard.pages.common import (
-    PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all, query, require_data, table,
+    PAGE_SIZE, audited_csv, chart, current_access, current_view, empty, fetch_all, figure, query, require_data, table,
 )
 
 st.title("Why customers leave")
@@ -146,15 +146,15 @@ else:
                      "category_outcome": "90-day repurchase after a ticket, by category and how it ended",
                      "return_reason": "90-day repurchase after a return, by reason"}[dimension]
             if dimension == "category_outcome":
-                figure = reason_figures.outcome_bars(reasons, title)
+                bars = figure(reason_figures.outcome_bars, reasons, title)
             else:
-                figure = reason_figures.reason_bars(reasons, field, title)
+                bars = figure(reason_figures.reason_bars, reasons, field, title)
             by_label = {reason_figures.group_label(value, field): value for value in reasons["fact_value"]}
             picks = {"why_group": (0, by_label)}
             if dimension == "category_outcome":
                 picks["why_outcome"] = (1, {formatting.label(outcome): outcome
                                             for outcome in reason_figures.OUTCOME_COLOURS})
-            chart(figure, key="why_chart", on_select=lambda: picked_from_chart("why_chart", picks),
+            chart(bars, key="why_chart", on_select=lambda: picked_from_chart("why_chart", picks),
                   selection_mode="points")
             with st.expander("The numbers behind the chart"):
                 table(reasons.drop(columns=["first_anchor_day", "last_anchor_day"]), key="why_numbers",
@@ -259,7 +259,7 @@ def theme_section() -> None:
         left, right = st.columns(2)
         with left:
             if themed["anchor_orders"].sum():
-                chart(reason_figures.theme_bars(themed, "90-day repurchase after writing about a theme"),
+                chart(figure(reason_figures.theme_bars, themed, "90-day repurchase after writing about a theme"),
                       key="why_theme_chart",
                       on_select=lambda: picked_from_chart("why_theme_chart", {"why_theme": (0, None)}),
                       selection_mode="points")
@@ -270,8 +270,8 @@ def theme_section() -> None:
             if trend is not None and len(trend):
                 labels = dict(zip(summary["theme_id"], summary["label"]))
                 top = themed.sort_values("texts", ascending=False)["theme_id"].head(6).tolist()
-                chart(reason_figures.theme_trend(trend[trend["theme_id"].isin(top)], labels, view.filters.grain,
-                                                 f"Share of texts per {view.filters.grain}, six largest themes"),
+                chart(figure(reason_figures.theme_trend, trend[trend["theme_id"].isin(top)], labels,
+                             view.filters.grain, f"Share of texts per {view.filters.grain}, six largest themes"),
                       key="why_theme_trend")
 
         st.subheader("What they wrote")
@@ -317,7 +317,7 @@ else:
             empty(f"No {metric.upper()} responses in the trend range for this segment.")
         else:
             per = "touchpoint" if by == "touchpoint" else "acquisition channel"
-            chart(reason_figures.satisfaction_lines(trend, metric, by, view.filters.grain,
-                                                    f"{metric.upper()} per {view.filters.grain} and {per}"),
+            chart(figure(reason_figures.satisfaction_lines, trend, metric, by, view.filters.grain,
+                         f"{metric.upper()} per {view.filters.grain} and {per}"),
                   key="why_satisfaction")
             st.caption("Hollow points rest on fewer than 30 responses; a dotted end is a period not over yet.")

@@ -5,8 +5,8 @@ import streamlit as st
 from dashboard import figures, formatting
 from dashboard.filters import SEGMENT_DIMENSIONS
 from dashboard.pages import net_revenue_line
-from dashboard.pages.common import (chart, current_view, empty, is_exported, query, recorded_dimensions, require_data,
-                                    table)
+from dashboard.pages.common import (chart, current_view, empty, figure, is_exported, query, recorded_dimensions,
+                                    require_data, table)
 from dashboard.pages.ghost_control import with_ghost
 
 st.title("Repeat purchase")
@@ -64,10 +64,10 @@ else:
     if trend["is_partial_period"].any():
         st.caption(f"The hatched {grain} is still in progress at the as-of date: its counts will grow, and its "
                    "returning-customer rate (dashed) is not comparable yet.")
-    chart(with_ghost(view, figures.activity_trend(trend, grain), "activity_trend", "active_customers", ",.0f",
+    chart(with_ghost(view, figures.activity_trend, (trend, grain), "activity_trend", "active_customers", ",.0f",
                      what="active customers"), key="activity_trend")
-    chart(with_ghost(view, figures.revenue_trend(trend, grain), "activity_trend", "revenue", "$,.0f", what="revenue"),
-          key="revenue_trend")
+    chart(with_ghost(view, figures.revenue_trend, (trend, grain), "activity_trend", "revenue", "$,.0f",
+                     what="revenue"), key="revenue_trend")
 
 left, right = st.columns(2)
 with left:
@@ -78,11 +78,11 @@ with left:
     elif days.empty:
         empty("Nobody in this segment has placed a second order yet.")
     else:
-        chart(figures.time_to_second_order(days, milestones), key="time_to_second")
+        chart(figure(figures.time_to_second_order, days, milestones), key="time_to_second")
 with right:
     buckets = query(view, "orders_per_customer")
     if buckets is not None:
-        chart(figures.orders_per_customer(buckets), key="orders_per_customer")
+        chart(figure(figures.orders_per_customer, buckets), key="orders_per_customer")
 
 by_cohort = query(view, "second_order_rate_by_cohort")
 if by_cohort is not None:
@@ -91,7 +91,7 @@ if by_cohort is not None:
         if shown["is_partial_period"].any():
             st.caption("Dashed: cohorts whose customers have not all had 90 days since their first order yet, so "
                        "their rate is not final (the hover says how many have).")
-        chart(figures.second_order_rate_by_cohort(by_cohort, grain), key="second_by_cohort")
+        chart(figure(figures.second_order_rate_by_cohort, by_cohort, grain), key="second_by_cohort")
     else:
         empty("No cohort is 90 days old yet, so no 90-day second-order rate can be measured.")
 
@@ -108,9 +108,9 @@ dimension = st.segmented_control(
 segments = query(view, "repeat_rate_by_segment", dimension=dimension)
 if segments is not None and len(segments):
     chart(
-        figures.rate_bars(segments, "segment_value", "repeat_rate", "customers",
-                          f"Repeat rate by {SEGMENT_DIMENSIONS[dimension].lower()}",
-                          SEGMENT_DIMENSIONS[dimension], "Repeat rate (2+ orders)", field=dimension),
+        figure(figures.rate_bars, segments, "segment_value", "repeat_rate", "customers",
+               f"Repeat rate by {SEGMENT_DIMENSIONS[dimension].lower()}",
+               SEGMENT_DIMENSIONS[dimension], "Repeat rate (2+ orders)", field=dimension),
         key="segment_bars",
     )
     table(segments, key="segment_table", fields={"segment_value": dimension},

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from dashboard import figures, formatting
-from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, is_exported, not_exported, query,
-                                    recorded_dimensions, require_data, table)
+from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, figure, is_exported,
+                                    not_exported, query, recorded_dimensions, require_data, table)
 from dashboard.pages.ghost_control import with_ghost
 
 st.title("Satisfaction")
@@ -39,14 +39,14 @@ st.caption(f"A hatched bar or a dashed end is a {grain} still in progress at the
 with left:
     nps = query(view, "nps_trend")
     if nps is not None and len(nps):
-        chart(with_ghost(view, figures.nps_trend(nps, grain), "nps_trend", "nps", ".1f", yaxis="y2", what="NPS"),
+        chart(with_ghost(view, figures.nps_trend, (nps, grain), "nps_trend", "nps", ".1f", yaxis="y2", what="NPS"),
               key="nps_trend")
     elif nps is not None:
         empty("No NPS responses in the trend range for this segment.")
 with right:
     csat = query(view, "csat_trend")
     if csat is not None and len(csat):
-        chart(with_ghost(view, figures.csat_trend(csat, grain), "csat_trend", "csat", ".1%", what="CSAT"),
+        chart(with_ghost(view, figures.csat_trend, (csat, grain), "csat_trend", "csat", ".1%", what="CSAT"),
               key="csat_trend")
     elif csat is not None:
         empty("No CSAT responses in the trend range for this segment.")
@@ -68,7 +68,7 @@ if repurchase is not None:
             rows = rows.assign(ci_low=low, ci_high=high)
             with column:
                 if rows["anchor_orders"].sum():
-                    chart(figures.care_groups(rows, title, axis), key=f"repurchase_{axis}")
+                    chart(figure(figures.care_groups, rows, title, axis), key=f"repurchase_{axis}")
                 else:
                     empty(f"No {axis.split()[0]} responses old enough to measure.")
 
@@ -86,13 +86,13 @@ if not breakdowns:
           "no breakdown.")
 elif by_dimension is not None:
     if len(by_dimension):
-        chart(figures.satisfaction_by_dimension(by_dimension, breakdowns[dimension], field=dimension),
+        chart(figure(figures.satisfaction_by_dimension, by_dimension, breakdowns[dimension], field=dimension),
               key="satisfaction_by_dimension")
     else:
         empty("No responses in the trend range for this breakdown.")
 rates = query(view, "survey_response_rate")
 if rates is not None and len(rates):
-    chart(figures.response_rate(rates, grain), key="response_rate")
+    chart(figure(figures.response_rate, rates, grain), key="response_rate")
 
 st.subheader("What customers wrote")
 user_access = current_access(view.settings)
