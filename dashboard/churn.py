@@ -649,10 +649,17 @@ def fit_models(features: pd.DataFrame, season: seasonality.SeasonalIndex | None 
     return FittedModels(fit, gg, math.nan, clock, as_of_day, has_dates, info)
 
 
+def _per_distinct(purchases_if_alive, t: float, x: np.ndarray, age: np.ndarray) -> np.ndarray:
+    """``purchases_if_alive(t, x, age)`` computed once per distinct (x, age) and spread back to every row."""
+    codes, first = clv._distinct(x, age)
+    return np.asarray(purchases_if_alive(t, x[first], age[first]))[codes]
+
+
 def apply_models(features: pd.DataFrame, models: FittedModels,
-                 horizon_days: int = RISK_HORIZON_DAYS) -> pd.DataFrame:
+                 horizon_days: int = RISK_HORIZON_DAYS, risk_only: bool = False) -> pd.DataFrame:
     """The columns of ``PREDICTION_COLUMNS`` for ``churn_features`` rows of the as-of date ``models`` was fitted
-    at, one row per input row (same index); ``predict`` explains them."""
+    at, one row per input row (same index); ``predict`` explains them. With ``risk_only`` (the backtest) and a
+    fitted model, only ``churn_risk`` and ``expected_orders``, the same values, without the year of value."""
     n = len(features)
     out = pd.DataFrame(index=features.index)
     if n == 0 or models.info.method == "none":  # no rows, or none fitted on (an empty sample): nothing known
@@ -694,22 +701,31 @@ def apply_models(features: pd.DataFrame, models: FittedModels,
     t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
     model = _Predictor(models.fit)
     alive = model.p_alive(x, t_x_w, age_w)
-    order_value = np.asarray(clv.expected_order_value(models.gg, x, spend))
     horizon_w = float(clock.elapsed(as_of_day, as_of_day + horizon_days))
+    if risk_only:
+        out["churn_risk"] = model.prob_no_purchase(horizon_w, x, t_x_w, age_w)
+        out["expected_orders"] = alive * _per_distinct(model.purchases_if_alive, horizon_w, x, age_w)
+        return out
+    order_value = np.asarray(clv.expected_order_value(models.gg, x, spend))
+    # Expected purchases while active depend on (x, T) only: the monthly steps are computed once per distinct
+    # pair (tens of thousands at 10M orders, against millions of customers) and spread back to the customers.
+    codes, first = clv._distinct(x, age_w)
+    x_u, age_u = x[first], age_w[first]
     n_steps = math.ceil(CLV_HORIZON_DAYS / _STEP_DAYS)
     step_rate = (1.0 + ANNUAL_DISCOUNT_RATE) ** (_STEP_DAYS / clv.DAYS_PER_YEAR) - 1.0
-    previous = np.zeros(n)
-    discounted = np.zeros(n)
+    previous = np.zeros(len(first))
+    discounted = np.zeros(len(first))
     discounted_90 = None
     purchases_90 = None
     for k in range(1, n_steps + 1):
         step_end = float(clock.elapsed(as_of_day, as_of_day + min(k * _STEP_DAYS, CLV_HORIZON_DAYS)))
-        cumulative = model.purchases_if_alive(step_end, x, age_w)
+        cumulative = model.purchases_if_alive(step_end, x_u, age_u)
         discounted += (cumulative - previous) / (1.0 + step_rate) ** k
         previous = cumulative
         if k * _STEP_DAYS == RISK_HORIZON_DAYS:
             discounted_90, purchases_90 = discounted.copy(), cumulative
-    purchases_365 = previous
+    discounted, discounted_90, purchases_90, purchases_365 = (
+        values[codes] for values in (discounted, discounted_90, purchases_90, previous))
     value_if_active = discounted * order_value
     gap = model.expected_gap(x, t_x_w)
     next_date, overdue = next_order_dates(gap)
@@ -717,7 +733,7 @@ def apply_models(features: pd.DataFrame, models: FittedModels,
     out["p_alive"] = alive
     out["p_alive_after_last_order"] = model.p_alive_after_last_order(x)
     out["expected_orders"] = alive * (purchases_90 if horizon_days == RISK_HORIZON_DAYS
-                                      else model.purchases_if_alive(horizon_w, x, age_w))
+                                      else _per_distinct(model.purchases_if_alive, horizon_w, x, age_w))
     out["expected_orders_90d"] = alive * purchases_90
     out["expected_orders_365d"] = alive * purchases_365
     out["churn_risk"] = model.prob_no_purchase(horizon_w, x, t_x_w, age_w)
@@ -734,7 +750,8 @@ def apply_models(features: pd.DataFrame, models: FittedModels,
 
 
 def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
-            season: seasonality.SeasonalIndex | None = None) -> tuple[pd.DataFrame, ModelInfo]:
+            season: seasonality.SeasonalIndex | None = None,
+            risk_only: bool = False) -> tuple[pd.DataFrame, ModelInfo]:
     """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on
     ``churn_features`` rows and predict, one row per input row, in the columns of ``PREDICTION_COLUMNS``.
 
@@ -747,7 +764,7 @@ def predict(features: pd.DataFrame, horizon_days: int = RISK_HORIZON_DAYS,
     and predict every customer in batches.
     """
     models = fit_models(features, season)
-    return apply_models(features, models, horizon_days), models.info
+    return apply_models(features, models, horizon_days, risk_only), models.info
 
 
 def fit_of(info: ModelInfo):
@@ -1030,10 +1047,10 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
         raise ValueError(f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, but {seen}: pick a cutoff "
                          f"at least {horizon_days} days before the latest order")
     outcomes = outcomes.dropna(subset=["customer_id"])
-    predictions, info = predict(features, horizon_days, estimate_seasonality(target, features))
+    predictions, info = predict(features, horizon_days, estimate_seasonality(target, features), risk_only=True)
     calendar_orders = math.nan
     if info.season_index is not None:
-        calendar, _ = predict(features, horizon_days)
+        calendar, _ = predict(features, horizon_days, risk_only=True)
         calendar_orders = float(calendar["expected_orders"].sum())
     actual = features[["customer_id"]].merge(outcomes[["customer_id", "actual_orders"]], on="customer_id",
                                              how="left", validate="one_to_one")
