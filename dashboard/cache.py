@@ -139,7 +139,11 @@ QUERY_SPINNER = ("Computing from the exports: the first view after new exports b
                  "aggregates (up to a minute on large exports); later views are instant…")
 
 
-@st.cache_data(show_spinner=QUERY_SPINNER, max_entries=2048, ttl=6 * 3600)
+# A resource, not st.cache_data: cache_data unpickles a copy of the frame on every hit, which cost more than
+# the rest of a rerun on pages with large results. Every caller gets ``copy(deep=False)`` of the one stored
+# frame instead: with pandas' copy-on-write (always on since pandas 3) a caller's changes to its copy make a
+# copy of what they change and never reach the stored frame or another session's.
+@st.cache_resource(show_spinner=QUERY_SPINNER, max_entries=2048, ttl=6 * 3600)
 def _cached_query(_database: Database, version: str, as_of: date, name: str, params: tuple) -> pd.DataFrame:
     """A query result; ``version`` and ``as_of`` are in the key, the database object is not."""
     cursor = _database.cursor(as_of)
@@ -157,12 +161,12 @@ def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
     used = queries.used_parameters(name)
     frozen = tuple(sorted((key, _freeze(value)) for key, value in params.items() if key in used))
     try:
-        return _cached_query(db, db.fingerprint, as_of, name, frozen).copy()
+        return _cached_query(db, db.fingerprint, as_of, name, frozen).copy(deep=False)
     except queries.QueryError as error:
         replacement = _without_damaged_snapshot(db, error)
         if replacement is None:
             raise
-        return _cached_query(replacement, replacement.fingerprint, as_of, name, frozen).copy()
+        return _cached_query(replacement, replacement.fingerprint, as_of, name, frozen).copy(deep=False)
 
 
 @st.cache_data(show_spinner="Backtesting the churn model…", max_entries=16, ttl=6 * 3600)

@@ -11,6 +11,7 @@ import threading
 import weakref
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from dashboard import cache, demo, queries
@@ -69,10 +70,21 @@ def test_a_filter_the_query_uses_runs_it_again(database, executions):
 
 
 def test_cached_results_are_copies(database):
+    """The cache holds one frame per result and hands out shallow copies: whatever a page does to its copy (set a
+    cell, change or add a column, rename, sort) never reaches the stored frame or the next caller's copy."""
     as_of = database.default_as_of()
     frame = cache.query(database, as_of, "kpis", **filters())
+    original = frame.copy(deep=True)
     frame.loc[0, "customers"] = -1
-    assert cache.query(database, as_of, "kpis", **filters())["customers"].iloc[0] > 0
+    trend = cache.query(database, as_of, "activity_trend", **filters())
+    trend_original = trend.copy(deep=True)
+    trend["active_customers"] *= 1000
+    trend["label"] = "changed"
+    trend = trend.rename(columns={"period_start": "x"}).sort_values("x", ascending=False)
+    again = cache.query(database, as_of, "kpis", **filters())
+    assert again["customers"].iloc[0] > 0
+    pd.testing.assert_frame_equal(again, original)
+    pd.testing.assert_frame_equal(cache.query(database, as_of, "activity_trend", **filters()), trend_original)
 
 
 def test_the_app_serves_from_the_snapshot_once_its_background_build_saved_it(tmp_path):
