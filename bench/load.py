@@ -49,7 +49,10 @@ from urllib.parse import parse_qs, urlencode
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "cache"
 CHROMIUM = "/usr/bin/chromium"
-PAGES = ["Overview", "Repeat purchase", "Cohorts", "Churn risk and win-back", "Satisfaction", "Care impact", "Data"]
+# The browser driver clicks these navigation links; the websocket driver switches among the pages the server's
+# navigation lists (every page of the app, whatever they are called).
+PAGES = ["Weekly review", "Repeat purchase", "Cohorts", "Churn risk and win-back", "Campaigns", "Compare segments",
+         "Satisfaction", "Post-purchase care", "Why customers leave", "Data"]
 CHANNELS = ["organic_search", "paid_social", "email", "referral", "marketplace"]
 GRAINS = ["week", "month", "quarter"]
 DEFAULT_GRAIN = "month"
@@ -386,7 +389,7 @@ async def run_ws_session(url: str, index: int, seconds: float, expected: dict, r
                 await asyncio.sleep(rng.uniform(0, 2 * think))
             action = rng.random()
             if action < 0.6:
-                page_title = rng.choice(PAGES)
+                page_title = rng.choice(list(pages))  # the navigation's pages, in its order
                 done = f"switching to {page_title!r}"
             elif action < 0.9:
                 grain = rng.choice([value for value in GRAINS if value != grain])
