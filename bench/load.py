@@ -2,10 +2,13 @@
 
     python -m bench.load --sessions 10,25 --seconds 60                  (or: make load)
     python -m bench.load --sessions 10 --seconds 60 --driver browser    (Playwright pages in chromium)
+    python -m bench.load --data bench/cache/exports-10M --sessions 10   (existing exports, from a prepared snapshot)
 
-Starts `streamlit run` on a free localhost port over cached demo exports and drives N sessions at once,
-each with its own acquisition-channel filter from the URL. For a fixed time every session switches pages
-and changes the period grain (and now and then its channel), one action at a time.
+Starts `streamlit run` on a free localhost port over cached demo exports (or, with --data, over an existing
+exports folder whose model snapshot `python -m dashboard prepare` makes sure of first, in the --state folder
+the server then uses) and drives N sessions at once, each with its own acquisition-channel filter from the
+URL (the data's channels). For a fixed time every session switches pages and changes the period grain (and
+now and then its channel), one action at a time.
 
 Two drivers:
 
@@ -33,7 +36,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
+import re
 import random
 import resource
 import socket
@@ -49,7 +54,12 @@ from urllib.parse import parse_qs, urlencode
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / "cache"
 CHROMIUM = "/usr/bin/chromium"
-PAGES = ["Overview", "Repeat purchase", "Cohorts", "Churn risk and win-back", "Satisfaction", "Care impact", "Data"]
+# The browser driver clicks these navigation links; the websocket driver switches among the pages the server's
+# navigation lists (every page of the app, whatever they are called).
+PAGES = ["Weekly review", "Repeat purchase", "Cohorts", "Churn risk and win-back", "Campaigns", "Compare segments",
+         "Satisfaction", "Post-purchase care", "Why customers leave", "Data"]
+# The demo's acquisition channels, in the order sessions take them (session i gets channel i mod n). The channels a
+# run uses come from its data (``data_channels``): these first, in this order, then any others by customers.
 CHANNELS = ["organic_search", "paid_social", "email", "referral", "marketplace"]
 GRAINS = ["week", "month", "quarter"]
 DEFAULT_GRAIN = "month"
@@ -71,18 +81,85 @@ def ensure_demo(customers: int) -> Path:
     return folder
 
 
-def expected_repeat_rates(data_dir: Path, state_dir: Path = CACHE / "load-state") -> dict[str, str]:
-    """The Repeat rate each channel's session must show (formatted as the page formats it)."""
+def server_environment(data_dir: Path, state_dir: Path) -> dict[str, str]:
+    """The DASHBOARD_* environment the server runs with; `prepare` and the expected values use the same one, so
+    they read the same settings (time zone, snapshots) and hence the same model snapshot as the server."""
+    return {**os.environ, "DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(state_dir)}
+
+
+def data_channels(cursor) -> list[str]:
+    """The acquisition channels the data's customers have (the sidebar's options): CHANNELS' order first."""
+    from dashboard.queries import run_query
+
+    frame = run_query(cursor, "segment_values")
+    found = [value for value in frame.loc[frame["dimension"] == "acquisition_channel", "segment_value"]
+             if value is not None and value == value]  # most customers first; no missing channel
+    return [channel for channel in CHANNELS if channel in found] + [value for value in found if value not in CHANNELS]
+
+
+def expected_repeat_rates(data_dir: Path, state_dir: Path = CACHE / "load-state", environ: dict | None = None,
+                          facts: dict | None = None) -> dict[str, str]:
+    """The Repeat rate each channel's session must show (formatted as the page formats it), one key per channel
+    of the data, in the order sessions take them. ``environ``: the server's environment (default: none, so
+    only the settings file and these folders). ``facts`` gets the snapshot the values were read from (None when
+    the model was built) and the orders in the model."""
     from dashboard import figures
     from dashboard.filters import Filters, Segment
     from dashboard.metrics import contract_metrics
     from dashboard.model import Database
     from dashboard.settings import load_settings
 
-    database = Database.open(load_settings(environ={}, data_dir=data_dir, state_dir=state_dir))
-    cursor = database.cursor()
-    return {channel: figures.format_percent(contract_metrics(cursor, Filters(Segment(channels=(channel,))))["repeat_rate"])
-            for channel in CHANNELS}
+    database = Database.open(load_settings(environ=environ or {}, data_dir=data_dir, state_dir=state_dir))
+    try:
+        cursor = database.cursor()
+        channels = data_channels(cursor)
+        if len(channels) < 2:
+            raise SystemExit(f"error: the exports in {data_dir} have {len(channels)} acquisition channel(s) "
+                             f"({', '.join(channels) or 'none'}): the load test gives sessions different channels "
+                             "and checks each one's repeat rate, so it needs customers with at least two")
+        expected = {channel: figures.format_percent(
+                        contract_metrics(cursor, Filters(Segment(channels=(channel,))))["repeat_rate"])
+                    for channel in channels}
+        if facts is not None:
+            facts["snapshot"] = database.snapshot
+            facts["model_orders"] = cursor.execute("select count(*) from clean_orders").fetchone()[0]
+        cursor.close()
+        return expected
+    finally:
+        database.close()
+
+
+def ensure_snapshot(data_dir: Path, state_dir: Path) -> dict:
+    """Make sure the exports' model snapshot is in the state folder: `python -m dashboard prepare --data DIR`
+    with the server's environment (it builds and saves the snapshot, or says the one there is up to date).
+    Returns how long that took and what it said."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    print(f"python -m dashboard prepare --data {data_dir} (state {state_dir}) …", file=sys.stderr)
+    started = time.perf_counter()
+    said = []
+    with subprocess.Popen([sys.executable, "-m", "dashboard", "prepare", "--data", str(data_dir)], cwd=ROOT,
+                          env=server_environment(data_dir, state_dir), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as prepare:
+        for line in prepare.stdout:  # shown as it comes: at 10M it builds for minutes
+            print(f"  {line.rstrip()}", file=sys.stderr)
+            if line.strip():
+                said.append(line.strip())
+    seconds = time.perf_counter() - started
+    if prepare.returncode != 0:
+        raise SystemExit(f"error: python -m dashboard prepare --data {data_dir} failed (exit {prepare.returncode}): "
+                         + " | ".join(said[-5:]))
+    return {"seconds": seconds, "reused": any(line.startswith("already prepared") for line in said),
+            "said": next((line for line in reversed(said) if "prepared" in line), said[-1] if said else "")}
+
+
+def exports_stamp(data_dir: Path) -> dict:
+    """The bench's stamp of a generated exports folder (bench/data.py: customers, counts), or {}."""
+    from bench.data import STAMP_NAME
+
+    try:
+        return json.loads((data_dir / STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def server_rss_mb(pid: int) -> float:
@@ -105,7 +182,7 @@ def streamlit_server(data_dir: Path, state_dir: Path, log_path: Path, start_time
     # No file watcher, as in a deployment: with it, an edit to a dashboard/*.py file while the test runs
     # makes Streamlit evict the dashboard modules and re-import them under sessions that are mid-run
     # (KeyError 'dashboard.queries', pickling errors for "not the same object" classes, a second cube lock).
-    environment = {**os.environ, "DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(state_dir),
+    environment = {**server_environment(data_dir, state_dir),
                    "STREAMLIT_SERVER_PORT": str(port), "STREAMLIT_SERVER_ADDRESS": "127.0.0.1",
                    "STREAMLIT_SERVER_HEADLESS": "true", "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
                    "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
@@ -315,7 +392,8 @@ async def run_ws_session(url: str, index: int, seconds: float, expected: dict, r
                          timeout: float = 120.0, think: float = 0.0) -> None:
     """One session: open the Repeat purchase page with this session's channel, then act until `seconds` pass."""
     rng = random.Random(index)
-    channel = CHANNELS[index % len(CHANNELS)]
+    channels = list(expected)  # the data's channels, in the order sessions take them
+    channel = channels[index % len(channels)]
     shown_channel = channel_label(channel)  # bound widgets keep the text they show in the URL
     grain = DEFAULT_GRAIN
     name = f"session {index}"
@@ -386,13 +464,13 @@ async def run_ws_session(url: str, index: int, seconds: float, expected: dict, r
                 await asyncio.sleep(rng.uniform(0, 2 * think))
             action = rng.random()
             if action < 0.6:
-                page_title = rng.choice(PAGES)
+                page_title = rng.choice(list(pages))  # the navigation's pages, in its order
                 done = f"switching to {page_title!r}"
             elif action < 0.9:
                 grain = rng.choice([value for value in GRAINS if value != grain])
                 done = f"choosing grain {grain!r}"
             else:
-                channel = rng.choice([value for value in CHANNELS if value != channel])
+                channel = rng.choice([value for value in channels if value != channel])
                 done = f"choosing channel {channel!r}"
             if "grain" not in widget_ids or "channel" not in widget_ids:
                 raise ProtocolError(f"the server sent no grain/channel widget ids: {sorted(widget_ids)}")
@@ -463,7 +541,8 @@ async def wait_idle(page, timeout_ms: int = 60_000) -> None:
 
 
 async def run_browser_session(browser, url: str, index: int, seconds: float, expected: dict, results: dict) -> None:
-    channel = CHANNELS[index % len(CHANNELS)]
+    channels = list(expected)
+    channel = channels[index % len(channels)]
     rng = random.Random(index)
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     await context.add_init_script(COUNT_RUNS)
@@ -566,25 +645,100 @@ DRIVER_TEXT = {
 }
 
 
+def shown_path(path: Path) -> str:
+    """A path as the results file shows it: relative to the project when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def data_text(data_dir: Path, state_dir: Path, prepared: dict, facts: dict) -> str:
+    """What a --data run ran on: the exports folder, its size, the snapshot and how long making sure of it took."""
+    stamp = exports_stamp(data_dir)
+    counts = stamp.get("counts", {})
+    size = ", ".join(f"{counts[table]:,} {table}" for table in ("orders", "customers") if table in counts)
+    snapshot = facts["snapshot"]
+    megabytes = snapshot.stat().st_size / 1e6 if snapshot.is_file() else float("nan")
+    return (f"Data: the exports in `{shown_path(data_dir)}` ("
+            + (f"{size} as bench/data.py generated them; " if size else "")
+            + f"{facts['model_orders']:,} valid orders in the model), served from a prepared snapshot: "
+            f"`{snapshot.name}` ({megabytes:,.0f} MB) in the state folder `{shown_path(state_dir)}`. Making sure of "
+            f"it (`python -m dashboard prepare --data {shown_path(data_dir)}`) took {prepared['seconds']:.1f} s"
+            + (" (it was there and up to date)" if prepared["reused"] else " (built and saved it)")
+            + (f": \"{prepared['said']}\"" if prepared["said"] else "") + ".")
+
+
+# Issue #17's targets for rerun p95: back to back, and with people's pauses between clicks.
+TARGET_P95 = {"back to back": 4.0, "with pauses": 1.5}
+
+
+def target_lines(rows: list, think: float) -> list[str]:
+    kind = "with pauses" if think else "back to back"
+    target = TARGET_P95[kind]
+    return [f"- Target (issue #17: rerun p95 ≤ {TARGET_P95['back to back']:g} s back to back, "
+            f"≤ {TARGET_P95['with pauses']:g} s with people's pauses), {kind}: {sessions} sessions p95 "
+            f"{percentile(results['reruns'], 0.95):.2f} s, "
+            + ("met" if results["reruns"] and percentile(results["reruns"], 0.95) <= target else "NOT met")
+            + (f" with {len(results['errors'])} errors" if results["errors"] else "") + "."
+            for sessions, results in rows]
+
+
+def with_section(text: str, heading: str, section: str) -> str:
+    """The results file's text with this section in place of an earlier one under the same heading, or after it."""
+    lines = text.splitlines()
+    if heading in lines:
+        first = lines.index(heading)
+        last = next((number for number in range(first + 1, len(lines)) if re.match(r"#{1,2} ", lines[number])),
+                    len(lines))
+        kept_before, kept_after = lines[:first], lines[last:]
+        replaced = kept_before + section.rstrip("\n").splitlines() + ([""] + kept_after if kept_after else [])
+        return "\n".join(replaced) + "\n"
+    return (text.rstrip("\n") + "\n\n" if text.strip() else "# Load test results\n\n") + section
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", default="10,25", help="comma-separated session counts (default 10,25)")
     parser.add_argument("--seconds", type=float, default=60, help="how long each run drives the sessions")
-    parser.add_argument("--customers", type=int, default=50_000, help="demo size")
+    parser.add_argument("--customers", type=int, default=50_000, help="demo size (without --data)")
+    parser.add_argument("--data", type=Path,
+                        help="an existing exports folder (e.g. bench/cache/exports-10M) instead of the generated demo: "
+                             "its model snapshot is prepared first (python -m dashboard prepare) and served from")
+    parser.add_argument("--state", type=Path,
+                        help="the server's state folder (default bench/cache/load-state; with --data "
+                             "bench/cache/load-state-<folder name>)")
     parser.add_argument("--driver", choices=["websocket", "browser"], default="websocket",
                         help="websocket: Streamlit's protocol, no browser (default); browser: Playwright + chromium")
     parser.add_argument("--timeout", type=float, default=120,
                         help="websocket driver: seconds a run may take before it counts as an error")
     parser.add_argument("--think", type=float, default=0,
                         help="websocket driver: mean pause between a session's actions (default 0: back to back)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "load-results.md")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "load-results.md",
+                        help="results file (default bench/load-results.md); a demo run rewrites it, a --data run "
+                             "adds its own section (or replaces its earlier one)")
     args = parser.parse_args(argv)
-    data_dir = ensure_demo(args.customers)
-    state_dir = CACHE / "load-state"
-    expected = expected_repeat_rates(data_dir, state_dir)
+    if args.data is not None:
+        data_dir = args.data.expanduser().resolve()
+        if not data_dir.is_dir():
+            parser.error(f"--data {args.data}: no such folder")
+        state_dir = (args.state or CACHE / f"load-state-{data_dir.name}").expanduser().resolve()
+        prepared = ensure_snapshot(data_dir, state_dir)
+        facts: dict = {}
+        expected = expected_repeat_rates(data_dir, state_dir, server_environment(data_dir, state_dir), facts)
+        if facts["snapshot"] is None:
+            raise SystemExit(f"error: `python -m dashboard prepare` finished but the model of {data_dir} is not read "
+                             f"from a snapshot in {state_dir} (model_snapshots off in dashboard.toml or "
+                             "DASHBOARD_MODEL_SNAPSHOTS?): the run would not be from a prepared snapshot")
+        print(f"expected repeat rate per channel (from {facts['snapshot'].name}): {expected}", file=sys.stderr)
+    else:
+        data_dir = ensure_demo(args.customers)
+        state_dir = (args.state or CACHE / "load-state").expanduser().resolve()
+        expected = expected_repeat_rates(data_dir, state_dir, server_environment(data_dir, state_dir))
     rows = []
     for sessions in [int(value) for value in args.sessions.split(",")]:
-        log_path = CACHE / f"load-server-{sessions}.log"
+        log_name = f"load-server-{data_dir.name}-{sessions}.log" if args.data else f"load-server-{sessions}.log"
+        log_path = CACHE / log_name
         with streamlit_server(data_dir, state_dir, log_path) as (url, server):
             print(f"{sessions} sessions ({args.driver}) for {args.seconds:.0f} s …", file=sys.stderr)
             load_before = load_average()
@@ -601,13 +755,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  reruns {len(results['reruns'])}, errors {len(results['errors'])}, leaks {len(results['leaks'])}, "
               f"p50 {statistics.median(results['reruns']) if results['reruns'] else float('nan'):.2f} s",
               file=sys.stderr)
-    command = (f"python -m bench.load --sessions {args.sessions} --seconds {args.seconds:.0f} "
-               f"--customers {args.customers}" + (" --driver browser" if args.driver == "browser" else "")
+    source = (f"--data {shown_path(args.data)}" if args.data else f"--customers {args.customers}") \
+        + (f" --state {shown_path(args.state)}" if args.state else "")
+    command = (f"python -m bench.load --sessions {args.sessions} --seconds {args.seconds:.0f} {source}"
+               + (" --driver browser" if args.driver == "browser" else "")
                + (f" --think {args.think:g}" if args.think else ""))
+    about = (f"`{command}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, driver `{args.driver}`. "
+             + DRIVER_TEXT[args.driver])
     lines = [
-        "# Load test results", "",
-        f"`{command}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d')}, driver `{args.driver}`. "
-        + DRIVER_TEXT[args.driver], "",
         "| sessions | reruns | errors | another session's numbers shown | KPI checks | first load p50 (s) | rerun p50 (s) | "
         "rerun p95 (s) | server peak RSS (MB) |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -631,11 +786,21 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"- {sessions} sessions, rerun p50 / max by page (s): " + "; ".join(
                 f"{page} {percentile(times, 0.5):.1f} / {max(times):.1f} ({len(times)})"
                 for page, times in sorted(results["by_page"].items(), key=lambda item: -max(item[1]))))
+    if args.data:
+        lines += target_lines(rows, args.think)
     problems = [item for _, results in rows for item in results["errors"] + results["leaks"]]
     if problems:
         lines += ["", "Problems:", ""] + [f"- {item}" for item in problems[:50]]
-    text = "\n".join(lines) + "\n"
-    args.out.write_text(text, encoding="utf-8")
+    if args.data:
+        pauses = (f"a pause of 0-{2 * args.think:g} s between clicks" if args.think else "back to back")
+        heading = (f"## {args.sessions} sessions on {data_dir.name}, from a prepared snapshot, {pauses}"
+                   + (", browser" if args.driver == "browser" else ""))
+        text = "\n".join([heading, "", about, "", data_text(data_dir, state_dir, prepared, facts), ""] + lines) + "\n"
+        previous = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
+        args.out.write_text(with_section(previous, heading, text), encoding="utf-8")
+    else:
+        text = "\n".join(["# Load test results", "", about, ""] + lines) + "\n"
+        args.out.write_text(text, encoding="utf-8")
     print(text)
     return 1 if problems else 0
 
