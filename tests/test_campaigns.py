@@ -14,7 +14,7 @@ import pytest
 from scipy import stats
 from streamlit.testing.v1 import AppTest
 
-from dashboard import campaigns, churn, demo, winback
+from dashboard import campaigns, churn, demo, formatting, winback
 from dashboard.cli import main
 from tests.exports import write_table
 
@@ -241,6 +241,27 @@ def test_campaigns_page_without_campaigns_says_how_to_get_them(monkeypatch, tmp_
     assert not at.exception
     assert any("No campaign to measure yet" in info.value and "No campaigns table was exported" in info.value
                for info in at.info)
+
+    # The page's outcomes are cached (a rerun does not read every order again), until a list is recorded: one
+    # exported with a holdout while the app runs is measured on the next rerun.
+    from dashboard.model import Database
+    from dashboard.settings import load_settings
+
+    database = Database.open(load_settings(environ={}, data_dir=tmp_path / "demo", state_dir=tmp_path / "other"))
+    request = winback.ListRequest(date(2026, 8, 1), churn.WinbackRules(states=("slipping", "lapsed")),
+                                  options=winback.ExportOptions(holdout_share=0.2, seed=5))
+    export = winback.build_export(database.cursor(date(2026, 8, 1)), request, show_pii=False, opt_in_known=True)
+    at.run()
+    assert any("No campaign to measure yet" in info.value for info in at.info), "nothing recorded yet: still empty"
+    winback.record_campaign(tmp_path / "state", export, "tester", "UTC")
+    at.run()
+    assert not at.exception and not any("No campaign to measure yet" in info.value for info in at.info)
+    assert any(request.campaign_id in markdown.value for markdown in at.markdown)
+    treated = [m.value for m in at.metric if m.label == "Treatment ordered within 90 days"]
+    app_state = Database.open(load_settings(environ={}, data_dir=tmp_path / "demo", state_dir=tmp_path / "state"))
+    expected = campaigns.lift_table(campaigns.campaign_outcomes(app_state.cursor()))
+    expected = expected[(expected.campaign_id == request.campaign_id) & (expected.window_days == 90)].iloc[0]
+    assert treated == [formatting.rate(expected.treatment_rate)]
 
 
 def test_campaign_rows_that_cannot_be_used_are_reported(open_database, campaign_dir):

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import campaigns, churn_figures, formatting
+from dashboard import cache, campaigns, churn_figures, formatting
 from dashboard.pages.common import chart, current_view, empty, figure, require_data, table
 
 st.title("Campaigns: did it work?")
@@ -17,14 +17,11 @@ view = current_view()
 if not require_data(view):
     st.stop()
 
-cursor = view.database.cursor(view.as_of)
-try:  # not cached: the campaigns recorded by exports change while the app runs
-    outcomes = campaigns.campaign_outcomes(cursor)
+try:  # cached until a win-back list is recorded (cache.campaign_outcomes)
+    outcomes = cache.campaign_outcomes(view.database, view.as_of)
 except Exception as error:  # a page explains, it does not print a traceback
     st.error(f"The campaigns could not be measured: {error}", icon=":material/error:")
     st.stop()
-finally:
-    cursor.close()
 exported = view.database.catalog.tables["campaigns"].is_usable
 if outcomes.empty:
     empty("No campaign to measure yet. Export a list with a holdout on the churn page (it is recorded here), or add "
