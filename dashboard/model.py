@@ -100,6 +100,7 @@ class Database:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _schemas: dict[date, str] = field(default_factory=dict)
     _row_findings: list | None = None
+    _row_checks: list | None = None  # the row checks' findings alone (``checks.check_rows``), kept in the snapshot
     _latest_order_date: object = None
     build_seconds: dict[date, float] = field(default_factory=dict)
     snapshot: Path | None = None  # the snapshot file this database reads, if any
@@ -247,6 +248,7 @@ class Database:
             self.connection.execute(
                 f"create or replace view clean_{table} as select * from {snapshots.CATALOG}.main.clean_{table}")
         self.snapshot, self._snapshot_schemas = path, schemas
+        self._row_checks = snapshots.stored_row_checks(self.connection)
         return True
 
     def prepare(self, as_of: date | None = None) -> list[str]:
@@ -292,29 +294,39 @@ class Database:
             complete = dict(self._schemas)
         if not complete:
             return None
+        row_checks = self._row_checks_to_store()  # before any lock: a pass over every export
         if self._build_file is not None:
-            return self._publish_build_file(complete)
+            return self._publish_build_file(complete, row_checks)
         cursor = self.connection.cursor()
         try:
             path = snapshots.write(cursor, self.settings.state_dir, self.spill_dir,
-                                   self.snapshot_key, complete, self.opened_at, self._valid_until(cursor))
+                                   self.snapshot_key, complete, self.opened_at, self._valid_until(cursor),
+                                   row_checks)
         finally:
             cursor.close()
         return path
 
-    def _publish_build_file(self, complete: dict[date, str]) -> Path:
+    def _publish_build_file(self, complete: dict[date, str], row_checks: list) -> Path:
         """Describe the file the model was built in, detach it and rename it into place as the snapshot."""
         with self._lock:
             cursor = self.connection.cursor()
             try:
                 snapshots.describe(cursor, BUILD_CATALOG, self.snapshot_key, complete, self.opened_at,
-                                   self._valid_until(cursor))
+                                   self._valid_until(cursor), row_checks)
             finally:
                 cursor.close()
             self.connection.execute(f"detach {BUILD_CATALOG}")
             path = snapshots.publish(self._build_file, self.settings.state_dir, self.spill_dir, self.snapshot_key)
             self._build_file, self._schemas, self._published_to = None, {}, path
         return path
+
+    def _row_checks_to_store(self) -> list:
+        """The row checks' findings, computed now if no page asked for them yet, to be saved with the snapshot: a
+        start from it then shows the Data page at once instead of reading every export again. They stay true as
+        long as the snapshot is used: the exports are the same (its key) and no row left out as future has come
+        due (``_valid_until``)."""
+        with self._findings_lock:
+            return list(self._checked_rows())
 
     def _valid_until(self, cursor) -> datetime | None:
         """The last "now" at which the clean tables stay as they are: a day before the earliest row left out
@@ -376,13 +388,20 @@ class Database:
         """Findings from reading the files plus the row-level checks (computed once)."""
         with self._findings_lock:  # not self._lock: at 100M orders the checks take minutes
             if self._row_findings is None:
-                self._row_findings = checks.check_rows(self.connection.cursor(), self.catalog, self.opened_at)
+                self._row_findings = list(self._checked_rows())
                 try:
                     self._row_findings += self._freshness_and_drift()
                 except duckdb.Error as error:
                     self._row_findings.append(checks.Finding(
                         "ERROR", "orders", "", f"freshness cannot be checked: {str(error).splitlines()[0]}"))
         return self.catalog.findings + self._row_findings
+
+    def _checked_rows(self) -> list:
+        """The row checks' findings: read from the snapshot this database reads (``prepare`` stored them), else
+        computed once (a full pass over every export: about a minute at 10M orders). Call with _findings_lock."""
+        if self._row_checks is None:
+            self._row_checks = checks.check_rows(self.connection.cursor(), self.catalog, self.opened_at)
+        return self._row_checks
 
     def _freshness_and_drift(self) -> list:
         """Stale newest order; row counts that dropped against the last load (see freshness.py)."""

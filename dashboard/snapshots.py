@@ -36,7 +36,7 @@ import duckdb
 
 from dashboard.sources import quote_literal
 
-FORMAT = 1  # bump when the layout of a snapshot changes
+FORMAT = 2  # bump when the layout of a snapshot changes (2: the row checks' findings)
 KEEP_SNAPSHOTS = 2  # newest snapshots kept per state folder (one for the running exports, one for the last)
 CATALOG = "snapshot"  # the name a snapshot is attached under
 _PROJECT = Path(__file__).resolve().parent.parent
@@ -94,13 +94,29 @@ def attach(connection, path: Path, now: datetime, problems: list[str] | None = N
     return schemas
 
 
+def stored_row_checks(connection) -> list | None:
+    """The row checks' findings the attached snapshot holds (``describe``), in their order; None when it holds
+    none (the database then checks the rows itself)."""
+    from dashboard.findings import Finding
+
+    exists, = connection.execute(
+        "select count(*) from duckdb_tables() where database_name = $catalog and schema_name = 'main' "
+        "and table_name = 'snapshot_row_checks'", {"catalog": CATALOG}).fetchone()
+    if not exists:
+        return None
+    rows = connection.execute(f"select level, table_name, column_name, message, row_count "
+                              f"from {CATALOG}.main.snapshot_row_checks order by rowid").fetchall()
+    return [Finding(level, table, column, message, None if row_count is None else int(row_count))
+            for level, table, column, message, row_count in rows]
+
+
 def temporary_path(spill_dir: Path, key: str) -> Path:
     """A new file in the spill folder for a snapshot being written (pruned when a stopped writer leaves it)."""
     return Path(spill_dir) / f"snapshot-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
 
 
 def write(cursor, state_dir: Path, spill_dir: Path, key: str, schemas: dict[date, str], built_at: datetime,
-          valid_until: datetime | None) -> Path:
+          valid_until: datetime | None, row_checks: list | None = None) -> Path:
     """Copy the in-memory database (clean tables, as-of schemas with their aggregates and scores) into the
     snapshot for key; list only ``schemas`` (as-of schemas that were complete) as usable. Returns its path.
     """
@@ -109,7 +125,7 @@ def write(cursor, state_dir: Path, spill_dir: Path, key: str, schemas: dict[date
     cursor.execute(f"attach {quote_literal(str(temporary))} as snapshot_out")
     try:
         cursor.execute("copy from database memory to snapshot_out")
-        describe(cursor, "snapshot_out", key, schemas, built_at, valid_until)
+        describe(cursor, "snapshot_out", key, schemas, built_at, valid_until, row_checks)
     except BaseException:
         cursor.execute("detach snapshot_out")
         remove(temporary)
@@ -119,10 +135,19 @@ def write(cursor, state_dir: Path, spill_dir: Path, key: str, schemas: dict[date
 
 
 def describe(cursor, catalog: str, key: str, schemas: dict[date, str], built_at: datetime,
-             valid_until: datetime | None) -> None:
+             valid_until: datetime | None, row_checks: list | None = None) -> None:
     """Write what a reader checks first into the snapshot being written (attached as catalog): its key and
-    validity, and which as-of schemas are complete.
+    validity, which as-of schemas are complete, and (``row_checks``, a list of ``findings.Finding``) the row
+    checks' findings on these exports.
     """
+    if row_checks is not None:
+        cursor.execute(f"create table {catalog}.main.snapshot_row_checks (level varchar, table_name varchar, "
+                       "column_name varchar, message varchar, row_count bigint)")
+        if row_checks:
+            cursor.executemany(f"insert into {catalog}.main.snapshot_row_checks values ($level, $table, $column, "
+                           "$message, $row_count)",
+                               [{"level": f.level, "table": f.table, "column": f.column, "message": f.message,
+                                 "row_count": f.row_count} for f in row_checks])
     cursor.execute(
         f"create table {catalog}.main.snapshot_info as select $key as key, $format as format, "
         "$built_at::timestamp as built_at, $valid_until::timestamp as valid_until",

@@ -308,3 +308,28 @@ def test_only_the_newest_snapshots_are_kept(tmp_path):
         os.utime(folder / name, (1_000_000 - age * 100, 1_000_000 - age * 100))
     snapshots.prune(tmp_path, tmp_path / "spill")
     assert sorted(path.name for path in folder.iterdir()) == ["model-a.duckdb", "model-b.duckdb"]
+
+
+def test_a_restart_from_the_snapshot_shows_the_row_checks_without_reading_every_row_again(tmp_path, monkeypatch):
+    """``prepare`` keeps the row checks' findings in the snapshot: a start from it lists the same findings on the
+    Data page without the pass over every export (about a minute at 10M orders), and a new build checks again."""
+    demo.generate(tmp_path / "data", customers=600, seed=5)
+    first = sorted((tmp_path / "data" / "orders").rglob("*.parquet"))[0]
+    copies = pq.read_table(first).slice(0, 3)  # three orders exported twice: a finding the row checks make
+    pq.write_table(copies, first.parent / "repeated.parquet")
+    database = Database.open(settings_for(tmp_path), now=NOW)
+    assert database.prepare() == []
+    computed = [finding.line() for finding in database.findings()]
+    assert any("orders.order_id: duplicate values" in line for line in computed), computed
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the rows were checked again")
+
+    monkeypatch.setattr("dashboard.checks.check_rows", no_second_pass)
+    reopened = Database.open(settings_for(tmp_path), now=NOW)
+    assert reopened.snapshot is not None
+    assert [finding.line() for finding in reopened.findings()] == computed
+    monkeypatch.undo()
+
+    fresh = Database.open(settings_for(tmp_path, model_snapshots=False), now=NOW)  # no snapshot: checked here
+    assert [finding.line() for finding in fresh.findings()] == computed
