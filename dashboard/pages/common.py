@@ -214,7 +214,11 @@ def _range_bounds(value, default_start: date, default_end: date) -> tuple[date, 
 
 def _segment_options(database: Database, as_of: date) -> dict[str, list[str]]:
     """Values per segment dimension, most customers first."""
-    frame = cache.query(database, as_of, "segment_values")
+    return cache.derived(_values_by_dimension, cache.query(database, as_of, "segment_values"))
+
+
+def _values_by_dimension(frame: pd.DataFrame) -> dict[str, list[str]]:
+    """``segment_values`` rows as {dimension: values in their order} (shared by every rerun: not to be changed)."""
     return {dimension: rows["segment_value"].tolist() for dimension, rows in frame.groupby("dimension", sort=False)}
 
 
@@ -316,7 +320,10 @@ def table(frame: pd.DataFrame, key: str, kinds: dict | None = None, fields: dict
           headers: dict | None = None, column_config: dict | None = None, **kwargs):
     """A table as people read it (formatting.frame_for_screen): human headers, labelled values, one number
     format per kind, "–" for a missing number. ``column_config`` (keyed by header) adds or overrides columns."""
-    shown, formats = formatting.frame_for_screen(frame, kinds, fields, headers)
+    # Formatted once per content of the rows (cache.derived: the same table from any session is served the frame
+    # already formatted); st.dataframe gets a shallow copy, so nothing it does reaches the shared frame.
+    shown, formats = cache.derived(formatting.frame_for_screen, frame, kinds, fields, headers)
+    shown = shown.copy(deep=False)
     config = {}
     for name, (kind, number_format) in formats.items():
         if kind == "number":
