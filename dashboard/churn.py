@@ -649,12 +649,6 @@ def fit_models(features: pd.DataFrame, season: seasonality.SeasonalIndex | None 
     return FittedModels(fit, gg, math.nan, clock, as_of_day, has_dates, info)
 
 
-def _per_distinct(purchases_if_alive, t: float, x: np.ndarray, age: np.ndarray) -> np.ndarray:
-    """``purchases_if_alive(t, x, age)`` computed once per distinct (x, age) and spread back to every row."""
-    codes, first = clv._distinct(x, age)
-    return np.asarray(purchases_if_alive(t, x[first], age[first]))[codes]
-
-
 def apply_models(features: pd.DataFrame, models: FittedModels,
                  horizon_days: int = RISK_HORIZON_DAYS, risk_only: bool = False) -> pd.DataFrame:
     """The columns of ``PREDICTION_COLUMNS`` for ``churn_features`` rows of the as-of date ``models`` was fitted
@@ -704,7 +698,7 @@ def apply_models(features: pd.DataFrame, models: FittedModels,
     horizon_w = float(clock.elapsed(as_of_day, as_of_day + horizon_days))
     if risk_only:
         out["churn_risk"] = model.prob_no_purchase(horizon_w, x, t_x_w, age_w)
-        out["expected_orders"] = alive * _per_distinct(model.purchases_if_alive, horizon_w, x, age_w)
+        out["expected_orders"] = alive * model.purchases_if_alive(horizon_w, x, age_w)
         return out
     order_value = np.asarray(clv.expected_order_value(models.gg, x, spend))
     # Expected purchases while active depend on (x, T) only: the monthly steps are computed once per distinct
@@ -733,7 +727,7 @@ def apply_models(features: pd.DataFrame, models: FittedModels,
     out["p_alive"] = alive
     out["p_alive_after_last_order"] = model.p_alive_after_last_order(x)
     out["expected_orders"] = alive * (purchases_90 if horizon_days == RISK_HORIZON_DAYS
-                                      else _per_distinct(model.purchases_if_alive, horizon_w, x, age_w))
+                                      else model.purchases_if_alive(horizon_w, x, age_w))
     out["expected_orders_90d"] = alive * purchases_90
     out["expected_orders_365d"] = alive * purchases_365
     out["churn_risk"] = model.prob_no_purchase(horizon_w, x, t_x_w, age_w)

@@ -145,7 +145,7 @@ def describe(cursor, catalog: str, key: str, schemas: dict[date, str], built_at:
                        "column_name varchar, message varchar, row_count bigint)")
         if row_checks:
             cursor.executemany(f"insert into {catalog}.main.snapshot_row_checks values ($level, $table, $column, "
-                           "$message, $row_count)",
+                               "$message, $row_count)",
                                [{"level": f.level, "table": f.table, "column": f.column, "message": f.message,
                                  "row_count": f.row_count} for f in row_checks])
     cursor.execute(
