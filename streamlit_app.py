@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.model import people_first
 from dashboard.pages import ghost_control, saved_views_sidebar
 from dashboard.pages.common import build_view
 
@@ -33,7 +34,8 @@ sections = {
     ],
 }
 navigation = st.navigation(sections)
-build_view()
-ghost_control.show()
-saved_views_sidebar.show(navigation, [page for pages in sections.values() for page in pages])
-navigation.run()
+with people_first():  # the background build of new exports waits while a page runs (dashboard/model.py)
+    build_view()
+    ghost_control.show()
+    saved_views_sidebar.show(navigation, [page for pages in sections.values() for page in pages])
+    navigation.run()

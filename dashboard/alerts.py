@@ -296,7 +296,7 @@ def evaluate(database, as_of: date, rules_to_check: list[AlertRule]) -> list[Out
     segment names a value that is not in the data."""
     if not rules_to_check:
         return []
-    cursor = database.cursor(as_of)
+    cursor = database.cursor(as_of, model=False)
     try:
         check_segment_values(cursor, rules_to_check)
         exported = exported_tables(database)

@@ -1012,12 +1012,12 @@ def backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAYS) -> B
         raise ValueError("the horizon must be at least 1 day")
     as_of = cutoff + timedelta(days=horizon_days)
     if horizon_days == RISK_HORIZON_DAYS and database.has_model(as_of):
-        cursor = database.cursor(as_of)
+        cursor = database.cursor(as_of, model=False)
         try:
             return _read_stored_backtest(cursor, cutoff, horizon_days)  # the graph builds it, or says why not
         finally:
             cursor.close()
-    cursor = database.cursor(cutoff)
+    cursor = database.cursor(cutoff, model=False)  # only the model tables the backtest reads
     try:
         return _compute_backtest(graph.target_of(cursor), horizon_days)
     finally:
@@ -1112,7 +1112,7 @@ def stored_backtest(database, cutoff: date, horizon_days: int = RISK_HORIZON_DAY
     as_of = cutoff + timedelta(days=horizon_days)
     if not database.has_model(as_of):
         return None
-    cursor = database.cursor(as_of)
+    cursor = database.cursor(as_of, model=False)
     try:
         if not graph.is_built(cursor, "churn_backtest"):
             return None

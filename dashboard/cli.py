@@ -148,7 +148,7 @@ def command_scores(args) -> int:
         return refused
     as_of = args.as_of or database.default_as_of()
     show_pii = database.settings.show_pii
-    cursor = database.cursor(as_of)
+    cursor = database.cursor(as_of, model=False)
     try:
         result = churn.score_customers(cursor, include_email=show_pii)
     finally:
@@ -214,7 +214,7 @@ def command_winback(args) -> int:
         print(f"error: the role {user.role!r} sees aggregates only; customer lists need the analyst or marketing "
               "role (default_role)", file=sys.stderr)
         return 2
-    cursor = database.cursor(request.as_of)
+    cursor = database.cursor(request.as_of, model=False)
     try:
         request = winback.resolve_complaint_categories(cursor, request)
         export = winback.build_export(cursor, request, user.can_see_pii, winback.opt_in_is_exported(database))
@@ -275,8 +275,10 @@ def _prepare(database, args) -> int:
               f"({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
     else:
         saving = [problem for problem in problems if problem.startswith("model snapshot not saved")]
-        reason = "; ".join(saving) or database.unsaved_reason()
-        return _refuse(f"the model was built but not saved: {reason}")
+        failed = [problem for problem in problems if problem not in saving]  # a table that could not be built
+        reason = "; ".join(failed[:1] + saving) or database.unsaved_reason()
+        what = "the model could not be built and saved" if failed else "the model was built but not saved"
+        return _refuse(f"{what}: {reason}")
     return 0
 
 

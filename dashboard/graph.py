@@ -22,8 +22,9 @@ Every other SQL file is a query: it creates nothing and reads nodes (what pages,
 
 Building: ``ensure(target, names)`` builds, dependencies first, every node the named nodes or queries read that
 is missing at the target's as-of date, each once: one lock per (as-of date, node), however many sessions ask.
-``queries.run_query`` calls it for the query it runs; ``Database.cursor(as_of)`` for ``MODEL_NODES``, so any cursor
-can read the model tables directly; ``Database.warm`` for every node. A target is one engine at one as-of date
+``queries.run_query`` calls it for the query it runs (a query's reads include the model tables it reads, so the
+model layer too is built only as far as something reads it); ``Database.cursor(as_of)`` for ``CURSOR_NODES``, which
+any cursor may read directly; ``Database.warm`` for every node. A target is one engine at one as-of date
 (``Target`` below); ``dashboard.model.AsOfTarget`` is DuckDB's. docs/graph.md describes the graph and this API.
 """
 
@@ -50,8 +51,9 @@ HEADER_READS = re.compile(r"^--\s*Reads:\s*(.*)$", re.MULTILINE | re.IGNORECASE)
 HEADER_CREATES = re.compile(r"^--\s*Creates:\s*(.*)$", re.MULTILINE | re.IGNORECASE)
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*(\(\))?$")
 
-# Built with the schema of an as-of date, before ``Database.cursor(as_of)`` returns: every cursor can read these
-# tables directly (the row-level model every aggregate reads). Everything else is built when something reads it.
+# The row-level model every aggregate reads (marked '*' in ``describe``). Built when something first reads them,
+# like every other node: a first page or a one-off report on new exports builds only the part it needs (the
+# weekly review's cards need neither customer_activity nor the tickets).
 MODEL_NODES = (
     "model_info",
     "model_local_offsets",
@@ -63,6 +65,9 @@ MODEL_NODES = (
     "model_valid_returns",
     "model_segment_customers",
 )
+# Built with the schema of an as-of date, before ``Database.cursor(as_of)`` returns: Python reads these directly
+# (``metrics.model_as_of``), not through a query that declares them.
+CURSOR_NODES = ("model_info",)
 
 
 # SQL files ``Database.open`` runs once per version of the exports, in memory.main, before any as-of model: source
@@ -689,7 +694,7 @@ def describe(graph: Graph | None = None) -> str:
     graph = graph or load()
     lines = [f"Build graph: {len(graph.nodes)} nodes, {len(graph.queries)} queries (docs/graph.md explains it).",
              "Each node is built once per as-of date (sources once per version of the exports); "
-             "'*' marks the model layer every cursor reads.", "", "Nodes, in build order:"]
+             "'*' marks the row-level model layer every aggregate reads.", "", "Nodes, in build order:"]
     for node in graph.nodes.values():
         mark = "*" if node.name in MODEL_NODES else " "
         lines.append(f" {mark}{node.name}  [{node.kind}] {node.source}")

@@ -24,7 +24,7 @@ def metrics_report(database, as_of: date, filters: Filters | None = None) -> dic
     lift of every campaign, dashboard/campaigns.py)."""
     from dashboard import campaigns
 
-    cursor = database.cursor(as_of)
+    cursor = database.cursor(as_of, model=False)  # only what the report reads is built
     try:
         metrics = contract_metrics(cursor, filters, exported_tables(database))
         metrics["campaigns"] = campaigns.campaign_report(cursor)
@@ -46,7 +46,7 @@ def weekly_review_data(database, as_of: date, filters: Filters | None = None) ->
     """Everything the weekly review shows, as DataFrames and lists (shared by HTML and PDF)."""
     filters = filters or Filters()
     params = filters.params()
-    cursor = database.cursor(as_of)
+    cursor = database.cursor(as_of, model=False)
     try:
         weeks = run_query(cursor, "weekly_kpis", **params, weeks=26).sort_values("week_number")
         exported = exported_tables(database)

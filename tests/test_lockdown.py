@@ -218,6 +218,7 @@ INTERNAL_INTERPOLATIONS = {
     "dashboard/model.py": {
         "table": "a key of sources.CONTRACT (orders, surveys, ...)",
         "usable_rows_sql(table, now)": "checks' row rules (constants) with timestamps the code computes, quoted",
+        "usable_condition_sql(table, now)": "checks' row rules (constants) with timestamps the code computes, quoted",
         "schema": "'asof_' + the digits of a datetime.date (re.sub(r'\\D', ''))",
         "oldest": "a schema name made as above",
         "key": "checks.UNIQUE_KEYS: a contract id column name",

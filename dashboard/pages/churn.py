@@ -381,7 +381,7 @@ elif page is not None:
 
     def download_csv() -> str:
         """Built on click: the file, its campaign and holdout recorded in the state folder, the audit log."""
-        cursor = view.database.cursor(view.as_of)
+        cursor = view.database.cursor(view.as_of, model=False)
         try:
             export = winback.build_export(cursor, request, show_pii, opt_in_known)
         finally:
@@ -393,7 +393,7 @@ elif page is not None:
         return export.csv_text
 
     def download_description() -> str:
-        cursor = view.database.cursor(view.as_of)
+        cursor = view.database.cursor(view.as_of, model=False)
         try:
             export = winback.build_export(cursor, request, show_pii, opt_in_known)
         finally:

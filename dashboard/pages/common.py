@@ -282,7 +282,7 @@ def query(view: View, name: str, **params) -> pd.DataFrame | None:
 
 def fetch_all(view: View, name: str, **params) -> pd.DataFrame:
     """An uncached query on a fresh cursor: for download callables, which run outside the script thread."""
-    cursor = view.database.cursor(view.as_of)
+    cursor = view.database.cursor(view.as_of, model=False)
     try:
         return run_query(cursor, name, **{**view.filters.params(), **params})
     finally:
