@@ -25,7 +25,7 @@ import streamlit as st
 from _plotly_utils.utils import is_homogeneous_array, is_skipped_key, to_typed_array_spec
 from plotly.basedatatypes import BaseFigure
 
-from dashboard import campaigns, queries, winback
+from dashboard import queries
 from dashboard.model import Database, data_version
 from dashboard.settings import Settings
 
@@ -146,7 +146,7 @@ QUERY_SPINNER = ("Computing from the exports: the first view after new exports b
 @st.cache_resource(show_spinner=QUERY_SPINNER, max_entries=2048, ttl=6 * 3600)
 def _cached_query(_database: Database, version: str, as_of: date, name: str, params: tuple) -> pd.DataFrame:
     """A query result; ``version`` and ``as_of`` are in the key, the database object is not."""
-    cursor = _database.cursor(as_of)
+    cursor = _database.cursor(as_of, model=False)  # each query builds what it reads
     try:
         return queries.run_query(cursor, name, timeout_seconds=_database.settings.query_timeout_seconds,
                                  **{key: list(v) if isinstance(v, tuple) else v for key, v in params})
@@ -174,6 +174,8 @@ def campaign_outcomes(db: Database, as_of: date) -> pd.DataFrame:
     app recorded (each file's name, size and modification time): a list exported while the app runs is a new
     key, so it is measured at once; otherwise a rerun (the window control) does not read every order again (16 s
     a view at 10M orders before). A copy the caller may change."""
+    from dashboard import winback  # here: it imports the churn model (scipy), which the first page need not wait for
+
     folder = winback.campaigns_dir(db.settings.state_dir)
     recorded = tuple(sorted((path.name, info.st_size, info.st_mtime_ns)
                             for path in (folder.glob("*.json") if folder.is_dir() else ())
@@ -184,8 +186,10 @@ def campaign_outcomes(db: Database, as_of: date) -> pd.DataFrame:
 @st.cache_resource(show_spinner="Measuring the campaigns against every order after their sends…", max_entries=64,
                    ttl=6 * 3600)
 def _cached_campaign_outcomes(_database: Database, version: str, as_of: date, recorded: tuple) -> pd.DataFrame:
-    cursor = _database.cursor(as_of)
+    cursor = _database.cursor(as_of, model=False)
     try:
+        from dashboard import campaigns
+
         return campaigns.campaign_outcomes(cursor)
     finally:
         cursor.close()

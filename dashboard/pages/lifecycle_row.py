@@ -4,12 +4,14 @@ page, and the value at stake among the slipping."""
 
 import streamlit as st
 
-from dashboard import cache, churn, formatting, lifecycle
+from dashboard import cache, formatting, lifecycle
 from dashboard.pages.common import View
 
 
 def show(view: View) -> None:
     """The cards, or one line saying why they cannot be shown (the churn page explains model problems)."""
+    from dashboard import churn  # here: it imports scipy, which the cards above it need not wait for
+
     try:
         with st.spinner("Fitting the churn model for the lifecycle states…"):
             model = churn.model_info_from(cache.query(view.database, view.as_of, "churn_model_info"))
