@@ -23,15 +23,32 @@ with eligible_responses as (
 ),
 
 -- The customer's first valid order after the response: the response is repurchased when it falls within
--- 90 days (an order at most 90 days later exists exactly when the first one after the response is).
-next_orders as (
-    select
-        eligible_responses.*,
-        valid_orders.ordered_at as next_ordered_at
+-- 90 days (an order at most 90 days later exists exactly when the first one after the response is). Responses
+-- and their customers' orders in one stream per customer, in time order with an order before a response at the
+-- same instant: the first order after a response is the smallest order time among the rows that follow it.
+-- (An asof join said the same and took 10 s on the 50,000-customer demo: one partition per customer.)
+events as (
+    select customer_id, submitted_at as event_at, 1 as event_rank, submitted_at, kind, response_group,
+        cast(null as timestamp) as ordered_at
     from eligible_responses
-    asof left join valid_orders
-        on valid_orders.customer_id = eligible_responses.customer_id
-        and valid_orders.ordered_at > eligible_responses.submitted_at
+    union all
+    select customer_id, ordered_at as event_at, 0 as event_rank, null, null, null, ordered_at
+    from valid_orders
+    where customer_id in (select customer_id from eligible_responses)
+),
+
+next_orders as (
+    select customer_id, submitted_at, kind, response_group, next_ordered_at
+    from (
+        select
+            *,
+            min(ordered_at) over (
+                partition by customer_id order by event_at, event_rank
+                rows between 1 following and unbounded following
+            ) as next_ordered_at
+        from events
+    )
+    where event_rank = 1
 ),
 
 final as (
