@@ -60,6 +60,8 @@ def first_view_params() -> dict:
 # The "Break down by" control's default differs by page; "<query>.<param>" gives one query of a page its own.
 PAGE_FIRST_VIEW = {
     "repeat": {"dimension": "acquisition_channel"},
+    # "Who moved": compared with the first of churn.MOVEMENT_DAYS (7 days back), by lifecycle state.
+    "churn": {"churn_movements.days_back": 7, "churn_movements.dimension": "lifecycle_state"},
     "satisfaction": {"dimension": "touchpoint"},
     # Why customers leave: grouped by ticket category, the worst group's customers (delivery delay on the demo)
     # who have not ordered since, comments and ticket texts together, the first theme's examples, NPS/CSAT per
