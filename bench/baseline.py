@@ -416,13 +416,20 @@ def segment_movements(model: Model, customers: pd.DataFrame, orders: pd.DataFram
     return merged.fillna({"this_week": 0.0, "previous_week": 0.0})
 
 
+def _overview_weeks() -> int:
+    """The weeks the Weekly review asks weekly_kpis for (the page's literal ``weeks=``, read by bench/pages.py)."""
+    from bench.pages import PAGE_QUERIES
+
+    return next(query.params["weeks"] for query in PAGE_QUERIES["overview"] if query.name == "weekly_kpis")
+
+
 def page_numbers(page: str, model: Model, params: dict) -> dict[str, pd.DataFrame]:
     """The numbers of one page for the Filters params: {query name: frame}, as our queries name them."""
     customers = segment(model, params)
     orders = _segment_orders(model, customers, params)
     if page == "overview":
         surveys = _segment_surveys(model, customers, params)
-        return {"weekly_kpis": weekly_kpis(model, customers, orders, surveys, 26),
+        return {"weekly_kpis": weekly_kpis(model, customers, orders, surveys, _overview_weeks()),
                 "segment_movements": segment_movements(model, customers, orders)}
     if page == "repeat":
         return {
