@@ -167,12 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     size = (f"{counts.get('orders', 0):,} orders, {counts.get('customers', 0):,} customers" if counts
             else data_dir.name)
     command = ("python -m bench.first_screen" + (f" --data {args.data}" if args.data else "")
-               + (f" --state {args.state}" if prepared else "") + (" --first-page-only" if args.first_page_only else ""))
-    state_text = (("the exports' snapshot for this code in the state folder given (" + (
-                      "already prepared" if preparation["reused"] else f"`prepare` ran first, {preparation['seconds']:.0f} s")
-                   + ")") if prepared
-                  else "an empty state folder (no snapshot: the first start on new exports), the background build on "
-                       "(the default)")
+               + (f" --state {args.state}" if prepared else "")
+               + (" --first-page-only" if args.first_page_only else ""))
+    if prepared:
+        how = ("already prepared" if preparation["reused"]
+               else f"`prepare` ran first, {preparation['seconds']:.0f} s")
+        state_text = f"the exports' snapshot for this code in the state folder given ({how})"
+    else:
+        state_text = ("an empty state folder (no snapshot: the first start on new exports), the background build on "
+                      "(the default)")
     lines = [
         f"## {'Start on prepared exports' if prepared else 'First start on new exports'}: {data_dir.name}",
         "",

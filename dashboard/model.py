@@ -6,8 +6,8 @@ date and returns a fresh cursor whose search path points there, with the model l
 (``graph.MODEL_NODES``: ``valid_orders``, ``customer_summary``, ...) unless ``model=False``. Everything else (the
 aggregates, the churn scores), and with ``model=False`` the model layer too, is built by the build graph
 (``dashboard/graph.py``) when a query first reads it, through ``AsOfTarget``, once per as-of date for every
-session: the app's first page after new exports builds only what it shows. Each thread or Streamlit session must use its own cursor: a DuckDB connection
-refuses a second concurrent call.
+session: the app's first page after new exports builds only what it shows. Each thread or Streamlit session
+must use its own cursor: a DuckDB connection refuses a second concurrent call.
 
 When a snapshot of this version of the exports exists (``dashboard/snapshots.py``, written by
 ``Database.prepare``), ``open`` attaches it read-only instead of reading the exports: its clean tables,
@@ -74,11 +74,8 @@ class _PageRuns:
 
 
 PAGE_RUNS = _PageRuns()
-
-
-def people_first():
-    """``with people_first(): ...`` around a page's run: background builds wait while it runs (``_PageRuns``)."""
-    return PAGE_RUNS.running()
+# ``with people_first(): ...`` around a page's run: background builds wait while it runs (``_PageRuns``).
+people_first = PAGE_RUNS.running
 
 
 def data_version(data_dir) -> str:
