@@ -4,11 +4,13 @@
 --     'resolved within a day' (all resolved in under 24 hours), else 'resolved in a day or more';
 --   fact_kind 'return_reason': fact_value = the reason of a return of the order (trimmed; null = not recorded),
 --     one row per reason; outcome null.
--- With the order's customer, seg_key, anchor_day (local day) and is_repurchased. Stored sorted by fact_kind,
--- fact_value, outcome, anchor_day, so a list of one group reads only its rows. Read by cube_reason_day_groups and
--- reasons_customers.
+-- With the order's customer, seg_key, anchor_day (local day) and is_repurchased, and what reasons_customers lists of
+-- the customer from customer_summary (email, count_orders, revenue, last_ordered_at; null for none), copied here so
+-- that a list reads one group's rows and joins nothing (joining customer_summary cost most of a list at 10M orders).
+-- Stored sorted by fact_kind, fact_value, outcome, anchor_day, so a list of one group reads only its rows. Read by
+-- cube_reason_day_groups and reasons_customers.
 -- Params: none
--- Reads: cube_care_anchors, cube_care_order_links, valid_returns
+-- Reads: cube_care_anchors, cube_care_order_links, customer_summary, valid_returns
 -- Creates: cube_reason_order_facts
 create table cube_reason_order_facts as
 with ticket_facts as (
@@ -51,7 +53,12 @@ select
     cube_care_anchors.customer_id,
     cube_care_anchors.seg_key,
     cube_care_anchors.ordered_at,
-    cube_care_anchors.is_repurchased
+    cube_care_anchors.is_repurchased,
+    customer_summary.email,
+    customer_summary.count_orders,
+    customer_summary.revenue,
+    customer_summary.last_ordered_at
 from facts
 inner join cube_care_anchors on cube_care_anchors.order_id = facts.order_id
+left join customer_summary on customer_summary.customer_id = cube_care_anchors.customer_id
 order by facts.fact_kind, facts.fact_value, facts.outcome, cube_care_anchors.anchor_day, cube_care_anchors.order_id

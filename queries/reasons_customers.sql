@@ -9,13 +9,14 @@
 -- who have not ordered since (the ones to win back), true only those who have, null both. Customers who have not
 -- ordered since first, then by revenue (highest first), then customer_id; one page ($limit after $offset; null
 -- $limit = all); total_matches = customers before paging.
--- Reads cube_reason_order_facts and cube_theme_order_facts (stored by group, so one group's rows are read).
+-- Reads cube_reason_order_facts and cube_theme_order_facts (stored by group, so one group's rows are read; each row
+-- carries its customer's customer_summary columns, so nothing is joined).
 -- customer_id goes through customer_label (privacy_macros.sql): an id that is an e-mail address or a phone number
 -- is a pseudonym unless $show_email (the role may see personal data).
 -- Params: $fact_kind, $fact_value, $outcome, $source, $ordered_since, $show_email, $start_date, $end_date, $limit, $offset, $channels, $regions, $categories, $tiers
--- Reads: cube_reason_order_facts, cube_theme_order_facts, customer_label(), customer_summary, mask_email(), segment_keys()
+-- Reads: cube_reason_order_facts, cube_theme_order_facts, customer_label(), mask_email(), segment_keys()
 with group_orders as (
-    select customer_id, seg_key, ordered_at, is_repurchased
+    select customer_id, seg_key, ordered_at, is_repurchased, email, count_orders, revenue, last_ordered_at
     from cube_reason_order_facts
     where fact_kind = $fact_kind
       and $fact_kind in ('ticket_category', 'return_reason')
@@ -24,7 +25,7 @@ with group_orders as (
       and (cast($start_date as date) is null or anchor_day >= cast($start_date as date))
       and (cast($end_date as date) is null or anchor_day <= cast($end_date as date))
     union all
-    select customer_id, seg_key, ordered_at, is_repurchased
+    select customer_id, seg_key, ordered_at, is_repurchased, email, count_orders, revenue, last_ordered_at
     from cube_theme_order_facts
     where $fact_kind = 'theme'
       and source = $source
@@ -38,24 +39,25 @@ customers as (
         customer_id,
         count(*) as group_orders,
         count(*) filter (where is_repurchased) as repurchased_orders,
-        max(ordered_at) as last_group_order_at
+        max(ordered_at) as last_group_order_at,
+        -- the same on every row of a customer (customer_summary's)
+        any_value(email) as email,
+        any_value(count_orders) as count_orders,
+        any_value(revenue) as revenue,
+        any_value(last_ordered_at) as last_ordered_at
     from group_orders
     where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+      and count_orders is not null
     group by customer_id
 ),
 
 listed as (
     select
         customers.*,
-        customer_summary.email,
-        customer_summary.count_orders,
-        customer_summary.revenue,
-        customer_summary.last_ordered_at,
-        customer_summary.last_ordered_at > customers.last_group_order_at as has_ordered_since
+        customers.last_ordered_at > customers.last_group_order_at as has_ordered_since
     from customers
-    inner join customer_summary on customer_summary.customer_id = customers.customer_id
     where $ordered_since is null
-       or (customer_summary.last_ordered_at > customers.last_group_order_at) = $ordered_since
+       or (customers.last_ordered_at > customers.last_group_order_at) = $ordered_since
 )
 
 select

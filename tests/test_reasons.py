@@ -43,7 +43,9 @@ def model(request, tmp_path_factory):
             for table in ("valid_orders", "valid_tickets", "valid_returns", "valid_surveys", "theme_texts")}
     rows["cutoff"] = pd.Timestamp(cursor.execute("select cutoff_at from model_info").fetchone()[0])
     rows["as_of"] = cursor.execute("select as_of from model_info").fetchone()[0]
-    rows["customers"] = customer_segments(rows["valid_orders"], cursor.execute("select * from main.clean_customers").df())
+    profiles = cursor.execute("select * from main.clean_customers").df()
+    rows["customers"] = customer_segments(rows["valid_orders"], profiles)
+    rows["customers_emails"] = profiles.drop_duplicates("customer_id").set_index("customer_id")["email"].to_dict()
     return cursor, rows
 
 
@@ -224,3 +226,89 @@ def test_theme_repurchase_and_counts_match_pandas(model, source, segment):
     assert actual["texts"].sum() == text_counts.sum()
     if source == "any" and not segment:
         assert (actual.loc[actual["theme_id"] > 0, "anchor_orders"] > 0).sum() >= 3
+
+
+def expected_customers(rows: dict, kind: str, value, outcome, source: str, segment: dict, start, end,
+                       ordered_since) -> pd.DataFrame:
+    """reasons_customers computed from the model rows: the customers with an anchor order of the group in the range
+    and segment, what the list shows of them, in the list's order (not ordered since first, revenue, id)."""
+    anchors = in_range(anchors_of(rows), start, end)
+    anchors = anchors[anchors["customer_id"].isin(segment_ids(rows["customers"], segment))]
+    if kind == "ticket_category":
+        tickets = ticket_links(rows)
+        per_category = tickets.groupby(["order_id", "category"]).agg(
+            any_open=("is_resolved", lambda resolved: bool((~resolved.astype(bool)).any())),
+            slowest=("resolution_days", "max")).reset_index()
+        per_category["outcome"] = np.where(per_category["any_open"], "unresolved",
+                                           np.where(per_category["slowest"] < 1, "resolved within a day",
+                                                    "resolved in a day or more"))
+        picked = per_category[(per_category["category"] == value)
+                              & ((per_category["outcome"] == outcome) if outcome else True)]
+    elif kind == "return_reason":
+        returns = rows["valid_returns"][rows["valid_returns"]["order_id"].notna()]
+        picked = returns[returns["reason"].str.strip().replace("", None) == value]
+    else:
+        theme_of = rows["theme_texts"].set_index("text")["theme_id"]
+        linked = []
+        if source in ("any", "survey"):
+            responses = response_links(rows)
+            linked.append(responses.assign(theme_id=responses["comment_masked"].map(theme_of)))
+        if source in ("any", "ticket"):
+            tickets = ticket_links(rows)
+            linked.append(tickets.assign(theme_id=tickets["text_masked"].map(theme_of)))
+        themed = pd.concat(linked)
+        picked = themed[themed["theme_id"] == int(value)]
+    group = anchors[anchors["order_id"].isin(set(picked["order_id"]))]
+    customers = group.groupby("customer_id").agg(
+        group_orders=("order_id", "size"), repurchased_orders=("is_repurchased", "sum"),
+        last_group_order_at=("ordered_at", "max"))
+    orders = rows["valid_orders"].groupby("customer_id").agg(
+        count_orders=("order_id", "size"), revenue=("revenue", "sum"), last_ordered_at=("ordered_at", "max"))
+    customers = customers.join(orders, how="inner")
+    customers["has_ordered_since"] = customers["last_ordered_at"] > customers["last_group_order_at"]
+    if ordered_since is not None:
+        customers = customers[customers["has_ordered_since"] == ordered_since]
+    customers = customers.reset_index().sort_values(["has_ordered_since", "revenue", "customer_id"],
+                                                    ascending=[True, False, True])
+    return customers.reset_index(drop=True)
+
+
+LISTS = [
+    pytest.param("ticket_category", "delivery_delay", None, "any", id="ticket-category"),
+    pytest.param("ticket_category", "delivery_delay", "unresolved", "any", id="category-and-outcome"),
+    pytest.param("return_reason", "damaged", None, "any", id="return-reason"),
+    pytest.param("theme", "1", None, "any", id="theme-any-text"),
+    pytest.param("theme", "1", None, "ticket", id="theme-ticket-texts"),
+]
+
+
+@pytest.mark.parametrize("kind,value,outcome,source", LISTS)
+@pytest.mark.parametrize("ordered_since", [False, None, True], ids=["not-since", "everyone", "since"])
+@pytest.mark.parametrize("segment", [SEGMENT_FILTERS[0], SEGMENT_FILTERS[3]])
+@pytest.mark.parametrize("start_offset,end_offset", RANGES)
+def test_customer_lists_match_pandas(model, kind, value, outcome, source, ordered_since, segment, start_offset,
+                                     end_offset):
+    """Who is behind a bar: every customer, their counts, dates and lifetime figures, in the list's order, and the
+    total a page of the list reports."""
+    cursor, rows = model
+    start = rows["as_of"] + timedelta(days=start_offset) if start_offset is not None else None
+    end = rows["as_of"] + timedelta(days=end_offset) if end_offset is not None else None
+    params = {**segment, "fact_kind": kind, "fact_value": value, "outcome": outcome, "source": source,
+              "ordered_since": ordered_since, "show_email": True, "start_date": start, "end_date": end}
+    actual = run(cursor, "reasons_customers", {**params, "limit": None, "offset": 0})
+    expected = expected_customers(rows, kind, value, outcome, source, segment, start, end, ordered_since)
+    assert actual["customer_id"].tolist() == expected["customer_id"].tolist()
+    for column in ("group_orders", "repurchased_orders", "count_orders", "has_ordered_since"):
+        assert actual[column].tolist() == expected[column].tolist(), column
+    for column in ("last_group_order_at", "last_ordered_at"):
+        assert (pd.to_datetime(actual[column]) == pd.to_datetime(expected[column])).all(), column
+    assert all(close(got, want) for got, want in zip(actual["revenue"], expected["revenue"]))
+    emails = rows["customers_emails"]
+    assert actual["email"].tolist() == [emails.get(customer) for customer in expected["customer_id"]]
+    assert (actual["total_matches"] == len(expected)).all()
+    page = run(cursor, "reasons_customers", {**params, "limit": 5, "offset": 5})
+    assert page["customer_id"].tolist() == expected["customer_id"].tolist()[5:10]
+    assert (page["total_matches"] == len(expected)).all()
+    if not segment and start is None and ordered_since is None:
+        # the fixture exercises the second page and both kinds of customer
+        assert len(expected) > 5 and expected["has_ordered_since"].any() and not expected["has_ordered_since"].all()
