@@ -47,12 +47,13 @@ class Draft:
     The methods are the ``go.Figure`` ones these modules use, with Plotly's meaning: a ``None`` value leaves a
     property unset (on an update: removes it), nested dicts update what is there, ``update_xaxes`` /
     ``update_yaxes`` update every x / y axis the layout has so far (``xaxis`` always), and the ``a_b`` names
-    used here (``title_text``, ``marker_color``, ``line_width``) mean ``{"a": {"b": ...}}``. tests/test_figures_fast.py
+    used here (``title_text``, ``marker_color``, ``marker_opacity``, ``line_width``) mean ``{"a": {"b": ...}}``. tests/test_figures_fast.py
     checks every figure drawn this way against Plotly's validation (same JSON after validating) and the old
     ``go.Figure`` drawing.
     """
 
-    PATHS = {"title_text": ("title", "text"), "marker_color": ("marker", "color"), "line_width": ("line", "width")}
+    PATHS = {"title_text": ("title", "text"), "marker_color": ("marker", "color"),
+             "marker_opacity": ("marker", "opacity"), "line_width": ("line", "width")}
 
     def __init__(self, *traces: dict):
         self.data: list[dict] = []
@@ -72,6 +73,10 @@ class Draft:
 
     def add_shape(self, **props) -> "Draft":
         self.layout.setdefault("shapes", []).append(_update({}, props))
+        return self
+
+    def add_annotation(self, **props) -> "Draft":
+        self.layout.setdefault("annotations", []).append(_update({}, props))
         return self
 
     def update_layout(self, update: dict | None = None, **props) -> "Draft":

@@ -39,7 +39,8 @@ def reason_bars(rows: pd.DataFrame, field: str, title: str) -> go.Figure:
     colours = [PALETTE["muted"] if n < SMALL_SAMPLE else PALETTE["bad"] if (lost or 0) > 0 else PALETTE["primary"]
                for n, lost in zip(rows["anchor_orders"], rows["repeat_orders_lost"])]
     lost_text = [_lost_text(lost) for lost in rows["repeat_orders_lost"]]
-    fig = go.Figure(go.Bar(
+    fig = Draft()
+    fig.add_bar(
         y=names, x=rows["repurchase_rate_90d"], orientation="h", marker_color=colours,
         error_x=_error(rows, "repurchase_rate_90d", "ci_low", "ci_high"),
         text=[formatting.rate(value) for value in rows["repurchase_rate_90d"]], textposition="inside",
@@ -50,13 +51,13 @@ def reason_bars(rows: pd.DataFrame, field: str, title: str) -> go.Figure:
                       "%{customdata[4]:.1%})<br>%{customdata[2]:,} of %{customdata[1]:,} orders<br>"
                       "%{customdata[5]}<extra></extra>",
         name="Orders with this problem",
-    ))
+    )
     _baseline(fig, rows)
     style(fig, title, "Ordered again within 90 days", None, height=max(260, 70 + 42 * len(rows)))
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     fig.update_yaxes(type="category", automargin=True)
     fig.update_layout(margin={"l": 20, "r": 20, "t": 60, "b": 60}, showlegend=False)
-    return fig
+    return fig.figure()
 
 
 def _lost_text(lost) -> str:
@@ -67,20 +68,23 @@ def _lost_text(lost) -> str:
     return f"about {formatting.count(round(-lost))} more repeat orders than without a problem"
 
 
-def _baseline(fig: go.Figure, rows: pd.DataFrame) -> None:
-    """The no-problem baseline as a dashed vertical line with its rate."""
+def _baseline(fig: Draft, rows: pd.DataFrame) -> None:
+    """The no-problem baseline as a dashed vertical line with its rate above the plot (what Plotly's ``add_vline``
+    with ``annotation_position="top"`` draws)."""
     if rows.empty or formatting.is_missing(rows["baseline_rate_90d"].iloc[0]):
         return
     rate = float(rows["baseline_rate_90d"].iloc[0])
-    fig.add_vline(x=rate, line={"color": PALETTE["ink"], "dash": "dash", "width": 1.5},
-                  annotation_text=f"No ticket or return: {formatting.rate(rate)}", annotation_position="top")
+    fig.add_shape(type="line", x0=rate, x1=rate, xref="x", y0=0, y1=1, yref="y domain",
+                  line={"color": PALETTE["ink"], "dash": "dash", "width": 1.5})
+    fig.add_annotation(text=f"No ticket or return: {formatting.rate(rate)}", x=rate, xref="x", xanchor="center",
+                       y=1, yref="y domain", yanchor="bottom", showarrow=False)
 
 
 def outcome_bars(rows: pd.DataFrame, title: str) -> go.Figure:
     """90-day repurchase per ticket category, split by how its tickets ended, with 95% intervals and the baseline.
     ``customdata[0]`` is the category's label, ``customdata[1]`` the outcome's."""
     categories = (rows.groupby("fact_value", dropna=False)["repeat_orders_lost"].sum().sort_values().index.tolist())
-    fig = go.Figure()
+    fig = Draft()
     for outcome, colour in OUTCOME_COLOURS.items():
         part = rows[rows["outcome"] == outcome].set_index("fact_value").reindex(categories).reset_index()
         part = part[part["anchor_orders"].fillna(0) > 0]
@@ -101,7 +105,7 @@ def outcome_bars(rows: pd.DataFrame, title: str) -> go.Figure:
     fig.update_layout(barmode="group", margin={"l": 20, "r": 20, "t": 60, "b": 90})
     fig.update_xaxes(tickformat=".0%", rangemode="tozero")
     fig.update_yaxes(type="category", automargin=True)
-    return fig
+    return fig.figure()
 
 
 def theme_bars(summary: pd.DataFrame, title: str) -> go.Figure:

@@ -120,7 +120,8 @@ def _recorded(name: str):
     return method
 
 
-for _name in ("add_trace", "add_bar", "add_scatter", "add_shape", "update_layout", "update_xaxes", "update_yaxes"):
+for _name in ("add_trace", "add_bar", "add_scatter", "add_shape", "add_annotation", "update_layout", "update_xaxes",
+              "update_yaxes"):
     setattr(Recorder, _name, _recorded(_name))
 
 
@@ -185,15 +186,19 @@ def test_updates_follow_plotly_rules():
                             "yaxis2": {"overlaying": "y", "dtick": 0.25}, "margin": {"t": 10, "b": 5}}
 
 
-# The pages whose charts come from churn_figures, compare_figures and reason_figures, with the views that draw them.
-PAGE_VIEWS = {"churn": {}, "compare": {}, "reasons": {},
-              "satisfaction": {"grain": "week"}, "cohorts": {"grain": "quarter"}}
+# The pages whose charts come from churn_figures, compare_figures and reason_figures, with the views that draw them
+# (the Why page's bars per ticket category by default, then per category and how it ended).
+PAGE_VIEWS = {"churn": ("churn", {}), "compare": ("compare", {}), "reasons": ("reasons", {}),
+              "reasons-by-outcome": ("reasons", {"why_by": "Category and how it ended"}),  # the shown label
+              "satisfaction": ("satisfaction", {"grain": "week"}), "cohorts": ("cohorts", {"grain": "quarter"})}
 
 
-@pytest.mark.parametrize("page", list(PAGE_VIEWS))
-def test_every_draft_a_page_draws_sends_what_plotly_would(page, monkeypatch, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp(f"figures-fast-{page}") / "exports"
-    demo.generate(data_dir, customers=900, seed=31)  # data no other test draws: every figure is built, not served
+@pytest.mark.parametrize("view", list(PAGE_VIEWS))
+def test_every_draft_a_page_draws_sends_what_plotly_would(view, monkeypatch, tmp_path_factory):
+    page, params = PAGE_VIEWS[view]
+    data_dir = tmp_path_factory.mktemp(f"figures-fast-{view}") / "exports"
+    # Data no other test (nor another view here) draws: every figure is built, not served from the figure cache.
+    demo.generate(data_dir, customers=900, seed=31 + list(PAGE_VIEWS).index(view))
     monkeypatch.setenv("DASHBOARD_DATA_DIR", str(data_dir))
     monkeypatch.setenv("DASHBOARD_STATE_DIR", str(server_state(data_dir)))
     monkeypatch.setenv("DASHBOARD_SETTINGS", str(data_dir.parent / "no-settings.toml"))
@@ -202,7 +207,7 @@ def test_every_draft_a_page_draws_sends_what_plotly_would(page, monkeypatch, tmp
     Recorder.drafts.clear()
     at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "streamlit_app.py"), default_timeout=300)
     at.switch_page(f"dashboard/pages/{page}.py")
-    for key, value in PAGE_VIEWS[page].items():
+    for key, value in params.items():
         at.query_params[key] = value
     at.run()
     assert not at.exception, at.exception
@@ -211,3 +216,6 @@ def test_every_draft_a_page_draws_sends_what_plotly_would(page, monkeypatch, tmp
     for draft in Recorder.drafts:
         expected = sent(replayed(draft))
         assert expected in shown, f"a chart of the {page} page is not what Plotly draws from the same calls"
+    if page == "reasons":  # every chart of the Why page is drawn on a Draft, its baseline line included
+        assert len(Recorder.drafts) == len(shown) >= 4
+        assert any(chart["layout"].get("annotations") for chart in shown), "the no-problem baseline is drawn"
