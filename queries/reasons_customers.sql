@@ -58,6 +58,14 @@ listed as (
     from customers
     where $ordered_since is null
        or (customers.last_ordered_at > customers.last_group_order_at) = $ordered_since
+),
+
+-- the page first, then its labels: masking every match's id and e-mail cost more than the rest at 10M orders
+paged as (
+    select *, count(*) over () as total_matches
+    from listed
+    order by has_ordered_since, revenue desc, customer_id
+    limit $limit offset $offset
 )
 
 select
@@ -70,7 +78,6 @@ select
     count_orders,
     revenue,
     last_ordered_at,
-    count(*) over () as total_matches
-from listed
-order by has_ordered_since, revenue desc, listed.customer_id
-limit $limit offset $offset
+    total_matches
+from paged
+order by has_ordered_since, revenue desc, paged.customer_id

@@ -14,6 +14,11 @@ with matches as (
       and seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
       and (cast($start_date as date) is null or text_day >= cast($start_date as date))
       and (cast($end_date as date) is null or text_day <= cast($end_date as date))
+),
+
+-- counted apart from the page, so that only the page's texts are read (a window over every match read them all)
+total as (
+    select count(*) as total_matches from matches
 )
 
 select
@@ -25,7 +30,8 @@ select
     category,
     sentiment,
     text,
-    count(*) over () as total_matches
+    total.total_matches
 from matches
+cross join total
 order by position
 limit $limit offset $offset

@@ -46,6 +46,7 @@ def model(request, tmp_path_factory):
     profiles = cursor.execute("select * from main.clean_customers").df()
     rows["customers"] = customer_segments(rows["valid_orders"], profiles)
     rows["customers_emails"] = profiles.drop_duplicates("customer_id").set_index("customer_id")["email"].to_dict()
+    rows["timezone"] = timezone
     return cursor, rows
 
 
@@ -312,3 +313,63 @@ def test_customer_lists_match_pandas(model, kind, value, outcome, source, ordere
     if not segment and start is None and ordered_since is None:
         # the fixture exercises the second page and both kinds of customer
         assert len(expected) > 5 and expected["has_ordered_since"].any() and not expected["has_ordered_since"].all()
+
+
+def expected_examples(rows: dict, theme_id: int, source: str, segment: dict, start, end) -> pd.DataFrame:
+    """theme_examples computed from the model rows: the theme's texts of the source, segment and range (by local day
+    of writing), newest first (ties by source, id)."""
+    theme_of = rows["theme_texts"].set_index("text")
+    surveys = rows["valid_surveys"][rows["valid_surveys"]["comment_masked"].notna()]
+    tickets = rows["valid_tickets"][rows["valid_tickets"]["text_masked"].notna()]
+    opened_local = tickets["opened_at"].dt.tz_localize("UTC").dt.tz_convert(rows["timezone"]).dt.tz_localize(None)
+    texts = pd.concat([
+        pd.DataFrame({"source": "survey", "text_id": surveys["response_id"], "customer_id": surveys["customer_id"],
+                      "text_at": surveys["submitted_at"], "text_day": surveys["submitted_local"].dt.date,
+                      "kind": surveys["kind"], "score": surveys["score"], "touchpoint": surveys["touchpoint"],
+                      "category": None, "text": surveys["comment_masked"]}),
+        pd.DataFrame({"source": "ticket", "text_id": tickets["ticket_id"], "customer_id": tickets["customer_id"],
+                      "text_at": tickets["opened_at"], "text_day": opened_local.dt.date, "kind": None, "score": None,
+                      "touchpoint": None, "category": tickets["category"], "text": tickets["text_masked"]}),
+    ], ignore_index=True)
+    texts["theme_id"] = texts["text"].map(theme_of["theme_id"])
+    texts["sentiment"] = texts["text"].map(theme_of["sentiment"])
+    texts = texts[texts["theme_id"] == theme_id]
+    if source != "any":
+        texts = texts[texts["source"] == source]
+    if segment:
+        texts = texts[texts["customer_id"].isin(segment_ids(rows["customers"], segment))]
+    if start is not None:
+        texts = texts[texts["text_day"] >= start]
+    if end is not None:
+        texts = texts[texts["text_day"] <= end]
+    return texts.sort_values(["text_at", "source", "text_id", "text"], ascending=[False, True, True, True]
+                             ).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("source", ["any", "survey", "ticket"])
+@pytest.mark.parametrize("segment", [SEGMENT_FILTERS[0], SEGMENT_FILTERS[3]])
+@pytest.mark.parametrize("start_offset,end_offset", RANGES)
+def test_theme_examples_match_pandas(model, source, segment, start_offset, end_offset):
+    """What they wrote: a page of a theme's texts, newest first, and how many there are in all."""
+    cursor, rows = model
+    start = rows["as_of"] + timedelta(days=start_offset) if start_offset is not None else None
+    end = rows["as_of"] + timedelta(days=end_offset) if end_offset is not None else None
+    themed = rows["theme_texts"]
+    theme_id = int(themed.loc[themed["theme_id"] > 0, "theme_id"].value_counts().idxmax())  # the most written-about
+    expected = expected_examples(rows, theme_id, source, segment, start, end)
+    params = {**segment, "theme_id": theme_id, "source": source, "start_date": start, "end_date": end}
+    for offset, limit in ((0, 50), (3, 4), (0, None)):
+        actual = run(cursor, "theme_examples", {**params, "limit": limit, "offset": offset})
+        want = expected.iloc[offset:None if limit is None else offset + limit]
+        assert len(actual) == len(want), (offset, limit)
+        assert (actual["total_matches"] == len(expected)).all()
+        assert actual["text"].tolist() == want["text"].tolist()
+        assert actual["source"].tolist() == want["source"].tolist()
+        assert (pd.to_datetime(actual["text_at"]).values == pd.to_datetime(want["text_at"]).values).all()
+        for column in ("kind", "touchpoint", "category"):
+            assert [value if isinstance(value, str) else None for value in actual[column]] == \
+                   [value if isinstance(value, str) else None for value in want[column]], column
+        assert all(close(got, wanted) for got, wanted in zip(actual["score"], want["score"]))
+        assert all(close(got, wanted) for got, wanted in zip(actual["sentiment"], want["sentiment"]))
+    if not segment and start is None and source == "any":
+        assert len(expected) > 7  # the fixture exercises the second page
