@@ -182,6 +182,8 @@ def theme_trend(rows: pd.DataFrame, labels: dict, grain: str, title: str) -> go.
                "%{x|%d %b %Y}: %{y:.1%} of texts (%{customdata[0]:,} of %{customdata[1]:,})", customdata)
     style(fig, title, grain.capitalize(), "Share of the texts", height=400)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
+    # half the page wide, its theme names wrap the legend onto several rows: start it below the axis title
+    fig.update_layout(legend={"y": -0.3})
     _periods(fig, grain)
     return fig.figure()
 
