@@ -47,9 +47,9 @@ class Draft:
     The methods are the ``go.Figure`` ones these modules use, with Plotly's meaning: a ``None`` value leaves a
     property unset (on an update: removes it), nested dicts update what is there, ``update_xaxes`` /
     ``update_yaxes`` update every x / y axis the layout has so far (``xaxis`` always), and the ``a_b`` names
-    used here (``title_text``, ``marker_color``, ``marker_opacity``, ``line_width``) mean ``{"a": {"b": ...}}``. tests/test_figures_fast.py
-    checks every figure drawn this way against Plotly's validation (same JSON after validating) and the old
-    ``go.Figure`` drawing.
+    used here (``title_text``, ``marker_color``, ``marker_opacity``, ``line_width``) mean ``{"a": {"b": ...}}``.
+    tests/test_figures_fast.py checks every figure drawn this way against Plotly's validation (same JSON after
+    validating) and the old ``go.Figure`` drawing.
     """
 
     PATHS = {"title_text": ("title", "text"), "marker_color": ("marker", "color"),

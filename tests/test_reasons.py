@@ -100,6 +100,17 @@ def in_range(anchors: pd.DataFrame, start: date | None, end: date | None) -> pd.
     return anchors[keep]
 
 
+def category_outcomes(tickets: pd.DataFrame) -> pd.DataFrame:
+    """(order_id, category, outcome) of linked tickets: unresolved if one is open, else by the slowest resolution."""
+    per_category = tickets.groupby(["order_id", "category"]).agg(
+        any_open=("is_resolved", lambda resolved: bool((~resolved.astype(bool)).any())),
+        slowest=("resolution_days", "max")).reset_index()
+    per_category["outcome"] = np.where(per_category["any_open"], "unresolved",
+                                       np.where(per_category["slowest"] < 1, "resolved within a day",
+                                                "resolved in a day or more"))
+    return per_category
+
+
 def expected_reasons(rows: dict, dimension: str, segment: dict, start, end) -> pd.DataFrame:
     """reasons_repurchase computed from the model rows."""
     anchors = in_range(anchors_of(rows), start, end)
@@ -114,12 +125,7 @@ def expected_reasons(rows: dict, dimension: str, segment: dict, start, end) -> p
         reasons = returns.assign(fact_value=returns["reason"].str.strip().replace("", None))
         facts = reasons[["order_id", "fact_value"]].drop_duplicates().assign(outcome=None)
     else:
-        per_category = tickets.groupby(["order_id", "category"]).agg(
-            any_open=("is_resolved", lambda resolved: bool((~resolved.astype(bool)).any())),
-            slowest=("resolution_days", "max")).reset_index()
-        per_category["outcome"] = np.where(per_category["any_open"], "unresolved",
-                                           np.where(per_category["slowest"] < 1, "resolved within a day",
-                                                    "resolved in a day or more"))
+        per_category = category_outcomes(tickets)
         facts = per_category.rename(columns={"category": "fact_value"})[["order_id", "fact_value", "outcome"]]
         if dimension == "ticket_category":
             facts = facts.assign(outcome=None)
@@ -237,12 +243,7 @@ def expected_customers(rows: dict, kind: str, value, outcome, source: str, segme
     anchors = anchors[anchors["customer_id"].isin(segment_ids(rows["customers"], segment))]
     if kind == "ticket_category":
         tickets = ticket_links(rows)
-        per_category = tickets.groupby(["order_id", "category"]).agg(
-            any_open=("is_resolved", lambda resolved: bool((~resolved.astype(bool)).any())),
-            slowest=("resolution_days", "max")).reset_index()
-        per_category["outcome"] = np.where(per_category["any_open"], "unresolved",
-                                           np.where(per_category["slowest"] < 1, "resolved within a day",
-                                                    "resolved in a day or more"))
+        per_category = category_outcomes(tickets)
         picked = per_category[(per_category["category"] == value)
                               & ((per_category["outcome"] == outcome) if outcome else True)]
     elif kind == "return_reason":
