@@ -4,9 +4,11 @@
 -- with a valid order resolved in the window, by whole hours from opening to resolution (rounded down); measure
 -- 'gap_days': valid repeat orders placed in the window, by whole days since the customer's previous valid order
 -- (rounded down; same-instant orders 0). weekly_care_kpis.sql takes each week's median from them.
+-- Horizon (as cube_overview_weekly_care_windows): no week kept has a cutoff before $cutoff_at - 182 days, so a
+-- resolution or a repeat order more than 90 days before that is left out before the as-of joins.
 -- Reads: cube_overview_week_ends, customer_summary, valid_orders, valid_tickets
 -- Creates: cube_overview_weekly_care_times
--- Params: none
+-- Params: $cutoff_at
 create table cube_overview_weekly_care_times as
 with week_ends as (
     select week_index, week_cutoff_at from cube_overview_week_ends
@@ -22,6 +24,7 @@ events as (
     from valid_tickets
     inner join customer_summary on customer_summary.customer_id = valid_tickets.customer_id
     where valid_tickets.is_resolved
+        and valid_tickets.resolved_at >= $cutoff_at - interval 182 day - interval 90 day
     union all
     select
         customer_summary.seg_key,
@@ -33,6 +36,7 @@ events as (
         on previous_orders.customer_id = valid_orders.customer_id
         and previous_orders.order_seq = valid_orders.order_seq - 1
     inner join customer_summary on customer_summary.customer_id = valid_orders.customer_id
+    where valid_orders.ordered_at >= $cutoff_at - interval 182 day - interval 90 day
 ),
 
 windows as (

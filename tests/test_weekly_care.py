@@ -1,5 +1,6 @@
-"""The weekly review's care KPIs (queries/weekly_care_kpis.sql): every column, for weeks 0, 1 and 4, equals a
-pandas computation on the model's rows; week 0 of the silent unhappy equals the care summary; a table that was
+"""The weekly review's care KPIs (queries/weekly_care_kpis.sql): every column, for weeks 0, 1, 4 and the last two of
+the review's 26 (where the cubes' horizon bounds bite), in UTC and in a daylight-saving time zone, equals a pandas
+computation on the model's rows; week 0 of the silent unhappy equals the care summary; a table that was
 not exported gives "not exported" (null), never 0."""
 
 from __future__ import annotations
@@ -136,12 +137,21 @@ def reference(tables, filters: Filters, week: int, timezone: str) -> dict:
     }
 
 
-@pytest.mark.parametrize("filters", SEGMENTS, ids=["all", "gold", "email-referral-europe"])
-def test_weekly_care_kpis_equal_pandas(database, filters):
+@pytest.fixture(scope="module")
+def database_new_york(data, tmp_path_factory):
+    """The same exports read in New York time: week 25's cutoff (late May) is in daylight-saving time and the
+    as-of date (22 Nov) is not, so the weeks' cutoffs are not whole days apart in UTC."""
+    settings = load_settings(environ={"DASHBOARD_TIMEZONE": "America/New_York"}, data_dir=data / "demo",
+                             state_dir=tmp_path_factory.mktemp("state_ny"))
+    return Database.open(settings, now=FIXED_NOW)
+
+
+def assert_weeks_equal_pandas(database, filters, weeks):
     cursor = database.cursor()
     tables = model(cursor)
-    ours = run_query(cursor, "weekly_care_kpis", **filters.params(), weeks=5).set_index("week_number")
-    for week in (0, 1, 4):
+    ours = run_query(cursor, "weekly_care_kpis", **filters.params(), weeks=26).set_index("week_number")
+    assert list(ours.index) == list(range(26))
+    for week in weeks:
         expected = reference(tables, filters, week, database.settings.timezone)
         for key, value in expected.items():
             actual = ours.loc[week, key]
@@ -149,7 +159,20 @@ def test_weekly_care_kpis_equal_pandas(database, filters):
                 assert pd.isna(actual), (week, key)
             else:
                 assert actual == pytest.approx(value, rel=1e-12), (week, key)
-    assert ours["tickets_90d"].sum() > 0 and ours["complaints_resolved_90d"].sum() > 0
+    for week in weeks:  # each week checked has something to count in every window, the oldest ones included
+        assert ours.loc[week, "tickets_90d"] > 0 and ours.loc[week, "complaints_resolved_90d"] > 0, week
+        assert ours.loc[week, "orders_90d"] > 0 and ours.loc[week, "repeat_orders_90d"] > 0, week
+
+
+@pytest.mark.parametrize("filters", SEGMENTS, ids=["all", "gold", "email-referral-europe"])
+def test_weekly_care_kpis_equal_pandas(database, filters):
+    assert_weeks_equal_pandas(database, filters, (0, 1, 4, 24, 25))
+
+
+@pytest.mark.parametrize("filters", SEGMENTS[:2], ids=["all", "gold"])
+def test_weekly_care_kpis_equal_pandas_in_new_york(database_new_york, filters):
+    assert database_new_york.settings.timezone == "America/New_York"
+    assert_weeks_equal_pandas(database_new_york, filters, (0, 24, 25))
 
 
 def test_week_0_silent_unhappy_equals_the_care_summary(database):
