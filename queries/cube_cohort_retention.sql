@@ -49,15 +49,23 @@ active_on as (
     group by grain, seg_key, cohort_start, period_number
 ),
 
-last_active as (
-    select grain, seg_key, cohort_start, max(period_number) as period_number
-    from numbered
-    group by grain, seg_key, cohort_start, customer_id
-),
-
+-- a customer's last active period is the period of their last valid order (date_trunc and date_diff keep the
+-- order of instants), so it comes from customer_summary: one row per customer and grain, no group by customer
 last_active_counts as (
     select grain, seg_key, cohort_start, period_number, count(*) as last_active_customers
-    from last_active
+    from (
+        select 'week' as grain, seg_key, cohort_week as cohort_start,
+            date_diff('week', cohort_week, cast(date_trunc('week', last_ordered_local) as date)) as period_number
+        from customer_summary
+        union all
+        select 'month' as grain, seg_key, cohort_month,
+            date_diff('month', cohort_month, cast(date_trunc('month', last_ordered_local) as date))
+        from customer_summary
+        union all
+        select 'quarter' as grain, seg_key, cohort_quarter,
+            date_diff('quarter', cohort_quarter, cast(date_trunc('quarter', last_ordered_local) as date))
+        from customer_summary
+    ) as last_periods
     group by grain, seg_key, cohort_start, period_number
 ),
 

@@ -11,6 +11,7 @@ with totals as (
         customer_id,
         min(ordered_at) as first_ordered_at,
         max(ordered_at) as last_ordered_at,
+        max(ordered_local) as last_ordered_local,
         count(*) as count_orders,
         sum(revenue) as revenue
     from valid_orders
@@ -49,6 +50,7 @@ final as (
         totals.last_ordered_at,
         first_orders.ordered_local as first_ordered_local,
         second_orders.second_ordered_local,
+        totals.last_ordered_local,
         totals.count_orders,
         totals.revenue,
         first_orders.first_order_revenue,
