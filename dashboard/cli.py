@@ -147,21 +147,16 @@ def command_scores(args) -> int:
     if refused is not None:
         return refused
     as_of = args.as_of or database.default_as_of()
-    show_pii = database.settings.show_pii
     cursor = database.cursor(as_of, model=False)
     try:
-        result = churn.score_customers(cursor, include_email=show_pii)
+        scores, model = churn.score_table(cursor, include_email=database.settings.show_pii)
     finally:
         cursor.close()
-    columns = list(churn.EXPORT_COLUMNS)
-    if show_pii:
-        columns.insert(1, "email")
-    content = csv_writer(result.scores.loc[:, columns])
-    written = write_atomically(args.out, content, data_dir=database.catalog.data_dir)
-    if result.message:
-        print(f"warning: {result.message}", file=sys.stderr)
+    written = write_atomically(args.out, csv_writer(scores), data_dir=database.catalog.data_dir)
+    if model.message:
+        print(f"warning: {model.message}", file=sys.stderr)
     if written:
-        print(f"wrote churn scores of {len(result.scores):,} customers as of {as_of} to {written}", file=sys.stderr)
+        print(f"wrote churn scores of {scores.num_rows:,} customers as of {as_of} to {written}", file=sys.stderr)
     return 0
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 
 def csv_writer(frame):
-    """A writer for ``write_atomically``: the DataFrame as UTF-8 CSV (header, no index) written by DuckDB.
+    """A writer for ``write_atomically``: the DataFrame (or ``pyarrow.Table``) as UTF-8 CSV (header, no index)
+    written by DuckDB.
 
     pandas' ``to_csv`` takes about 10 s per million score rows; DuckDB's parallel writer well under one. Text
     is quoted only when it needs to be, booleans are ``true``/``false``, missing values empty fields. A private
@@ -21,7 +22,8 @@ def csv_writer(frame):
         connection = duckdb.connect(":memory:")
         try:
             connection.execute("set enable_progress_bar = false")
-            connection.from_df(frame).write_csv(path, header=True)
+            relation = connection.from_df(frame) if hasattr(frame, "iloc") else connection.from_arrow(frame)
+            relation.write_csv(path, header=True)
         finally:
             connection.close()
 

@@ -57,14 +57,17 @@ def bind(name: str, params: dict) -> tuple[str, dict]:
     return sql, {key: params[key] for key in used}
 
 
-def execute_with_time_limit(con, sql: str, params: dict, seconds: float | None, label: str) -> pd.DataFrame:
-    """Run SQL with bound params; interrupt it after ``seconds`` (None = no limit) with a clear QueryError."""
+def execute_with_time_limit(con, sql: str, params: dict, seconds: float | None, label: str,
+                            arrow: bool = False) -> pd.DataFrame:
+    """Run SQL with bound params; interrupt it after ``seconds`` (None = no limit) with a clear QueryError.
+    ``arrow``: return a ``pyarrow.Table`` instead of a DataFrame (no pandas copy of the rows)."""
     timer = threading.Timer(seconds, con.interrupt) if seconds else None
     if timer:
         timer.daemon = True
         timer.start()
     try:
-        return con.execute(sql, params).df()
+        result = con.execute(sql, params)
+        return result.to_arrow_table() if arrow else result.df()
     except Exception as error:  # duckdb raises many exception types; callers get one
         if type(error).__name__ == "InterruptException":
             raise QueryError(f"{label} was stopped: it ran longer than the {seconds:g} s time limit") from error
@@ -81,6 +84,16 @@ def run_query(con, name: str, timeout_seconds: float | None = None, **params) ->
     Extra keyword arguments the file does not use are ignored, so pages can pass one filter dict.
     A query running longer than ``timeout_seconds`` is interrupted (QueryError).
     """
+    return _run(con, name, timeout_seconds, params, arrow=False)
+
+
+def run_query_arrow(con, name: str, timeout_seconds: float | None = None, **params):
+    """``run_query`` returning a ``pyarrow.Table``: for the few callers that hand millions of rows on to a file
+    writer (the scores CSV), where a pandas copy of every row costs seconds and changes nothing they write."""
+    return _run(con, name, timeout_seconds, params, arrow=True)
+
+
+def _run(con, name: str, timeout_seconds: float | None, params: dict, arrow: bool):
     sql, bound = bind(name, params)
     try:
         graph.ensure_for(con, [name])
@@ -89,7 +102,7 @@ def run_query(con, name: str, timeout_seconds: float | None = None, **params) ->
     except Exception as error:  # names the query the page asked for, then the node that failed
         raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
     with graph.frames_for(con, name):  # frames read fresh each time (graph.CALLER_FRAMES)
-        return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql")
+        return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql", arrow=arrow)
 
 
 def execute_file(con, name: str, **params) -> None:

@@ -594,13 +594,31 @@ def cli_env(monkeypatch, tmp_path):
     return monkeypatch
 
 
-def test_scores_cli_writes_the_documented_columns_without_email(cli_env, reasons_dir, tmp_path, capsys):
+def test_scores_cli_writes_the_documented_columns_without_email(cli_env, reasons_dir, reasons_cursor, tmp_path,
+                                                                capsys):
     out = tmp_path / "out" / "scores.csv"
     assert main(["scores", "--data", str(reasons_dir), "--as-of", "2026-09-30", "--out", str(out)]) == 0
-    written = pd.read_csv(out)
+    written = pd.read_csv(out, keep_default_na=False, dtype=str)
     assert tuple(written.columns) == churn.EXPORT_COLUMNS
     assert written.customer_id.tolist() == ["r1", "r2", "r3", "r4", "r5", "r6"]
     assert "wrote churn scores of 6 customers" in capsys.readouterr().err
+    # the file holds score_customers' values (the CLI reads them as Arrow, the app as a DataFrame); dates are days
+    assert REASONS_AS_OF == date(2026, 9, 30)
+    expected = churn.score_customers(reasons_cursor).scores.set_index("customer_id")
+    written = written.set_index("customer_id")
+    for column in churn.EXPORT_COLUMNS[1:]:
+        for customer, value in expected[column].items():
+            text = written.loc[customer, column]
+            if value is None or (not isinstance(value, str) and pd.isna(value)):
+                assert text == "", (customer, column)
+            elif column == "expected_next_order_on":
+                assert text == pd.Timestamp(value).strftime("%Y-%m-%d"), (customer, text)
+            elif isinstance(value, (bool, np.bool_)):
+                assert text == str(bool(value)).lower(), (customer, column)
+            elif isinstance(value, str):
+                assert text == value, (customer, column)
+            else:
+                assert float(text) == pytest.approx(float(value), rel=1e-12), (customer, column)
 
 
 def test_scores_cli_adds_email_only_when_pii_display_is_on(cli_env, reasons_dir, tmp_path):
