@@ -57,8 +57,7 @@ def bind(name: str, params: dict) -> tuple[str, dict]:
     return sql, {key: params[key] for key in used}
 
 
-def execute_with_time_limit(con, sql: str, params: dict, seconds: float | None, label: str,
-                            arrow: bool = False) -> pd.DataFrame:
+def execute_with_time_limit(con, sql: str, params: dict, seconds: float | None, label: str, arrow: bool = False):
     """Run SQL with bound params; interrupt it after ``seconds`` (None = no limit) with a clear QueryError.
     ``arrow``: return a ``pyarrow.Table`` instead of a DataFrame (no pandas copy of the rows)."""
     timer = threading.Timer(seconds, con.interrupt) if seconds else None

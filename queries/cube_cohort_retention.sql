@@ -49,8 +49,9 @@ active_on as (
     group by grain, seg_key, cohort_start, period_number
 ),
 
--- a customer's last active period is the period of their last valid order (date_trunc and date_diff keep the
--- order of instants), so it comes from customer_summary: one row per customer and grain, no group by customer
+-- a customer's last active period is the period of their latest local order time (date_trunc and date_diff never
+-- reverse the order of local times), so it comes from customer_summary: one row per customer and grain, no group
+-- by customer
 last_active_counts as (
     select grain, seg_key, cohort_start, period_number, count(*) as last_active_customers
     from (

@@ -14,7 +14,7 @@
 -- week kept has a cutoff before $cutoff_at - 182 days. An order placed more than 90 days before that, or a ticket
 -- opened more than 180 days before it, counts in no week kept: they are left out before the as-of joins (at 10M
 -- orders the table builds about 3x faster). The result is the same as without the bounds (tests/test_weekly_care.py
--- checks weeks 0 .. 25 against pandas); each bound below is written out where it applies.
+-- checks weeks 0, 1, 4, 24 and 25 against pandas); each bound below is written out where it applies.
 -- Reads: cube_overview_week_ends, customer_summary, valid_orders, valid_returns, valid_surveys, valid_tickets
 -- Creates: cube_overview_weekly_care_windows
 -- Params: $cutoff_at
