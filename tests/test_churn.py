@@ -597,13 +597,13 @@ def cli_env(monkeypatch, tmp_path):
 def test_scores_cli_writes_the_documented_columns_without_email(cli_env, reasons_dir, reasons_cursor, tmp_path,
                                                                 capsys):
     out = tmp_path / "out" / "scores.csv"
-    assert main(["scores", "--data", str(reasons_dir), "--as-of", "2026-09-30", "--out", str(out)]) == 0
+    assert main(["scores", "--data", str(reasons_dir), "--as-of", REASONS_AS_OF.isoformat(), "--out", str(out)]) == 0
     written = pd.read_csv(out, keep_default_na=False, dtype=str)
     assert tuple(written.columns) == churn.EXPORT_COLUMNS
     assert written.customer_id.tolist() == ["r1", "r2", "r3", "r4", "r5", "r6"]
     assert "wrote churn scores of 6 customers" in capsys.readouterr().err
-    # the file holds score_customers' values (the CLI reads them as Arrow, the app as a DataFrame); dates are days
-    assert REASONS_AS_OF == date(2026, 9, 30)
+    # the file holds score_customers' values at the same as-of date (the CLI reads them as Arrow, the app as a
+    # DataFrame); dates are days
     expected = churn.score_customers(reasons_cursor).scores.set_index("customer_id")
     written = written.set_index("customer_id")
     for column in churn.EXPORT_COLUMNS[1:]:
