@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard import checks, churn, queries, snapshots
+from dashboard import checks, churn, graph, queries, snapshots
 from dashboard.engines import transpile
 from dashboard.model import cutoff_for, usable_rows_sql
 from dashboard.sources import BOOLEAN, CONTRACT, ID, NUMBER, TEXT, TIMESTAMP, register_sources
@@ -188,52 +188,15 @@ class Step:
     steps: tuple[str, ...] = ()
 
 
-def _graph():
-    try:
-        from dashboard import graph
-    except ImportError:  # before the build graph (issue 16) lands
-        return None
-    return graph
-
-
 def graph_steps() -> list[Step]:
-    """Every node of the build graph in build order (``dashboard/graph.py``; without it, the model steps, the
-    aggregates in dependency order, the churn scores and the aggregates of the scores)."""
-    graph = _graph()
-    if graph is not None:
-        return [Step(node.name, node.kind, node.sql, tuple(node.steps))
-                for node in graph.load().nodes.values() if node.kind != "source"]
-    from dashboard.model import MODEL_STEPS
-
-    names = sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql"))
-    steps = [Step("model_info", "python")] + [Step(name, "sql", name) for name in MODEL_STEPS]
-    cubes: list[str] = []
-    for name in names:
-        for cube in (*queries.required_cubes(name), *([name] if name.startswith("cube_") else [])):
-            if cube not in cubes:
-                cubes.append(cube)
-    reads_scores = {name for name in cubes if name.startswith("cube_churn_")}
-    steps += [Step(name, "sql", name) for name in cubes if name not in reads_scores]
-    steps.append(Step("customer_scores", "python", steps=("churn_features", "churn_rfm_segment_map",
-                                                          "churn_customer_scores", "churn_winback_macro",
-                                                          "churn_model_fit")))
-    steps += [Step(name, "sql", name) for name in cubes if name in reads_scores]
-    steps.append(Step("churn_backtest", "python", steps=("churn_backtest_store", "churn_backtest_store_calibration")))
-    return steps
+    """Every node of the build graph in build order (``dashboard/graph.py``)."""
+    return [Step(node.name, node.kind, node.sql, tuple(node.steps))
+            for node in graph.load().nodes.values() if node.kind != "source"]
 
 
 def query_names() -> list[str]:
     """Every SQL file that creates nothing: what pages, the report and the CLI run on the graph's tables."""
-    graph = _graph()
-    if graph is not None:
-        return sorted(name for name in graph.load().queries if not name.startswith("churn_backtest"))
-    built = {name for step in graph_steps() for name in ((step.sql,) if step.sql else step.steps)}
-    return sorted(path.stem for path in queries.QUERIES_DIR.glob("*.sql")
-                  if path.stem not in built and not _creates(path.stem) and not path.stem.startswith("churn_backtest"))
-
-
-def _creates(name: str) -> bool:
-    return any(not isinstance(tree, transpile.exp.Query) for tree in transpile.parse(queries.load_sql(name), name))
+    return sorted(name for name in graph.load().queries if not name.startswith("churn_backtest"))
 
 
 @dataclass
@@ -263,8 +226,7 @@ class SparkTarget:
         for name, macro in self.source_macros.items():
             self.macros.setdefault(name, macro)
         if self.builds is None:
-            graph = _graph()
-            self.builds = graph.Builds() if graph is not None and hasattr(graph, "Builds") else object()
+            self.builds = graph.Builds()
 
     @property
     def prefix(self) -> str:
@@ -306,8 +268,7 @@ class SparkTarget:
             raise SparkBuildError(f"queries/{sql}.sql failed on Spark: {_one_line(error)}") from error
 
     def _register_caller_frames(self, sql: str) -> None:
-        graph = _graph()
-        query = graph.load().queries.get(sql) if graph is not None else None
+        query = graph.load().queries.get(sql)
         for name in getattr(query, "frames", ()):
             if self.state_dir is None:
                 raise SparkBuildError(f"queries/{sql}.sql reads {name}, made from the serving app's state folder; "
@@ -418,8 +379,7 @@ def open_sources(target: SparkTarget, pseudonym_key: str) -> list[str]:
     (customer_label(), mask_contact_details(), wilson_low(), ...) are kept for every as-of date; their tables
     (``pseudonym_key``) become Spark views that are never written to the prepared folder (the key is a secret of
     whoever serves: the app installs its own). Returns the files run."""
-    graph = _graph()
-    files = list(getattr(graph, "OPENED_BY_DATABASE", ())) if graph is not None else []
+    files = list(graph.OPENED_BY_DATABASE)
     for file in files:
         for statement in target.statements(file, pseudonym_key=pseudonym_key):
             if statement.kind == "query":
@@ -508,7 +468,6 @@ def build_stored_backtest(target: SparkTarget) -> str | None:
     """The node churn_backtest on Spark: ``churn.build_stored_backtest`` itself (the model at the cutoff is
     built by ``SparkTarget.at``; the cutoff's customers are predicted in Python on the driver). Returns why there
     is no backtest (too little history after the cutoff), or None."""
-    graph = _graph()
     try:
         churn.build_stored_backtest(target)
     except graph.Unavailable as error:
@@ -516,17 +475,12 @@ def build_stored_backtest(target: SparkTarget) -> str | None:
     return None
 
 
-MODEL_LAYER = "model_"
-
-
 def build_model(target: SparkTarget) -> None:
     """Only the model layer (model_info and the model_* files) at the target's date."""
-    graph = _graph()
-    model_nodes = graph.MODEL_NODES if graph is not None else None
     for step in graph_steps():
         if step.name == "model_info" and step.kind == "python":
             _model_info(target)
-        elif step.kind == "sql" and (step.name in model_nodes if model_nodes else step.name.startswith(MODEL_LAYER)):
+        elif step.kind == "sql" and step.name in graph.MODEL_NODES:
             target.execute(step.sql)
 
 
@@ -547,7 +501,7 @@ def build_all(target: SparkTarget, progress=None) -> dict[str, str]:
             if reason:
                 unavailable[step.name] = reason
         else:  # a python node of the graph that needs nothing of Spark's own: its builder runs on this target
-            _graph().builder(_graph().load().nodes[step.name])(target)
+            graph.builder(graph.load().nodes[step.name])(target)
         target.seconds[step.name] = time.perf_counter() - started
         if progress:
             progress(step.name, target.seconds[step.name])
