@@ -65,8 +65,9 @@ def execute_with_time_limit(con, sql: str, params: dict, seconds: float | None, 
         timer.daemon = True
         timer.start()
     try:
-        result = con.execute(sql, params)
-        return result.to_arrow_table() if arrow else result.df()
+        if arrow:  # a relation, not a DB-API result: DuckDB copies the rows once more for the latter (and warns)
+            return con.sql(sql, params=params or None).to_arrow_table()
+        return con.execute(sql, params).df()
     except Exception as error:  # duckdb raises many exception types; callers get one
         if type(error).__name__ == "InterruptException":
             raise QueryError(f"{label} was stopped: it ran longer than the {seconds:g} s time limit") from error

@@ -9,13 +9,10 @@
 -- open_complaint, complained (any ticket ever), returned (any return ever) and opt_in true or false;
 -- moved_days (7 or 28) with previous_states and previous_segments: where the customer was that many days before
 -- the as-of date ('none': no order yet; customer_movements), matched against the row's value for that period.
--- winback_customers(rules..., channels, regions, categories, tiers): a table macro, one row per customer of
--- customer_scores matching the rules and the segment (channels, regions, categories, tiers as in
--- segment_customers). The win-back queries read the aggregates cube_churn_winback_groups and
--- cube_churn_winback_rows with winback_rules_match instead.
+-- The win-back queries apply it to the aggregates cube_churn_winback_groups and cube_churn_winback_rows.
 -- Params: none
--- Reads: customer_scores, segment_customers()
--- Creates: winback_customers(), winback_rules_match()
+-- Reads: none
+-- Creates: winback_rules_match()
 create macro winback_rules_match(
     states, bands, segments, r_scores, fm_scores, min_days, max_days, min_value, max_value, nps, open_complaint,
     complained, complaint_categories, returned, opt_in, moved_days, previous_states, previous_segments,
@@ -44,22 +41,3 @@ create macro winback_rules_match(
     and (previous_segments is null or list_contains(previous_segments,
         case when coalesce(moved_days, 7) = 7 then row_previous_segment_7 else row_previous_segment_28 end))
 );
-
-create macro winback_customers(
-    states, bands, segments, r_scores, fm_scores, min_days, max_days, min_value, max_value, nps, open_complaint,
-    complained, complaint_categories, returned, opt_in, channels, regions, categories, tiers
-) as table
-select *
-from customer_scores
-where winback_rules_match(
-      states, bands, segments, r_scores, fm_scores, min_days, max_days, min_value, max_value, nps,
-      open_complaint, complained, complaint_categories, returned, opt_in, null, null, null,
-      lifecycle_state, risk_band, rfm_segment, recency_score, frequency_monetary_score, days_since_last_order,
-      revenue, latest_nps_category, has_open_complaint, has_complained,
-      customer_scores.complaint_categories,  -- qualified: unqualified, the macro's parameter of that name wins
-      has_returned, is_marketing_opt_in, null, null, null, null
-  )
-  and (
-      (channels is null and regions is null and categories is null and tiers is null)
-      or customer_id in (select customer_id from segment_customers(channels, regions, categories, tiers))
-  );

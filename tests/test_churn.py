@@ -540,11 +540,14 @@ def test_winback_rules_filter_with_bound_parameters(reasons_cursor):
     for rules, expected in cases:
         got = winback(reasons_cursor, rules)
         assert sorted(got.customer_id) == sorted(expected.customer_id), rules
-        # The table macro over customer_scores applies the same rules (its complaint_categories parameter once
-        # shadowed the column of that name, so that rule matched everyone).
+        # The rules' macro on every row of customer_scores selects the same customers (a complaint_categories
+        # parameter once shadowed the column of that name, so that rule matched everyone).
         params = {name: value for name, value in rules.params().items() if f"${name}" in macro_arguments}
         by_macro = reasons_cursor.execute(
-            f"select customer_id from winback_customers({macro_arguments}, null, null, null, null)", params).df()
+            f"select customer_id from customer_scores where winback_rules_match({macro_arguments}, null, null, null, "
+            "lifecycle_state, risk_band, rfm_segment, recency_score, frequency_monetary_score, days_since_last_order, "
+            "revenue, latest_nps_category, has_open_complaint, has_complained, complaint_categories, has_returned, "
+            "is_marketing_opt_in, null, null, null, null)", params).df()
         assert sorted(by_macro.customer_id) == sorted(expected.customer_id), rules
         summary = run_query(reasons_cursor, "winback_summary", **rules.params(), **ALL_SEGMENTS)
         assert summary.customers.iloc[0] == len(expected)

@@ -36,7 +36,7 @@ def write_folder(database: Database, as_of, folder) -> None:
                            for column, *_ in columns)
         (folder / name).mkdir(parents=True)
         # Through Arrow, not pandas: a DATE stays a date (as Spark writes it), not a timestamp.
-        pyarrow.parquet.write_table(cursor.execute(f"select {select} from {name}").to_arrow_table(),
+        pyarrow.parquet.write_table(cursor.sql(f"select {select} from {name}").to_arrow_table(),
                                     folder / name / "part-0.parquet")
         tables[name] = {"interval_columns": intervals}
     cursor.close()
