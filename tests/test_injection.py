@@ -379,7 +379,7 @@ REAL_VALUE_SOURCES = {
     "previous_segments": ("customer_movements", "previous_rfm_segment"),
 }
 # The first file of each family of list rules: segment_customers (kpis), the comment filters (survey_comments)
-# and winback_customers (winback_summary). There every hostile value also goes in alone, one query each.
+# and winback_rules_match (winback_summary). There every hostile value also goes in alone, one query each.
 ENTRY_FILES = ("kpis", "survey_comments", "winback_summary")
 
 

@@ -85,7 +85,7 @@ def _view_sql(folder: Path, name: str, interval_columns: list[str], connection) 
         elif kind.upper().startswith("TIMESTAMP WITH TIME ZONE"):
             replaced.append(f"cast({quoted} as timestamp) as {quoted}")
     # "select *" (not each column by name): DuckDB refuses a table macro whose parameter is named like a column of a
-    # view that lists its columns ("Conflicting column names"; churn_winback_macro's complaint_categories).
+    # view that lists its columns ("Conflicting column names").
     return f"select * {'replace (' + ', '.join(replaced) + ') ' if replaced else ''}from read_parquet({files})"
 
 
