@@ -4,8 +4,8 @@
 -- p_alive, expected orders and value, value at stake, expected next order date, lifecycle_state, ...) registered
 -- by dashboard/churn.py, and adds RFM scores and segments (from rfm_segment_map, churn_rfm_segment_map.sql), the
 -- risk band, the e-mail address and marketing opt-in (the customers export's row, when there is one), the latest
--- survey answers, open complaints, complaint history (categories), returns, the last comment (masked) and up to
--- three reasons in plain words.
+-- survey answers, open complaints, complaint history (categories), returns, the last comment (masked) and what
+-- the reasons in plain words are made of (reasons_text() and winback_reason_text(), churn_winback_macro.sql).
 -- churn_model_scores is read by name wherever it is needed, not through a CTE: DuckDB materializes a CTE that is
 -- read more than once, a copy of 3.9M rows x 30 columns at 10M orders (7 s of CPU in the plan).
 -- Params: $high_risk, $medium_risk, $overdue_gap_ratio, $slow_resolution_days, $falling_value_share
@@ -207,27 +207,14 @@ customers as (
     left join last_comments on last_comments.customer_id = model_scores.customer_id
 ),
 
--- Each reason is null when it does not apply; dates as '12 Aug 2026', money as whole dollars.
+-- Each reason is null when it does not apply; dates as '12 Aug 2026', money as whole dollars. The overdue reason,
+-- which applies to most customers, is stored as a flag (has_overdue_reason); its words are made when read.
 reason_candidates as (
     select
         customers.*,
-        case
-            when frequency > 0 and days_since_last_order >= $overdue_gap_ratio * typical_gap_days
-                then 'no order for ' || cast(days_since_last_order as varchar) || ' days, '
-                    || case
-                        when days_since_last_order / typical_gap_days >= 3
-                            then cast(cast(round(days_since_last_order / typical_gap_days) as integer) as varchar)
-                        else cast(round(days_since_last_order / typical_gap_days, 1) as varchar)
-                    end
-                    || 'x their usual gap of ' || cast(cast(round(typical_gap_days) as integer) as varchar)
-                    || ' days'
-            when frequency = 0
-             and median_typical_gap_days is not null
-             and days_since_last_order >= $overdue_gap_ratio * median_typical_gap_days
-                then 'only one order, ' || cast(days_since_last_order as varchar)
-                    || ' days ago (a repeat customer''s usual gap is '
-                    || cast(cast(round(median_typical_gap_days) as integer) as varchar) || ' days)'
-        end as overdue_reason,
+        coalesce(frequency > 0 and days_since_last_order >= $overdue_gap_ratio * typical_gap_days, false)
+            or coalesce(frequency = 0 and days_since_last_order >= $overdue_gap_ratio * median_typical_gap_days, false)
+            as has_overdue_reason,
         case
             when complaint_category is null then null
             when not is_complaint_resolved
@@ -263,10 +250,9 @@ reason_candidates as (
     from customers
 ),
 
--- The first three reasons that apply, in the order above (the most telling first); overdue, complaint and
--- feedback can never be crowded out, a return only by three before it, falling value by three before it.
--- winback_reason, for the campaign list: the lifecycle state in words (never empty), then the complaint,
--- feedback, return and order-value reasons that apply (the state already says how overdue they are).
+-- The reasons in words (reasons, winback_reason) are put together where they are read, for the rows read
+-- (churn_winback_macro.sql): stored for every customer, the two texts were most of this table's bytes (540 MB of
+-- strings at 3.9M customers) and about 40% of the time to build it.
 final as (
     select
         customer_id,
@@ -315,49 +301,15 @@ final as (
         has_returned,
         last_comment_at,
         last_comment_masked,
-        nullif(concat_ws(
-            '; ',
-            overdue_reason,
-            complaint_reason,
-            feedback_reason,
-            case
-                when (case when overdue_reason is null then 0 else 1 end
-                      + case when complaint_reason is null then 0 else 1 end
-                      + case when feedback_reason is null then 0 else 1 end) < 3
-                    then return_reason_text
-            end,
-            case
-                when (case when overdue_reason is null then 0 else 1 end
-                      + case when complaint_reason is null then 0 else 1 end
-                      + case when feedback_reason is null then 0 else 1 end
-                      + case when return_reason_text is null then 0 else 1 end) < 3
-                    then value_reason
-            end
-        ), '') as reasons,
-        concat_ws(
-            '; ',
-            case lifecycle_state
-                when 'active' then 'ordering as expected: next order due by '
-                    || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
-                when 'slipping' then 'slipping: an order was due by '
-                    || strftime(cast(expected_next_order_on as date), '%-d %b %Y') || ' (about every '
-                    || cast(cast(greatest(1, round(expected_gap_days)) as integer) as varchar) || ' days), none since '
-                    || strftime(last_purchased_on, '%-d %b %Y')
-                when 'new' then 'new: first order on ' || strftime(first_purchased_on, '%-d %b %Y')
-                    || ', a second is expected by ' || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
-                when 'one_time' then 'one order, on ' || strftime(first_purchased_on, '%-d %b %Y')
-                    || '; a second was expected by ' || strftime(cast(expected_next_order_on as date), '%-d %b %Y')
-                else 'lapsed: last order on ' || strftime(last_purchased_on, '%-d %b %Y') || ', '
-                    || case
-                        when p_alive < 0.005 then 'under 1%'
-                        else cast(cast(round(100 * p_alive) as integer) as varchar) || '%'
-                    end || ' chance still a customer'
-            end,
-            complaint_reason,
-            feedback_reason,
-            return_reason_text,
-            value_reason
-        ) as winback_reason
+        -- The reason texts are made where they are read (reasons_text, winback_reason_text in
+        -- churn_winback_macro.sql), from these columns: the overdue reason's flag and numbers, the rarer reasons
+        -- already in words (null when they do not apply).
+        has_overdue_reason,
+        median_typical_gap_days,
+        complaint_reason,
+        feedback_reason,
+        return_reason_text,
+        value_reason
     from reason_candidates
 )
 

@@ -5,12 +5,13 @@
 -- total_matches = customers matching (all pages, before $opted_in_only).
 -- email is masked to its first character and domain ('j***@example.com') unless $show_pii, and a customer_id that
 -- is an e-mail address or a phone number is a pseudonym (customer_label, privacy_macros.sql); the comment was
--- masked when customer_scores was built (churn_customer_scores.sql).
+-- masked when customer_scores was built (churn_customer_scores.sql). The reasons' words are put together for the
+-- page's rows only (reasons_text, winback_reason_text: churn_winback_macro.sql).
 -- The page is the first matching rows of cube_churn_winback_rows by position (its rows are stored in this
 -- order, with the shown columns, so DuckDB reads only what the page needs); total_matches is summed like
 -- winback_summary.sql.
 -- Params: $lifecycle_states, $risk_bands, $rfm_segments, $recency_scores, $fm_scores, $min_days_since_last_order, $max_days_since_last_order, $min_revenue, $max_revenue, $nps_categories, $has_open_complaint, $has_complained, $complaint_categories, $has_returned, $is_marketing_opt_in, $moved_days, $previous_states, $previous_segments, $channels, $regions, $categories, $tiers, $opted_in_only, $show_pii, $limit, $offset
--- Reads: cube_churn_winback_groups, cube_churn_winback_rows, customer_label(), segment_keys(), winback_rules_match()
+-- Reads: cube_churn_winback_groups, cube_churn_winback_rows, customer_label(), reasons_text(), segment_keys(), winback_reason_text(), winback_rules_match()
 with segment_keys_in_scope as (
     select seg_key from segment_keys($channels, $regions, $categories, $tiers)
 ),
@@ -113,8 +114,16 @@ final as (
         page.has_complained,
         page.has_returned,
         page.is_marketing_opt_in,
-        page.winback_reason,
-        page.reasons,
+        winback_reason_text(
+            page.lifecycle_state, page.expected_next_order_on, page.expected_gap_days, page.first_purchased_on,
+            page.last_purchased_on, page.p_alive, page.complaint_reason, page.feedback_reason,
+            page.return_reason_text, page.value_reason
+        ) as winback_reason,
+        reasons_text(
+            page.has_overdue_reason, page.frequency, page.days_since_last_order, page.typical_gap_days,
+            page.median_typical_gap_days, page.complaint_reason, page.feedback_reason, page.return_reason_text,
+            page.value_reason
+        ) as reasons,
         page.last_comment_masked,
         total.total_matches
     from page

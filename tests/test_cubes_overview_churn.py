@@ -337,6 +337,63 @@ def test_winback_summary_matches_the_matching_customers(model, rules, segment):
         assert len(matches) > 0, "each rule case matches someone unfiltered (else it tests little)"
 
 
+def sql_round(value: float, digits: int = 0) -> float:
+    """DuckDB's round of a double: halves away from zero."""
+    scaled = value * 10 ** digits
+    return math.copysign(math.floor(abs(scaled) + 0.5), scaled) / 10 ** digits
+
+
+def day_words(value) -> str:
+    day = pd.Timestamp(value)
+    return f"{day.day} {day:%b %Y}"
+
+
+def present(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value)) and value is not pd.NA
+
+
+def expected_reasons(row) -> str | None:
+    """docs/churn.md's reasons from customer_scores' stored columns: the overdue reason in words, then the stored
+    complaint, feedback, return and order-value reasons, the first three that apply."""
+    overdue = None
+    if row["has_overdue_reason"]:
+        days = int(row["days_since_last_order"])
+        if row["frequency"] > 0:
+            ratio = days / row["typical_gap_days"]
+            times = str(int(sql_round(ratio))) if ratio >= 3 else repr(sql_round(ratio, 1))
+            overdue = (f"no order for {days} days, {times}x their usual gap of "
+                       f"{int(sql_round(row['typical_gap_days']))} days")
+        else:
+            overdue = (f"only one order, {days} days ago (a repeat customer's usual gap is "
+                       f"{int(sql_round(row['median_typical_gap_days']))} days)")
+    texts = [overdue, row["complaint_reason"], row["feedback_reason"], row["return_reason_text"],
+             row["value_reason"]]
+    kept = [text for text in texts if present(text)][:3]
+    return "; ".join(kept) or None
+
+
+def expected_winback_reason(row) -> str:
+    """The lifecycle state in words, then every stored complaint, feedback, return and order-value reason."""
+    state = row["lifecycle_state"]
+    if state == "active":
+        words = f"ordering as expected: next order due by {day_words(row['expected_next_order_on'])}"
+    elif state == "slipping":
+        words = (f"slipping: an order was due by {day_words(row['expected_next_order_on'])} (about every "
+                 f"{int(max(1, sql_round(row['expected_gap_days'])))} days), none since "
+                 f"{day_words(row['last_purchased_on'])}")
+    elif state == "new":
+        words = (f"new: first order on {day_words(row['first_purchased_on'])}, a second is expected by "
+                 f"{day_words(row['expected_next_order_on'])}")
+    elif state == "one_time":
+        words = (f"one order, on {day_words(row['first_purchased_on'])}; a second was expected by "
+                 f"{day_words(row['expected_next_order_on'])}")
+    else:
+        chance = "under 1%" if row["p_alive"] < 0.005 else f"{int(sql_round(100 * row['p_alive']))}%"
+        words = f"lapsed: last order on {day_words(row['last_purchased_on'])}, {chance} chance still a customer"
+    others = [row[column] for column in ("complaint_reason", "feedback_reason", "return_reason_text", "value_reason")]
+    return "; ".join([words] + [text for text in others if present(text)])
+
+
 def masked(email):
     if email is None or (isinstance(email, float) and math.isnan(email)):
         return None
@@ -367,11 +424,15 @@ def test_winback_segment_pages_match_the_sorted_matches(model, rules, segment):
             assert np.allclose(frame[column].to_numpy(dtype=float), page[column].to_numpy(dtype=float),
                                rtol=1e-12, equal_nan=True), column
         for column in ("rfm_segment", "risk_band", "latest_nps_category", "has_open_complaint",
-                       "is_marketing_opt_in", "reasons", "last_comment_masked", "lifecycle_state", "winback_reason",
+                       "is_marketing_opt_in", "last_comment_masked", "lifecycle_state",
                        "has_complained", "has_returned", "is_overdue", "expected_next_order_on",
                        "last_purchased_on"):
             assert [None if pd.isna(v) else v for v in frame[column]] == [
                 None if pd.isna(v) else v for v in page[column]], column
+        # the texts the page puts together, against the same words made here from the stored columns
+        assert [None if pd.isna(v) else v for v in frame["reasons"]] == [
+            expected_reasons(row) for _, row in page.iterrows()]
+        assert frame["winback_reason"].tolist() == [expected_winback_reason(row) for _, row in page.iterrows()]
 
 
 def test_opted_in_only_keeps_the_opted_in_matches(model):
