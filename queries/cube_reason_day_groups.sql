@@ -5,6 +5,8 @@
 --     return (the "no problem" baseline);
 --   'ticket_category' and 'return_reason': the rows of cube_reason_order_facts, counted per group (an order with
 --     two categories counts in both; one category of an order has one outcome).
+-- Also one row per anchor_day x fact_kind x fact_value x outcome under seg_key 0 with the totals over every
+-- seg_key, which the unfiltered view reads (segment_keys_with_total).
 -- Read by reasons_repurchase and theme_summary (which takes "everyone else" as all anchors minus a theme's).
 -- Params: none
 -- Reads: cube_care_anchors, cube_care_order_links, cube_reason_order_facts, valid_returns
@@ -62,9 +64,25 @@ fact_groups as (
         count(*) filter (where is_repurchased) as repurchased_orders
     from cube_reason_order_facts
     group by seg_key, anchor_day, fact_kind, fact_value, outcome
+),
+
+detail as (
+    select * from all_groups
+    union all
+    select * from fact_groups
 )
 
-select * from all_groups
+select * from detail
 union all
-select * from fact_groups
+-- the totals over every seg_key, under seg_key 0 (segment_keys_with_total)
+select
+    0 as seg_key,
+    anchor_day,
+    fact_kind,
+    fact_value,
+    outcome,
+    cast(sum(anchor_orders) as bigint) as anchor_orders,
+    cast(sum(repurchased_orders) as bigint) as repurchased_orders
+from detail
+group by anchor_day, fact_kind, fact_value, outcome
 order by fact_kind, seg_key, anchor_day

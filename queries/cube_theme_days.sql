@@ -1,13 +1,15 @@
 -- Grain: one row per seg_key x text_day x source x theme_id with at least one text (cube_theme_texts): texts,
 -- NPS responses with their score sum, promoters (9-10) and detractors (0-6), CSAT responses with their score sum
 -- and satisfied (4-5), and the sum and count of sentiment scores (English texts only). Counts and sums only: means
--- and shares after summing. Read by theme_summary and theme_trend.
+-- and shares after summing. Also one row per text_day x source x theme_id under seg_key 0 with the totals over
+-- everyone (every seg_key and -1), which the unfiltered view reads (segment_keys_with_total: a few rows per day
+-- instead of one per seg_key). Read by theme_summary and theme_trend.
 -- Params: none
 -- Reads: cube_theme_texts
 -- Creates: cube_theme_days
 create table cube_theme_days as
 select
-    seg_key,
+    case when grouping(seg_key) = 1 then 0 else seg_key end as seg_key,
     text_day,
     source,
     theme_id,
@@ -22,5 +24,5 @@ select
     coalesce(sum(sentiment), 0) as sentiment_sum,
     count(sentiment) as sentiment_texts
 from cube_theme_texts
-group by seg_key, text_day, source, theme_id
+group by grouping sets ((seg_key, text_day, source, theme_id), (text_day, source, theme_id))
 order by text_day, seg_key

@@ -12,13 +12,14 @@
 -- within 90 days than if they had come back as often as orders without a problem (negative = more). An
 -- association, not a cause. first_anchor_day, last_anchor_day: the local days of the earliest and latest anchor
 -- order in the range (any group). Sorted by repeat_orders_lost (largest first, empty last), then anchor orders.
--- Reads cube_reason_day_groups (counts per seg_key x anchor day x group), summed over the filter's seg_keys.
+-- Reads cube_reason_day_groups (counts per seg_key x anchor day x group), summed over the filter's seg_keys
+-- (without a filter, its totals under seg_key 0).
 -- Params: $dimension, $start_date, $end_date, $channels, $regions, $categories, $tiers
--- Reads: cube_reason_day_groups, segment_keys(), wilson_high(), wilson_low()
+-- Reads: cube_reason_day_groups, segment_keys_with_total(), wilson_high(), wilson_low()
 with in_range as (
     select *
     from cube_reason_day_groups
-    where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+    where seg_key in (select seg_key from segment_keys_with_total($channels, $regions, $categories, $tiers))
       and (cast($start_date as date) is null or anchor_day >= cast($start_date as date))
       and (cast($end_date as date) is null or anchor_day <= cast($end_date as date))
 ),

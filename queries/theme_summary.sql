@@ -14,11 +14,12 @@
 --   prior_total in the 365 days before those (whatever the range); is_rising when the recent share is at least 1.5
 --   times the prior share (or the theme is new) and a two-proportion z-test gives z >= 3.
 -- Rows sorted by theme_id with the themes first (largest theme of the fit first), then -1, -2, -3.
--- Reads themes, cube_theme_days, cube_theme_day_groups and cube_reason_day_groups (all anchor orders).
+-- Reads themes, cube_theme_days, cube_theme_day_groups and cube_reason_day_groups (all anchor orders), summed over
+-- the filter's seg_keys (without a filter, their totals under seg_key 0).
 -- Params: $source, $start_date, $end_date, $channels, $regions, $categories, $tiers
--- Reads: cube_reason_day_groups, cube_theme_day_groups, cube_theme_days, model_info, segment_keys(), themes, wilson_high(), wilson_low()
+-- Reads: cube_reason_day_groups, cube_theme_day_groups, cube_theme_days, model_info, segment_keys_with_total(), themes, wilson_high(), wilson_low()
 with keys as (
-    select seg_key from segment_keys($channels, $regions, $categories, $tiers)
+    select seg_key from segment_keys_with_total($channels, $regions, $categories, $tiers)
 ),
 
 days as (

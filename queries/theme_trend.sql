@@ -3,16 +3,16 @@
 -- of $source ('survey', 'ticket' or 'any') for the segment: texts, period_texts (all texts of the period),
 -- text_share = texts / period_texts; is_partial_period when the period ends after the as-of day; is_small_sample
 -- when period_texts < 30 (its shares swing by chance).
--- Reads cube_theme_days, summed per period over the filter's seg_keys.
+-- Reads cube_theme_days, summed per period over the filter's seg_keys (without a filter, its totals under seg_key 0).
 -- Params: $grain, $source, $start_date, $end_date, $channels, $regions, $categories, $tiers
--- Reads: cube_theme_days, period_of_as_of(), segment_keys(), themes
+-- Reads: cube_theme_days, period_of_as_of(), segment_keys_with_total(), themes
 with per_theme as (
     select
         cast(date_trunc(lower($grain), text_day) as date) as period_start,
         theme_id,
         sum(texts) as texts
     from cube_theme_days
-    where seg_key in (select seg_key from segment_keys($channels, $regions, $categories, $tiers))
+    where seg_key in (select seg_key from segment_keys_with_total($channels, $regions, $categories, $tiers))
       and ($source = 'any' or source = $source)
       and lower($grain) in ('week', 'month', 'quarter')
     group by 1, 2

@@ -235,6 +235,53 @@ def test_theme_repurchase_and_counts_match_pandas(model, source, segment):
         assert (actual.loc[actual["theme_id"] > 0, "anchor_orders"] > 0).sum() >= 3
 
 
+@pytest.mark.parametrize("source", ["any", "survey", "ticket"])
+@pytest.mark.parametrize("segment", [SEGMENT_FILTERS[0], SEGMENT_FILTERS[3]])
+@pytest.mark.parametrize("start_offset,end_offset", RANGES)
+def test_theme_text_numbers_and_recent_windows_match_pandas(model, source, segment, start_offset, end_offset):
+    """theme_summary's per-theme text numbers in the range (texts, NPS, CSAT, sentiment) and its recent / prior
+    windows (the 91 days ending on the as-of day, the 365 before them, whatever the range), from the texts."""
+    cursor, rows = model
+    as_of = rows["as_of"]
+    start = as_of + timedelta(days=start_offset) if start_offset is not None else None
+    end = as_of + timedelta(days=end_offset) if end_offset is not None else None
+    actual = run(cursor, "theme_summary", {**segment, "source": source, "start_date": start, "end_date": end})
+    texts = all_texts(rows)
+    if source != "any":
+        texts = texts[texts["source"] == source]
+    if segment:
+        texts = texts[texts["customer_id"].isin(segment_ids(rows["customers"], segment))]
+    ranged = texts
+    if start is not None:
+        ranged = ranged[ranged["text_day"] >= start]
+    if end is not None:
+        ranged = ranged[ranged["text_day"] <= end]
+    recent = texts[texts["text_day"] > as_of - timedelta(days=91)]
+    prior = texts[(texts["text_day"] <= as_of - timedelta(days=91)) & (texts["text_day"] > as_of - timedelta(days=456))]
+    assert len(recent) and len(prior), "the windows hold texts (else this tests little)"
+    checked = 0
+    for _, row in actual.iterrows():
+        mine = ranged[ranged["theme_id"] == row["theme_id"]]
+        nps = mine[mine["kind"] == "nps"]
+        csat = mine[mine["kind"] == "csat"]
+        scored = mine["sentiment"].dropna()
+        assert row["texts"] == len(mine), row["label"]
+        assert close(row["text_share"], len(mine) / len(ranged) if len(ranged) else None)
+        assert row["nps_responses"] == len(nps)
+        assert close(row["mean_nps_score"], nps["score"].mean() if len(nps) else None)
+        assert close(row["nps"], 100 * ((nps["score"] >= 9).sum() - (nps["score"] <= 6).sum()) / len(nps)
+                     if len(nps) else None)
+        assert row["csat_responses"] == len(csat)
+        assert close(row["mean_csat_score"], csat["score"].mean() if len(csat) else None)
+        assert close(row["csat"], (csat["score"] >= 4).mean() if len(csat) else None)
+        assert close(row["mean_sentiment"], scored.mean() if len(scored) else None)
+        assert row["recent_texts"] == (recent["theme_id"] == row["theme_id"]).sum(), row["label"]
+        assert row["prior_texts"] == (prior["theme_id"] == row["theme_id"]).sum(), row["label"]
+        assert (row["recent_total"], row["prior_total"]) == (len(recent), len(prior))
+        checked += len(mine) > 0
+    assert checked >= 3
+
+
 def expected_customers(rows: dict, kind: str, value, outcome, source: str, segment: dict, start, end,
                        ordered_since) -> pd.DataFrame:
     """reasons_customers computed from the model rows: the customers with an anchor order of the group in the range
@@ -316,9 +363,8 @@ def test_customer_lists_match_pandas(model, kind, value, outcome, source, ordere
         assert len(expected) > 5 and expected["has_ordered_since"].any() and not expected["has_ordered_since"].all()
 
 
-def expected_examples(rows: dict, theme_id: int, source: str, segment: dict, start, end) -> pd.DataFrame:
-    """theme_examples computed from the model rows: the theme's texts of the source, segment and range (by local day
-    of writing), newest first (ties by source, id)."""
+def all_texts(rows: dict) -> pd.DataFrame:
+    """Every survey comment and ticket text of the model rows, with its local day of writing, theme and sentiment."""
     theme_of = rows["theme_texts"].set_index("text")
     surveys = rows["valid_surveys"][rows["valid_surveys"]["comment_masked"].notna()]
     tickets = rows["valid_tickets"][rows["valid_tickets"]["text_masked"].notna()]
@@ -334,6 +380,13 @@ def expected_examples(rows: dict, theme_id: int, source: str, segment: dict, sta
     ], ignore_index=True)
     texts["theme_id"] = texts["text"].map(theme_of["theme_id"])
     texts["sentiment"] = texts["text"].map(theme_of["sentiment"])
+    return texts
+
+
+def expected_examples(rows: dict, theme_id: int, source: str, segment: dict, start, end) -> pd.DataFrame:
+    """theme_examples computed from the model rows: the theme's texts of the source, segment and range (by local day
+    of writing), newest first (ties by source, id)."""
+    texts = all_texts(rows)
     texts = texts[texts["theme_id"] == theme_id]
     if source != "any":
         texts = texts[texts["source"] == source]
