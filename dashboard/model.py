@@ -167,6 +167,9 @@ class Database:
     _findings_lock: threading.Lock = field(default_factory=threading.Lock)  # the row checks run once
     _has_usable_orders: bool = False  # at least one order passed the row rules (set by open)
     state_problems: list = field(default_factory=list)  # why the state folder or a snapshot could not be used
+    # Why the numbers served may be missing or wrong (a prepared folder built by another version of the code), in
+    # words for a banner on every page and a warning from every command; None when there is no such doubt.
+    serving_problem: str | None = None
     builds: graph.Builds = field(default_factory=graph.Builds)  # one lock per (as-of date, node) of the graph
 
     @classmethod

@@ -120,3 +120,38 @@ def test_parity_reads_a_pandas_missing_value_as_null():
     spark_rows = pd.DataFrame({"ticket_number": [1.0, None]})
     assert parity.compare(duckdb_rows, spark_rows) is None
     assert parity.compare(duckdb_rows, pd.DataFrame({"ticket_number": [1.0, 2.0]})) is not None
+
+
+def test_a_folder_prepared_by_other_code_is_flagged_on_every_page_and_command(served, tmp_path, monkeypatch,
+                                                                              capsys):
+    """Its tables may lack what this code reads (a new column, a new total row), so its numbers may be missing or
+    wrong: every page says so in a banner and every command in a warning; a folder of this code says nothing."""
+    from dashboard import cli
+    from tests.test_app import run_page
+
+    _, folder_database, _ = served
+    folder = folder_database.snapshot
+    stale = tmp_path / "stale"
+    shutil.copytree(folder, stale)
+    manifest = json.loads((stale / prepared.MANIFEST).read_text(encoding="utf-8"))
+    manifest["code_key"] = "an-older-version"
+    (stale / prepared.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    exports = folder_database.settings.data_dir
+    assert folder_database.serving_problem is None
+    for served_folder, flagged in ((stale, True), (folder, False)):
+        monkeypatch.setenv("DASHBOARD_PREPARED_DIR", str(served_folder))
+        monkeypatch.setenv("DASHBOARD_TIMEZONE", "America/New_York")
+        for page in ("overview", "reasons"):
+            at = run_page(monkeypatch, tmp_path / f"{served_folder.name}-{page}", exports, page)
+            assert not at.exception, [item.value for item in at.exception]
+            banners = [item.value for item in at.error if "another version of the dashboard's code" in item.value]
+            assert len(banners) == int(flagged), (served_folder, page, [item.value for item in at.error])
+            if flagged:
+                assert f"python -m dashboard prepare --engine spark --out {stale}" in banners[0]
+        monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / f"cli-state-{served_folder.name}"))
+        out = tmp_path / f"report-{served_folder.name}.json"
+        assert cli.main(["report", "--format", "json", "--out", str(out)]) == 0
+        warnings = [line for line in capsys.readouterr().err.splitlines()
+                    if "another version of the dashboard's code" in line]
+        assert len(warnings) == int(flagged), warnings
+        assert json.loads(out.read_text(encoding="utf-8"))["orders"] > 0

@@ -149,5 +149,15 @@ def open_database(settings, now: datetime | None, database_class):
     latest = manifest.get("latest_order_date")
     database._latest_order_date = date.fromisoformat(latest) if latest else None
     database._has_usable_orders = bool(connection.execute("select exists (select 1 from clean_orders)").fetchall()[0][0])
+    if not code_matches(manifest):
+        database.serving_problem = stale_message(folder, manifest)
     database._lock_down()
     return database
+
+
+def stale_message(folder: Path, manifest: dict) -> str:
+    """What a folder prepared by another version of the code means for the numbers served from it."""
+    return (f"The prepared folder {folder} was built by another version of the dashboard's code "
+            f"({manifest.get('engine', '?')}, {manifest.get('built_at', '?')}): tables this version reads may be "
+            "missing or built differently, so some numbers can be missing or wrong. Prepare it again: "
+            f"python -m dashboard prepare --engine spark --out {folder}")

@@ -69,9 +69,11 @@ def build_view() -> View:
 
 def incomplete_banner(database: Database) -> None:
     """On every page: each table with files that could not be read (cut short, corrupt) and that its numbers
-    exclude them, so a drop is never taken for a real one."""
+    exclude them, so a drop is never taken for a real one; and a prepared folder built by other code."""
     for message in database.incomplete_tables().values():
         st.error(f"{message}. The Data page lists the files and why.", icon=":material/warning:")
+    if database.serving_problem:
+        st.error(database.serving_problem, icon=":material/warning:")
 
 
 # Where each segment dimension comes from: (table, column) pairs, the first exported one wins (model_customer_summary).
