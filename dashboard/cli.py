@@ -37,7 +37,10 @@ def _open_database(args, build_in_file: bool = False):
     database = Database.open(settings, build_in_file=build_in_file)
     if database.snapshot is not None:
         _SNAPSHOTS_READ.append(database.snapshot)
-    for problem in [*database.state_problems, *([database.serving_problem] if database.serving_problem else [])]:
+    problems = list(database.state_problems)
+    if database.serving_problem:
+        problems.append(database.serving_problem)
+    for problem in problems:
         print(f"warning: {checks.printable(problem)}", file=sys.stderr)
     return database
 

@@ -138,6 +138,13 @@ def test_a_folder_prepared_by_other_code_is_flagged_on_every_page_and_command(se
     (stale / prepared.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     exports = folder_database.settings.data_dir
     assert folder_database.serving_problem is None
+    stale_database = Database.open(load_settings(environ={}, data_dir=exports, prepared_dir=stale,
+                                                 timezone="America/New_York", state_dir=tmp_path / "stale-state"),
+                                   now=NOW)
+    assert "another version of the dashboard's code" in stale_database.serving_problem
+    # the Data page lists the same words among its findings
+    assert [finding.message for finding in stale_database.findings()
+            if finding.level == "WARN" and finding.table == "data"] == [stale_database.serving_problem]
     for served_folder, flagged in ((stale, True), (folder, False)):
         monkeypatch.setenv("DASHBOARD_PREPARED_DIR", str(served_folder))
         monkeypatch.setenv("DASHBOARD_TIMEZONE", "America/New_York")

@@ -54,8 +54,9 @@ def code_matches(manifest: dict) -> bool:
     return manifest.get("code_key") == snapshots.code_version()
 
 
-def catalog(folder: Path, manifest: dict) -> Catalog:
-    """The exports' catalog as the engine that prepared the folder saw it (row counts, findings)."""
+def catalog(folder: Path, manifest: dict, stale: str | None = None) -> Catalog:
+    """The exports' catalog as the engine that prepared the folder saw it (row counts, findings); ``stale``: why
+    the folder may not fit this code (``stale_message``), listed as a warning."""
     columns = manifest.get("columns", {})
     tables = {name: TableSource(name, row_count=int(manifest["row_counts"].get(name, 0)),
                                 is_usable=bool(manifest["usable"].get(name, False)),
@@ -66,9 +67,8 @@ def catalog(folder: Path, manifest: dict) -> Catalog:
     findings.append(Finding("INFO", "data", "", f"served from {folder}, prepared on {manifest.get('engine', '?')} "
                                                 f"at {manifest['built_at']} from {manifest.get('data_dir', '?')}; "
                                                 "row-level checks ran where it was prepared"))
-    if not code_matches(manifest):
-        findings.append(Finding("WARN", "data", "", "the prepared folder was built by another version of the "
-                                                    "dashboard's code: prepare it again"))
+    if stale:
+        findings.append(Finding("WARN", "data", "", stale))
     return Catalog(Path(folder).resolve(), tables, findings, f"prepared-{manifest['data_fingerprint']}")
 
 
@@ -142,15 +142,15 @@ def open_database(settings, now: datetime | None, database_class):
     schemas = attach(connection, folder, manifest)
     for table, spec in CONTRACT.items():  # the raw exports are not here: their views are the clean rows
         connection.execute(f"create or replace view {table} as select * from clean_{table}")
-    database = database_class(settings, connection, catalog(folder, manifest), now,
+    stale = None if code_matches(manifest) else stale_message(folder, manifest)
+    database = database_class(settings, connection, catalog(folder, manifest, stale), now,
                               spill_dir=spill_dir.resolve() if spill_dir else None)
     database.snapshot, database._snapshot_schemas = folder, schemas
     database._row_findings = []  # checked where it was prepared (the manifest's findings)
     latest = manifest.get("latest_order_date")
     database._latest_order_date = date.fromisoformat(latest) if latest else None
     database._has_usable_orders = bool(connection.execute("select exists (select 1 from clean_orders)").fetchall()[0][0])
-    if not code_matches(manifest):
-        database.serving_problem = stale_message(folder, manifest)
+    database.serving_problem = stale  # a banner on every page, a warning from every command
     database._lock_down()
     return database
 
