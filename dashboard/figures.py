@@ -96,8 +96,33 @@ class Draft:
         return self
 
     def figure(self) -> go.Figure:
-        """The Plotly figure (the default template applied as for any figure)."""
-        return go.Figure(data=self.data, layout=self.layout, _validate=False)
+        """The Plotly figure with the default template, as for any figure.
+
+        Left out of the layout, ``go.Figure`` applies the default template by copying the whole template object
+        into the figure, about two thirds of a small chart's CPU (0.4 of 0.65 ms for a sparkline, and the
+        Weekly review draws 18). The figure is made with an empty template, which Plotly keeps as it is, and
+        then given the default template's dict, made once and shared by every figure, which never changes it:
+        ``to_dict`` copies it, and the sent dict (``cache.sendable``) shares it as before. The JSON is the same
+        (tests/test_figures_fast.py)."""
+        if "template" in self.layout:
+            return go.Figure(data=self.data, layout=self.layout, _validate=False)
+        fig = go.Figure(data=self.data, layout={**self.layout, "template": {}}, _validate=False)
+        fig._layout["template"] = default_template()
+        return fig
+
+
+_TEMPLATE_DICTS: dict = {}
+
+
+def default_template() -> dict:
+    """Plotly's default template (``pio.templates.default``) as the dict a figure holds, made once per template
+    name; shared, so callers must not change it."""
+    name = pio.templates.default
+    if not isinstance(name, str):  # a template object rather than a registered name
+        return name.to_plotly_json()
+    if name not in _TEMPLATE_DICTS:
+        _TEMPLATE_DICTS[name] = pio.templates[name].to_plotly_json()
+    return _TEMPLATE_DICTS[name]
 
 
 def _update(target: dict, props: dict) -> dict:
@@ -458,16 +483,10 @@ def cohort_heatmap(cohorts: pd.DataFrame, grain: str, value_column: str = "reten
     later = values.loc[:, [period for period in periods if period >= 1]]
     top = float(later.max().max()) if later.size and not later.isna().all().all() else 1.0
     top = top if top > 0 and not math.isnan(top) else 1.0
-    text = []
-    for cohort in values.index:
-        row = []
-        for period in periods:
-            value = values.at[cohort, period]
-            if pd.isna(value):
-                row.append("")
-            else:
-                row.append(f"{100 * value:.0f}%" + ("*" if partial.at[cohort, period] else ""))
-        text.append(row)
+    # The cells' texts from plain arrays: a .at lookup per cell cost about 5 ms a chart.
+    text = [["" if pd.isna(value) else f"{100 * value:.0f}%" + ("*" if flag else "")
+             for value, flag in zip(value_row, flag_row)]
+            for value_row, flag_row in zip(values.to_numpy(dtype=object), partial.to_numpy(dtype=bool))]
     fig = Draft(
         dict(
             type="heatmap", z=values.values, x=periods, y=y_labels, text=text, texttemplate="%{text}",

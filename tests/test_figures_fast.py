@@ -167,6 +167,25 @@ def test_the_cache_sends_a_figure_made_on_go_figure_as_to_dict_does(results):
     assert json.loads(pio.to_json(cache._sent_dict(fig), validate=False)) == sent(fig)
 
 
+def test_figures_share_one_template_dict_and_plotly_methods_on_a_figure_leave_it_as_plotly_made_it(results):
+    """A Draft's figure holds the default template as one dict shared by every figure (not a copy per figure:
+    copying it was two thirds of a sparkline's CPU), so nothing may change it: Plotly's own methods on a built
+    figure (what the ghost line does: ``ghosts.add_ghost``) change the figure, not the template."""
+    rows = results["activity_trend"]["month"]
+    spark = figures.sparkline(rows["active_customers"], rows["period_start"])
+    trend = figures.activity_trend(rows, "month")
+    assert spark._layout["template"] is trend._layout["template"] is figures.default_template()
+    plotly_made = pio.templates[pio.templates.default].to_plotly_json()
+    trend.add_scatter(x=rows["period_start"], y=rows["active_customers"], name="ghost", line={"dash": "dot"})
+    trend.update_layout(title_text="changed", margin={"t": 5})
+    trend.update_xaxes(range=[0, 1])
+    copied = go.Figure(spark)
+    copied.update_layout(height=99)
+    assert figures.default_template() == plotly_made
+    assert sent(spark)["layout"]["template"] == json.loads(json.dumps(plotly_made))
+    assert sent(copied)["layout"]["height"] == 99 and sent(spark)["layout"]["height"] == 60
+
+
 def test_plotly_validation_would_catch_a_wrong_property_name():
     """The comparison is not vacuous: a name Plotly does not know passes a Draft and fails the replay."""
     draft = Recorder({"type": "bar", "x": [1], "y": [2]})

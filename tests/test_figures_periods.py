@@ -128,6 +128,11 @@ def test_the_cohort_heatmap_says_in_progress_in_the_hover_of_unfinished_cells():
     assert notes[0] == "" and "in progress" in notes[1]
     assert fig.data[0].text[0][1].endswith("*")
     assert hygiene.figure_problems(fig) == []
+    # Every cell's text: the rate in whole percent, * while its period runs, nothing where a cohort has no period.
+    later = pd.DataFrame({"cohort_start": pd.Timestamp("2026-11-01"), "period_number": [0], "cohort_size": 40,
+                          "retention_rate": [0.995], "is_partial_period": [True], "is_small_cohort": True})
+    fig = figures.cohort_heatmap(pd.concat([rows, later], ignore_index=True), "month")
+    assert [list(row) for row in fig.data[0].text] == [["100%", "10%*"], ["100%*", ""]]
 
 
 def tick_values(axis) -> list[float]:

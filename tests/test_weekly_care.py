@@ -5,6 +5,8 @@ not exported gives "not exported" (null), never 0."""
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 from datetime import timedelta
 
@@ -230,6 +232,30 @@ def test_overview_care_cards_show_the_weekly_numbers(data, database, monkeypatch
         assert shown[label].value == formatting.number(expected.loc[0, key], kind, short=True), label
         assert shown[label].delta == (formatting.change(expected.loc[0, key], expected.loc[1, key], kind) or ""), label
     assert any("4 weeks ago" in caption.value for caption in at.caption)
+    # Each card's sparkline: the KPI of weeks 0-11, oldest week first, each point dated by its week's last day.
+    filters = Filters(Segment(tiers=("gold",))).params()
+    history = run_query(cursor, "weekly_care_kpis", **filters, weeks=12).set_index("week_number")
+    week_ends = run_query(cursor, "weekly_kpis", **filters, weeks=12).set_index("week_number")["week_end"]
+    oldest_first = week_ends.sort_values().index
+    charts = {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+    drawn = 0
+    for key, label, *_ in WEEKLY_CARE_KPIS:
+        expected_values = history.loc[oldest_first, key].astype(float)
+        if expected_values.isna().all():
+            continue
+        (spec,) = [spec for element_id, spec in charts.items() if element_id.endswith(f"spark_care_{key}")]
+        trace = spec["data"][0]
+        assert [pd.Timestamp(x) for x in trace["x"]] == [pd.Timestamp(day) for day in week_ends[oldest_first]], label
+        assert plotted(trace["y"]) == pytest.approx(expected_values.tolist(), nan_ok=True), label
+        drawn += 1
+    assert drawn >= 8
+
+
+def plotted(values) -> list:
+    """A trace's numbers as Plotly.js gets them: a plain list, or a typed array (base64 bytes and their dtype)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"])).astype(float).tolist()
+    return [float("nan") if value is None else float(value) for value in values]
 
 
 def test_overview_care_cards_on_an_orders_only_export_say_not_exported(data, monkeypatch, tmp_path):
