@@ -104,20 +104,23 @@ class Draft:
         then given the default template's dict, made once and shared by every figure, which never changes it:
         ``to_dict`` copies it, and the sent dict (``cache.sendable``) shares it as before. The JSON is the same
         (tests/test_figures_fast.py)."""
-        if "template" in self.layout:
+        template = default_template()
+        if "template" in self.layout or template is None:  # its own template, or no default (Plotly adds none)
             return go.Figure(data=self.data, layout=self.layout, _validate=False)
         fig = go.Figure(data=self.data, layout={**self.layout, "template": {}}, _validate=False)
-        fig._layout["template"] = default_template()
+        fig._layout["template"] = template
         return fig
 
 
 _TEMPLATE_DICTS: dict = {}
 
 
-def default_template() -> dict:
+def default_template() -> dict | None:
     """Plotly's default template (``pio.templates.default``) as the dict a figure holds, made once per template
-    name; shared, so callers must not change it."""
+    name; shared, so callers must not change it. None when no default is set."""
     name = pio.templates.default
+    if name is None:
+        return None
     if not isinstance(name, str):  # a template object rather than a registered name
         return name.to_plotly_json()
     if name not in _TEMPLATE_DICTS:

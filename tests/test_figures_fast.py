@@ -186,6 +186,14 @@ def test_figures_share_one_template_dict_and_plotly_methods_on_a_figure_leave_it
     assert sent(copied)["layout"]["height"] == 99 and sent(spark)["layout"]["height"] == 60
 
 
+def test_without_a_default_template_a_draft_has_none_as_plotly_would(monkeypatch):
+    monkeypatch.setattr(pio.templates, "default", None)
+    draft = Recorder({"type": "bar", "x": [1], "y": [2]})
+    draft.update_layout(height=99)
+    assert "template" not in sent(draft.figure())["layout"]
+    assert sent(draft.figure()) == sent(replayed(draft))
+
+
 def test_plotly_validation_would_catch_a_wrong_property_name():
     """The comparison is not vacuous: a name Plotly does not know passes a Draft and fails the replay."""
     draft = Recorder({"type": "bar", "x": [1], "y": [2]})
