@@ -17,17 +17,7 @@ from dashboard.model import Database
 from dashboard.queries import run_query
 from dashboard.settings import load_settings
 from tests.exports import server_state
-
-
-def decode_array(value) -> list[float]:
-    """A 1-D numeric array of figure JSON (Plotly 7 writes base64 typed arrays) as floats."""
-    import base64
-
-    import numpy as np
-
-    if isinstance(value, dict) and "bdata" in value:
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).astype(float).tolist()
-    return [float(item) for item in value]
+from tests.figure_json import numbers
 
 APP = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
 
@@ -95,8 +85,8 @@ def test_the_url_switch_draws_last_years_series_on_this_years_axis(exports, monk
                           end_date=date(2025, 9, 30)).sort_values("period_start")
     assert [pd.Timestamp(x).strftime("%Y-%m") for x in active["x"]] == [f"2026-{m:02d}" for m in range(1, 10)]
     assert active["customdata"][0] == "Jan 2025" and active["customdata"][-1] == "Sep 2025"
-    assert decode_array(active["y"]) == pytest.approx(last_year["active_customers"].astype(float).tolist())
-    assert decode_array(revenue["y"]) == pytest.approx(last_year["revenue"].tolist())
+    assert numbers(active["y"]) == pytest.approx(last_year["active_customers"].astype(float).tolist())
+    assert numbers(revenue["y"]) == pytest.approx(last_year["revenue"].tolist())
 
     at.segmented_control(key="vs").set_value(None).run()
     assert not ghost_traces(at), "no switch, no ghost"

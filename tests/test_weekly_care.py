@@ -5,7 +5,6 @@ not exported gives "not exported" (null), never 0."""
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 from datetime import timedelta
@@ -22,6 +21,7 @@ from dashboard.queries import run_query
 from dashboard.settings import load_settings
 from tests.conftest import FIXED_NOW
 from tests.exports import server_state
+from tests.figure_json import numbers
 
 SEGMENTS = [Filters(), Filters(Segment(tiers=("gold",))), Filters(Segment(channels=("email", "referral"), regions=("Europe",)))]
 
@@ -246,16 +246,9 @@ def test_overview_care_cards_show_the_weekly_numbers(data, database, monkeypatch
         (spec,) = [spec for element_id, spec in charts.items() if element_id.endswith(f"spark_care_{key}")]
         trace = spec["data"][0]
         assert [pd.Timestamp(x) for x in trace["x"]] == [pd.Timestamp(day) for day in week_ends[oldest_first]], label
-        assert plotted(trace["y"]) == pytest.approx(expected_values.tolist(), nan_ok=True), label
+        assert numbers(trace["y"]) == pytest.approx(expected_values.tolist(), nan_ok=True), label
         drawn += 1
     assert drawn >= 8
-
-
-def plotted(values) -> list:
-    """A trace's numbers as Plotly.js gets them: a plain list, or a typed array (base64 bytes and their dtype)."""
-    if isinstance(values, dict):
-        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=np.dtype(values["dtype"])).astype(float).tolist()
-    return [float("nan") if value is None else float(value) for value in values]
 
 
 def test_overview_care_cards_on_an_orders_only_export_say_not_exported(data, monkeypatch, tmp_path):
