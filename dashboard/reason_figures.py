@@ -4,6 +4,7 @@ satisfaction over time per touchpoint or channel. Pure: DataFrame in, Plotly fig
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -148,24 +149,27 @@ def _lines(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour
            hover: str, customdata) -> None:
     """One series as a line: finished periods solid (small samples as hollow markers), the period in progress
     dashed in a trace of its own whose name says so."""
-    finished = ~rows["is_partial_period"].astype(bool)
-    done = rows[finished]
+    # Positions, not per-row pandas lookups: this ran a Series lookup per point (9 ms for 72 points on the Why page).
+    finished = ~rows["is_partial_period"].to_numpy(dtype=bool)
+    data = list(customdata)
+    done_positions = np.flatnonzero(finished)
+    xs, ys = rows[x].to_numpy(), rows[y].to_numpy()
     fig.add_scatter(
-        x=done[x], y=done[y], mode="lines+markers", name=name, legendgroup=name,
+        x=xs[done_positions], y=ys[done_positions], mode="lines+markers", name=name, legendgroup=name,
         line={"color": colour, "width": 2},
-        marker={"size": 7, "color": ["white" if s else colour for s in small[finished]],
+        marker={"size": 7, "color": ["white" if s else colour for s in small.to_numpy(dtype=bool)[finished]],
                 "line": {"color": colour, "width": 1.5}},
-        customdata=[customdata[i] for i in range(len(rows)) if finished.iloc[i]],
+        customdata=[data[i] for i in done_positions],
         hovertemplate=hover + "<extra></extra>",
     )
-    partial = rows[~finished]
-    if len(partial):
-        tail = pd.concat([done.tail(1), partial])
+    partial_positions = np.flatnonzero(~finished)
+    if len(partial_positions):
+        tail_positions = np.concatenate([done_positions[-1:], partial_positions])  # joined to the last finished one
         fig.add_scatter(
-            x=tail[x], y=tail[y], mode="lines+markers", name=f"{name} (in progress)", legendgroup=name,
+            x=xs[tail_positions], y=ys[tail_positions], mode="lines+markers", name=f"{name} (in progress)", legendgroup=name,
             showlegend=False, line={"color": colour, "width": 2, "dash": "dot"},
             marker={"size": 7, "color": "white", "line": {"color": colour, "width": 1.5}},
-            customdata=[customdata[i] for i in range(len(rows)) if (not finished.iloc[i]) or i == len(done) - 1],
+            customdata=[data[i] for i in tail_positions],
             hovertemplate=hover + " (in progress)<extra></extra>",
         )
 

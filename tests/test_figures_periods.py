@@ -189,3 +189,34 @@ def test_care_bars_say_the_unit_they_count():
 def test_money_hover_has_cents_only_for_small_amounts():
     assert formatting.d3_format("money", [12.5, 80.0]) == "$,.2f"
     assert formatting.d3_format("money", [12.5, 8_000.0]) == "$,.0f"
+
+
+def test_theme_and_satisfaction_lines_dot_the_period_in_progress_with_each_points_own_numbers():
+    from dashboard import reason_figures
+
+    rows = pd.concat([
+        monthly(theme_id=[7] * 6, texts=[10, 20, 30, 40, 50, 6], period_texts=[100, 100, 100, 100, 100, 12],
+                text_share=[0.1, 0.2, 0.3, 0.4, 0.5, 0.5], is_small_sample=[False, False, True, False, False, True]),
+        monthly(theme_id=[9] * 6, texts=[1, 2, 3, 4, 5, 6], period_texts=[100, 100, 100, 100, 100, 12],
+                text_share=[0.01, 0.02, 0.03, 0.04, 0.05, 0.5], is_small_sample=[True] * 6),
+    ]).sample(frac=1, random_state=3)  # in no particular order: the figure sorts each theme by period
+    fig = reason_figures.theme_trend(rows, {7: "Late delivery", 9: "Sizing"}, "month", "Themes")
+    solid, dotted = fig.data[0], fig.data[1]
+    assert solid.name == "Late delivery" and dotted.name == "Late delivery (in progress)"
+    assert [pd.Timestamp(x) for x in solid.x] == list(MONTHS[:5])
+    assert list(solid.y) == [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert [tuple(point) for point in solid.customdata] == [(10, 100), (20, 100), (30, 100), (40, 100), (50, 100)]
+    assert list(solid.marker.color)[2] == "white" and list(solid.marker.color)[0] != "white"  # 30 texts: small
+    # the dotted tail starts at the last finished month, so the line does not break, and ends on the one in progress
+    assert [pd.Timestamp(x) for x in dotted.x] == [MONTHS[4], MONTHS[5]]
+    assert [tuple(point) for point in dotted.customdata] == [(50, 100), (6, 12)] and list(dotted.y) == [0.5, 0.5]
+    assert [trace.name for trace in fig.data[2:]] == ["Sizing", "Sizing (in progress)"]
+    assert set(fig.data[2].marker.color) == {"white"}
+
+    by_channel = monthly(dimension_value=["email"] * 6, nps_responses=[40, 41, 42, 43, 44, 5],
+                         nps=[10.0, 12.0, 14.0, 16.0, 18.0, -20.0], csat_responses=[0] * 6, csat=[None] * 6,
+                         is_small_nps_sample=[False] * 5 + [True], is_small_csat_sample=[True] * 6)
+    lines = reason_figures.satisfaction_lines(by_channel, "nps", "acquisition_channel", "month", "NPS")
+    assert len(lines.data) == 2 and list(lines.data[0].customdata) == [40, 41, 42, 43, 44]
+    assert list(lines.data[1].customdata) == [44, 5] and list(lines.data[1].y) == [18.0, -20.0]
+    assert [pd.Timestamp(x) for x in lines.data[1].x] == [MONTHS[4], MONTHS[5]]
