@@ -147,29 +147,37 @@ def _periods(fig: go.Figure, grain: str) -> None:
 
 def _lines(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, small: pd.Series,
            hover: str, customdata) -> None:
-    """One series as a line: finished periods solid (small samples as hollow markers), the period in progress
-    dashed in a trace of its own whose name says so."""
+    """One series as a line, as ``figures.period_line`` draws one: finished periods solid (small samples as hollow
+    markers); the period in progress joined to the last finished one by a dotted line with no hover of its own, and
+    drawn as a hollow marker whose trace's name and hover say so. The last finished point keeps its own marker
+    (it was drawn hollow and hovered as "in progress" when the dotted part carried markers). ``small`` and
+    ``customdata`` line up with ``rows`` by position."""
     # Positions, not per-row pandas lookups: this ran a Series lookup per point (9 ms for 72 points on the Why page).
     finished = ~rows["is_partial_period"].to_numpy(dtype=bool)
     data = list(customdata)
-    done_positions = np.flatnonzero(finished)
     xs, ys = rows[x].to_numpy(), rows[y].to_numpy()
+    done_positions = np.flatnonzero(finished)
     fig.add_scatter(
         x=xs[done_positions], y=ys[done_positions], mode="lines+markers", name=name, legendgroup=name,
         line={"color": colour, "width": 2},
-        marker={"size": 7, "color": ["white" if s else colour for s in small.to_numpy(dtype=bool)[finished]],
+        marker={"size": 7, "color": ["white" if s else colour for s in np.asarray(small, dtype=bool)[finished]],
                 "line": {"color": colour, "width": 1.5}},
         customdata=[data[i] for i in done_positions],
         hovertemplate=hover + "<extra></extra>",
     )
     partial_positions = np.flatnonzero(~finished)
     if len(partial_positions):
-        tail_positions = np.concatenate([done_positions[-1:], partial_positions])  # joined to the last finished one
+        bridge = np.concatenate([done_positions[-1:], partial_positions])  # from the last finished point on
         fig.add_scatter(
-            x=xs[tail_positions], y=ys[tail_positions], mode="lines+markers", name=f"{name} (in progress)", legendgroup=name,
-            showlegend=False, line={"color": colour, "width": 2, "dash": "dot"},
+            x=xs[bridge], y=ys[bridge], mode="lines", name=f"{name} (in progress)", legendgroup=name,
+            showlegend=False, line={"color": colour, "width": 2, "dash": "dot"}, hoverinfo="skip",
+            hovertext=[f"{name} (in progress)"] * len(bridge),  # never shown; says what the line is
+        )
+        fig.add_scatter(
+            x=xs[partial_positions], y=ys[partial_positions], mode="markers", name=f"{name} (in progress)",
+            legendgroup=name, showlegend=False,
             marker={"size": 7, "color": "white", "line": {"color": colour, "width": 1.5}},
-            customdata=[data[i] for i in tail_positions],
+            customdata=[data[i] for i in partial_positions],
             hovertemplate=hover + " (in progress)<extra></extra>",
         )
 

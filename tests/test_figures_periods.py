@@ -201,22 +201,29 @@ def test_theme_and_satisfaction_lines_dot_the_period_in_progress_with_each_point
                 text_share=[0.01, 0.02, 0.03, 0.04, 0.05, 0.5], is_small_sample=[True] * 6),
     ]).sample(frac=1, random_state=3)  # in no particular order: the figure sorts each theme by period
     fig = reason_figures.theme_trend(rows, {7: "Late delivery", 9: "Sizing"}, "month", "Themes")
-    solid, dotted = fig.data[0], fig.data[1]
-    assert solid.name == "Late delivery" and dotted.name == "Late delivery (in progress)"
+    solid, bridge, current = fig.data[0], fig.data[1], fig.data[2]
+    assert solid.name == "Late delivery" and bridge.name == current.name == "Late delivery (in progress)"
     assert [pd.Timestamp(x) for x in solid.x] == list(MONTHS[:5])
     assert list(solid.y) == [0.1, 0.2, 0.3, 0.4, 0.5]
     assert [tuple(point) for point in solid.customdata] == [(10, 100), (20, 100), (30, 100), (40, 100), (50, 100)]
-    assert list(solid.marker.color)[2] == "white" and list(solid.marker.color)[0] != "white"  # 30 texts: small
-    # the dotted tail starts at the last finished month, so the line does not break, and ends on the one in progress
-    assert [pd.Timestamp(x) for x in dotted.x] == [MONTHS[4], MONTHS[5]]
-    assert [tuple(point) for point in dotted.customdata] == [(50, 100), (6, 12)] and list(dotted.y) == [0.5, 0.5]
-    assert [trace.name for trace in fig.data[2:]] == ["Sizing", "Sizing (in progress)"]
-    assert set(fig.data[2].marker.color) == {"white"}
+    colours = list(solid.marker.color)  # 30 texts in August: a small sample, hollow; October is filled
+    assert colours[2] == "white" and colours[0] != "white" and colours[4] != "white"
+    # the dotted line starts at the last finished month, so the line does not break, and has no hover or marker of
+    # its own: October keeps its filled marker and its hover, only November is hollow and said to be in progress
+    assert [pd.Timestamp(x) for x in bridge.x] == [MONTHS[4], MONTHS[5]] and list(bridge.y) == [0.5, 0.5]
+    assert bridge.mode == "lines" and bridge.hoverinfo == "skip" and bridge.line.dash == "dot"
+    assert [pd.Timestamp(x) for x in current.x] == [MONTHS[5]] and current.mode == "markers"
+    assert [tuple(point) for point in current.customdata] == [(6, 12)] and current.marker.color == "white"
+    assert "in progress" in current.hovertemplate and "in progress" not in solid.hovertemplate
+    assert [trace.name for trace in fig.data[3:]] == ["Sizing", "Sizing (in progress)", "Sizing (in progress)"]
+    assert set(fig.data[3].marker.color) == {"white"}
+    assert hygiene.figure_problems(fig, AS_OF) == []  # nothing in progress drawn as final
 
     by_channel = monthly(dimension_value=["email"] * 6, nps_responses=[40, 41, 42, 43, 44, 5],
                          nps=[10.0, 12.0, 14.0, 16.0, 18.0, -20.0], csat_responses=[0] * 6, csat=[None] * 6,
                          is_small_nps_sample=[False] * 5 + [True], is_small_csat_sample=[True] * 6)
     lines = reason_figures.satisfaction_lines(by_channel, "nps", "acquisition_channel", "month", "NPS")
-    assert len(lines.data) == 2 and list(lines.data[0].customdata) == [40, 41, 42, 43, 44]
-    assert list(lines.data[1].customdata) == [44, 5] and list(lines.data[1].y) == [18.0, -20.0]
-    assert [pd.Timestamp(x) for x in lines.data[1].x] == [MONTHS[4], MONTHS[5]]
+    assert len(lines.data) == 3 and list(lines.data[0].customdata) == [40, 41, 42, 43, 44]
+    assert list(lines.data[1].y) == [18.0, -20.0] and [pd.Timestamp(x) for x in lines.data[1].x] == [MONTHS[4], MONTHS[5]]
+    assert list(lines.data[2].customdata) == [5] and list(lines.data[2].y) == [-20.0]
+    assert hygiene.figure_problems(lines, AS_OF) == []
