@@ -25,6 +25,7 @@ class ProcessResult:
     returncode: int
     stdout: str
     stderr: str
+    system: float = 0.0  # of ``cpu``, the seconds spent in the kernel (page faults, reading files)
 
     @property
     def payload(self) -> dict:
@@ -76,7 +77,7 @@ def run_process(argv: list[str], env: dict, timeout: float | None = None, show_s
         timer.cancel()
     process.returncode = os.waitstatus_to_exitcode(status)
     return ProcessResult(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode,
-                         stdout, "".join(stderr_chunks))
+                         stdout, "".join(stderr_chunks), usage.ru_stime)
 
 
 def run_step(step: str, arguments: dict, env: dict, timeout: float | None = None) -> tuple[dict, ProcessResult]:
