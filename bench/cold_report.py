@@ -7,8 +7,9 @@ Issue #17 holds the JSON report on new exports (``python -m dashboard report --f
 model from the exports) to at most half the time of "a plain pandas script computing the same contract metrics".
 ``python -m bench`` times that script inside its pandas session: after the interpreter has started and imported
 pandas, and after the page reruns of that session had already made the process's memory its own, while our
-command is timed from a fresh interpreter on. On these VMs, where about half of a cold run's CPU is the kernel's,
-most of it for memory the process touches for the first time (bench/README.md), the two are not measured alike.
+command is timed from a fresh interpreter on. On these VMs, where about half of a cold run's CPU at 10M orders is
+the kernel's, most of it for memory the process touches for the first time (bench/README.md), the two are not
+measured alike.
 
 Here both are whole processes started the same way (``bench.runner.run_process``: wall time, CPU and peak RSS from
 ``wait4``), one after the other in each run, which one goes first alternating from run to run, each after waiting

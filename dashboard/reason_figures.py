@@ -146,39 +146,43 @@ def _periods(fig: go.Figure, grain: str) -> None:
 
 
 def _lines(fig: go.Figure, rows: pd.DataFrame, x: str, y: str, name: str, colour: str, small: pd.Series,
-           hover: str, customdata) -> None:
-    """One series as a line, as ``figures.period_line`` draws one: finished periods solid (small samples as hollow
-    markers); the period in progress joined to the last finished one by a dotted line with no hover of its own, and
-    drawn as a hollow marker whose trace's name and hover say so. The last finished point keeps its own marker
-    (it was drawn hollow and hovered as "in progress" when the dotted part carried markers). ``small`` and
+           hover: str, customdata, grain: str) -> None:
+    """One series as a line, the period in progress as ``figures.period_line`` marks it: finished periods solid;
+    the period in progress joined to the last finished one by a dotted line with no hover of its own, its point in a
+    trace whose name and hover say it is in progress. A point is hollow when it rests on a small sample (``small``),
+    whether its period is over or not, as the page's caption says; the last finished point keeps its own marker (it
+    was drawn hollow and hovered as in progress when the dotted part carried markers). ``small`` and
     ``customdata`` line up with ``rows`` by position."""
     # Positions, not per-row pandas lookups: this ran a Series lookup per point (9 ms for 72 points on the Why page).
     finished = ~rows["is_partial_period"].to_numpy(dtype=bool)
+    is_small = np.asarray(small, dtype=bool)
     data = list(customdata)
     xs, ys = rows[x].to_numpy(), rows[y].to_numpy()
     done_positions = np.flatnonzero(finished)
+
+    def markers(positions) -> dict:
+        return {"size": 7, "color": ["white" if is_small[i] else colour for i in positions],
+                "line": {"color": colour, "width": 1.5}}
+
     fig.add_scatter(
         x=xs[done_positions], y=ys[done_positions], mode="lines+markers", name=name, legendgroup=name,
-        line={"color": colour, "width": 2},
-        marker={"size": 7, "color": ["white" if s else colour for s in np.asarray(small, dtype=bool)[finished]],
-                "line": {"color": colour, "width": 1.5}},
-        customdata=[data[i] for i in done_positions],
-        hovertemplate=hover + "<extra></extra>",
+        line={"color": colour, "width": 2}, marker=markers(done_positions),
+        customdata=[data[i] for i in done_positions], hovertemplate=hover + "<extra></extra>",
     )
     partial_positions = np.flatnonzero(~finished)
     if len(partial_positions):
+        note = figures.in_progress_words(grain)
         bridge = np.concatenate([done_positions[-1:], partial_positions])  # from the last finished point on
         fig.add_scatter(
             x=xs[bridge], y=ys[bridge], mode="lines", name=f"{name} (in progress)", legendgroup=name,
             showlegend=False, line={"color": colour, "width": 2, "dash": "dot"}, hoverinfo="skip",
-            hovertext=[f"{name} (in progress)"] * len(bridge),  # never shown; says what the line is
+            hovertext=[note] * len(bridge),  # never shown: says what the line is
         )
         fig.add_scatter(
             x=xs[partial_positions], y=ys[partial_positions], mode="markers", name=f"{name} (in progress)",
-            legendgroup=name, showlegend=False,
-            marker={"size": 7, "color": "white", "line": {"color": colour, "width": 1.5}},
+            legendgroup=name, showlegend=False, marker=markers(partial_positions),
             customdata=[data[i] for i in partial_positions],
-            hovertemplate=hover + " (in progress)<extra></extra>",
+            hovertemplate=hover + f"<br><i>{note}</i><extra></extra>",
         )
 
 
@@ -191,7 +195,7 @@ def theme_trend(rows: pd.DataFrame, labels: dict, grain: str, title: str) -> go.
         customdata = list(zip(part["texts"], part["period_texts"]))
         _lines(fig, part, "period_start", "text_share", labels.get(theme_id, str(theme_id)),
                LINE_COLOURS[index % len(LINE_COLOURS)], part["is_small_sample"],
-               "%{x|%d %b %Y}: %{y:.1%} of texts (%{customdata[0]:,} of %{customdata[1]:,})", customdata)
+               "%{x|%d %b %Y}: %{y:.1%} of texts (%{customdata[0]:,} of %{customdata[1]:,})", customdata, grain)
     style(fig, title, grain.capitalize(), "Share of the texts", height=400)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     # half the page wide, its theme names wrap the legend onto several rows: start it below the axis title
@@ -212,7 +216,7 @@ def satisfaction_lines(rows: pd.DataFrame, metric: str, field: str, grain: str, 
         value_format = ".1f" if is_nps else ".1%"
         _lines(fig, part, "period_start", metric, group_label(value, field), LINE_COLOURS[index % len(LINE_COLOURS)],
                part[small], "%{x|%d %b %Y}: " + ("NPS " if is_nps else "CSAT ") + "%{y:" + value_format + "}"
-               " from %{customdata:,} responses", list(part[responses]))
+               " from %{customdata:,} responses", list(part[responses]), grain)
     style(fig, title, grain.capitalize(), "NPS (-100 to 100)" if is_nps else "CSAT (share scoring 4-5)", height=400)
     if not is_nps:
         fig.update_yaxes(tickformat=".0%")

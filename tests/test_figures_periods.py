@@ -213,17 +213,25 @@ def test_theme_and_satisfaction_lines_dot_the_period_in_progress_with_each_point
     assert [pd.Timestamp(x) for x in bridge.x] == [MONTHS[4], MONTHS[5]] and list(bridge.y) == [0.5, 0.5]
     assert bridge.mode == "lines" and bridge.hoverinfo == "skip" and bridge.line.dash == "dot"
     assert [pd.Timestamp(x) for x in current.x] == [MONTHS[5]] and current.mode == "markers"
-    assert [tuple(point) for point in current.customdata] == [(6, 12)] and current.marker.color == "white"
-    assert "in progress" in current.hovertemplate and "in progress" not in solid.hovertemplate
+    assert [tuple(point) for point in current.customdata] == [(6, 12)]
+    assert list(current.marker.color) == ["white"]  # 6 texts: a small sample
+    assert "month in progress: not final" in current.hovertemplate and "in progress" not in solid.hovertemplate
+    # one legend entry per line, which shows and hides its three traces together
+    assert {trace.legendgroup for trace in fig.data[:3]} == {"Late delivery"}
+    assert solid.showlegend is not False and bridge.showlegend is False and current.showlegend is False
     assert [trace.name for trace in fig.data[3:]] == ["Sizing", "Sizing (in progress)", "Sizing (in progress)"]
     assert set(fig.data[3].marker.color) == {"white"}
     assert hygiene.figure_problems(fig, AS_OF) == []  # nothing in progress drawn as final
 
-    by_channel = monthly(dimension_value=["email"] * 6, nps_responses=[40, 41, 42, 43, 44, 5],
+    by_channel = monthly(dimension_value=["email"] * 6, nps_responses=[40, 41, 42, 43, 44, 35],
                          nps=[10.0, 12.0, 14.0, 16.0, 18.0, -20.0], csat_responses=[0] * 6, csat=[None] * 6,
-                         is_small_nps_sample=[False] * 5 + [True], is_small_csat_sample=[True] * 6)
+                         is_small_nps_sample=[False] * 6, is_small_csat_sample=[True] * 6)
     lines = reason_figures.satisfaction_lines(by_channel, "nps", "acquisition_channel", "month", "NPS")
     assert len(lines.data) == 3 and list(lines.data[0].customdata) == [40, 41, 42, 43, 44]
     assert list(lines.data[1].y) == [18.0, -20.0] and [pd.Timestamp(x) for x in lines.data[1].x] == [MONTHS[4], MONTHS[5]]
-    assert list(lines.data[2].customdata) == [5] and list(lines.data[2].y) == [-20.0]
+    assert lines.data[1].mode == "lines" and lines.data[1].hoverinfo == "skip"
+    assert list(lines.data[2].customdata) == [35] and list(lines.data[2].y) == [-20.0]
+    # 35 responses: not a small sample, so not hollow (the caption says hollow means fewer than 30), though in progress
+    assert lines.data[2].mode == "markers" and list(lines.data[2].marker.color) != ["white"]
+    assert "month in progress: not final" in lines.data[2].hovertemplate
     assert hygiene.figure_problems(lines, AS_OF) == []
