@@ -290,12 +290,24 @@ def _sent_dict(fig: BaseFigure) -> dict:
     return {"data": [_typed(trace) for trace in fig._data], "layout": layout}
 
 
+# Values that are never arrays, checked by exact type: Plotly's ``is_homogeneous_array`` asks every value whether
+# it is a narwhals Series or converts to numpy, about 2.5 µs each, and a sparkline's dicts hold about 200 of them.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _typed(value):
     """A copy of a figure's dicts and lists with every array under a dict key turned into Plotly's typed-array
     spec, as ``plotly``'s ``convert_to_base64`` does (keys it skips, such as ``range``, keep their value)."""
     if isinstance(value, dict):
-        return {key: item if is_skipped_key(key) else to_typed_array_spec(item) if is_homogeneous_array(item)
-                else _typed(item) for key, item in value.items()}
+        copied = {}
+        for key, item in value.items():
+            if type(item) in _SCALARS or is_skipped_key(key):
+                copied[key] = item
+            elif isinstance(item, np.ndarray) or is_homogeneous_array(item):
+                copied[key] = to_typed_array_spec(item)
+            else:
+                copied[key] = _typed(item)
+        return copied
     if isinstance(value, (list, tuple)):
         return [_typed(item) for item in value]
     return value

@@ -119,3 +119,19 @@ def test_without_the_background_build_the_pages_build_what_they_read_and_nothing
     assert cache.query(database, as_of, "kpis", **filters())["customers"].iloc[0] > 0
     assert database.has_model(as_of) and not database.snapshot_path.exists()
     assert cache.database(settings) is database  # the same server database, still built from the exports
+
+
+def test_the_server_s_long_lived_objects_leave_the_cyclic_collector_once():
+    """dashboard/pages/common.py freezes what is alive when it is first imported (the libraries and this package),
+    so a full garbage collection in the server walks what the pages made since, not every imported object."""
+    import subprocess
+    import sys
+
+    code = ("import gc; before = gc.get_freeze_count(); import dashboard.pages.common; "
+            "after = gc.get_freeze_count(); import dashboard.pages.common; "
+            "print(before, after, gc.get_freeze_count(), len(gc.get_objects()))")
+    before, after, again, tracked = map(int, subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    assert before == 0
+    assert after > 50_000 > tracked, "the imported objects are frozen and no longer walked"
+    assert again == after, "frozen once, at the first import"

@@ -208,3 +208,33 @@ def test_derived_values_are_computed_once_per_content():
     tables = ["orders", "surveys", "tickets", "returns", "customers", "campaigns"]
     assert cache._content_key(sentences_of, (rows, frozenset(tables)), {}) == cache._content_key(
         sentences_of, (rows, frozenset(reversed(tables))), {}), "a set keys by its members, not their order"
+
+
+def test_the_one_pass_copy_sends_every_kind_of_value_as_to_dict_does():
+    """cache._sent_dict skips Plotly's array check for plain values by their exact type: numpy scalars, a 0-d
+    array, booleans, None, a str subclass, nested lists, integer and float arrays of every width, dates, and a
+    time-zone aware column still go to the browser as ``to_dict()`` sends them."""
+    import json
+    from enum import Enum
+
+    import numpy as np
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    class Label(str, Enum):
+        A = "a"
+
+    when = pd.Series(pd.date_range("2026-01-01", periods=3, freq="D", tz="Europe/Berlin"))
+    data = [
+        {"type": "scatter", "x": when, "y": np.array([1, 2, 300], dtype=np.int64),
+         "customdata": np.array([[1.5, 2], [3, 4], [5, 6]]), "text": [Label.A, "b", None],
+         "marker": {"size": np.int64(7), "opacity": np.float64(0.5), "color": np.array(["#111", "#222", "#333"])},
+         "showlegend": np.bool_(False), "visible": True, "hovertext": np.array("one")},
+        {"type": "bar", "x": ["a", "b"], "y": pd.Series([2**40, -3], dtype="int64"),
+         "width": np.array([0.5, 0.25], dtype=np.float32), "error_y": {"array": [0.1, 0.2], "visible": True}},
+    ]
+    layout = {"xaxis": {"range": [np.datetime64("2026-01-01"), np.datetime64("2026-01-03")]},
+              "yaxis": {"tickvals": np.array([0, 150, 300], dtype=np.uint64)}, "height": np.int32(300)}
+    fig = go.Figure(data=data, layout=layout, _validate=False)  # as a Draft makes it
+    assert json.loads(pio.to_json(cache._sent_dict(fig), validate=False)) == json.loads(
+        pio.to_json(fig.to_dict(), validate=False))
