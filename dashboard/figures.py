@@ -531,8 +531,8 @@ def retention_curves(cohorts: pd.DataFrame, grain: str, chosen: list, value_colu
                      measure_label: str = "Customer retention") -> go.Figure:
     """The size-weighted average retention curve (complete periods only) plus chosen cohorts, each with its
     period still in progress dashed (it would read as a collapse otherwise)."""
-    complete = cohorts.loc[~cohorts["is_partial_period"].astype(bool), ["period_number", "cohort_size"]]
-    complete["weighted"] = cohorts[value_column] * cohorts["cohort_size"]  # aligned on the index: complete rows
+    complete = cohorts.loc[~cohorts["is_partial_period"].astype(bool), ["period_number", "cohort_size", value_column]]
+    complete["weighted"] = complete[value_column] * complete["cohort_size"]
     # Plain column sums, not named aggregation: the same sums (pandas' compensated float sum) in a third of the time.
     average = complete.groupby("period_number")[["weighted", "cohort_size"]].sum()
     average = (average["weighted"] / average["cohort_size"]).reset_index(name="value")

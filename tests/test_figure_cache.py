@@ -231,7 +231,10 @@ def test_the_one_pass_copy_sends_every_kind_of_value_as_to_dict_does():
          "marker": {"size": np.int64(7), "opacity": np.float64(0.5), "color": np.array(["#111", "#222", "#333"])},
          "showlegend": np.bool_(False), "visible": True, "hovertext": np.array("one")},
         {"type": "bar", "x": ["a", "b"], "y": pd.Series([2**40, -3], dtype="int64"),
-         "width": np.array([0.5, 0.25], dtype=np.float32), "error_y": {"array": [0.1, 0.2], "visible": True}},
+         "width": np.array([0.5, 0.25], dtype=np.float32), "error_y": {"array": [0.1, 0.2], "visible": True},
+         "marker": {"color": np.array([0.25, 0.75]), "line": {"width": np.array([1, 2], dtype=np.int16)}}},
+        {"type": "parcoords", "dimensions": [{"label": "a", "values": np.array([1.5, 2.5])},
+                                             ({"label": "b", "values": pd.Series([3, 4])},)[0]]},
     ]
     layout = {"xaxis": {"range": [np.datetime64("2026-01-01"), np.datetime64("2026-01-03")]},
               "yaxis": {"tickvals": np.array([0, 150, 300], dtype=np.uint64)}, "height": np.int32(300)}

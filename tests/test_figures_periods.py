@@ -117,6 +117,21 @@ def test_retention_curves_dash_the_period_in_progress():
     assert "Month in progress" in [trace.name for trace in fig.data if trace.showlegend is not False]
 
 
+def test_the_weighted_average_curve_weighs_finished_periods_by_cohort_size_whatever_the_index():
+    """The "All cohorts (weighted)" line: per period, the sum of rate x size over the cohorts that finished it,
+    divided by their sizes (worked by hand), unfinished periods left out; the same for a frame whose index repeats
+    (two query results put together)."""
+    one = pd.DataFrame({"cohort_start": pd.Timestamp("2026-08-01"), "period_number": [0, 1, 2], "cohort_size": 100,
+                        "retention_rate": [1.0, 0.40, 0.05], "is_partial_period": [False, False, True]})
+    two = pd.DataFrame({"cohort_start": pd.Timestamp("2026-09-01"), "period_number": [0, 1], "cohort_size": 300,
+                        "retention_rate": [1.0, 0.20], "is_partial_period": [False, False]})
+    for rows in (pd.concat([one, two], ignore_index=True), pd.concat([one, two])):
+        fig = figures.retention_curves(rows, "month", [])
+        average = next(trace for trace in fig.data if trace.name == "All cohorts (weighted)")
+        assert list(average.x) == [0, 1]  # period 2 is unfinished for the only cohort that reached it
+        assert list(average.y) == pytest.approx([1.0, (0.40 * 100 + 0.20 * 300) / 400])
+
+
 def test_the_cohort_heatmap_says_in_progress_in_the_hover_of_unfinished_cells():
     rows = pd.DataFrame({
         "cohort_start": pd.Timestamp("2026-10-01"), "period_number": [0, 1], "cohort_size": 50,

@@ -3,6 +3,7 @@ rendering helpers (KPI cards, charts, empty states, paged tables)."""
 
 from __future__ import annotations
 
+import atexit
 import gc
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,9 +22,13 @@ from dashboard.settings import Settings, SettingsError, load_settings
 # life of the process) leave Python's cyclic garbage collector: a full collection walks every tracked object while
 # holding the GIL, so every session waits for it. Measured in a server process after the eight pages' first views
 # at 1M orders: 108 ms a full collection with 215k objects tracked, ~1 in 12 reruns (bench/README.md, "Garbage
-# collection"). Nothing frozen is ever freed by the collector, so this runs once, at the first import, before any
-# cache holds a figure or a frame.
-gc.freeze()
+# collection"). Nothing frozen is ever freed by the collector, so this happens once per process, at the first
+# import, before any cache holds a figure or a frame: not again when Streamlit imports this module anew after a
+# source file changed (that would freeze the cached figures, which only the collector frees). They are unfrozen at
+# exit, so the interpreter's last collection frees them as before.
+if gc.get_freeze_count() == 0:
+    gc.freeze()
+    atexit.register(gc.unfreeze)
 
 PAGE_SIZE = 50
 FILTER_KEYS = {
