@@ -809,13 +809,18 @@ def build_customer_movements(target) -> None:
         features = target.query("churn_features", as_of=target.as_of - timedelta(days=days_back))
         frames.append(pd.DataFrame({
             "snapshot": np.full(len(features), days_back, dtype=np.int16),
-            "customer_id": features["customer_id"].to_numpy(),
+            # The ids as the query returned them (from DuckDB, Arrow-backed strings), not one Python string per
+            # customer and date: at 40M customers those were 5 GB outside DuckDB's memory_limit, and prepare at
+            # 100M orders ran out of memory (bench/README.md, "100M orders").
+            "customer_id": features["customer_id"].array,
             "days_since_last_order": features["days_since_last_order"].to_numpy(),
             "frequency": features["frequency"].to_numpy(),
             "revenue": features["revenue"].to_numpy(),
             "lifecycle_state": lifecycle_at(features, model),
         }))
-    frame = pd.concat(frames, ignore_index=True).astype({"customer_id": "object", "lifecycle_state": "object"})
+        del features  # one date's features in memory at a time
+    frame = pd.concat(frames, ignore_index=True).astype({"lifecycle_state": "object"})
+    del frames  # the dates' frames are not kept beside their concatenation while DuckDB copies it
     with target.registered("movement_features", frame, as_table=True):
         target.execute_file("churn_movements_store")
 
