@@ -212,8 +212,9 @@ def test_derived_values_are_computed_once_per_content():
 
 def test_the_one_pass_copy_sends_every_kind_of_value_as_to_dict_does():
     """cache._sent_dict skips Plotly's array check for plain values by their exact type: numpy scalars, a 0-d
-    array, booleans, None, a str subclass, nested lists, integer and float arrays of every width, dates, and a
-    time-zone aware column still go to the browser as ``to_dict()`` sends them."""
+    array, booleans, None, a str subclass, integer and float arrays of every width, dates, a time-zone aware
+    column, and arrays inside nested dicts and a list of dicts still go to the browser as ``to_dict()`` sends
+    them."""
     import json
     from enum import Enum
 
@@ -234,7 +235,7 @@ def test_the_one_pass_copy_sends_every_kind_of_value_as_to_dict_does():
          "width": np.array([0.5, 0.25], dtype=np.float32), "error_y": {"array": [0.1, 0.2], "visible": True},
          "marker": {"color": np.array([0.25, 0.75]), "line": {"width": np.array([1, 2], dtype=np.int16)}}},
         {"type": "parcoords", "dimensions": [{"label": "a", "values": np.array([1.5, 2.5])},
-                                             ({"label": "b", "values": pd.Series([3, 4])},)[0]]},
+                                             {"label": "b", "values": pd.Series([3, 4])}]},
     ]
     layout = {"xaxis": {"range": [np.datetime64("2026-01-01"), np.datetime64("2026-01-03")]},
               "yaxis": {"tickvals": np.array([0, 150, 300], dtype=np.uint64)}, "height": np.int32(300)}
