@@ -17,16 +17,19 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import special
 
 from dashboard import clv, formatting, graph, lifecycle, queries, seasonality
 from dashboard.filters import Segment
-from dashboard.model import cutoff_for
+from dashboard.model import STAGED_ROW, cutoff_for
 
 RISK_HORIZON_DAYS = 90
 CLV_HORIZON_DAYS = 365
@@ -546,10 +549,10 @@ def _model_times(clock, first_day, t_x, age, as_of_day):
             clock.elapsed(first_day, np.full(first_day.shape, as_of_day)))
 
 
-def _choose_model(x, t_x, age, clock, as_of_day):
-    """Fit the MBG/NBD on model time (identical day rows aggregated first); at a boundary maximum with no
-    evident dropout, the NBD. Returns (fit or None, message or None)."""
-    x_u, t_x_u, age_u, w_u = _aggregate(*_customer_arrays(x, t_x, age))
+def _choose_model(histories, clock, as_of_day):
+    """Fit the MBG/NBD on model time (``histories``: the identical day rows aggregated, ``_aggregate``); at a
+    boundary maximum with no evident dropout, the NBD. Returns (fit or None, message or None)."""
+    x_u, t_x_u, age_u, w_u = histories
     t_x_w, age_w = _model_times(clock, as_of_day - age_u, t_x_u, age_u, as_of_day)
     fit = fit_mbgnbd(x_u, t_x_w, age_w, w_u)
     if fit.converged:
@@ -594,34 +597,93 @@ def _day_numbers(features: pd.DataFrame) -> np.ndarray:
     return pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
+@dataclass(frozen=True)
+class FitInputs:
+    """What ``fit_models`` reads of every customer, summarised so that nothing holds one value per customer but
+    the repeat customers' spend: ``histories`` are the distinct (frequency, recency_days, t_days) with their
+    customer counts (the purchase model's likelihood is a sum over them), ``repeat_frequency`` and
+    ``repeat_spend`` one entry per customer with frequency > 0 (the Gamma-Gamma's rows; spend is ``monetary``
+    clipped at 0), ``first_days`` the first purchase day numbers with their customer counts (the seasonal index
+    and the clock's start; None without dates), ``mean_revenue`` the mean lifetime revenue (the order-value
+    fallback when nobody repeats). Made from pandas rows (``of``) or from rows DuckDB holds (``staged``): the same
+    numbers, so the same fit."""
+
+    n: int
+    histories: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    repeat_frequency: np.ndarray
+    repeat_spend: np.ndarray
+    mean_revenue: float
+    as_of_day: int
+    first_days: tuple[np.ndarray, np.ndarray] | None
+
+    @classmethod
+    def of(cls, features: pd.DataFrame) -> "FitInputs":
+        """From ``churn_features`` rows in pandas (one per customer)."""
+        x = features["frequency"].to_numpy(dtype=float)
+        t_x = features["recency_days"].to_numpy(dtype=float)
+        age = features["t_days"].to_numpy(dtype=float)
+        repeat = x > 0
+        spend = np.clip(features["monetary"].to_numpy(dtype=float)[repeat], 0.0, None)
+        first_days, as_of_day = None, 0
+        if "first_purchased_on" in features.columns:  # else (a test's plain summary): no dates, no season
+            days = _day_numbers(features)
+            as_of_day = int(days[0] + age[0]) if len(days) else 0
+            first_days = (days, np.ones(len(days)))
+        mean_revenue = float(features["revenue"].mean()) if "revenue" in features.columns else math.nan
+        return cls(len(features), _aggregate(*_customer_arrays(x, t_x, age)), x[repeat], spend, mean_revenue,
+                   as_of_day, first_days)
+
+    @classmethod
+    def staged(cls, staged, as_of: date) -> "FitInputs":
+        """From ``churn_features`` rows an engine holds (``graph.Target.staged``), at their as-of date."""
+        histories = staged.counts(("frequency", "recency_days", "t_days"))
+        repeat = staged.frame(("frequency", "monetary"), positive="frequency")
+        days = staged.counts(("first_purchased_on",))
+        customers = histories["customers"].to_numpy(dtype=float)
+        x, t_x, age = (histories[column].to_numpy(dtype=float) for column in ("frequency", "recency_days", "t_days"))
+        return cls(int(customers.sum()), _aggregate(*_customer_arrays(x, t_x, age, customers)),
+                   repeat["frequency"].to_numpy(dtype=float),
+                   np.clip(repeat["monetary"].to_numpy(dtype=float), 0.0, None), staged.mean("revenue"),
+                   (as_of - date(1970, 1, 1)).days, (_day_numbers(days), days["customers"].to_numpy(dtype=float)))
+
+    def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(frequency, recency, T) with one entry per customer, in the histories' order (the recency fallback's
+        typical gap, a median over customers: only when the model cannot be fitted)."""
+        x, t_x, age, w = self.histories
+        counts = w.astype(np.int64)
+        return np.repeat(x, counts), np.repeat(t_x, counts), np.repeat(age, counts)
+
+
 def fit_models(features: pd.DataFrame, season: seasonality.SeasonalIndex | None = None,
                first_day: int | None = None) -> FittedModels:
     """Fit the purchase model (MBG/NBD, or its no-dropout limit the NBD) and the Gamma-Gamma on ``churn_features``
     rows (``predict`` explains the fallbacks). ``first_day``: the earliest first purchase day number of every
     customer to be predicted, when ``features`` is a sample of them (the operational clock must cover them all)."""
-    n = len(features)
+    return fit_summarised(FitInputs.of(features), season, first_day)
+
+
+def fit_summarised(inputs: FitInputs, season: seasonality.SeasonalIndex | None = None,
+                   first_day: int | None = None) -> FittedModels:
+    """``fit_models`` on the customers' summary (``FitInputs``)."""
+    n = inputs.n
     if n == 0:
         return FittedModels(None, None, math.nan, seasonality.OperationalClock.flat(), 0, False,
                             ModelInfo(None, "none", 0, message="No customer has a valid order by this date."))
-    x = features["frequency"].to_numpy(dtype=float)
-    t_x = features["recency_days"].to_numpy(dtype=float)
-    age = features["t_days"].to_numpy(dtype=float)
-    spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
     season = season or seasonality.SeasonalIndex(None, "not estimated")
-    has_dates = "first_purchased_on" in features.columns  # else (a test's plain summary): no dates, no season
+    has_dates = inputs.first_days is not None
     if has_dates:
-        first_days = _day_numbers(features)
-        as_of_day = int(first_days[0] + age[0])
-        earliest = int(first_days.min()) if first_day is None else min(int(first_day), int(first_days.min()))
+        as_of_day = inputs.as_of_day
+        first = int(inputs.first_days[0].min())
+        earliest = first if first_day is None else min(int(first_day), first)
         clock = seasonality.clock_for(season, earliest, date(1970, 1, 1) + timedelta(days=as_of_day))
     else:
         as_of_day, clock = 0, seasonality.OperationalClock.flat()
         season = seasonality.SeasonalIndex(None, "no purchase dates")
     season_info = {"season_index": season.index, "season_message": season.message}
 
-    fit, note = _choose_model(x, t_x, age, clock, as_of_day)
+    fit, note = _choose_model(inputs.histories, clock, as_of_day)
     if fit is None:
-        gap = clv.typical_purchase_gap(x, t_x, age)
+        gap = clv.typical_purchase_gap(*inputs.expanded())
         message = (
             f"The churn model could not be fitted on this data ({note}). Churn risk is a plain recency "
             f"score instead: 1 - exp(-days since last order / {gap:.0f} days, the typical gap between orders); "
@@ -630,14 +692,14 @@ def fit_models(features: pd.DataFrame, season: seasonality.SeasonalIndex | None 
         return FittedModels(None, None, gap, clock, as_of_day, has_dates,
                             ModelInfo(None, FALLBACK_METHOD, n, message=message, **season_info))
 
-    gg = fit_gamma_gamma(x, spend)
+    gg = fit_gamma_gamma(inputs.repeat_frequency, inputs.repeat_spend)
     gg_params = (gg.p, gg.q, gg.v)
     messages = [note] if note else []
     if not gg.converged:
         gg_params = (math.nan, math.nan, math.nan)
         # No pooling: a repeat customer's own mean spend, the mean spend of all repeat purchases for the others
         # (p = q = 1, v = 0 turns E[order value] = p (v + x m) / (p x + q - 1) into m; see clv.expected_order_value).
-        own_mean = float(spend[x > 0].mean()) if (x > 0).any() else float(features["revenue"].mean())
+        own_mean = (float(inputs.repeat_spend.mean()) if inputs.repeat_spend.size else inputs.mean_revenue)
         gg = clv.GammaGammaFit(1.0, 1.0, 0.0, math.nan, False, gg.n_customers, own_mean, gg.message)
         messages.append(f"The order-value model could not be fitted ({gg.message}); predicted value uses each "
                         "customer's own mean repeat order value instead.")
@@ -770,10 +832,13 @@ def fit_of(info: ModelInfo):
     return None
 
 
-def lifecycle_at(features: pd.DataFrame, model: ModelInfo) -> np.ndarray:
+def lifecycle_at(features: pd.DataFrame, model: ModelInfo, earliest_day: int | None = None,
+                 typical_gap: float | None = None) -> np.ndarray:
     """The lifecycle state of each ``churn_features`` row (at the as-of date those rows were computed for) under a
     model already fitted (``model``: its parameters and seasonal index): what the movement compares today's
-    states with. With no model (recency fallback), the states of the fallback: each customer's own gap."""
+    states with. With no model (recency fallback), the states of the fallback: each customer's own gap.
+    When ``features`` is a batch of that date's rows: ``earliest_day``, the earliest first purchase day number of
+    them all (where the operational clock starts), and ``typical_gap``, the fallback's typical gap over them all."""
     if features.empty:
         return np.array([], dtype=object)
     x = features["frequency"].to_numpy(dtype=float)
@@ -783,10 +848,11 @@ def lifecycle_at(features: pd.DataFrame, model: ModelInfo) -> np.ndarray:
     as_of_day = int(first_day[0] + age[0])
     last_day = (first_day + t_x).astype(np.int64)
     season = seasonality.SeasonalIndex(model.season_index, model.season_message or "")
-    clock = seasonality.clock_for(season, int(first_day.min()), date(1970, 1, 1) + timedelta(days=as_of_day))
+    earliest = int(first_day.min()) if earliest_day is None else int(earliest_day)
+    clock = seasonality.clock_for(season, earliest, date(1970, 1, 1) + timedelta(days=as_of_day))
     fit = fit_of(model)
     if fit is None:
-        gap = clv.typical_purchase_gap(x, t_x, age)
+        gap = clv.typical_purchase_gap(x, t_x, age) if typical_gap is None else typical_gap
         overdue = clock.advance(last_day, np.where(x > 0, t_x / np.maximum(x, 1), gap)) < as_of_day
         return lifecycle.states(x, np.nan, np.nan, overdue)
     t_x_w, age_w = _model_times(clock, first_day, t_x, age, as_of_day)
@@ -799,30 +865,48 @@ MOVEMENT_DAYS = (7, 28)  # the movement compares today's RFM segments and states
 MOVEMENT_LABELS = {"a week ago": 7, "4 weeks ago": 28}  # how the page names them (its URL carries these)
 
 
+# The churn_features columns the model is fitted on and predicts from (fit_models, apply_models, lifecycle_at):
+# what a builder fetches from the staged query (AsOfTarget.staged), never the ids or the other columns.
+MODEL_INPUTS = ("frequency", "recency_days", "t_days", "days_since_last_order", "monetary", "revenue",
+                "first_purchased_on")
+# Customers predicted at a time when the scores are built: each batch is fetched from DuckDB and its outputs copied
+# back before the next is made, so pandas holds one batch (about 320 bytes a customer while it is predicted) and the
+# fit's summary (FitInputs), whatever the customer count.
+SCORE_BATCH_CUSTOMERS = 2_000_000
+
+
 def build_customer_movements(target) -> None:
     """Build the graph node ``customer_movements``: every customer's lifecycle state and RFM segment 7 and 28 days
     before the target's as-of date, under the model fitted at the as-of date (so a movement is the customer's
-    doing, not a refit's). Customers without an order by then have no row for that date."""
+    doing, not a refit's). Customers without an order by then have no row for that date.
+
+    Each date's features stay in DuckDB (``target.staged``); Python fetches the four columns the states are
+    computed from, a batch at a time, and the states go back by row: at 40M customers the two dates' whole
+    frames were gigabytes outside DuckDB's memory_limit (bench/README.md, "100M orders")."""
     model = model_info_from(target.query("churn_model_info"))
-    frames = []
-    for days_back in MOVEMENT_DAYS:
-        features = target.query("churn_features", as_of=target.as_of - timedelta(days=days_back))
-        frames.append(pd.DataFrame({
-            "snapshot": np.full(len(features), days_back, dtype=np.int16),
-            # The ids as the query returned them (from DuckDB, Arrow-backed strings), not one Python string per
-            # customer and date: at 40M customers those were 5 GB outside DuckDB's memory_limit, and prepare at
-            # 100M orders ran out of memory (bench/README.md, "100M orders").
-            "customer_id": features["customer_id"].array,
-            "days_since_last_order": features["days_since_last_order"].to_numpy(),
-            "frequency": features["frequency"].to_numpy(),
-            "revenue": features["revenue"].to_numpy(),
-            "lifecycle_state": lifecycle_at(features, model),
-        }))
-        del features  # one date's features in memory at a time
-    frame = pd.concat(frames, ignore_index=True).astype({"lifecycle_state": "object"})
-    del frames  # the dates' frames are not kept beside their concatenation while DuckDB copies it
-    with target.registered("movement_features", frame, as_table=True):
-        target.execute_file("churn_movements_store")
+    with ExitStack() as stages:  # movement_features lives as long as the first date's stage
+        for days_back in MOVEMENT_DAYS:
+            staged = stages.enter_context(target.staged("churn_features",
+                                                        as_of=target.as_of - timedelta(days=days_back)))
+            inputs = FitInputs.staged(staged, target.as_of - timedelta(days=days_back))
+            earliest = int(inputs.first_days[0].min()) if inputs.n else None
+            gap = None if fit_of(model) is not None or not inputs.n else clv.typical_purchase_gap(*inputs.expanded())
+            del inputs
+
+            def states(batches, days_back=days_back, earliest=earliest, gap=gap):
+                for rows in batches:
+                    yield pd.DataFrame({
+                        STAGED_ROW: rows[STAGED_ROW].to_numpy(),
+                        "snapshot": np.full(len(rows), days_back, dtype=np.int16),
+                        "lifecycle_state": pd.Series(lifecycle_at(rows, model, earliest, gap), dtype="object"),
+                    })
+
+            staged.join("movement_features", states(staged.batches(
+                ("frequency", "recency_days", "t_days", "first_purchased_on"), SCORE_BATCH_CUSTOMERS)),
+                columns=("customer_id", "days_since_last_order", "frequency", "revenue"))
+            staged.drop_source()
+        with target.transaction():
+            target.execute_file("churn_movements_store")
 
 
 def build_customer_scores(target) -> None:
@@ -830,34 +914,48 @@ def build_customer_scores(target) -> None:
     model on ``queries/churn_features.sql`` and store ``customer_scores`` (with ``rfm_segment_map``), the
     win-back macros and ``churn_model``, all or nothing. The graph calls it once per as-of date
     (``graph.ensure``), whoever asks.
+
+    The features stay in DuckDB (``target.staged``): the model is fitted on the columns it needs (every
+    customer), and customers are predicted ``SCORE_BATCH_CUSTOMERS`` at a time, each batch's outputs copied
+    into DuckDB and joined to the features there. Holding the whole frame with its outputs took ``prepare`` to
+    22 GiB at 40M customers (bench/README.md, "100M orders").
     """
-    features = target.query("churn_features", as_of=target.as_of)
-    predictions, info = predict(features, RISK_HORIZON_DAYS, estimate_seasonality(target, features))
-    info = replace(info, as_of=target.as_of)
-    # The model's outputs become columns of the features frame (no concatenated copy: at 37M customers each copy
-    # of these frames is gigabytes that DuckDB's memory_limit does not bound).
-    scored = features
-    for column in predictions.columns:
-        if column != "expected_orders":  # the 90-day horizon: expected_orders_90d
-            scored[column] = predictions[column].to_numpy()
-    del predictions
-    scored["snapshot"] = np.zeros(len(scored), dtype=np.int16)  # customer_rfm's snapshot: the as-of date
-    with target.registered("churn_model_scores", scored, as_table=True):
-        target.execute_file("churn_rfm_segment_map")
-        target.execute_file("churn_rfm_macro")
-        target.execute_file(
-            "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
-            overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
-            falling_value_share=FALLING_VALUE_SHARE,
-        )
-        target.execute_file("churn_winback_macro")
-        target.execute_file(
-            "churn_model_fit", as_of=info.as_of, method=info.method, n_customers=info.n_customers, r=info.r,
-            alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q, gg_v=info.gg_v,
-            message=info.message,
-            season_index=None if info.season_index is None else ",".join(f"{v!r}" for v in info.season_index),
-            season_message=info.season_message,
-        )
+    with target.staged("churn_features", as_of=target.as_of) as staged:
+        inputs = FitInputs.staged(staged, target.as_of)
+        models = fit_summarised(inputs, estimate_seasonality(target, inputs))
+        del inputs
+        info = replace(models.info, as_of=target.as_of)
+        staged.join("churn_model_scores", _scored_batches(staged.batches(MODEL_INPUTS, SCORE_BATCH_CUSTOMERS), models))
+        staged.drop_source()
+        with target.transaction():
+            target.execute_file("churn_rfm_segment_map")
+            target.execute_file("churn_rfm_macro")
+            target.execute_file(
+                "churn_customer_scores", high_risk=HIGH_RISK, medium_risk=MEDIUM_RISK,
+                overdue_gap_ratio=OVERDUE_GAP_RATIO, slow_resolution_days=SLOW_RESOLUTION_DAYS,
+                falling_value_share=FALLING_VALUE_SHARE,
+            )
+            target.execute_file("churn_winback_macro")
+            target.execute_file(
+                "churn_model_fit", as_of=info.as_of, method=info.method, n_customers=info.n_customers, r=info.r,
+                alpha=info.alpha, a=info.a, b=info.b, gg_p=info.gg_p, gg_q=info.gg_q, gg_v=info.gg_v,
+                message=info.message,
+                season_index=None if info.season_index is None else ",".join(f"{v!r}" for v in info.season_index),
+                season_message=info.season_message,
+            )
+
+
+def _scored_batches(batches, models: FittedModels):
+    """The model's outputs for each batch of rows (``MODEL_INPUTS`` with ``staged_row``): ``staged_row``, the
+    ``PREDICTION_COLUMNS`` but ``expected_orders`` (its 90-day horizon is ``expected_orders_90d``) and
+    ``snapshot`` (0: customer_rfm's as-of date)."""
+    for batch in batches:
+        predictions = apply_models(batch, models)
+        scored = {STAGED_ROW: batch[STAGED_ROW].to_numpy()}
+        scored.update((column, predictions[column].to_numpy()) for column in predictions.columns
+                      if column != "expected_orders")
+        scored["snapshot"] = np.zeros(len(batch), dtype=np.int16)
+        yield pd.DataFrame(scored)
 
 
 def model_info(cursor) -> ModelInfo:
@@ -883,16 +981,19 @@ def model_info_from(rows: pd.DataFrame) -> ModelInfo:
                      season_index=index, season_message=values.get("season_message"))
 
 
-def estimate_seasonality(target, features: pd.DataFrame) -> seasonality.SeasonalIndex:
+def estimate_seasonality(target, features) -> seasonality.SeasonalIndex:
     """The seasonal index at the target's as-of date (``queries/churn_season_repeat_days.sql`` and the first
-    purchase days of ``features``); see dashboard/seasonality.py."""
-    if features.empty:
+    purchase days of ``features``: ``churn_features`` rows in pandas, or their ``FitInputs``); see
+    dashboard/seasonality.py."""
+    inputs = features if isinstance(features, FitInputs) else None
+    if (inputs.n if inputs is not None else len(features)) == 0:
         return seasonality.SeasonalIndex(None, "no customers")
+    if inputs is not None and inputs.first_days is None:
+        return seasonality.SeasonalIndex(None, "no purchase dates")
     as_of = target.as_of
     repeat_days = target.query("churn_season_repeat_days", since_date=seasonality.history_start(as_of))
-    first_days = (pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]")
-                  .astype(np.int64))
-    return seasonality.estimate_seasonality(first_days, repeat_days, as_of)
+    first_days, customers = inputs.first_days if inputs is not None else (_day_numbers(features), None)
+    return seasonality.estimate_seasonality(first_days, repeat_days, as_of, customers=customers)
 
 
 @dataclass(frozen=True)
@@ -1047,10 +1148,6 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
     """The backtest with its cutoff at the target's as-of date (``backtest`` explains it)."""
     cutoff = target.as_of
     horizon_end = cutoff + timedelta(days=horizon_days)
-    # In customer order: the calibration's deciles break ties of predicted orders (customers with the same
-    # history) by position, and the query's rows come in whatever order DuckDB's threads finish.
-    features = target.query("churn_features", as_of=cutoff).sort_values("customer_id", kind="stable",
-                                                                          ignore_index=True)
     outcomes = target.query("churn_backtest_outcomes",
                             horizon_end_at=cutoff_for(horizon_end, target.parameters()["timezone"]))
     latest = outcomes["latest_order_on"].dropna()
@@ -1060,17 +1157,35 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
         raise ValueError(f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, but {seen}: pick a cutoff "
                          f"at least {horizon_days} days before the latest order")
     outcomes = outcomes.dropna(subset=["customer_id"])
+    with target.staged("churn_features", as_of=cutoff) as staged:  # the model's inputs and the ids, not all
+        features = staged.frame((*MODEL_INPUTS, "customer_id"))
+    # The model's fit does not depend on the rows' order (it sorts what it sums); the predictions are one per row.
     predictions, info = predict(features, horizon_days, estimate_seasonality(target, features), risk_only=True)
     calendar_orders = math.nan
+    calendar_expected = None
     if info.season_index is not None:
         calendar, _ = predict(features, horizon_days, risk_only=True)
-        calendar_orders = float(calendar["expected_orders"].sum())
-    actual = features[["customer_id"]].merge(outcomes[["customer_id", "actual_orders"]], on="customer_id",
-                                             how="left", validate="one_to_one")
-    actual_orders = actual["actual_orders"].fillna(0).to_numpy(dtype=float)
+        calendar_expected = calendar["expected_orders"].to_numpy(dtype=float)
+        del calendar
+    # In customer order: the calibration's deciles break ties of predicted orders (customers with the same
+    # history) by position, sums depend on the order of their terms, and the query's rows come in whatever order
+    # DuckDB's threads finish. Arrow sorts and matches the ids (no Python string per customer: at 37M customers a
+    # sorted copy of the frame and a pandas merge on the ids were gigabytes outside DuckDB's memory_limit).
+    ids = pa.array(features["customer_id"])
+    order = pc.sort_indices(ids).to_numpy()
+    outcome_ids = pa.array(outcomes["customer_id"])
+    position = pc.index_in(ids, value_set=outcome_ids.cast(ids.type)).to_numpy(zero_copy_only=False)
+    del ids, outcome_ids
+    found = ~np.isnan(position)
+    actual_orders = np.zeros(len(features))
+    actual_orders[found] = outcomes["actual_orders"].to_numpy(dtype=float)[position[found].astype(np.int64)]
+    actual_orders = actual_orders[order]
+    if calendar_expected is not None:
+        calendar_orders = float(calendar_expected[order].sum())
     silent = actual_orders == 0
-    churn_risk = predictions["churn_risk"].to_numpy(dtype=float)
-    expected = predictions["expected_orders"].to_numpy(dtype=float)
+    churn_risk = predictions["churn_risk"].to_numpy(dtype=float)[order]
+    expected = predictions["expected_orders"].to_numpy(dtype=float)[order]
+    days_since = features["days_since_last_order"].to_numpy(dtype=float)[order]
     has_expected = len(expected) > 0 and not np.isnan(expected).any()
     n = len(features)
     return Backtest(
@@ -1080,7 +1195,7 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
         n_customers=n,
         silent_share=float(silent.mean()) if n else math.nan,
         auc=clv.roc_auc(churn_risk, silent) if n else math.nan,
-        baseline_auc=clv.roc_auc(features["days_since_last_order"].to_numpy(dtype=float), silent) if n else math.nan,
+        baseline_auc=clv.roc_auc(days_since, silent) if n else math.nan,
         predicted_orders=float(expected.sum()) if has_expected else math.nan,
         actual_orders=int(actual_orders.sum()),
         calibration=(clv.calibration_by_decile(expected, actual_orders) if has_expected

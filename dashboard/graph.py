@@ -443,6 +443,12 @@ class Target(Protocol):
         """A transaction in which ``frame`` (pandas) is readable as ``name`` by the SQL run inside it (``as_table``:
         as a temporary table copied from it, for SQL that reads it by name through ``query_table``)."""
 
+    def staged(self, sql: str, **params) -> AbstractContextManager:
+        """The rows of a query file held by the engine while the block runs, for a builder that computes on a few
+        of their columns (``frame(columns)``, with ``staged_row``) and joins its results back by row
+        (``join(name, frames, columns)``: a table readable as ``name`` until the block ends); see
+        ``dashboard.model.Staged``."""
+
     def at(self, as_of: date) -> AbstractContextManager["Target"]:
         """The same engine at another as-of date (its model built there), dropped again afterwards unless it was
         there before (the backtest's cutoff)."""

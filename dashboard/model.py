@@ -17,6 +17,8 @@ an aggregate it lacks) goes to an in-memory schema searched first.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import re
 import threading
@@ -648,6 +650,93 @@ class Database:
             cursor.close()
 
 
+_STAGE_NUMBERS = itertools.count()
+STAGED_ROW = "staged_row"  # the column that names a staged row (its rowid) in Staged.frame and Staged.join
+
+
+@dataclass
+class Staged:
+    """A query's rows held by DuckDB in the temporary table ``table`` (``AsOfTarget.staged``).
+
+    ``frame(columns)`` fetches some columns with ``staged_row``, the row's number there; ``join(name, frames)``
+    makes the temporary table ``name`` from the staged rows and the columns Python computed for them, matched by
+    ``staged_row``, whatever the frames' order or size (batches). So a builder holds a few numeric columns in
+    pandas, never the whole result nor a copy of it beside its outputs.
+    """
+
+    cursor: duckdb.DuckDBPyConnection
+    table: str
+    joined: list[str] = field(default_factory=list)
+
+    def frame(self, columns, positive: str | None = None):
+        """``staged_row`` and the named columns of every staged row (``positive``: of the rows where that column
+        is above 0), in no particular order."""
+        names = ", ".join(quote_identifier(column) for column in columns)
+        where = "" if positive is None else f" where {quote_identifier(positive)} > 0"
+        return self.cursor.execute(f"select rowid as {STAGED_ROW}, {names} from {self.table}{where}").df()
+
+    def batches(self, columns, size: int):
+        """``frame(columns)`` in consecutive parts of at most ``size`` rows, each fetched when the previous one is
+        done with; one empty part when there is no row."""
+        names = ", ".join(quote_identifier(column) for column in columns)
+        count = self.cursor.execute(f"select count(*) from {self.table}").fetchone()[0]
+        for start in range(0, max(count, 1), size):
+            yield self.cursor.execute(f"select rowid as {STAGED_ROW}, {names} from {self.table} "
+                                      "where rowid >= ? and rowid < ?", [start, start + size]).df()
+
+    def counts(self, columns):
+        """The distinct values of the named columns with ``customers``, how many staged rows have each."""
+        names = ", ".join(quote_identifier(column) for column in columns)
+        return self.cursor.execute(
+            f"select {names}, count(*) as customers from {self.table} group by all order by all").df()
+
+    def mean(self, column: str) -> float:
+        """The mean of a column over the staged rows (NaN without rows)."""
+        value = self.cursor.execute(f"select avg({quote_identifier(column)}) from {self.table}").fetchone()[0]
+        return math.nan if value is None else float(value)
+
+    def join(self, name: str, frames, columns=None) -> None:
+        """Make the temporary table ``name`` (or add to it when an earlier ``join`` of this block or an enclosing
+        one made it): the staged ``columns`` (all by default, in the query's order), then the columns of
+        ``frames`` but ``staged_row``, one row per row of the frames. Each frame has ``staged_row`` and the same
+        columns; the frames are copied one at a time, so a generator keeps one batch in memory. Staged rows no
+        frame names are left out. Names come from our code, never from a user."""
+        results = f"{name}_results"
+        self.cursor.execute(f"drop table if exists temp.{results}")
+        number = -1
+        try:
+            for number, frame in enumerate(frames):
+                self.cursor.register(f"{results}_frame", frame)
+                try:
+                    self.cursor.execute(f"create temp table {results} as select * from {results}_frame" if number == 0
+                                        else f"insert into {results} select * from {results}_frame")
+                finally:
+                    self.cursor.unregister(f"{results}_frame")
+            if number < 0:
+                raise ValueError(f"no frame to join into {name}: give one, empty, for no rows")
+            staged = "staged.*" if columns is None else ", ".join(
+                f"staged.{quote_identifier(column)}" for column in columns)
+            rows = (f"select {staged}, results.* exclude ({STAGED_ROW}) from {self.table} as staged "
+                    f"inner join {results} as results on results.{STAGED_ROW} = staged.rowid")
+            if self._exists(name):
+                self.cursor.execute(f"insert into temp.{name} by name {rows}")
+            else:
+                self.cursor.execute(f"create temp table {name} as {rows}")
+                self.joined.append(name)
+        finally:
+            self.cursor.execute(f"drop table if exists temp.{results}")
+
+    def drop_source(self) -> None:
+        """Drop the staged rows now (the tables joined from them stay until the block ends): their memory is
+        DuckDB's again for the SQL that follows."""
+        self.cursor.execute(f"drop table if exists temp.{self.table}")
+
+    def _exists(self, name: str) -> bool:
+        return bool(self.cursor.execute(
+            "select count(*) from duckdb_tables() where database_name = 'temp' and table_name = ?", [name]
+        ).fetchone()[0])
+
+
 @dataclass
 class AsOfTarget:
     """DuckDB at one as-of date of a database (``graph.Target``): builds nodes with the cursor's search path.
@@ -732,6 +821,22 @@ class AsOfTarget:
                 yield self
         finally:
             self.cursor.execute(f"drop table if exists temp.{name}")
+
+    @contextmanager
+    def staged(self, sql: str, **params):
+        """The rows of ``queries/<sql>.sql`` in a temporary table while the block runs (``Staged``), dropped at its
+        end with every table joined from it: DuckDB holds the rows, within its ``memory_limit`` (spilling beyond
+        it), and Python fetches only the columns it computes with. At 40M customers a whole ``churn_features``
+        frame and the model's outputs beside it were gigabytes outside that limit (bench/README.md, "100M
+        orders")."""
+        table = f"staged_{sql}_{next(_STAGE_NUMBERS)}"
+        queries.stage_query(self.cursor, sql, table, **params)
+        staged = Staged(self.cursor, table)
+        try:
+            yield staged
+        finally:
+            for name in (*staged.joined, table):
+                self.cursor.execute(f"drop table if exists temp.{name}")
 
     @contextmanager
     def at(self, as_of: date):

@@ -105,6 +105,24 @@ def _run(con, name: str, timeout_seconds: float | None, params: dict, arrow: boo
         return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql", arrow=arrow)
 
 
+def stage_query(con, name: str, table: str, **params) -> None:
+    """Run ``queries/<name>.sql`` (its reads built first, as ``run_query`` does) into the temporary table ``table``
+    (a name from our code, never from a user), for a builder that reads its rows in parts
+    (``model.AsOfTarget.staged``)."""
+    sql, bound = bind(name, params)
+    try:
+        graph.ensure_for(con, [name])
+    except graph.Unavailable:
+        raise
+    except Exception as error:
+        raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
+    with graph.frames_for(con, name):
+        try:
+            con.execute(f"create temp table {table} as {sql}", bound)
+        except Exception as error:
+            raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
+
+
 def execute_file(con, name: str, **params) -> None:
     """Run a SQL file that creates a table (model build steps), binding the params it uses."""
     sql, bound = bind(name, params)

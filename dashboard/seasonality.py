@@ -96,7 +96,8 @@ class SeasonalIndex:
                              "season_index": np.asarray(self.index, dtype=float)})
 
 
-def estimate_seasonality(first_purchase_days: np.ndarray, repeat_days: pd.DataFrame, as_of: date) -> SeasonalIndex:
+def estimate_seasonality(first_purchase_days: np.ndarray, repeat_days: pd.DataFrame, as_of: date,
+                         customers: np.ndarray | None = None) -> SeasonalIndex:
     """The seasonal index from customers' first purchase days and their repeat purchase days.
 
     ``first_purchase_days``: one day number (``day_number``) per customer. ``repeat_days``: rows of
@@ -104,10 +105,12 @@ def estimate_seasonality(first_purchase_days: np.ndarray, repeat_days: pd.DataFr
     days by the customer's age bucket at the time (days since their first purchase day // 30, capped at 36)
     and the calendar half-month. Exposure is counted from the day after a customer's first purchase day to
     the as-of day, over the last five years. Example: the demo gives ~1.6 for November, ~0.75 for January.
+    ``customers``: how many customers each entry of ``first_purchase_days`` stands for (default one each).
     """
     end = day_number(as_of)
     start = day_number(history_start(as_of))
     first = np.asarray(first_purchase_days, dtype=np.int64)
+    weights = None if customers is None else np.asarray(customers, dtype=float)[first <= end]
     first = first[first <= end]
     if first.size == 0 or repeat_days is None or len(repeat_days) == 0:
         return SeasonalIndex(None, "no repeat purchases to measure seasonality on")
@@ -115,7 +118,7 @@ def estimate_seasonality(first_purchase_days: np.ndarray, repeat_days: pd.DataFr
     days = np.arange(max(origin + 1, start), end + 1)
     if days.size == 0:
         return SeasonalIndex(None, "every customer's first purchase is on the as-of day")
-    customers_by_day = np.bincount(first - origin, minlength=end - origin + 1).astype(float)
+    customers_by_day = np.bincount(first - origin, weights=weights, minlength=end - origin + 1).astype(float)
     cumulative = np.concatenate([[0.0], np.cumsum(customers_by_day)])  # cumulative[i] = customers first on < i
 
     def first_on_between(low: np.ndarray, high: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ per_customer as (
         min(purchased_on) as first_purchased_on,
         max(purchased_on) as last_purchased_on,
         count(*) - 1 as frequency,
-        sum(count_orders) as count_orders,
+        cast(sum(count_orders) as bigint) as count_orders,
         sum(day_revenue) as revenue,
         min_by(day_revenue, purchased_on) as first_day_revenue,
         max_by(last_order_value, purchased_on) as last_order_value

@@ -36,7 +36,7 @@ import pandas as pd
 
 from dashboard import checks, churn, graph, queries, snapshots
 from dashboard.engines import transpile
-from dashboard.model import cutoff_for, usable_rows_sql
+from dashboard.model import STAGED_ROW, cutoff_for, usable_rows_sql
 from dashboard.sources import BOOLEAN, CONTRACT, ID, NUMBER, TEXT, TIMESTAMP, register_sources
 
 MANIFEST = "manifest.json"
@@ -221,6 +221,7 @@ class SparkTarget:
     # The serving app's state folder: a query reading a graph.CALLER_FRAMES frame (recorded_campaigns) is given the
     # frame made from it, as the app gives it; None: such a query is refused.
     state_dir: Path | None = None
+    staged_frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # DriverStaged.join's tables, by name
 
     def __post_init__(self) -> None:
         for name, macro in self.source_macros.items():
@@ -348,6 +349,18 @@ class SparkTarget:
         finally:
             other.drop()
 
+    @contextmanager
+    def staged(self, sql: str, **params):
+        """``graph.Target.staged`` on the driver: the query's rows come to pandas, as ``query`` brings them, and
+        what is joined to them is registered like ``registered``'s frames (the Spark builder of customer_scores
+        keeps its features distributed instead; this serves the generic builders, the lifecycle movements)."""
+        staged = DriverStaged(self, self.query(sql, **params))
+        try:
+            yield staged
+        finally:
+            for name in staged.joined:
+                self.staged_frames.pop(name, None)
+
     def registered(self, name: str, frame, as_table: bool = False):
         """``graph.Target.registered``: ``frame`` readable as ``name`` (also through ``query_table('name')``,
         which the translation expands to the name)."""
@@ -356,6 +369,46 @@ class SparkTarget:
 
     def transaction(self):
         return nullcontext(self)
+
+
+class DriverStaged:
+    """``dashboard.model.Staged`` for an engine whose query results come to the driver as pandas (Spark):
+    ``frame`` numbers the rows, ``join`` matches the frames' rows to them and registers the result."""
+
+    def __init__(self, target: SparkTarget, rows: pd.DataFrame) -> None:
+        self.target, self.rows, self.joined = target, rows.reset_index(drop=True), []
+
+    def frame(self, columns, positive: str | None = None) -> pd.DataFrame:
+        frame = self.rows[list(columns)].copy()
+        frame.insert(0, STAGED_ROW, range(len(frame)))
+        return frame if positive is None else frame[self.rows[positive] > 0]
+
+    def batches(self, columns, size: int):
+        frame = self.frame(columns)
+        for start in range(0, max(len(frame), 1), size):
+            yield frame.iloc[start:start + size]
+
+    def counts(self, columns) -> pd.DataFrame:
+        return (self.rows.groupby(list(columns), dropna=False).size().rename("customers").reset_index()
+                .sort_values(list(columns), ignore_index=True))
+
+    def mean(self, column: str) -> float:
+        return float(pd.to_numeric(self.rows[column]).mean()) if len(self.rows) else float("nan")
+
+    def join(self, name: str, frames, columns=None) -> None:
+        results = pd.concat(list(frames), ignore_index=True)
+        kept = self.rows if columns is None else self.rows[list(columns)]
+        rows = kept.iloc[results[STAGED_ROW].to_numpy()].reset_index(drop=True)
+        joined = pd.concat([rows, results.drop(columns=STAGED_ROW)], axis=1)
+        if name in self.target.staged_frames:
+            joined = pd.concat([self.target.staged_frames[name], joined], ignore_index=True)
+        else:
+            self.joined.append(name)
+        self.target.staged_frames[name] = joined
+        self.target.register_frame(name, joined)
+
+    def drop_source(self) -> None:
+        """Nothing to give back: the rows are the driver's, dropped with this object."""
 
 
 def _spark_schema_of(frame: pd.DataFrame) -> str:
