@@ -271,6 +271,13 @@ def _prepare(database, args) -> int:
     elif path.is_file():
         print(f"prepared the model as of {as_of} in {time.perf_counter() - started:.1f} s: {path} "
               f"({path.stat().st_size / 1e6:,.0f} MB)", file=sys.stderr)
+        failed = [problem.split(":", 1)[0] for problem in problems
+                  if not problem.startswith("model snapshot not saved")]
+        if failed:  # saved without them: a job that runs prepare must not take it for a whole model
+            print(f"error: {len(failed)} of the model's tables could not be built ({', '.join(failed)}; see the "
+                  "warnings above): the snapshot was saved without them, and the pages that read them say so",
+                  file=sys.stderr)
+            return 1
     else:
         saving = [problem for problem in problems if problem.startswith("model snapshot not saved")]
         failed = [problem for problem in problems if problem not in saving]  # a table that could not be built

@@ -202,6 +202,7 @@ class Database:
             spill_dir.mkdir(parents=True, exist_ok=True)
             _check_writable(spill_dir)
             connection.execute("set temp_directory = $path", {"path": str(spill_dir.resolve())})
+            snapshots.remove_stopped_writers(spill_dir)  # a killed build's partial snapshot, before this one spills
         except OSError as error:
             spill_dir = None
             state_problems.append(f"the state folder {settings.state_dir} cannot be written "
@@ -517,7 +518,7 @@ class Database:
                     pass
                 except Exception as error:  # reported, and the page shows it too
                     failed.add(node.name)
-                    problems.append(f"{node.name}: {str(error).splitlines()[0] if str(error) else error!r}")
+                    problems.append(f"{node.name}: {str(error).splitlines()[0] if str(error) else repr(error)}")
         finally:
             self._warm_cursor = None
             cursor.close()

@@ -115,6 +115,39 @@ def temporary_path(spill_dir: Path, key: str) -> Path:
     return Path(spill_dir) / f"snapshot-{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}.duckdb"
 
 
+_WRITER_FILE = re.compile(r"snapshot-.+-(?P<pid>\d+)-[0-9a-f]{8}\.duckdb(\.wal)?")
+
+
+def _is_running(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (the state folder is one machine's)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it runs
+        return True
+    return True
+
+
+def remove_stopped_writers(spill_dir: Path) -> list[Path]:
+    """Remove the snapshot files (``temporary_path``) whose writer no longer runs: a killed ``prepare`` leaves a
+    partial snapshot of the size of the model behind, and at 100M orders two of them (29 GB) filled the disk the
+    next build spilled to (bench/README.md, "100M orders"). Returns the files removed."""
+    removed = []
+    try:
+        candidates = list(Path(spill_dir).glob("snapshot-*.duckdb*"))
+    except OSError:
+        return removed
+    for path in candidates:
+        match = _WRITER_FILE.fullmatch(path.name)
+        if match and not _is_running(int(match["pid"])):
+            remove(path.with_name(path.name.removesuffix(".wal")))
+            removed.append(path)
+    return removed
+
+
 def write(cursor, state_dir: Path, spill_dir: Path, key: str, schemas: dict[date, str], built_at: datetime,
           valid_until: datetime | None, row_checks: list | None = None) -> Path:
     """Copy the in-memory database (clean tables, as-of schemas with their aggregates and scores) into the

@@ -310,6 +310,29 @@ def test_only_the_newest_snapshots_are_kept(tmp_path):
     assert sorted(path.name for path in folder.iterdir()) == ["model-a.duckdb", "model-b.duckdb"]
 
 
+def test_opening_removes_the_partial_snapshots_of_writers_that_stopped(tmp_path):
+    """A killed prepare leaves its half-written snapshot in the spill folder; the next open removes it, and only
+    it: not a running writer's file (this process's), nor anything else there."""
+    demo.generate(tmp_path / "exports", customers=200, seed=3)
+    spill = tmp_path / "state" / "duckdb_tmp"
+    spill.mkdir(parents=True)
+    stopped = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                             text=True, check=True)
+    dead = int(stopped.stdout)
+    left = [spill / f"snapshot-f985660be662921eec88-{dead}-0a1b2c3d.duckdb",
+            spill / f"snapshot-f985660be662921eec88-{dead}-0a1b2c3d.duckdb.wal",
+            spill / f"snapshot-f985660be662921eec88-{dead}-99999999.duckdb.wal"]
+    kept = [spill / f"snapshot-f985660be662921eec88-{os.getpid()}-0a1b2c3d.duckdb",
+            spill / f"snapshot-f985660be662921eec88-{dead}-notours.duckdb", spill / "other.duckdb"]
+    for path in left + kept:
+        path.write_bytes(b"partial")
+    database = Database.open(load_settings(environ={}, data_dir=tmp_path / "exports", state_dir=tmp_path / "state",
+                                           model_snapshots=False))
+    database.close()
+    assert not any(path.exists() for path in left)
+    assert all(path.exists() for path in kept)
+
+
 def test_a_restart_from_the_snapshot_shows_the_row_checks_without_reading_every_row_again(tmp_path, monkeypatch):
     """``prepare`` keeps the row checks' findings in the snapshot: a start from it lists the same findings on the
     Data page without the pass over every export (about a minute at 10M orders), and a new build checks again."""

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard import cli, demo, snapshots
+from dashboard import churn, cli, demo, snapshots
 from dashboard.settings import PROJECT_ROOT, SettingsError, load_settings
 
 
@@ -198,3 +198,24 @@ def test_the_app_sets_a_damaged_snapshot_aside_and_keeps_serving(demo_dir, tmp_p
     assert not [item.value for item in at.error if "Corrupt" in item.value or "could not be computed" in item.value]
     assert [metric for metric in at.metric if metric.label == "Orders"]
     assert not snapshot.exists() and list((snapshot.parent / snapshots.QUARANTINE).iterdir())
+
+
+def test_prepare_exits_1_when_a_table_could_not_be_built(demo_dir, tmp_path, monkeypatch, capsys):
+    """A node that fails (here the lifecycle movements, made to fail as a full disk would) is reported, the snapshot
+    is saved without it, and the exit status tells the job that ran prepare."""
+    for name, value in environment(tmp_path / "state").items():
+        monkeypatch.setenv(name, value)
+    for name in [name for name in os.environ if name.startswith("DASHBOARD_") and name not in ("DASHBOARD_SETTINGS",
+                                                                                               "DASHBOARD_STATE_DIR")]:
+        monkeypatch.delenv(name)
+
+    def no_space(target):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(churn, "build_customer_movements", no_space)
+    assert cli.main(["prepare", "--data", str(demo_dir)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert "warning: customer_movements: [Errno 28] No space left on device" in err
+    assert err[-1].startswith("error: 1 of the model's tables could not be built (customer_movements; "), err
+    assert "Traceback" not in "\n".join(err)
+    assert list(snapshots.snapshot_dir(tmp_path / "state").glob("model-*.duckdb"))
