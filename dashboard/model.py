@@ -709,8 +709,10 @@ class Staged:
             for number, frame in enumerate(frames):
                 self.cursor.register(f"{results}_frame", frame)
                 try:
-                    self.cursor.execute(f"create temp table {results} as select * from {results}_frame" if number == 0
-                                        else f"insert into {results} select * from {results}_frame")
+                    if number == 0:
+                        self.cursor.execute(f"create temp table {results} as select * from {results}_frame")
+                    else:
+                        self.cursor.execute(f"insert into {results} select * from {results}_frame")
                 finally:
                     self.cursor.unregister(f"{results}_frame")
             if number < 0:
@@ -830,14 +832,17 @@ class AsOfTarget:
         it), and Python fetches only the columns it computes with. At 40M customers a whole ``churn_features``
         frame and the model's outputs beside it were gigabytes outside that limit (bench/README.md, "100M
         orders")."""
-        table = f"staged_{sql}_{next(_STAGE_NUMBERS)}"
-        queries.stage_query(self.cursor, sql, table, **params)
-        staged = Staged(self.cursor, table)
+        staged_table = f"staged_{sql}_{next(_STAGE_NUMBERS)}"
+        sql_text, bound = queries.bind(sql, params)
+        with queries.reads_ready(self.cursor, sql):
+            self.cursor.execute(f"create temp table {staged_table} as {sql_text}", bound)
+        staged = Staged(self.cursor, staged_table)
         try:
             yield staged
         finally:
-            for name in (*staged.joined, table):
-                self.cursor.execute(f"drop table if exists temp.{name}")
+            for joined in staged.joined:
+                self.cursor.execute(f"drop table if exists temp.{joined}")
+            staged.drop_source()
 
     @contextmanager
     def at(self, as_of: date):

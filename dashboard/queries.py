@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 
 import pandas as pd
@@ -105,11 +106,10 @@ def _run(con, name: str, timeout_seconds: float | None, params: dict, arrow: boo
         return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql", arrow=arrow)
 
 
-def stage_query(con, name: str, table: str, **params) -> None:
-    """Run ``queries/<name>.sql`` (its reads built first, as ``run_query`` does) into the temporary table ``table``
-    (a name from our code, never from a user), for a builder that reads its rows in parts
-    (``model.AsOfTarget.staged``)."""
-    sql, bound = bind(name, params)
+@contextmanager
+def reads_ready(con, name: str):
+    """A block that runs ``queries/<name>.sql`` itself (``model.AsOfTarget.staged`` copies its rows into a table):
+    what the file reads is built first, as ``run_query`` does, and an error names the file."""
     try:
         graph.ensure_for(con, [name])
     except graph.Unavailable:
@@ -118,7 +118,7 @@ def stage_query(con, name: str, table: str, **params) -> None:
         raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
     with graph.frames_for(con, name):
         try:
-            con.execute(f"create temp table {table} as {sql}", bound)
+            yield
         except Exception as error:
             raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
 

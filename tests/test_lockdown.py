@@ -234,6 +234,16 @@ INTERNAL_INTERPOLATIONS = {
         "self._model_catalog": "BUILD_CATALOG or 'memory'",
         "name": "AsOfTarget.registered: the name a graph builder gives its frame (constants in churn.py/themes.py)",
         "staging": "that name + '_frame'",
+        "staged_table": "AsOfTarget.staged: 'staged_' + the name of a queries/ file + a counter",
+        "sql_text": "AsOfTarget.staged: queries.bind's text of a queries/ file (its values bound as $parameters)",
+        "joined": "Staged.join: a name a graph builder joins into (constants in churn.py)",
+        "self.table": "Staged: the staged table's name, as above",
+        "STAGED_ROW": "the constant column name model.STAGED_ROW",
+        "names": "Staged: column names from churn.py (constants), each quote_identifier'ed",
+        "where": "Staged.frame: '' or ' where ' + a column name from churn.py, quote_identifier'ed, + ' > 0'",
+        "quote_identifier(column)": "Staged.mean: a column name from churn.py, quoted",
+        "results": "Staged.join: the name joined into (constants in churn.py) + '_results'",
+        "rows": "Staged.join: a select of the staged table and results (names as above, columns quoted)",
     },
     "dashboard/winback.py": {
         "query": "not SQL: the parsed URL query (a dict) handed to WinbackRules.from_query / ExportOptions.from_query, "
