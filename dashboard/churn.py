@@ -1157,37 +1157,48 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
         raise ValueError(f"cutoff {cutoff} + {horizon_days} days ends on {horizon_end}, but {seen}: pick a cutoff "
                          f"at least {horizon_days} days before the latest order")
     outcomes = outcomes.dropna(subset=["customer_id"])
-    with target.staged("churn_features", as_of=cutoff) as staged:  # the model's inputs and the ids, not all
-        features = staged.frame((*MODEL_INPUTS, "customer_id"))
-    # The model's fit does not depend on the rows' order (it sorts what it sums); the predictions are one per row.
-    predictions, info = predict(features, horizon_days, estimate_seasonality(target, features), risk_only=True)
-    calendar_orders = math.nan
-    calendar_expected = None
-    if info.season_index is not None:
-        calendar, _ = predict(features, horizon_days, risk_only=True)
-        calendar_expected = calendar["expected_orders"].to_numpy(dtype=float)
-        del calendar
+    # The features stay in DuckDB: the model is fitted on their summary and the customers predicted in batches,
+    # keeping five numbers and the id per customer (a frame of the features, a sorted copy and a pandas merge on
+    # the ids were gigabytes outside DuckDB's memory_limit at 37M customers).
+    with target.staged("churn_features", as_of=cutoff) as staged:
+        inputs = FitInputs.staged(staged, cutoff)
+        models = fit_summarised(inputs, estimate_seasonality(target, inputs))
+        info = models.info
+        calendar_models = fit_summarised(inputs) if info.season_index is not None else None
+        del inputs
+        outcome_ids = pa.array(outcomes["customer_id"])
+        outcome_orders = outcomes["actual_orders"].to_numpy(dtype=float)
+        ids, columns = [], {name: [] for name in ("churn_risk", "expected", "calendar", "actual", "days_since")}
+        for batch in staged.batches((*MODEL_INPUTS, "customer_id"), SCORE_BATCH_CUSTOMERS):
+            predictions = apply_models(batch, models, horizon_days, risk_only=True)
+            columns["churn_risk"].append(predictions["churn_risk"].to_numpy(dtype=float))
+            columns["expected"].append(predictions["expected_orders"].to_numpy(dtype=float))
+            if calendar_models is not None:
+                calendar = apply_models(batch, calendar_models, horizon_days, risk_only=True)
+                columns["calendar"].append(calendar["expected_orders"].to_numpy(dtype=float))
+            batch_ids = pa.array(batch["customer_id"])
+            # Arrow matches the ids (no Python string per customer).
+            position = pc.index_in(batch_ids, value_set=outcome_ids.cast(batch_ids.type)).to_numpy(
+                zero_copy_only=False)
+            found = ~np.isnan(position)
+            actual = np.zeros(len(batch))
+            actual[found] = outcome_orders[position[found].astype(np.int64)]
+            columns["actual"].append(actual)
+            columns["days_since"].append(batch["days_since_last_order"].to_numpy(dtype=float))
+            ids.append(batch_ids)
     # In customer order: the calibration's deciles break ties of predicted orders (customers with the same
     # history) by position, sums depend on the order of their terms, and the query's rows come in whatever order
-    # DuckDB's threads finish. Arrow sorts and matches the ids (no Python string per customer: at 37M customers a
-    # sorted copy of the frame and a pandas merge on the ids were gigabytes outside DuckDB's memory_limit).
-    ids = pa.array(features["customer_id"])
-    order = pc.sort_indices(ids).to_numpy()
-    outcome_ids = pa.array(outcomes["customer_id"])
-    position = pc.index_in(ids, value_set=outcome_ids.cast(ids.type)).to_numpy(zero_copy_only=False)
-    del ids, outcome_ids
-    found = ~np.isnan(position)
-    actual_orders = np.zeros(len(features))
-    actual_orders[found] = outcomes["actual_orders"].to_numpy(dtype=float)[position[found].astype(np.int64)]
-    actual_orders = actual_orders[order]
-    if calendar_expected is not None:
-        calendar_orders = float(calendar_expected[order].sum())
+    # DuckDB's threads finish.
+    order = pc.sort_indices(pa.chunked_array(ids)).to_numpy()
+    del ids
+    churn_risk, expected, calendar_expected, actual_orders, days_since = (
+        np.concatenate(columns[name])[order] if columns[name] else None
+        for name in ("churn_risk", "expected", "calendar", "actual", "days_since"))
+    del columns
+    calendar_orders = float(calendar_expected.sum()) if calendar_expected is not None else math.nan
     silent = actual_orders == 0
-    churn_risk = predictions["churn_risk"].to_numpy(dtype=float)[order]
-    expected = predictions["expected_orders"].to_numpy(dtype=float)[order]
-    days_since = features["days_since_last_order"].to_numpy(dtype=float)[order]
     has_expected = len(expected) > 0 and not np.isnan(expected).any()
-    n = len(features)
+    n = len(order)
     return Backtest(
         cutoff=cutoff,
         horizon_days=horizon_days,

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard import churn, clv, demo, graph
+from dashboard import churn, clv, demo, graph, model
 from dashboard.model import STAGED_ROW, Database
 from dashboard.settings import load_settings
 
@@ -144,3 +144,25 @@ def test_the_fit_on_rows_duckdb_holds_is_the_fit_on_the_same_rows_in_pandas(expo
     days = pd.Series(inputs.first_days[1], index=inputs.first_days[0])
     assert days.to_dict() == pd.Series(whole.first_days[0]).value_counts().astype(float).to_dict()
     database.close()
+
+
+def test_the_backtest_does_not_depend_on_the_order_rows_come_in(exports, tmp_path, monkeypatch):
+    """DuckDB returns a query's rows in whatever order its threads finish: the same backtest, bit for bit, when
+    the staged rows come in batches, in reverse, within each batch too."""
+    cutoff = AS_OF - timedelta(days=churn.RISK_HORIZON_DAYS)
+    database, _ = open_cursor(exports, tmp_path / "first")
+    expected = churn.backtest(database, cutoff)
+    database.close()
+    batches = model.Staged.batches
+
+    def reversed_batches(self, columns, size):
+        for batch in reversed(list(batches(self, columns, size))):
+            yield batch.iloc[::-1]
+
+    monkeypatch.setattr(model.Staged, "batches", reversed_batches)
+    monkeypatch.setattr(churn, "SCORE_BATCH_CUSTOMERS", 50)
+    database, _ = open_cursor(exports, tmp_path / "second")
+    result = churn.backtest(database, cutoff)
+    database.close()
+    pd.testing.assert_frame_equal(result.calibration, expected.calibration, check_exact=True)
+    assert replace(result, calibration=None) == replace(expected, calibration=None)
