@@ -116,6 +116,7 @@ def temporary_path(spill_dir: Path, key: str) -> Path:
 
 
 _WRITER_FILE = re.compile(r"snapshot-.+-(?P<pid>\d+)-[0-9a-f]{8}\.duckdb(\.wal)?")
+_SPILL_FILE = re.compile(r"duckdb_temp_(?P<pid>\d+)_\d+_.+")  # DuckDB's own spill files, named by their process
 
 
 def _is_running(pid: int) -> bool:
@@ -132,18 +133,25 @@ def _is_running(pid: int) -> bool:
 
 
 def remove_stopped_writers(spill_dir: Path) -> list[Path]:
-    """Remove the snapshot files (``temporary_path``) whose writer no longer runs: a killed ``prepare`` leaves a
-    partial snapshot of the size of the model behind, and at 100M orders two of them (29 GB) filled the disk the
-    next build spilled to (bench/README.md, "100M orders"). Returns the files removed."""
+    """Remove the snapshot files (``temporary_path``) and DuckDB spill files whose process no longer runs: a
+    killed ``prepare`` leaves a partial snapshot of the size of the model behind, and at 100M orders two of them
+    (29 GB) filled the disk the next build spilled to (bench/README.md, "100M orders"); DuckDB leaves its spill
+    files too. Returns the files removed."""
     removed = []
     try:
-        candidates = list(Path(spill_dir).glob("snapshot-*.duckdb*"))
+        candidates = list(Path(spill_dir).iterdir())
     except OSError:
         return removed
     for path in candidates:
-        match = _WRITER_FILE.fullmatch(path.name)
+        match = _WRITER_FILE.fullmatch(path.name) or _SPILL_FILE.fullmatch(path.name)
         if match and not _is_running(int(match["pid"])):
-            remove(path.with_name(path.name.removesuffix(".wal")))
+            if match.re is _WRITER_FILE:
+                remove(path.with_name(path.name.removesuffix(".wal")))
+            else:
+                try:
+                    path.unlink()
+                except OSError:
+                    pass
             removed.append(path)
     return removed
 

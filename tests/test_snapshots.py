@@ -311,8 +311,8 @@ def test_only_the_newest_snapshots_are_kept(tmp_path):
 
 
 def test_opening_removes_the_partial_snapshots_of_writers_that_stopped(tmp_path):
-    """A killed prepare leaves its half-written snapshot in the spill folder; the next open removes it, and only
-    it: not a running writer's file (this process's), nor anything else there."""
+    """A killed prepare leaves its half-written snapshot and DuckDB's spill files in the spill folder; the next open
+    removes them, and only them: not a running process's files (this one's), nor anything else there."""
     demo.generate(tmp_path / "exports", customers=200, seed=3)
     spill = tmp_path / "state" / "duckdb_tmp"
     spill.mkdir(parents=True)
@@ -321,8 +321,10 @@ def test_opening_removes_the_partial_snapshots_of_writers_that_stopped(tmp_path)
     dead = int(stopped.stdout)
     left = [spill / f"snapshot-f985660be662921eec88-{dead}-0a1b2c3d.duckdb",
             spill / f"snapshot-f985660be662921eec88-{dead}-0a1b2c3d.duckdb.wal",
-            spill / f"snapshot-f985660be662921eec88-{dead}-99999999.duckdb.wal"]
+            spill / f"snapshot-f985660be662921eec88-{dead}-99999999.duckdb.wal",
+            spill / f"duckdb_temp_{dead}_0_owner", spill / f"duckdb_temp_{dead}_0_storage_DEFAULT-0.tmp"]
     kept = [spill / f"snapshot-f985660be662921eec88-{os.getpid()}-0a1b2c3d.duckdb",
+            spill / f"duckdb_temp_{os.getpid()}_0_storage_S64K-0.tmp",
             spill / f"snapshot-f985660be662921eec88-{dead}-notours.duckdb", spill / "other.duckdb"]
     for path in left + kept:
         path.write_bytes(b"partial")
