@@ -699,7 +699,7 @@ def fit_summarised(inputs: FitInputs, season: seasonality.SeasonalIndex | None =
         gg_params = (math.nan, math.nan, math.nan)
         # No pooling: a repeat customer's own mean spend, the mean spend of all repeat purchases for the others
         # (p = q = 1, v = 0 turns E[order value] = p (v + x m) / (p x + q - 1) into m; see clv.expected_order_value).
-        own_mean = (float(inputs.repeat_spend.mean()) if inputs.repeat_spend.size else inputs.mean_revenue)
+        own_mean = float(inputs.repeat_spend.mean()) if inputs.repeat_spend.size else inputs.mean_revenue
         gg = clv.GammaGammaFit(1.0, 1.0, 0.0, math.nan, False, gg.n_customers, own_mean, gg.message)
         messages.append(f"The order-value model could not be fitted ({gg.message}); predicted value uses each "
                         "customer's own mean repeat order value instead.")
@@ -888,10 +888,12 @@ def build_customer_movements(target) -> None:
         for days_back in MOVEMENT_DAYS:
             staged = stages.enter_context(target.staged("churn_features",
                                                         as_of=target.as_of - timedelta(days=days_back)))
-            inputs = FitInputs.staged(staged, target.as_of - timedelta(days=days_back))
-            earliest = int(inputs.first_days[0].min()) if inputs.n else None
-            gap = None if fit_of(model) is not None or not inputs.n else clv.typical_purchase_gap(*inputs.expanded())
-            del inputs
+            first_days = _day_numbers(staged.counts(("first_purchased_on",)))
+            earliest = int(first_days.min()) if len(first_days) else None
+            gap = None  # the recency fallback's typical gap, over every customer of that date
+            if fit_of(model) is None and earliest is not None:
+                gap = clv.typical_purchase_gap(
+                    *FitInputs.staged(staged, target.as_of - timedelta(days=days_back)).expanded())
 
             def states(batches, days_back=days_back, earliest=earliest, gap=gap):
                 for rows in batches:
@@ -915,7 +917,7 @@ def build_customer_scores(target) -> None:
     win-back macros and ``churn_model``, all or nothing. The graph calls it once per as-of date
     (``graph.ensure``), whoever asks.
 
-    The features stay in DuckDB (``target.staged``): the model is fitted on the columns it needs (every
+    The features stay in DuckDB (``target.staged``): the model is fitted on their summary (``FitInputs``, every
     customer), and customers are predicted ``SCORE_BATCH_CUSTOMERS`` at a time, each batch's outputs copied
     into DuckDB and joined to the features there. Holding the whole frame with its outputs took ``prepare`` to
     22 GiB at 40M customers (bench/README.md, "100M orders").

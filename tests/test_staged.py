@@ -166,3 +166,23 @@ def test_the_backtest_does_not_depend_on_the_order_rows_come_in(exports, tmp_pat
     database.close()
     pd.testing.assert_frame_equal(result.calibration, expected.calibration, check_exact=True)
     assert replace(result, calibration=None) == replace(expected, calibration=None)
+
+
+def test_lifecycle_states_in_batches_are_the_states_at_once_with_and_without_a_model(exports, tmp_path):
+    """The movements compute each date's states a batch at a time: the clock's start and the recency fallback's
+    typical gap are those of every customer of that date, so the batches give the states computed at once."""
+    database, cursor = open_cursor(exports, tmp_path / "state")
+    fitted = churn.model_info(cursor)
+    then = AS_OF - timedelta(days=28)
+    features = graph.target_of(cursor).query("churn_features", as_of=then)
+    whole = churn.FitInputs.of(features)
+    earliest = int(whole.first_days[0].min())
+    for model in (fitted, churn.ModelInfo(AS_OF, churn.FALLBACK_METHOD, len(features),
+                                          season_index=fitted.season_index)):
+        gap = churn.clv.typical_purchase_gap(*whole.expanded()) if model.method == churn.FALLBACK_METHOD else None
+        at_once = churn.lifecycle_at(features, model)
+        batched = np.concatenate([churn.lifecycle_at(features.iloc[start:start + 40], model, earliest, gap)
+                                  for start in range(0, len(features), 40)])
+        assert batched.tolist() == at_once.tolist(), model.method
+        assert len(set(at_once)) >= 3
+    database.close()
