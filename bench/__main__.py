@@ -5,7 +5,7 @@ Examples::
 
     python -m bench                              # 1M and 10M orders, 3 runs per step (about 25 minutes today)
     python -m bench --sizes 1M --runs 5          # a quick run (about 7 minutes)
-    python -m bench --sizes 100M --memory-limit 12GB --runs 1 --skip-pandas   # the documented big run
+    python -m bench --sizes 100M --memory-limit 10GB --runs 1 --skip-pandas   # the documented big run
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m bench.big --size 100M --memory-limit 12GB``: the documented large run, the steps that matter at scale.
+"""``python -m bench.big --size 100M --memory-limit 10GB``: the documented large run, the steps that matter at scale.
 
 The full benchmark (``python -m bench``) at 100M orders takes hours: every command-line step builds the model
 from the exports again, and the pandas baseline cannot hold the data. This runs, once each, what a deployment
@@ -31,7 +31,7 @@ def say(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.big", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="100M", help="orders in the export (default 100M)")
-    parser.add_argument("--memory-limit", default="12GB", help="DuckDB memory_limit for every process (default 12GB)")
+    parser.add_argument("--memory-limit", default="10GB", help="DuckDB memory_limit for every process (default 10GB)")
     parser.add_argument("--runs", type=int, default=3, help="reruns per page and filter change (default 3)")
     parser.add_argument("--from-snapshot", action="store_true",
                         help="keep the rows and the snapshot of the last run (same code) and run only the steps "
