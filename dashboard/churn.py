@@ -1178,20 +1178,20 @@ def _compute_backtest(target, horizon_days: int) -> Backtest:
             if calendar_models is not None:
                 calendar = apply_models(batch, calendar_models, horizon_days, risk_only=True)
                 columns["calendar"].append(calendar["expected_orders"].to_numpy(dtype=float))
-            batch_ids = pa.array(batch["customer_id"])
-            # Arrow matches the ids (no Python string per customer).
-            position = pc.index_in(batch_ids, value_set=outcome_ids.cast(batch_ids.type)).to_numpy(
-                zero_copy_only=False)
-            found = ~np.isnan(position)
-            actual = np.zeros(len(batch))
-            actual[found] = outcome_orders[position[found].astype(np.int64)]
-            columns["actual"].append(actual)
             columns["days_since"].append(batch["days_since_last_order"].to_numpy(dtype=float))
-            ids.append(batch_ids)
+            ids.append(pa.array(batch["customer_id"]))
+    # Arrow matches the ids to the outcomes, once (no Python string per customer).
+    ids = pa.chunked_array(ids)
+    position = pc.index_in(ids, value_set=outcome_ids.cast(ids.type)).to_numpy(zero_copy_only=False)
+    found = ~np.isnan(position)
+    actual = np.zeros(len(position))
+    actual[found] = outcome_orders[position[found].astype(np.int64)]
+    columns["actual"].append(actual)
+    del position, found
     # In customer order: the calibration's deciles break ties of predicted orders (customers with the same
     # history) by position, sums depend on the order of their terms, and the query's rows come in whatever order
     # DuckDB's threads finish.
-    order = pc.sort_indices(pa.chunked_array(ids)).to_numpy()
+    order = pc.sort_indices(ids).to_numpy()
     del ids
     churn_risk, expected, calendar_expected, actual_orders, days_since = (
         np.concatenate(columns[name])[order] if columns[name] else None

@@ -275,8 +275,8 @@ def _prepare(database, args) -> int:
                   if not problem.startswith("model snapshot not saved")]
         if failed:  # saved without them: a job that runs prepare must not take it for a whole model
             print(f"error: {len(failed)} of the model's tables could not be built ({', '.join(failed)}; see the "
-                  "warnings above): the snapshot was saved without them, and the pages that read them say so",
-                  file=sys.stderr)
+                  "warnings above), nor the tables that read them: the snapshot was saved without them, and the "
+                  "pages that read them say so", file=sys.stderr)
             return 1
     else:
         saving = [problem for problem in problems if problem.startswith("model snapshot not saved")]

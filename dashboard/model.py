@@ -667,7 +667,8 @@ class Staged:
 
     cursor: duckdb.DuckDBPyConnection
     table: str
-    joined: list[str] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)  # the tables this stage made (dropped when it ends)
+    open_joins: set = field(default_factory=set)  # the tables every open stage of the target made
 
     def frame(self, columns, positive: str | None = None):
         """``staged_row`` and the named columns of every staged row (``positive``: of the rows where that column
@@ -721,11 +722,12 @@ class Staged:
                 f"staged.{quote_identifier(column)}" for column in columns)
             rows = (f"select {staged}, results.* exclude ({STAGED_ROW}) from {self.table} as staged "
                     f"inner join {results} as results on results.{STAGED_ROW} = staged.rowid")
-            if self._exists(name):
+            if name in self.open_joins:
                 self.cursor.execute(f"insert into temp.{name} by name {rows}")
             else:
-                self.cursor.execute(f"create temp table {name} as {rows}")
+                self.cursor.execute(f"create or replace temp table {name} as {rows}")
                 self.joined.append(name)
+                self.open_joins.add(name)
         finally:
             self.cursor.execute(f"drop table if exists temp.{results}")
 
@@ -734,10 +736,6 @@ class Staged:
         DuckDB's again for the SQL that follows."""
         self.cursor.execute(f"drop table if exists temp.{self.table}")
 
-    def _exists(self, name: str) -> bool:
-        return bool(self.cursor.execute(
-            "select count(*) from duckdb_tables() where database_name = 'temp' and table_name = ?", [name]
-        ).fetchone()[0])
 
 
 @dataclass
@@ -751,6 +749,9 @@ class AsOfTarget:
     as_of: date
     cursor: duckdb.DuckDBPyConnection
     _depth: int = field(default=0, init=False, repr=False, compare=False)  # transactions open (see transaction)
+    # Tables Staged.join made in the stages open on this target: a later stage adds to them, anything else of the
+    # same name (left by a failed cleanup) is replaced.
+    _joined: set = field(default_factory=set, init=False, repr=False, compare=False)
 
     @property
     def builds(self) -> graph.Builds:
@@ -836,13 +837,16 @@ class AsOfTarget:
         sql_text, bound = queries.bind(sql, params)
         with queries.reads_ready(self.cursor, sql):
             self.cursor.execute(f"create temp table {staged_table} as {sql_text}", bound)
-        staged = Staged(self.cursor, staged_table)
+        staged = Staged(self.cursor, staged_table, open_joins=self._joined)
         try:
             yield staged
         finally:
-            for joined in staged.joined:
-                self.cursor.execute(f"drop table if exists temp.{joined}")
-            staged.drop_source()
+            for joined in (*staged.joined, staged_table):
+                self._joined.discard(joined)
+                try:
+                    self.cursor.execute(f"drop table if exists temp.{joined}")
+                except duckdb.Error:  # an interrupted connection: the error that ended the block is the one to see
+                    pass
 
     @contextmanager
     def at(self, as_of: date):

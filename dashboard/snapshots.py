@@ -23,6 +23,7 @@ half-written file. Nothing in a snapshot is changed after it is written.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -132,27 +133,51 @@ def _is_running(pid: int) -> bool:
     return True
 
 
+def _is_locked(path: Path) -> bool:
+    """Whether another process holds DuckDB's lock on a database file (DuckDB locks a file it has open for
+    writing, and the lock is seen from another container on the same host or over NFS, where a pid is not)."""
+    try:
+        descriptor = os.open(path, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(descriptor)  # also releases the lock just taken
+    return False
+
+
 def remove_stopped_writers(spill_dir: Path) -> list[Path]:
-    """Remove the snapshot files (``temporary_path``) and DuckDB spill files whose process no longer runs: a
-    killed ``prepare`` leaves a partial snapshot of the size of the model behind, and at 100M orders two of them
-    (29 GB) filled the disk the next build spilled to (bench/README.md, "100M orders"); DuckDB leaves its spill
-    files too. Returns the files removed."""
+    """Remove the files a stopped ``prepare`` left in the spill folder: a partial snapshot (``temporary_path``) whose
+    process no longer runs and whose file nobody holds DuckDB's lock on, with that process's DuckDB spill files
+    (``duckdb_temp_<pid>_*``); spill files of other stopped processes once they are a day old. At 100M orders two
+    partial snapshots (29 GB) filled the disk the next build spilled to (bench/README.md, "100M orders").
+    Returns the files removed."""
     removed = []
     try:
-        candidates = list(Path(spill_dir).iterdir())
+        entries = list(Path(spill_dir).iterdir())
     except OSError:
         return removed
-    for path in candidates:
-        match = _WRITER_FILE.fullmatch(path.name) or _SPILL_FILE.fullmatch(path.name)
+    stopped = set()
+    for path in entries:
+        match = _WRITER_FILE.fullmatch(path.name)
         if match and not _is_running(int(match["pid"])):
-            if match.re is _WRITER_FILE:
-                remove(path.with_name(path.name.removesuffix(".wal")))
-            else:
-                try:
+            database = path.with_name(path.name.removesuffix(".wal"))
+            if not (database.exists() and _is_locked(database)):
+                remove(database)
+                stopped.add(int(match["pid"]))
+                removed.append(path)
+    for path in entries:
+        match = _SPILL_FILE.fullmatch(path.name)
+        if match and not _is_running(int(match["pid"])):
+            try:
+                if int(match["pid"]) in stopped or time.time() - path.stat().st_mtime > 86_400:
                     path.unlink()
-                except OSError:
-                    pass
-            removed.append(path)
+                    removed.append(path)
+            except OSError:
+                pass
     return removed
 
 

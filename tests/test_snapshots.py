@@ -312,26 +312,44 @@ def test_only_the_newest_snapshots_are_kept(tmp_path):
 
 def test_opening_removes_the_partial_snapshots_of_writers_that_stopped(tmp_path):
     """A killed prepare leaves its half-written snapshot and DuckDB's spill files in the spill folder; the next open
-    removes them, and only them: not a running process's files (this one's), nor anything else there."""
+    removes them, and only them: not a running process's files (this one's), not a file another process holds
+    DuckDB's lock on whatever pid its name carries (a writer in another container), not a recent spill file of a
+    process that left no snapshot, nor anything else there."""
     demo.generate(tmp_path / "exports", customers=200, seed=3)
     spill = tmp_path / "state" / "duckdb_tmp"
     spill.mkdir(parents=True)
-    stopped = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                             text=True, check=True)
-    dead = int(stopped.stdout)
+
+    def stopped_pid() -> int:
+        return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                                  text=True, check=True).stdout)
+
+    dead, other_dead, elsewhere = stopped_pid(), stopped_pid(), stopped_pid()
     left = [spill / f"snapshot-f985660be662921eec88-{dead}-0a1b2c3d.duckdb",
             spill / f"snapshot-f985660be662921eec88-{dead}-0a1b2c3d.duckdb.wal",
             spill / f"snapshot-f985660be662921eec88-{dead}-99999999.duckdb.wal",
-            spill / f"duckdb_temp_{dead}_0_owner", spill / f"duckdb_temp_{dead}_0_storage_DEFAULT-0.tmp"]
+            spill / f"duckdb_temp_{dead}_0_owner", spill / f"duckdb_temp_{dead}_0_storage_DEFAULT-0.tmp",
+            spill / f"duckdb_temp_{other_dead}_0_storage_S32K-0.tmp"]
     kept = [spill / f"snapshot-f985660be662921eec88-{os.getpid()}-0a1b2c3d.duckdb",
             spill / f"duckdb_temp_{os.getpid()}_0_storage_S64K-0.tmp",
+            spill / f"duckdb_temp_{elsewhere}_0_storage_S64K-0.tmp",  # recent, and no snapshot of its process
             spill / f"snapshot-f985660be662921eec88-{dead}-notours.duckdb", spill / "other.duckdb"]
     for path in left + kept:
         path.write_bytes(b"partial")
-    database = Database.open(load_settings(environ={}, data_dir=tmp_path / "exports", state_dir=tmp_path / "state",
-                                           model_snapshots=False))
-    database.close()
-    assert not any(path.exists() for path in left)
+    os.utime(left[-1], (time.time() - 2 * 86_400,) * 2)  # a day-old spill file of a stopped process
+    held = spill / f"snapshot-f985660be662921eec88-{elsewhere}-0badcafe.duckdb"
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; connection = duckdb.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(120)", str(held)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        database = Database.open(load_settings(environ={}, data_dir=tmp_path / "exports",
+                                               state_dir=tmp_path / "state", model_snapshots=False))
+        database.close()
+        assert held.exists(), "a file another process holds DuckDB's lock on is left alone"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not [path for path in left if path.exists()]
     assert all(path.exists() for path in kept)
 
 
