@@ -27,6 +27,28 @@ def exports(tmp_path_factory):
     return root / "exports"
 
 
+@pytest.fixture(scope="module")
+def tied_exports(exports, tmp_path_factory):
+    """The demo plus 400 customers with the same history (one order on 1 June 2025: the same predictions), of
+    whom the first 200 by id order again after the backtest's cutoff: the calibration's deciles then depend on
+    which tied customers come first, so only customer order gives the reference's deciles."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("tied")
+    for path in exports.iterdir():
+        if path.name != "orders":
+            shutil.copy(path, root / path.name)
+    orders = pd.read_parquet(exports / "orders").drop(columns="year")
+    template = orders.iloc[0]
+    tied = [dict(template, order_id=f"T{n:04d}a", customer_id=f"T{n:04d}", revenue=40.0,
+                 ordered_at=pd.Timestamp("2025-06-01 12:00", tz="UTC")) for n in range(400)]
+    tied += [dict(template, order_id=f"T{n:04d}b", customer_id=f"T{n:04d}", revenue=40.0,
+                  ordered_at=pd.Timestamp("2026-09-01 12:00", tz="UTC")) for n in range(200)]
+    orders = pd.concat([orders, pd.DataFrame(tied).astype(orders.dtypes.to_dict())], ignore_index=True)
+    orders.to_parquet(root / "orders.parquet", index=False)
+    return root
+
+
 def open_cursor(exports, state):
     database = Database.open(load_settings(environ={}, data_dir=exports, state_dir=state, model_snapshots=False))
     return database, database.cursor(AS_OF)
@@ -90,7 +112,18 @@ def test_scores_made_in_batches_are_the_scores_made_at_once(exports, tmp_path, m
         pd.testing.assert_frame_equal(tables["in batches"][table], frame, check_exact=True, obj=table)
 
 
-def test_the_backtest_is_the_pandas_backtest_of_the_same_rows(exports, tmp_path):
+@pytest.mark.parametrize("rows_come", ["as DuckDB gives them", "in reverse, in batches"])
+def test_the_backtest_is_the_pandas_backtest_of_the_same_rows(tied_exports, tmp_path, monkeypatch, rows_come):
+    exports = tied_exports
+    if rows_come != "as DuckDB gives them":  # a query's rows come in whatever order DuckDB's threads finish
+        batches = model.Staged.batches
+
+        def reversed_batches(self, columns, size):
+            for batch in reversed(list(batches(self, columns, size))):
+                yield batch.iloc[::-1]
+
+        monkeypatch.setattr(model.Staged, "batches", reversed_batches)
+        monkeypatch.setattr(churn, "SCORE_BATCH_CUSTOMERS", 50)
     database, cursor = open_cursor(exports, tmp_path / "state")
     cutoff = AS_OF - timedelta(days=churn.RISK_HORIZON_DAYS)
     result = churn.backtest(database, cutoff)
