@@ -219,3 +219,46 @@ def test_lifecycle_states_in_batches_are_the_states_at_once_with_and_without_a_m
         assert batched.tolist() == at_once.tolist(), model.method
         assert len(set(at_once)) >= 3
     database.close()
+
+
+class DriverOnly:
+    """What ``DriverStaged`` asks of a Spark target (the frames it registers), without a Spark session: the rows
+    come from DuckDB's query here, as ``SparkTarget.query`` brings them to the driver there."""
+
+    def __init__(self) -> None:
+        self.staged_frames, self.registered = {}, {}
+
+    def register_frame(self, name: str, frame: pd.DataFrame) -> None:
+        self.registered[name] = frame
+
+
+def test_the_spark_engines_staged_rows_answer_as_duckdbs(exports, tmp_path):
+    from dashboard.engines import spark
+
+    database, cursor = open_cursor(exports, tmp_path / "state")
+    target = graph.target_of(cursor)
+    driver_target = DriverOnly()
+    driver = spark.DriverStaged(driver_target, target.query("churn_features", as_of=AS_OF))
+    by_id = ["customer_id"]
+    with target.staged("churn_features", as_of=AS_OF) as staged:
+        for columns in (["frequency", "recency_days", "t_days"], ["first_purchased_on"]):
+            pd.testing.assert_frame_equal(driver.counts(columns), staged.counts(columns), check_dtype=False)
+        assert driver.mean("revenue") == pytest.approx(staged.mean("revenue"), rel=1e-12)
+        repeat = [frame.drop(columns=STAGED_ROW).sort_values(["frequency", "monetary"], ignore_index=True)
+                  for frame in (driver.frame(["frequency", "monetary"], positive="frequency"),
+                                staged.frame(["frequency", "monetary"], positive="frequency"))]
+        pd.testing.assert_frame_equal(*repeat, check_dtype=False)
+        assert 0 < len(repeat[0]) < len(cursor.execute("select * from valid_orders").df().customer_id.unique())
+        for rows in (driver, staged):
+            parts = list(rows.batches(["frequency"], 100))
+            assert sorted(pd.concat(parts)[STAGED_ROW]) == list(range(len(driver.rows)))
+            doubled = (pd.DataFrame({STAGED_ROW: part[STAGED_ROW].to_numpy(), "double": 2 * part["frequency"]})
+                       for part in parts)
+            rows.join("doubled", doubled, columns=by_id + ["frequency"])
+            rows.join("doubled", [pd.DataFrame({STAGED_ROW: parts[0][STAGED_ROW].head(3), "double": -1})],
+                      columns=by_id + ["frequency"])
+        duckdb_rows = cursor.execute("select * from doubled").df().sort_values(by_id + ["double"], ignore_index=True)
+    driver_rows = driver_target.registered["doubled"].sort_values(by_id + ["double"], ignore_index=True)
+    assert len(driver_rows) == len(driver.rows) + 3
+    pd.testing.assert_frame_equal(driver_rows, duckdb_rows, check_dtype=False)
+    database.close()
