@@ -250,12 +250,14 @@ def test_the_spark_engines_staged_rows_answer_as_duckdbs(exports, tmp_path):
         pd.testing.assert_frame_equal(*repeat, check_dtype=False)
         assert 0 < len(repeat[0]) < len(cursor.execute("select * from valid_orders").df().customer_id.unique())
         for rows in (driver, staged):
-            parts = list(rows.batches(["frequency"], 100))
-            assert sorted(pd.concat(parts)[STAGED_ROW]) == list(range(len(driver.rows)))
+            parts = list(rows.batches(["frequency", "customer_id"], 100))
+            every = pd.concat(parts)
+            assert sorted(every[STAGED_ROW]) == list(range(len(driver.rows)))
             doubled = (pd.DataFrame({STAGED_ROW: part[STAGED_ROW].to_numpy(), "double": 2 * part["frequency"]})
                        for part in parts)
             rows.join("doubled", doubled, columns=by_id + ["frequency"])
-            rows.join("doubled", [pd.DataFrame({STAGED_ROW: parts[0][STAGED_ROW].head(3), "double": -1})],
+            again = every[every["customer_id"].isin(["C00000001", "C00000002", "C00000003"])]  # the same customers
+            rows.join("doubled", [pd.DataFrame({STAGED_ROW: again[STAGED_ROW].to_numpy(), "double": -1})],
                       columns=by_id + ["frequency"])
         duckdb_rows = cursor.execute("select * from doubled").df().sort_values(by_id + ["double"], ignore_index=True)
     driver_rows = driver_target.registered["doubled"].sort_values(by_id + ["double"], ignore_index=True)
