@@ -655,6 +655,11 @@ _STAGE_NUMBERS = itertools.count()
 STAGED_ROW = "staged_row"  # the column that names a staged row (its rowid) in Staged.frame and Staged.join
 
 
+def _column_list(columns) -> str:
+    """Column names from our code (churn.py's constants), quoted and joined for a select."""
+    return ", ".join(quote_identifier(column) for column in columns)
+
+
 @dataclass
 class Staged:
     """A query's rows held by DuckDB in the temporary table ``table`` (``AsOfTarget.staged``).
@@ -673,14 +678,14 @@ class Staged:
     def frame(self, columns, positive: str | None = None):
         """``staged_row`` and the named columns of every staged row (``positive``: of the rows where that column
         is above 0), in no particular order."""
-        names = ", ".join(quote_identifier(column) for column in columns)
+        names = _column_list(columns)
         where = "" if positive is None else f" where {quote_identifier(positive)} > 0"
         return self.cursor.execute(f"select rowid as {STAGED_ROW}, {names} from {self.table}{where}").df()
 
     def batches(self, columns, size: int):
         """``frame(columns)`` in consecutive parts of at most ``size`` rows, each fetched when the previous one is
         done with; one empty part when there is no row."""
-        names = ", ".join(quote_identifier(column) for column in columns)
+        names = _column_list(columns)
         count = self.cursor.execute(f"select count(*) from {self.table}").fetchone()[0]
         for start in range(0, max(count, 1), size):
             yield self.cursor.execute(f"select rowid as {STAGED_ROW}, {names} from {self.table} "
@@ -688,7 +693,7 @@ class Staged:
 
     def counts(self, columns):
         """The distinct values of the named columns with ``customers``, how many staged rows have each."""
-        names = ", ".join(quote_identifier(column) for column in columns)
+        names = _column_list(columns)
         return self.cursor.execute(
             f"select {names}, count(*) as customers from {self.table} group by all order by all").df()
 
@@ -735,7 +740,6 @@ class Staged:
         """Drop the staged rows now (the tables joined from them stay until the block ends): their memory is
         DuckDB's again for the SQL that follows."""
         self.cursor.execute(f"drop table if exists temp.{self.table}")
-
 
 
 @dataclass

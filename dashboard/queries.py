@@ -96,29 +96,26 @@ def run_query_arrow(con, name: str, timeout_seconds: float | None = None, **para
 
 def _run(con, name: str, timeout_seconds: float | None, params: dict, arrow: bool):
     sql, bound = bind(name, params)
+    with reads_ready(con, name):
+        return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql", arrow=arrow)
+
+
+@contextmanager
+def reads_ready(con, name: str):
+    """A block that runs ``queries/<name>.sql`` (``run_query``; ``model.AsOfTarget.staged`` copies its rows into a
+    table): what the file reads is built first, its caller frames registered (graph.CALLER_FRAMES, read fresh
+    each time), and an error names the file."""
     try:
         graph.ensure_for(con, [name])
     except graph.Unavailable:  # the data cannot support what it reads: the message says why
         raise
     except Exception as error:  # names the query the page asked for, then the node that failed
         raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
-    with graph.frames_for(con, name):  # frames read fresh each time (graph.CALLER_FRAMES)
-        return execute_with_time_limit(con, sql, bound, timeout_seconds, f"queries/{name}.sql", arrow=arrow)
-
-
-@contextmanager
-def reads_ready(con, name: str):
-    """A block that runs ``queries/<name>.sql`` itself (``model.AsOfTarget.staged`` copies its rows into a table):
-    what the file reads is built first, as ``run_query`` does, and an error names the file."""
-    try:
-        graph.ensure_for(con, [name])
-    except graph.Unavailable:
-        raise
-    except Exception as error:
-        raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
     with graph.frames_for(con, name):
         try:
             yield
+        except QueryError:  # already names the file (execute_with_time_limit's, a time limit's)
+            raise
         except Exception as error:
             raise QueryError(f"queries/{name}.sql failed: {str(error).splitlines()[0]}") from error
 
