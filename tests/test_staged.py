@@ -114,8 +114,10 @@ def test_scores_made_in_batches_are_the_scores_made_at_once(exports, tmp_path, m
 
 @pytest.mark.parametrize("rows_come", ["as DuckDB gives them", "in reverse, in batches"])
 def test_the_backtest_is_the_pandas_backtest_of_the_same_rows(tied_exports, tmp_path, monkeypatch, rows_come):
+    """The same backtest, bit for bit, whatever order the staged rows come in (DuckDB gives a query's rows in
+    whatever order its threads finish): the exports' tied customers make the deciles depend on it."""
     exports = tied_exports
-    if rows_come != "as DuckDB gives them":  # a query's rows come in whatever order DuckDB's threads finish
+    if rows_come != "as DuckDB gives them":
         batches = model.Staged.batches
 
         def reversed_batches(self, columns, size):
@@ -177,28 +179,6 @@ def test_the_fit_on_rows_duckdb_holds_is_the_fit_on_the_same_rows_in_pandas(expo
     days = pd.Series(inputs.first_days[1], index=inputs.first_days[0])
     assert days.to_dict() == pd.Series(whole.first_days[0]).value_counts().astype(float).to_dict()
     database.close()
-
-
-def test_the_backtest_does_not_depend_on_the_order_rows_come_in(exports, tmp_path, monkeypatch):
-    """DuckDB returns a query's rows in whatever order its threads finish: the same backtest, bit for bit, when
-    the staged rows come in batches, in reverse, within each batch too."""
-    cutoff = AS_OF - timedelta(days=churn.RISK_HORIZON_DAYS)
-    database, _ = open_cursor(exports, tmp_path / "first")
-    expected = churn.backtest(database, cutoff)
-    database.close()
-    batches = model.Staged.batches
-
-    def reversed_batches(self, columns, size):
-        for batch in reversed(list(batches(self, columns, size))):
-            yield batch.iloc[::-1]
-
-    monkeypatch.setattr(model.Staged, "batches", reversed_batches)
-    monkeypatch.setattr(churn, "SCORE_BATCH_CUSTOMERS", 50)
-    database, _ = open_cursor(exports, tmp_path / "second")
-    result = churn.backtest(database, cutoff)
-    database.close()
-    pd.testing.assert_frame_equal(result.calibration, expected.calibration, check_exact=True)
-    assert replace(result, calibration=None) == replace(expected, calibration=None)
 
 
 def test_lifecycle_states_in_batches_are_the_states_at_once_with_and_without_a_model(exports, tmp_path):
