@@ -201,6 +201,31 @@ def test_lifecycle_states_in_batches_are_the_states_at_once_with_and_without_a_m
     database.close()
 
 
+def test_the_staged_builders_at_an_as_of_date_with_no_customer(exports, tmp_path):
+    """Before the first order nothing is staged: the scores and the movements are empty tables, the model and the
+    backtest say why there is nothing to show, and no staged table is left behind."""
+    database, cursor = open_cursor(exports, tmp_path / "state")
+    first_order = database.connection.execute("select min(ordered_at)::date from clean_orders").fetchone()[0]
+    early = database.cursor(first_order - timedelta(days=200))
+    graph.ensure(graph.target_of(early), ["customer_scores", "customer_movements", "churn_backtest"])
+    assert early.execute("select count(*) from customer_scores").fetchone()[0] == 0
+    assert early.execute("select count(*) from customer_movements").fetchone()[0] == 0
+    info = churn.model_info(early)
+    assert (info.method, info.n_customers) == ("none", 0)
+    assert info.message == "No customer has a valid order by this date."
+    backtest = early.execute("select n_customers, actual_orders, auc, method, message from churn_backtest").fetchall()
+    assert len(backtest) == 1
+    n_customers, actual_orders, auc, method, message = backtest[0]
+    assert (n_customers, actual_orders, method) == (0, 0, "none")
+    assert auc is None or np.isnan(auc)  # no AUC from nobody, never a 0.5
+    assert message == "No customer has a valid order by this date."
+    assert temp_tables(early) == set()
+    # The same database still scores a date with customers (the empty builds left nothing in the way).
+    assert churn.model_info(cursor).n_customers == cursor.execute(
+        "select count(distinct customer_id) from valid_orders").fetchone()[0]
+    database.close()
+
+
 class DriverOnly:
     """What ``DriverStaged`` asks of a Spark target (the frames it registers), without a Spark session: the rows
     come from DuckDB's query here, as ``SparkTarget.query`` brings them to the driver there."""
