@@ -20,6 +20,8 @@ from bench.child import _first_views, _open_and_build, _page_reruns
 from bench.data import ensure_exports
 from bench.pages import NEEDS_SCORES, PAGE_QUERIES
 
+SERVED_RESULTS = Path(__file__).resolve().parent / "served-results.md"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.split("\n\n")[0])
@@ -32,12 +34,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="also run the page scripts as the server does and print CPU per rerun (bench/served.py)")
     parser.add_argument("--served-only", action="store_true", help="only the page scripts (--served without the "
                         "query rows: no model built outside the app)")
+    parser.add_argument("--out", type=Path, default=SERVED_RESULTS,
+                        help="with --served(-only): the results file its section goes to (default "
+                             "bench/served-results.md; - for none)")
     args = parser.parse_args(argv)
 
     data_dir, _ = ensure_exports(args.size)
     pages = [page.strip() for page in args.pages.split(",") if page.strip()]
     if args.served_only:
-        return _served(data_dir, pages, args.runs)
+        return _served(data_dir, pages, args.runs, args, argv)
     database, as_of, cursor, build = _open_and_build(str(data_dir))
     print(f"cold start {build['seconds']:.2f} s as of {as_of}:")
     for part, seconds in build["parts"].items():
@@ -62,16 +67,36 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {name:<36} {seconds * 1000:8.1f} ms")
     if args.served:
         database.close()  # the app opens its own: one model in memory at a time
-        return _served(data_dir, pages, args.runs)
+        return _served(data_dir, pages, args.runs, args, argv)
     return 0
 
 
-def _served(data_dir: Path, pages: list[str], runs: int) -> int:
-    """The page scripts as the app serves them (bench/served.py): server CPU per rerun, figures included."""
-    from bench.served import print_served, served_reruns
+def _served(data_dir: Path, pages: list[str], runs: int, args, argv) -> int:
+    """The page scripts as the app serves them (bench/served.py): server CPU per rerun, figures included; the
+    table also goes to ``args.out`` as the section of this size (bench/served-results.md)."""
+    from datetime import datetime, timezone
 
+    from bench.load import with_section
+    from bench.measure import load_average
+    from bench.results import code_version
+    from bench.served import print_served, served_reruns, served_section
+
+    load, version = load_average(), code_version()
     results = served_reruns(data_dir, pages, runs)
     print_served(results)
+    if str(args.out) != "-":
+        shown = " ".join(sys.argv[1:] if argv is None else argv)
+        section = served_section(
+            results, f"{args.size}: {data_dir.name}", f"python -m bench.profile {shown}".strip(),
+            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+            version["commit"] + (" with uncommitted changes" if version["changed"] else ""),
+            "unknown" if load is None else " / ".join(f"{value:.1f}" for value in load))
+        text = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
+        if not text.strip():
+            text = ("# Server CPU per rerun, the page scripts as served\n\n"
+                    "Written by `python -m bench.profile --size SIZE --served-only` (bench/README.md, \"Server CPU per "
+                    "rerun\"). One section per size, replaced by the next run of that size.\n\n")
+        args.out.write_text(with_section(text, f"## {args.size}: {data_dir.name}", section), encoding="utf-8")
     return 1 if any("failed" in kinds for kinds in results.values()) else 0
 
 
