@@ -593,7 +593,8 @@ class FittedModels:
     info: ModelInfo
 
 
-def _day_numbers(features: pd.DataFrame) -> np.ndarray:
+def day_numbers(features: pd.DataFrame) -> np.ndarray:
+    """The day numbers (days since 1970-01-01) of the frame's first_purchased_on."""
     return pd.to_datetime(features["first_purchased_on"]).to_numpy().astype("datetime64[D]").astype(np.int64)
 
 
@@ -626,7 +627,7 @@ class FitInputs:
         spend = np.clip(features["monetary"].to_numpy(dtype=float)[repeat], 0.0, None)
         first_days, as_of_day = None, 0
         if "first_purchased_on" in features.columns:  # else (a test's plain summary): no dates, no season
-            days = _day_numbers(features)
+            days = day_numbers(features)
             as_of_day = int(days[0] + age[0]) if len(days) else 0
             first_days = (days, np.ones(len(days)))
         mean_revenue = float(features["revenue"].mean()) if "revenue" in features.columns else math.nan
@@ -644,7 +645,7 @@ class FitInputs:
         return cls(int(customers.sum()), _aggregate(*_customer_arrays(x, t_x, age, customers)),
                    repeat["frequency"].to_numpy(dtype=float),
                    np.clip(repeat["monetary"].to_numpy(dtype=float), 0.0, None), staged.mean("revenue"),
-                   (as_of - date(1970, 1, 1)).days, (_day_numbers(days), days["customers"].to_numpy(dtype=float)))
+                   (as_of - date(1970, 1, 1)).days, (day_numbers(days), days["customers"].to_numpy(dtype=float)))
 
     def expanded(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(frequency, recency, T) with one entry per customer, in the histories' order (the recency fallback's
@@ -733,7 +734,7 @@ def apply_models(features: pd.DataFrame, models: FittedModels,
     spend = np.clip(features["monetary"].to_numpy(dtype=float), 0.0, None)
     days_since = features["days_since_last_order"].to_numpy(dtype=float)
     clock, as_of_day, has_dates = models.clock, models.as_of_day, models.has_dates
-    first_day = _day_numbers(features) if has_dates else -age
+    first_day = day_numbers(features) if has_dates else -age
     last_day = first_day + t_x
 
     def next_order_dates(gap):
@@ -888,7 +889,7 @@ def build_customer_movements(target) -> None:
         for days_back in MOVEMENT_DAYS:
             staged = stages.enter_context(target.staged("churn_features",
                                                         as_of=target.as_of - timedelta(days=days_back)))
-            first_days = _day_numbers(staged.counts(("first_purchased_on",)))
+            first_days = day_numbers(staged.counts(("first_purchased_on",)))
             earliest = int(first_days.min()) if len(first_days) else None
             gap = None  # the recency fallback's typical gap, over every customer of that date
             if fit_of(model) is None and earliest is not None:
@@ -992,9 +993,16 @@ def estimate_seasonality(target, features) -> seasonality.SeasonalIndex:
         return seasonality.SeasonalIndex(None, "no customers")
     if inputs is not None and inputs.first_days is None:
         return seasonality.SeasonalIndex(None, "no purchase dates")
+    return seasonality_of_first_days(
+        target, *(inputs.first_days if inputs is not None else (day_numbers(features), None)))
+
+
+def seasonality_of_first_days(target, first_days: np.ndarray, customers: np.ndarray | None = None
+                              ) -> seasonality.SeasonalIndex:
+    """The seasonal index at the target's as-of date from first purchase day numbers, each standing for
+    ``customers`` customers (default one each; the Spark engine passes one entry per day with its count)."""
     as_of = target.as_of
     repeat_days = target.query("churn_season_repeat_days", since_date=seasonality.history_start(as_of))
-    first_days, customers = inputs.first_days if inputs is not None else (_day_numbers(features), None)
     return seasonality.estimate_seasonality(first_days, repeat_days, as_of, customers=customers)
 
 
