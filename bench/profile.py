@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir, _ = ensure_exports(args.size)
     pages = [page.strip() for page in args.pages.split(",") if page.strip()]
     if args.served_only:
-        return _served(data_dir, pages, args.runs, args, argv)
+        return _served(data_dir, pages, args, argv)
     database, as_of, cursor, build = _open_and_build(str(data_dir))
     print(f"cold start {build['seconds']:.2f} s as of {as_of}:")
     for part, seconds in build["parts"].items():
@@ -67,11 +67,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    {name:<36} {seconds * 1000:8.1f} ms")
     if args.served:
         database.close()  # the app opens its own: one model in memory at a time
-        return _served(data_dir, pages, args.runs, args, argv)
+        return _served(data_dir, pages, args, argv)
     return 0
 
 
-def _served(data_dir: Path, pages: list[str], runs: int, args, argv) -> int:
+def _served(data_dir: Path, pages: list[str], args, argv) -> int:
     """The page scripts as the app serves them (bench/served.py): server CPU per rerun, figures included; the
     table also goes to ``args.out`` as the section of this size (bench/served-results.md)."""
     from datetime import datetime, timezone
@@ -82,7 +82,7 @@ def _served(data_dir: Path, pages: list[str], runs: int, args, argv) -> int:
     from bench.served import print_served, served_reruns, served_section
 
     load, version = load_average(), code_version()
-    results = served_reruns(data_dir, pages, runs)
+    results = served_reruns(data_dir, pages, args.runs)
     print_served(results)
     if str(args.out) != "-":
         shown = " ".join(sys.argv[1:] if argv is None else argv)

@@ -988,19 +988,19 @@ def estimate_seasonality(target, features) -> seasonality.SeasonalIndex:
     """The seasonal index at the target's as-of date (``queries/churn_season_repeat_days.sql`` and the first
     purchase days of ``features``: ``churn_features`` rows in pandas, or their ``FitInputs``); see
     dashboard/seasonality.py."""
-    inputs = features if isinstance(features, FitInputs) else None
-    if (inputs.n if inputs is not None else len(features)) == 0:
-        return seasonality.SeasonalIndex(None, "no customers")
-    if inputs is not None and inputs.first_days is None:
+    if not isinstance(features, FitInputs):
+        return seasonality_of_first_days(target, day_numbers(features))
+    if features.n and features.first_days is None:
         return seasonality.SeasonalIndex(None, "no purchase dates")
-    return seasonality_of_first_days(
-        target, *(inputs.first_days if inputs is not None else (day_numbers(features), None)))
+    return seasonality_of_first_days(target, *(features.first_days or (np.empty(0, dtype=np.int64), None)))
 
 
 def seasonality_of_first_days(target, first_days: np.ndarray, customers: np.ndarray | None = None
                               ) -> seasonality.SeasonalIndex:
     """The seasonal index at the target's as-of date from first purchase day numbers, each standing for
     ``customers`` customers (default one each; the Spark engine passes one entry per day with its count)."""
+    if len(first_days) == 0:
+        return seasonality.SeasonalIndex(None, "no customers")
     as_of = target.as_of
     repeat_days = target.query("churn_season_repeat_days", since_date=seasonality.history_start(as_of))
     return seasonality.estimate_seasonality(first_days, repeat_days, as_of, customers=customers)

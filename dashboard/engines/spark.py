@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard import checks, churn, graph, queries, seasonality, snapshots
+from dashboard import checks, churn, graph, queries, snapshots
 from dashboard.engines import transpile
 from dashboard.model import STAGED_ROW, cutoff_for, usable_rows_sql
 from dashboard.sources import BOOLEAN, CONTRACT, ID, NUMBER, TEXT, TIMESTAMP, register_sources
@@ -459,8 +459,6 @@ def _seasonality(target: SparkTarget, features):
     """``churn.estimate_seasonality`` at the target's date, from the customers' first purchase days counted on
     Spark: one row per day with its customer count reaches the driver, never one per customer."""
     days = features.groupBy("first_purchased_on").count().toPandas()
-    if int(days["count"].sum()) == 0:
-        return seasonality.SeasonalIndex(None, "no customers")
     return churn.seasonality_of_first_days(target, churn.day_numbers(days), days["count"].to_numpy(dtype=float))
 
 
