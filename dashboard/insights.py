@@ -8,8 +8,7 @@ than chance, gets a sentence; rises and falls alike. The first sentence is alway
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import pandas as pd
 
 from dashboard import formatting
@@ -79,19 +78,19 @@ def segment_movements(movements: pd.DataFrame) -> pd.DataFrame:
     rows["expected"] = rows["previous_week"] * (1 + rows["total_change_rate"])
     rows["excess"] = rows["this_week"] - rows["expected"]
     rows["gap"] = rows["change_rate"] - rows["total_change_rate"]
-    orders = rows[rows["metric"] == "orders"].set_index(["dimension", "segment_value"])
-    noise = []
-    for row in rows.itertuples():
-        if row.metric == "revenue":
-            key = (row.dimension, row.segment_value)
-            if key in orders.index and orders.at[key, "previous_week"] > 0:
-                expected_orders = max(float(orders.at[key, "expected"]), 1.0)
-                average = row.previous_week / orders.at[key, "previous_week"]
-                noise.append(average * math.sqrt(expected_orders))
-            else:
-                noise.append(float("nan"))
-        else:
-            noise.append(math.sqrt(max(row.expected, 1.0)) if pd.notna(row.expected) else float("nan"))
+    # The noise of a count is the square root of its expected value (at least 1); revenue's is the segment's
+    # average order value last week times the noise of its expected orders (none when it had no orders).
+    # Column-wise: a row-by-row loop was most of a segment change's rerun of the Overview (~20 ms at 1M).
+    orders = rows.loc[rows["metric"] == "orders", ["dimension", "segment_value", "previous_week", "expected"]]
+    orders = orders.drop_duplicates(["dimension", "segment_value"])
+    matched = rows[["dimension", "segment_value"]].merge(orders, how="left", on=["dimension", "segment_value"])
+    order_base = matched["previous_week"].to_numpy(dtype=float, na_value=np.nan)
+    expected_orders = matched["expected"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        revenue_noise = np.where(order_base > 0, rows["previous_week"].to_numpy(dtype=float, na_value=np.nan)
+                                 / order_base * np.sqrt(np.maximum(expected_orders, 1.0)), np.nan)
+    count_noise = np.sqrt(np.maximum(rows["expected"].to_numpy(dtype=float, na_value=np.nan), 1.0))
+    noise = np.where((rows["metric"] == "revenue").to_numpy(), revenue_noise, count_noise)
     rows["z"] = rows["excess"].abs() / pd.Series(noise, index=rows.index)
     values_per_dimension = rows[rows["previous_week"] > 0].groupby("dimension")["segment_value"].nunique()
     rows["is_notable"] = (
