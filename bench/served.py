@@ -14,6 +14,9 @@ the sidebar's own widgets. Per rerun it records:
   DuckDB ran on that thread for a query that missed the cache;
 - ``cpu``: CPU seconds of the whole process during the rerun: also DuckDB's worker threads and the test
   harness reading the finished page's messages (so an upper bound of the server's share);
+- ``query_cpu``: the part of ``script_cpu`` spent in the page's SQL (``queries.execute_with_time_limit``, on
+  the script's thread: DuckDB planning and running a query that missed the cache, and its rows made a pandas
+  frame), and ``queries_run``: how many there were;
 - ``seconds``: wall time; ``figures_built``: how many figures were built (``dashboard.cache.FIGURE_BUILDS``,
   the rest were served already built) out of ``charts`` on the page.
 
@@ -58,6 +61,29 @@ def script_cpu():
         yield samples
     finally:
         ScriptRunner._run_script = original
+
+
+@contextmanager
+def query_cpu():
+    """CPU seconds of the script thread inside each SQL query that runs in the block (``run_query``'s
+    ``execute_with_time_limit``): a list of samples, one per query."""
+    from dashboard import queries
+
+    original = queries.execute_with_time_limit
+    samples: list[float] = []
+
+    def measured(*args, **kwargs):
+        started = time.thread_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            samples.append(time.thread_time() - started)
+
+    queries.execute_with_time_limit = measured
+    try:
+        yield samples
+    finally:
+        queries.execute_with_time_limit = original
 
 
 @contextmanager
@@ -112,7 +138,8 @@ def served_reruns(data_dir: Path, pages: list[str], runs: int, timeout: float = 
     """Each page opened once, then ``runs`` reruns per filter change (round-robin over pages and changes).
 
     Returns {page: {"first view": {...}, "segment": {...}, "date range": {...}}}, each with lists of
-    ``seconds``, ``cpu``, ``script_cpu``, ``figures_built`` and ``charts`` (or ``{"failed": why}``).
+    ``seconds``, ``cpu``, ``script_cpu``, ``query_cpu``, ``queries_run``, ``figures_built`` and ``charts`` (or
+    ``{"failed": why}``).
     """
     from streamlit.testing.v1 import AppTest
 
@@ -126,7 +153,7 @@ def served_reruns(data_dir: Path, pages: list[str], runs: int, timeout: float = 
             session = AppTest.from_file(str(APP), default_timeout=timeout)
             if page != "overview":
                 session.switch_page(f"dashboard/pages/{page}.py")
-            with script_cpu() as script, timed() as total:
+            with script_cpu() as script, query_cpu() as sql, timed() as total:
                 session.run()
             problem = _problem(session)
             if problem:
@@ -135,7 +162,8 @@ def served_reruns(data_dir: Path, pages: list[str], runs: int, timeout: float = 
                 continue
             sessions[page] = session
             results[page] = {"first view": {"seconds": [total.seconds], "cpu": [total.cpu],
-                                            "script_cpu": [sum(script)], "figures_built": [None],
+                                            "script_cpu": [sum(script)], "query_cpu": [sum(sql)],
+                                            "queries_run": [len(sql)], "figures_built": [None],
                                             "charts": [len(session.get("plotly_chart"))]}}
             print(f"bench: {page}, served first view: {total.seconds:.2f} s", file=sys.stderr)
         as_of = None
@@ -147,16 +175,18 @@ def served_reruns(data_dir: Path, pages: list[str], runs: int, timeout: float = 
                 for kind in FILTER_CHANGES:
                     _set_filters(session, filter_change(kind, run, as_of))
                     built = _figures_built(cache)
-                    with script_cpu() as script, timed(reset_peak=False) as total:
+                    with script_cpu() as script, query_cpu() as sql, timed(reset_peak=False) as total:
                         session.run()
                     problem = _problem(session)
-                    row = results[page].setdefault(kind, {"seconds": [], "cpu": [], "script_cpu": [],
-                                                          "figures_built": [], "charts": []})
+                    row = results[page].setdefault(kind, {"seconds": [], "cpu": [], "script_cpu": [], "query_cpu": [],
+                                                          "queries_run": [], "figures_built": [], "charts": []})
                     if problem:
                         row["failed"] = problem
                     row["seconds"].append(total.seconds)
                     row["cpu"].append(total.cpu)
                     row["script_cpu"].append(sum(script))
+                    row["query_cpu"].append(sum(sql))
+                    row["queries_run"].append(len(sql))
                     row["figures_built"].append(None if built is None else _figures_built(cache) - built)
                     row["charts"].append(len(session.get("plotly_chart")))
     return results
@@ -169,10 +199,11 @@ def _figures_built(cache) -> int | None:
 
 
 def print_served(results: dict, out=sys.stdout) -> None:
-    """One line per page and rerun kind: medians of wall, process CPU, script-thread CPU, figures built / charts."""
+    """One line per page and rerun kind: medians of wall, process CPU, script-thread CPU (and of it the SQL's, with
+    the queries run), figures built / charts."""
     print("served reruns (the page script under Streamlit's script runner; medians):", file=out)
-    print(f"  {'page, rerun':<34} {'wall ms':>8} {'CPU ms':>8} {'script CPU ms':>14} {'figures built':>14}",
-          file=out)
+    print(f"  {'page, rerun':<34} {'wall ms':>8} {'CPU ms':>8} {'script CPU ms':>14} {'of it SQL ms':>13} "
+          f"{'queries':>8} {'figures built':>14}", file=out)
     for page, kinds in results.items():
         if "failed" in kinds:
             print(f"  {page:<34} failed: {kinds['failed']}", file=out)
@@ -183,8 +214,17 @@ def print_served(results: dict, out=sys.stdout) -> None:
             shown = "-" if built is None else f"{built:g} of {charts:g}"
             label = f"{page}, {kind}" + ("" if kind == "first view" else " change")
             print(f"  {label:<34} {median(row['seconds']) * 1000:8.0f} {median(row['cpu']) * 1000:8.0f} "
-                  f"{median(row['script_cpu']) * 1000:14.0f} {shown:>14}"
+                  f"{median(row['script_cpu']) * 1000:14.0f} {_sql_ms(row):>13} {_queries(row):>8} {shown:>14}"
                   + (f"  ({row['failed']})" if "failed" in row else ""), file=out)
+
+
+def _sql_ms(row: dict) -> str:
+    """The median SQL CPU of a rerun kind's row, in ms ("–" for a row measured without it)."""
+    return f"{median(row['query_cpu']) * 1000:.0f}" if row.get("query_cpu") else "–"
+
+
+def _queries(row: dict) -> str:
+    return f"{median(row['queries_run']):g}" if row.get("queries_run") else "–"
 
 
 SCRIPT_CPU_TARGET_MS = 60  # issue #17: server CPU per rerun after a filter change, median, every page at 10M
@@ -198,31 +238,42 @@ def served_section(results: dict, label: str, command: str, when: str, code: str
         "",
         f"`{command}` on {when}; code {code}; load average (1/5/15 min) before: {load}. Medians over the reruns; "
         "script CPU is the thread that ran the page (page code, figures and their JSON, cache lookups, queries "
-        "that missed the cache); process CPU adds DuckDB's worker threads and the harness (bench/served.py).",
+        "that missed the cache); of it SQL: that thread's CPU inside the page's queries that missed the cache "
+        "(DuckDB planning and running them, their rows made a frame), with how many ran; process CPU adds "
+        "DuckDB's worker threads and the harness (bench/served.py).",
         "",
-        "| page | rerun | reruns | wall | process CPU | script CPU | figures built | target: script CPU "
-        f"≤ {SCRIPT_CPU_TARGET_MS} ms |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| page | rerun | reruns | wall | process CPU | script CPU | of it SQL (queries run) | figures built | "
+        f"target: script CPU ≤ {SCRIPT_CPU_TARGET_MS} ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     met = total = 0
+    script_total = sql_total = 0.0
     for page, kinds in results.items():
         if "failed" in kinds:
-            lines.append(f"| {page} | – | – | – | – | – | – | **missed**: the page failed ({kinds['failed']}) |")
+            lines.append(f"| {page} | – | – | – | – | – | – | – | **missed**: the page failed ({kinds['failed']}) |")
             total += len(FILTER_CHANGES)
             continue
         for kind, row in kinds.items():
             script_ms = median(row["script_cpu"]) * 1000
             built, charts = median(row["figures_built"]), median(row["charts"])
+            sql = "–" if kind == "first view" or not row.get("query_cpu") else f"{_sql_ms(row)} ms ({_queries(row)})"
             if kind == "first view":
                 verdict = "– (builds the page's tables)"
             else:
                 total += 1
+                if row.get("query_cpu"):
+                    script_total += script_ms
+                    sql_total += median(row["query_cpu"]) * 1000
                 passed = script_ms <= SCRIPT_CPU_TARGET_MS and "failed" not in row
                 met += passed
                 verdict = ("met" if passed else "**missed**") + (f" ({row['failed']})" if "failed" in row else "")
             lines.append(
                 f"| {page} | {kind if kind == 'first view' else kind + ' change'} | {len(row['seconds'])} | "
                 f"{median(row['seconds']) * 1000:.0f} ms | {median(row['cpu']) * 1000:.0f} ms | {script_ms:.0f} ms | "
-                f"{'–' if built is None else f'{built:g} of {charts:g}'} | {verdict} |")
-    lines += ["", f"At most {SCRIPT_CPU_TARGET_MS} ms: **{met} of {total}** page-and-change pairs.", ""]
+                f"{sql} | {'–' if built is None else f'{built:g} of {charts:g}'} | {verdict} |")
+    lines += ["", f"At most {SCRIPT_CPU_TARGET_MS} ms: **{met} of {total}** page-and-change pairs."]
+    if script_total:
+        lines += ["", f"The page's SQL is {100 * sql_total / script_total:.0f}% of the script CPU over the filter "
+                      "changes (the sums of their medians)."]
+    lines.append("")
     return "\n".join(lines)
