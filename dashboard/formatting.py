@@ -333,16 +333,28 @@ def number(value, kind: str, short: bool = False) -> str:
     return MISSING if is_missing(value) else str(value)
 
 
+# What ``change`` says for a change that rounds to nothing: no sign, so that it is not read (or drawn, as a green or
+# red arrow) as a rise.
+NO_CHANGE = ("0.0%", "0.0 pts")
+
+
 def change(current, previous, kind: str) -> str | None:
-    """``+4.2%`` for counts and money, ``+1.3 pts`` for rates and scores; None when not comparable."""
+    """``+4.2%`` for counts and money, ``+1.3 pts`` for rates and scores, ``0.0%`` / ``0.0 pts`` for a change that
+    rounds to nothing (``is_no_change``); None when not comparable."""
     if is_missing(current) or is_missing(previous):
         return None
     if kind in ("rate", "score"):
         points = 100 * (current - previous) if kind == "rate" else current - previous
-        return "0.0 pts" if abs(points) < 0.05 else f"{points:+.1f} pts"
+        return NO_CHANGE[1] if abs(points) < 0.05 else f"{points:+.1f} pts"
     if previous == 0:
         return None
-    return f"{(current - previous) / abs(previous):+.1%}"
+    relative = (current - previous) / abs(previous)
+    return NO_CHANGE[0] if abs(relative) < 0.0005 else f"{relative:+.1%}"
+
+
+def is_no_change(text: str | None) -> bool:
+    """True for ``change``'s text of a change that rounds to nothing: no arrow and no colour for it."""
+    return text in NO_CHANGE
 
 
 def humanise(text: str) -> str:

@@ -38,6 +38,8 @@ def _change(current, previous, kind: str) -> tuple[str, str]:
     text = formatting.change(current, previous, kind)
     if text is None:
         return formatting.MISSING, "flat"
+    if formatting.is_no_change(text):
+        return text, "flat"
     difference = current - previous
     return text, "up" if difference > 0 else ("down" if difference < 0 else "flat")
 

@@ -207,3 +207,24 @@ def test_large_counts_are_shortened_so_they_fit_a_metric_card():
     assert figures.format_count(1234.6) == "1,235"
     assert figures.format_count(float("nan")) == "–"
     assert figures.format_count(None) == "–"
+
+
+def test_a_change_that_rounds_to_nothing_has_no_arrow_and_no_colour(monkeypatch, tmp_path):
+    """Ten customers ordering every week: the week's orders, revenue and active customers did not change, so their
+    cards say 0.0% with no arrow (Streamlit draws an up arrow, green or red, for any text but "0"); the NPS, which
+    the week's detractors moved, keeps its arrow and colour."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    from tests.test_alerts import AS_OF, write_exports
+
+    data_dir = write_exports(tmp_path / "steady", [0] * 5)
+    at = run_page(monkeypatch, tmp_path, data_dir, "overview", {"as_of": AS_OF.isoformat()})
+    assert not at.exception, [item.value for item in at.exception]
+    cards = {metric.label: metric.proto for metric in at.metric}
+    for label in ("Orders", "Revenue", "Active customers"):
+        assert cards[label].delta == "0.0%", (label, cards[label].delta)
+        assert cards[label].direction == MetricProto.MetricDirection.NONE, label
+        assert cards[label].color == MetricProto.MetricColor.GRAY, label
+    assert cards["NPS (90 days)"].delta.startswith("-")
+    assert cards["NPS (90 days)"].direction == MetricProto.MetricDirection.DOWN
+    assert cards["NPS (90 days)"].color == MetricProto.MetricColor.RED

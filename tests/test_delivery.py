@@ -94,7 +94,7 @@ def test_the_review_arrives_with_the_report_attached_and_the_alerts_in_it(tmp_pa
     assert "3 alerts fired:" in text
     assert ("- NPS (90 days) changed −30.0 pts vs last week (50.0 → 20.0): rule “NPS fell” "
             "(change < −10.0 pts, all customers).") in text
-    assert "- Orders: 10 (+0.0%, +0.0%)" in text  # ten customers order every week
+    assert "- Orders: 10 (0.0%, 0.0%)" in text  # ten customers order every week: no change, so no sign
     html_body = message.get_body(("html",)).get_content()
     assert "3 alerts fired" in html_body and "<script" not in html_body
     attachment, = list(message.iter_attachments())

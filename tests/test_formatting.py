@@ -65,6 +65,11 @@ def test_changes():
     assert fmt.change(0.40, 0.40, "rate") == "0.0 pts"
     assert fmt.change(45.0, 47.5, "score") == "-2.5 pts"
     assert fmt.change(110, 100, "count") == "+10.0%"
+    # a change that rounds to nothing has no sign (it is not a rise), and says so to the pages
+    assert fmt.change(100.04, 100, "count") == "0.0%" and fmt.change(99.96, 100, "money") == "0.0%"
+    assert fmt.change(100.06, 100, "count") == "+0.1%" and fmt.change(99.94, 100, "money") == "-0.1%"
+    assert fmt.is_no_change(fmt.change(34, 34, "days")) and fmt.is_no_change(fmt.change(0.4, 0.4, "rate"))
+    assert not fmt.is_no_change(fmt.change(0.41, 0.4, "rate")) and not fmt.is_no_change(None)
     assert fmt.change(110, 0, "count") is None
     assert fmt.change(None, 1, "count") is None
 
@@ -229,3 +234,12 @@ def test_hygiene_reads_tables():
 def test_hygiene_does_not_take_an_empty_legend_entry_for_a_time_axis():
     fig = go.Figure(go.Scatter(x=[0], y=[None], name="Month in progress"))
     assert hygiene.figure_problems(fig, as_of=date(2026, 11, 15)) == []
+
+
+def test_the_weekly_report_colours_a_change_that_rounds_to_nothing_as_flat():
+    from dashboard.report import _change
+
+    assert _change(100.04, 100, "count") == ("0.0%", "flat")  # was "+0.0%", coloured as a rise
+    assert _change(0.4001, 0.4, "rate") == ("0.0 pts", "flat")
+    assert _change(100.06, 100, "count") == ("+0.1%", "up")
+    assert _change(99.94, 100, "money") == ("-0.1%", "down")

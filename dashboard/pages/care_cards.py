@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import care_review, figures, formatting
 from dashboard.metrics import exported_tables, without_unexported
-from dashboard.pages.common import chart, figure, query
+from dashboard.pages.common import chart, delta_style, figure, query
 
 
 def care_history(view, weeks: int = 12) -> pd.DataFrame | None:
@@ -42,8 +42,8 @@ def show(view, week_ends: pd.Series) -> pd.DataFrame | None:
             kind = row["kind"]
             st.metric(row["label"], formatting.number(row["value"], kind, short=True), delta=row["week_change"],
                       help=row["definition"], border=False,
-                      delta_color="off" if row["week_change"] is None else
-                      ("inverse" if row["key"] in care_review.LOWER_IS_BETTER else "normal"))
+                      **delta_style(row["week_change"],
+                                    "inverse" if row["key"] in care_review.LOWER_IS_BETTER else "normal"))
             if row["value"] is None:
                 st.caption(f"Nothing to measure: {care_review.EMPTY.get(row['key'], 'no data in the window')}.")
             else:

@@ -327,6 +327,15 @@ def change_text(current, previous, kind: str) -> str | None:
     return formatting.change(current, previous, kind)
 
 
+def delta_style(delta: str | None, colour: str) -> dict:
+    """``st.metric``'s arrow and colour for a change text (``change_text``): ``colour`` ("normal": up is good,
+    "inverse": up is bad) for a change, no arrow and no colour for none or one that rounds to nothing (Streamlit
+    draws an up arrow for any text but "0", so "0.0%" would read as a rise)."""
+    if delta is None or formatting.is_no_change(delta):
+        return {"delta_color": "off", "delta_arrow": "off"}
+    return {"delta_color": colour}
+
+
 def format_value(value, kind: str) -> str:
     """Display text of a KPI value by kind (count, money, rate, score, days), short enough for a card."""
     return formatting.number(value, kind, short=True)

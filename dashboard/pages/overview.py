@@ -9,8 +9,8 @@ import streamlit as st
 from dashboard import cache, care_review, figures, formatting, insights
 from dashboard.metrics import WEEKLY_KPIS, exported_tables
 from dashboard.pages import care_cards, lifecycle_row, net_revenue_line
-from dashboard.pages.common import (change_text, chart, current_view, empty, figure, format_value, is_exported,
-                                    not_exported, query, require_data)
+from dashboard.pages.common import (change_text, chart, current_view, delta_style, empty, figure, format_value,
+                                    is_exported, not_exported, query, require_data)
 from dashboard.pages.ghost_control import with_ghost
 from dashboard.queries import QueryError
 
@@ -70,7 +70,7 @@ for index, (key, label, kind, definition) in enumerate(WEEKLY_KPIS):
         delta = change_text(value, previous[key] if previous is not None else None, kind)
         month_delta = change_text(value, four_back[key] if four_back is not None else None, kind)
         st.metric(label, format_value(value, kind), delta=delta, help=definition, border=False,
-                  delta_color="off" if delta is None else "normal")
+                  **delta_style(delta, "normal"))
         if key in SURVEY_KPIS and not this_week[SURVEY_KPIS[key]]:
             st.caption("No responses in the 90 days to the week's end.")
         else:
