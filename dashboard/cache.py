@@ -156,6 +156,7 @@ def _cached_query(_database: Database, version: str, as_of: date, name: str, par
 
 def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
     """Run ``queries/<name>.sql`` for as_of with bound params, cached; a copy the caller may change."""
+    _build_showing_progress(db, as_of, name)
     # Keyed on the parameters the SQL file uses, so a change to a filter the query ignores (the trend dates
     # for a query without them) is a cache hit instead of a rerun.
     used = queries.used_parameters(name)
@@ -167,6 +168,47 @@ def query(db: Database, as_of: date, name: str, **params) -> pd.DataFrame:
         if replacement is None:
             raise
         return _cached_query(replacement, replacement.fingerprint, as_of, name, frozen).copy(deep=False)
+
+
+def _build_showing_progress(db: Database, as_of: date, name: str) -> None:
+    """Build the tables a query reads that are not built yet one by one, saying which, where the page waits.
+
+    On the first view after new exports the query's tables are built before its rows come: at 10M orders a
+    page waits 20-60 s, and a spinner that says "computing" does not say how far it got. Each table is built as
+    the query would build it (``Database.build``: once, whoever asks); when all are built (every later view)
+    this costs a lookup. A failure stops here: the query then builds what is left and reports it as before.
+    Outside a page run (no script context) nothing is shown and the query builds as always."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is None:
+        return
+    try:
+        missing = db.pending(as_of, [name])
+    except Exception:  # the query reports it
+        return
+    if not missing:
+        return
+    slot = st.empty()
+    started = time.monotonic()
+    try:
+        for index, node in enumerate(missing, 1):
+            slot.caption(build_progress_text(index, len(missing), node.label, time.monotonic() - started))
+            try:
+                db.build(as_of, node.name)
+            except Exception:  # including graph.Unavailable: the query raises it again, with its message
+                return
+    finally:
+        slot.empty()
+
+
+def build_progress_text(index: int, total: int, label: str, seconds: float) -> str:
+    """``Building the tables this view reads from the exports (once for these exports and as-of date): table 2 of
+    9, customer summary… 12 s so far``; the time from 1 s on."""
+    text = (":material/hourglass_top: Building the tables this view reads from the exports (once for these exports "
+            f"and as-of date): table {index} of {total}, **{label}**…")
+    if seconds >= 1:
+        text += f" {seconds:.0f} s so far" if seconds < 60 else f" {seconds // 60:.0f} min {seconds % 60:.0f} s so far"
+    return text
 
 
 def campaign_outcomes(db: Database, as_of: date) -> pd.DataFrame:

@@ -169,6 +169,12 @@ class Node:
         return tuple(name for name in self.creates if not name.endswith("()"))
 
     @property
+    def label(self) -> str:
+        """What it builds, for people waiting on it: ``valid orders``, ``overview weekly care windows``."""
+        table = self.tables[0] if self.tables else self.name
+        return table.removeprefix("cube_").replace("_", " ")
+
+    @property
     def source(self) -> str:
         """Where it is defined, for people: ``queries/x.sql``, ``dashboard.churn:build_customer_scores``, ..."""
         if self.kind == "sql":
@@ -485,6 +491,38 @@ def ensure(target: Target, names: Iterable[str], graph: Graph | None = None) -> 
         else:
             for read in graph.reads_of(name):
                 _ensure_node(target, graph.nodes[read], graph)
+
+
+def pending(target: Target, names: Iterable[str], graph: Graph | None = None) -> list[Node]:
+    """What ``ensure(target, names)`` would build now, dependencies first: the nodes the named nodes or queries
+    read (directly or not) and the named nodes that the target lacks. Like ``ensure``, a node the target has is
+    not looked into (and is marked built), and one the data cannot support is left out with what reads it (its
+    ``ensure`` raises ``Unavailable``). Another caller may build some of them meanwhile: ``ensure`` then waits."""
+    graph = graph or load()
+    builds = target.builds
+    missing: dict[str, Node] = {}
+    seen: set[str] = set()
+
+    def visit(node: Node) -> bool:  # False when the node cannot be built
+        if node.name in seen:
+            return node.name in missing or builds.is_built(target.as_of, node.name) or node.kind == "source"
+        seen.add(node.name)
+        if node.kind == "source" or builds.is_built(target.as_of, node.name):
+            return True
+        if target.exists(node):
+            builds.mark_built(target.as_of, node.name)
+            return True
+        if builds.unavailable(target.as_of, node.name) is not None:
+            return False
+        if not all([visit(graph.nodes[read]) for read in node.reads]):
+            return False
+        missing[node.name] = node
+        return True
+
+    for name in names:
+        for read in ([name] if name in graph.nodes else graph.reads_of(name)):
+            visit(graph.nodes[read])
+    return list(missing.values())
 
 
 def _ensure_node(target: Target, node: Node, graph: Graph) -> None:

@@ -524,6 +524,28 @@ class Database:
             cursor.close()
         return problems
 
+    def pending(self, as_of: date, names) -> list[graph.Node]:
+        """The nodes the named queries (or nodes) need at as_of that are not built yet, dependencies first
+        (``graph.pending``); [] without a cursor when everything they read directly is built (or cannot be)."""
+        loaded = graph.load()
+        direct = [read for name in names for read in ((name,) if name in loaded.nodes else loaded.reads_of(name))]
+        if all(loaded.nodes[read].kind == "source" or self.builds.is_built(as_of, read)
+               or self.builds.unavailable(as_of, read) is not None for read in direct):
+            return []
+        cursor = self.cursor(as_of, model=False)
+        try:
+            return graph.pending(AsOfTarget(self, as_of, cursor), names, loaded)
+        finally:
+            cursor.close()
+
+    def build(self, as_of: date, name: str) -> None:
+        """Build node ``name`` at as_of, and what it reads, each once whoever asks (``graph.ensure``)."""
+        cursor = self.cursor(as_of, model=False)
+        try:
+            graph.ensure(AsOfTarget(self, as_of, cursor), [name])
+        finally:
+            cursor.close()
+
     def has_model(self, as_of: date) -> bool:
         """Whether the model for as_of is built or saved in the snapshot (``cursor(as_of)`` builds it if not)."""
         with self._lock:

@@ -108,3 +108,88 @@ def test_a_page_that_never_ends_slows_the_background_build_without_stopping_it(d
         building.join(300)
         assert not building.is_alive() and problems == []
     assert "customer_scores" in built_nodes(database, as_of)
+
+
+# The wait for those tables, shown table by table
+
+
+def test_pending_is_what_a_query_would_build_dependencies_first_and_each_builds_once(data_dir, tmp_path, monkeypatch):
+    database = fresh(data_dir, tmp_path)
+    as_of = database.default_as_of()
+    built: list[str] = []
+    build = graph.build
+
+    def counted(node, target):
+        built.append(node.name)
+        return build(node, target)
+
+    monkeypatch.setattr(graph, "build", counted)
+    pending = database.pending(as_of, ["weekly_kpis"])
+    assert built == list(graph.CURSOR_NODES)  # its cursor's (every cursor has them); nothing else is built
+    built.clear()
+    loaded = graph.load()
+    needed = {node.name for node in loaded.upstream(["weekly_kpis"]) if node.kind != "source"}
+    assert {node.name for node in pending} == needed - set(graph.CURSOR_NODES)  # the cursor built model_info
+    for position, node in enumerate(pending):  # each after everything it reads
+        earlier = {other.name for other in pending[:position]}
+        assert all(read in earlier or loaded.nodes[read].kind == "source" or read in graph.CURSOR_NODES
+                   for read in node.reads), node.name
+    for node in pending:
+        database.build(as_of, node.name)
+    assert built == [node.name for node in pending]  # in that order, each once
+    assert database.pending(as_of, ["weekly_kpis"]) == []
+    cards = run_query(database.cursor(as_of, model=False), "weekly_kpis", **Filters().params(), weeks=12)
+    assert built == [node.name for node in pending] and cards["orders"].sum() > 0  # the query built nothing more
+    # Another query: only what it reads beyond those
+    more = database.pending(as_of, ["activity_trend"])
+    assert more and not {node.name for node in more} & set(built)
+
+
+def test_a_prepared_snapshot_leaves_nothing_pending(data_dir, tmp_path):
+    settings = load_settings(environ={}, data_dir=data_dir, state_dir=tmp_path / "state")
+    first = Database.open(settings)
+    as_of = first.default_as_of()
+    first.prepare(as_of)
+    first.close()
+    again = Database.open(settings)
+    assert again.pending(as_of, ["weekly_kpis", "activity_trend", "cohort_retention"]) == []
+
+
+def test_the_first_view_says_which_table_it_is_building_and_clears_it(data_dir, tmp_path, monkeypatch):
+    """On new exports (no snapshot, no background build) the Weekly review's queries build their tables one by
+    one, each shown as "table k of n" where the page waits, and nothing of it is left on the finished page."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import cache
+    from tests.test_app import APP
+
+    shown: list[tuple[int, int, str]] = []
+    text = cache.build_progress_text
+
+    def recorded(index, total, label, seconds):
+        shown.append((index, total, label))
+        return text(index, total, label, seconds)
+
+    monkeypatch.setattr(cache, "build_progress_text", recorded)
+    for key, value in {"DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(tmp_path / "state"),
+                       "DASHBOARD_SETTINGS": str(tmp_path / "none.toml"), "DASHBOARD_MODEL_SNAPSHOTS": "0",
+                       "DASHBOARD_BACKGROUND_BUILD": "false"}.items():
+        monkeypatch.setenv(key, value)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, [item.value for item in at.exception]
+    labels = [label for _, _, label in shown]
+    assert {"valid orders", "customer summary"} <= set(labels)
+    assert len(labels) == len(set(labels))  # each table shown once
+    runs, current = [], []
+    for index, total, _ in shown:  # each query's tables numbered 1 .. n
+        if index == 1 and current:
+            runs.append(current)
+            current = []
+        current.append((index, total))
+    runs.append(current)
+    assert all([index for index, _ in run] == list(range(1, run[0][1] + 1)) for run in runs), runs
+    assert not [caption.value for caption in at.caption if "Building the tables" in caption.value]
+    assert [metric.value for metric in at.metric if metric.label == "Orders"][0] != ""
+    shown.clear()
+    at.run()  # a rerun: everything is built, nothing to show
+    assert shown == []

@@ -227,6 +227,7 @@ def test_a_node_the_data_cannot_support_says_why_once(tmp_path, monkeypatch):
     monkeypatch.setattr(graph, "build", counted)
     assert database.warm(as_of) == []
     assert attempts.count("churn_backtest") == 1
+    assert database.pending(as_of, ["churn_backtest"]) == []  # nothing to build, nor to show as being built
     cutoff = as_of - timedelta(days=churn.RISK_HORIZON_DAYS)
     for _ in range(2):
         with pytest.raises(ValueError, match="pick a cutoff at least 90 days before the latest order"):
