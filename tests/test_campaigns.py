@@ -269,3 +269,35 @@ def test_campaign_rows_that_cannot_be_used_are_reported(open_database, campaign_
     findings = {(f.table, f.column, f.message) for f in open_database(data_dir).findings() if f.table == "campaigns"}
     assert ("campaigns", "group", "group is not treatment or holdout, rows left out") in findings
     assert ("campaigns", "customer_id", "customer listed twice in one campaign, later copies left out") in findings
+
+
+def test_a_campaign_that_changed_nothing_shows_no_arrow(monkeypatch, tmp_path):
+    """Treatment and holdout alike (everyone orders once for $50 after the send): revenue per customer is $0.00
+    over the holdout's, which the card says without an up arrow (Streamlit draws one, green, for any text but "0")."""
+    from streamlit.proto.Metric_pb2 import Metric as MetricProto
+
+    customers = [f"c{index:03d}" for index in range(120)]
+    orders = pd.DataFrame({  # and someone else's order in July, so that the 90 days after the send are over
+        "order_id": [f"F{index}" for index in range(120)] + [f"R{index}" for index in range(120)] + ["L"],
+        "customer_id": customers * 2 + ["z999"],
+        "ordered_at": [pd.Timestamp("2023-06-01 12:00")] * 120 + [pd.Timestamp("2024-03-11 12:00")] * 120
+        + [pd.Timestamp("2024-07-15 12:00")],
+        "revenue": 50.0,
+    })
+    write_table(tmp_path / "data", "orders", orders)
+    write_table(tmp_path / "data", "campaigns", pd.DataFrame({
+        "campaign_id": "A", "customer_id": customers, "group": ["holdout" if index % 2 else "treatment"
+                                                                 for index in range(120)],
+        "sent_at": pd.Timestamp("2024-03-01 09:00"), "channel": "email", "offer": "10% off"}))
+    monkeypatch.setenv("DASHBOARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DASHBOARD_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DASHBOARD_SETTINGS", str(tmp_path / "none.toml"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("dashboard/pages/campaigns.py")
+    at.run()
+    assert not at.exception, [item.value for item in at.exception]
+    cards = [metric.proto for metric in at.metric if metric.label == "Revenue per customer"]
+    assert cards, [metric.label for metric in at.metric]
+    assert cards[0].delta == "$0.00 vs holdout"
+    assert cards[0].direction == MetricProto.MetricDirection.NONE
+    assert cards[0].color == MetricProto.MetricColor.GRAY

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import cache, campaigns, churn_figures, formatting
-from dashboard.pages.common import chart, current_view, empty, figure, require_data, table
+from dashboard.pages.common import chart, current_view, delta_style, empty, figure, require_data, table
 
 st.title("Campaigns: did it work?")
 st.caption(
@@ -49,10 +49,11 @@ for row in shown.itertuples(index=False):
         lift_column.metric("Lift", "not available" if pd.isna(row.lift) else f"{100 * row.lift:+.1f} pts",
                            help="Treatment rate - holdout rate, in percentage points; 95% interval by Newcombe's "
                                 "method.")
+        revenue_gap = row.treatment_revenue_per_customer - row.holdout_revenue_per_customer
+        has_gap = not pd.isna(revenue_gap)
+        gap_text = f"{formatting.money(round(revenue_gap, 2) or 0.0)} vs holdout" if has_gap else None
         revenue_column.metric("Revenue per customer", formatting.money(row.treatment_revenue_per_customer),
-                              delta=None if pd.isna(row.holdout_revenue_per_customer) else
-                              f"{formatting.money(row.treatment_revenue_per_customer - row.holdout_revenue_per_customer)}"
-                              " vs holdout", delta_color="normal",
+                              delta=gap_text, **delta_style(gap_text, "normal", is_zero=has_gap and not round(revenue_gap, 2)),
                               help=f"Revenue of valid orders within {window} days per treatment customer "
                                    f"(holdout: {formatting.money(row.holdout_revenue_per_customer)}).")
         message = st.success if row.verdict.startswith("Worked") else (

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import access, cache, churn, churn_figures, figures, formatting, lifecycle, winback
-from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, empty, figure, query, require_data,
-                                    table, url_values_as_labels)
+from dashboard.pages.common import (PAGE_SIZE, chart, current_access, current_view, delta_style, empty, figure, query,
+                                    require_data, table, url_values_as_labels)
 
 MAX_DAYS = 100_000.0  # bounds of the number boxes: anything a real customer can have, nothing infinite
 MAX_REVENUE = 1e12
@@ -431,8 +431,10 @@ if result.n_customers == 0 or pd.isna(result.auc):
     empty(f"No backtest: on {cutoff:%d %b %Y} there were no customers to score, or everyone behaved alike.")
     st.stop()
 auc_column, baseline_column, predicted_column, actual_column = st.columns(4)
-auc_column.metric("AUC, churn risk", f"{result.auc:.3f}",
-                  delta=f"{result.auc - result.baseline_auc:+.3f} vs recency", delta_color="normal")
+auc_gap = round(result.auc - result.baseline_auc, 3)
+auc_delta = f"{auc_gap:+.3f} vs recency" if auc_gap else "0.000 vs recency"  # no sign, no arrow: not better
+auc_column.metric("AUC, churn risk", f"{result.auc:.3f}", delta=auc_delta,
+                  **delta_style(auc_delta, "normal", is_zero=not auc_gap))
 baseline_column.metric("AUC, days since last order", f"{result.baseline_auc:.3f}")
 predicted_column.metric("Orders predicted", figures.format_count(result.predicted_orders),
                         delta=None if pd.isna(result.prediction_error) else f"{result.prediction_error:+.1%} vs placed",
