@@ -157,7 +157,7 @@ def test_a_prepared_snapshot_leaves_nothing_pending(data_dir, tmp_path):
 
 def test_the_first_view_says_which_table_it_is_building_and_clears_it(data_dir, tmp_path, monkeypatch):
     """On new exports (no snapshot, no background build) the Weekly review's queries build their tables one by
-    one, each shown as "table k of n" where the page waits, and nothing of it is left on the finished page."""
+    one, each named in a spinner ("table k of n") where the page waits, and nothing of it is left on the page."""
     from streamlit.testing.v1 import AppTest
 
     from dashboard import cache
@@ -166,9 +166,9 @@ def test_the_first_view_says_which_table_it_is_building_and_clears_it(data_dir, 
     shown: list[tuple[int, int, str]] = []
     text = cache.build_progress_text
 
-    def recorded(index, total, label, seconds):
+    def recorded(index, total, label):
         shown.append((index, total, label))
-        return text(index, total, label, seconds)
+        return text(index, total, label)
 
     monkeypatch.setattr(cache, "build_progress_text", recorded)
     for key, value in {"DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(tmp_path / "state"),
