@@ -42,34 +42,10 @@ FILTER_CHANGES = ("segment", "date range")
 
 
 @contextmanager
-def script_cpu():
-    """CPU seconds of each script run that starts inside the block, measured on the script's own thread."""
-    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
-
-    original = ScriptRunner._run_script
-    samples: list[float] = []
-
-    def measured(self, rerun_data):
-        started = time.thread_time()
-        try:
-            return original(self, rerun_data)
-        finally:
-            samples.append(time.thread_time() - started)
-
-    ScriptRunner._run_script = measured
-    try:
-        yield samples
-    finally:
-        ScriptRunner._run_script = original
-
-
-@contextmanager
-def query_cpu():
-    """CPU seconds of the script thread inside each SQL query that runs in the block (``run_query``'s
-    ``execute_with_time_limit``): a list of samples, one per query."""
-    from dashboard import queries
-
-    original = queries.execute_with_time_limit
+def _thread_cpu_of(owner, name: str):
+    """``owner.name`` (a function or method) replaced, inside the block, by one that records the CPU seconds of
+    the calling thread spent in each call: a list of samples, one per call."""
+    original = getattr(owner, name)
     samples: list[float] = []
 
     def measured(*args, **kwargs):
@@ -79,11 +55,26 @@ def query_cpu():
         finally:
             samples.append(time.thread_time() - started)
 
-    queries.execute_with_time_limit = measured
+    setattr(owner, name, measured)
     try:
         yield samples
     finally:
-        queries.execute_with_time_limit = original
+        setattr(owner, name, original)
+
+
+def script_cpu():
+    """CPU seconds of each script run that starts inside the block, measured on the script's own thread."""
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    return _thread_cpu_of(ScriptRunner, "_run_script")
+
+
+def query_cpu():
+    """CPU seconds of the script thread inside each SQL query that runs in the block (``run_query``'s
+    ``execute_with_time_limit``): a list of samples, one per query."""
+    from dashboard import queries
+
+    return _thread_cpu_of(queries, "execute_with_time_limit")
 
 
 @contextmanager
