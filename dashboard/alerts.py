@@ -166,7 +166,7 @@ def display(value, kind: str) -> str:
 def change_text(change: float, kind: str, relative: bool = False) -> str:
     """A signed change for people: ``+4.2%`` (relative), ``−1.3 pts`` (rates and NPS), ``+$1,200``, ``−3.5 days``."""
     if relative:
-        return "0.0%" if abs(change) < 0.0005 else f"{change:+.1%}".replace("-", "−")
+        return formatting.NO_CHANGE[0] if abs(change) < 0.0005 else f"{change:+.1%}".replace("-", "−")
     if kind in ("rate", "score"):
         points = 100 * change if kind == "rate" else change
         return "0.0 pts" if abs(points) < 0.05 else f"{points:+.1f} pts".replace("-", "−")

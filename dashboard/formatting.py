@@ -353,8 +353,9 @@ def change(current, previous, kind: str) -> str | None:
 
 
 def is_no_change(text: str | None) -> bool:
-    """True for ``change``'s text of a change that rounds to nothing: no arrow and no colour for it."""
-    return text in NO_CHANGE
+    """True for a change text whose number reads as nothing (``0.0%``, ``0.0 pts``, ``$0.00 vs holdout``,
+    ``0.000 vs recency``: digits, all zero): it gets no arrow and no colour."""
+    return text is not None and re.search(r"\d", text) is not None and re.search(r"[1-9]", text) is None
 
 
 def humanise(text: str) -> str:

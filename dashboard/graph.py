@@ -501,23 +501,22 @@ def pending(target: Target, names: Iterable[str], graph: Graph | None = None) ->
     graph = graph or load()
     builds = target.builds
     missing: dict[str, Node] = {}
-    seen: set[str] = set()
+    buildable: dict[str, bool] = {}  # each node visited once: whether it is there or can be built
 
-    def visit(node: Node) -> bool:  # False when the node cannot be built
-        if node.name in seen:
-            return node.name in missing or builds.is_built(target.as_of, node.name) or node.kind == "source"
-        seen.add(node.name)
-        if node.kind == "source" or builds.is_built(target.as_of, node.name):
-            return True
-        if target.exists(node):
-            builds.mark_built(target.as_of, node.name)
-            return True
-        if builds.unavailable(target.as_of, node.name) is not None:
-            return False
-        if not all([visit(graph.nodes[read]) for read in node.reads]):
-            return False
-        missing[node.name] = node
-        return True
+    def visit(node: Node) -> bool:
+        if node.name not in buildable:
+            if node.kind == "source" or builds.is_built(target.as_of, node.name):
+                buildable[node.name] = True
+            elif target.exists(node):
+                builds.mark_built(target.as_of, node.name)
+                buildable[node.name] = True
+            elif builds.unavailable(target.as_of, node.name) is not None:
+                buildable[node.name] = False
+            else:
+                buildable[node.name] = all([visit(graph.nodes[read]) for read in node.reads])
+                if buildable[node.name]:
+                    missing[node.name] = node  # after its reads: dependencies first
+        return buildable[node.name]
 
     for name in names:
         for read in ([name] if name in graph.nodes else graph.reads_of(name)):

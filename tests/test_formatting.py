@@ -70,6 +70,10 @@ def test_changes():
     assert fmt.change(100.06, 100, "count") == "+0.1%" and fmt.change(99.94, 100, "money") == "-0.1%"
     assert fmt.is_no_change(fmt.change(34, 34, "days")) and fmt.is_no_change(fmt.change(0.4, 0.4, "rate"))
     assert not fmt.is_no_change(fmt.change(0.41, 0.4, "rate")) and not fmt.is_no_change(None)
+    # the pages' own texts too: a campaign's revenue gap, the backtest's AUC gap (no digits: not a change text)
+    assert fmt.is_no_change("$0.00 vs holdout") and fmt.is_no_change("0.000 vs recency")
+    assert not fmt.is_no_change("-$0.40 vs holdout") and not fmt.is_no_change("+0.010 vs recency")
+    assert not fmt.is_no_change("") and not fmt.is_no_change("vs holdout")
     assert fmt.change(110, 0, "count") is None
     assert fmt.change(None, 1, "count") is None
 

@@ -50,10 +50,9 @@ for row in shown.itertuples(index=False):
                            help="Treatment rate - holdout rate, in percentage points; 95% interval by Newcombe's "
                                 "method.")
         revenue_gap = row.treatment_revenue_per_customer - row.holdout_revenue_per_customer
-        has_gap = not pd.isna(revenue_gap)
-        gap_text = f"{formatting.money(round(revenue_gap, 2) or 0.0)} vs holdout" if has_gap else None
+        gap_text = None if pd.isna(revenue_gap) else f"{formatting.money(round(revenue_gap, 2) or 0.0)} vs holdout"
         revenue_column.metric("Revenue per customer", formatting.money(row.treatment_revenue_per_customer),
-                              delta=gap_text, **delta_style(gap_text, "normal", is_zero=has_gap and not round(revenue_gap, 2)),
+                              delta=gap_text, **delta_style(gap_text, "normal"),
                               help=f"Revenue of valid orders within {window} days per treatment customer "
                                    f"(holdout: {formatting.money(row.holdout_revenue_per_customer)}).")
         message = st.success if row.verdict.startswith("Worked") else (

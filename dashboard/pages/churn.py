@@ -434,7 +434,7 @@ auc_column, baseline_column, predicted_column, actual_column = st.columns(4)
 auc_gap = round(result.auc - result.baseline_auc, 3)
 auc_delta = f"{auc_gap:+.3f} vs recency" if auc_gap else "0.000 vs recency"  # no sign, no arrow: not better
 auc_column.metric("AUC, churn risk", f"{result.auc:.3f}", delta=auc_delta,
-                  **delta_style(auc_delta, "normal", is_zero=not auc_gap))
+                  **delta_style(auc_delta, "normal"))
 baseline_column.metric("AUC, days since last order", f"{result.baseline_auc:.3f}")
 predicted_column.metric("Orders predicted", figures.format_count(result.predicted_orders),
                         delta=None if pd.isna(result.prediction_error) else f"{result.prediction_error:+.1%} vs placed",

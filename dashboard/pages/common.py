@@ -327,12 +327,11 @@ def change_text(current, previous, kind: str) -> str | None:
     return formatting.change(current, previous, kind)
 
 
-def delta_style(delta: str | None, colour: str, is_zero: bool = False) -> dict:
-    """``st.metric``'s arrow and colour for a change text (``change_text``): ``colour`` ("normal": up is good,
-    "inverse": up is bad) for a change, no arrow and no colour for none or one that rounds to nothing (Streamlit
-    draws an up arrow for any text but "0", so "0.0%" would read as a rise). ``is_zero``: the caller's own text
-    shows a zero change (``+0.000 vs recency``)."""
-    if delta is None or is_zero or formatting.is_no_change(delta):
+def delta_style(delta: str | None, colour: str) -> dict:
+    """``st.metric``'s arrow and colour for a change text: ``colour`` ("normal": up is good, "inverse": up is bad)
+    for a change, no arrow and no colour for none or one that reads as nothing (``formatting.is_no_change``;
+    Streamlit draws an up arrow for any text but "0", so "0.0%" would read as a rise)."""
+    if delta is None or formatting.is_no_change(delta):
         return {"delta_color": "off", "delta_arrow": "off"}
     return {"delta_color": colour}
 
