@@ -4,6 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import cache
 from dashboard.model import people_first
 from dashboard.pages import ghost_control, saved_views_sidebar
 from dashboard.pages.common import build_view
@@ -35,7 +36,12 @@ sections = {
 }
 navigation = st.navigation(sections)
 with people_first():  # the background build of new exports waits while a page runs (dashboard/model.py)
-    build_view()
+    # On a first start the exports are read and the sidebar's tables built before the page runs (10-20 s at 10M
+    # orders): the page's title shows above that progress meanwhile, and gives way to the page's own.
+    heading = st.empty()
+    with cache.announcing(lambda: heading.title(navigation.title)):
+        build_view()
+    heading.empty()
     ghost_control.show()
     saved_views_sidebar.show(navigation, [page for pages in sections.values() for page in pages])
     navigation.run()

@@ -124,8 +124,9 @@ def _first_of_each(progress: list) -> list:
     for at, text in progress:
         short = text.split(":", 1)[0] if text.startswith("Computing") else text
         short = short.replace(":material/hourglass_top: ", "")
-        if short.startswith("Building the tables") and "): " in short:  # "…: table 2 of 3, **valid orders**…"
-            short = "Building " + short.split("): ", 1)[1].split("…", 1)[0].replace("**", "") + "…"
+        for long, verb in (("Building the tables", "Building "), ("Reading the exports", "Reading ")):
+            if short.startswith(long) and "): " in short:  # "…: table 2 of 3, **valid orders**…"
+                short = verb + short.split("): ", 1)[1].split("…", 1)[0].replace("**", "") + "…"
         if short not in seen:
             seen.add(short)
             kept.append((at, short[:110] + ("…" if len(short) > 110 else "")))

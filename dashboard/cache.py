@@ -11,12 +11,15 @@ figures per (the function that draws them, the content of what it is given): see
 from __future__ import annotations
 
 import atexit
+import contextvars
 import hashlib
 import inspect
 import pickle
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import date
 
 import numpy as np
@@ -54,7 +57,12 @@ def _prepare_then_switch(live: _Live) -> None:
             _BACKGROUND.pop(id(built), None)
 
 
-@st.cache_resource(show_spinner="Reading the exports and building the model…", max_entries=3)
+OPEN_ENTRIES = 3  # databases kept open (one per settings and data version), the least recently used let go first
+_OPENED: "OrderedDict[tuple[Settings, str], _Live]" = OrderedDict()
+_OPENING: dict[tuple[Settings, str], threading.Lock] = {}  # one lock per key: one session opens, the others wait
+_OPENED_LOCK = threading.Lock()
+
+
 def _open_database(settings: Settings, version: str) -> _Live:
     """One Database per settings and data version; shared by every session of this server.
 
@@ -63,10 +71,82 @@ def _open_database(settings: Settings, version: str) -> _Live:
     before its aggregates are ready builds them itself (each is built once, whoever asks first). It then
     saves the model snapshot, so the next start on these exports (a restart, the report) skips the build,
     and switches this server to read it too.
+
+    Kept here rather than in ``st.cache_resource``: opening new exports reads each one into its clean table (10 s
+    at 10M orders), and a spinner per export ("orders, 1 of 6", its seconds ticking) can only be drawn outside
+    a cached function (Streamlit replays what a cached function draws). A failed open is not kept: the next
+    rerun tries again.
     """
-    live = _Live(Database.open(settings))
-    _warm_in_background(live)
-    return live
+    key = (settings, version)
+    with _OPENED_LOCK:
+        live = _OPENED.get(key)
+        if live is not None:
+            _OPENED.move_to_end(key)
+            return live
+        opening = _OPENING.setdefault(key, threading.Lock())
+    if not opening.acquire(blocking=False):
+        with _spinner("Another view is reading these exports; this one shows them as soon as it is done…"):
+            opening.acquire()
+    try:
+        with _OPENED_LOCK:
+            live = _OPENED.get(key)
+        if live is None:
+            _announce_wait()
+            live = _Live(Database.open(settings, progress=_open_progress))
+            _warm_in_background(live)
+            with _OPENED_LOCK:
+                _OPENED[key] = live
+                while len(_OPENED) > OPEN_ENTRIES:
+                    dropped, _ = _OPENED.popitem(last=False)
+                    _OPENING.pop(dropped, None)
+        return live
+    finally:
+        opening.release()
+
+
+def _open_progress(index: int, total: int, table: str):
+    """The spinner while one export is read into its clean table (nothing outside a page run)."""
+    return _spinner(open_progress_text(index, total, table))
+
+
+def open_progress_text(index: int, total: int, table: str) -> str:
+    """``Reading the exports and checking their rows (once for these exports): export 1 of 6, **orders**…``."""
+    return ("Reading the exports and checking their rows (once for these exports): "
+            f"export {index} of {total}, **{table}**…")
+
+
+def _spinner(text: str):
+    """``st.spinner`` with its seconds ticking in a page run; nothing outside one (the CLI, the tests' calls)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return st.spinner(text, show_time=True) if get_script_run_ctx() is not None else nullcontext()
+
+
+_WAITING = contextvars.ContextVar("waiting", default=None)  # what to draw before a long wait (``announcing``)
+
+
+@contextmanager
+def announcing(show) -> Iterator[None]:
+    """Within this block, ``show()`` is called once before the first long wait of this run (opening new exports,
+    building a table): the router draws the page's title with it, so a first start is not a bare spinner."""
+    shown = []
+
+    def once() -> None:
+        if not shown:
+            shown.append(True)
+            show()
+
+    token = _WAITING.set(once)
+    try:
+        yield
+    finally:
+        _WAITING.reset(token)
+
+
+def _announce_wait() -> None:
+    show = _WAITING.get()
+    if show is not None:
+        show()
 
 
 def _warm_in_background(live: _Live) -> None:
@@ -189,6 +269,7 @@ def _build_showing_progress(db: Database, as_of: date, name: str) -> None:
         return
     if not missing:
         return
+    _announce_wait()
     for index, node in enumerate(missing, 1):
         # A spinner: nothing left on the page afterwards, the time it has taken ticking beside it, and nothing
         # shown for a table built in under half a second (the 50,000-customer demo's, most of them).

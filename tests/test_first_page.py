@@ -193,3 +193,87 @@ def test_the_first_view_says_which_table_it_is_building_and_clears_it(data_dir, 
     shown.clear()
     at.run()  # a rerun: everything is built, nothing to show
     assert shown == []
+
+
+def test_opening_new_exports_reads_each_export_inside_its_own_progress_step(data_dir, tmp_path, monkeypatch):
+    """``Database.open(progress=...)``: each export is read into its clean table inside the step that names it,
+    in the contract's order, once; a start on a saved snapshot reads no export, so it shows no step."""
+    from contextlib import contextmanager
+
+    from dashboard.sources import CONTRACT
+
+    events: list[tuple] = []
+    build = model.build_clean_table
+
+    def recorded_build(connection, table, now, catalog="memory"):
+        events.append(("read", table))
+        build(connection, table, now, catalog)
+        events.append(("rows", table, connection.execute(f"select count(*) from {catalog}.main.clean_{table}")
+                       .fetchone()[0]))
+
+    @contextmanager
+    def progress(index, total, table):
+        events.append(("step", index, total, table))
+        yield
+        events.append(("done", table))
+
+    monkeypatch.setattr(model, "build_clean_table", recorded_build)
+    settings = load_settings(environ={}, data_dir=data_dir, state_dir=tmp_path / "state")
+    database = Database.open(settings, progress=progress)
+    tables = list(CONTRACT)
+    assert [event[:4] for event in events if event[0] == "step"] == [
+        ("step", index, len(tables), table) for index, table in enumerate(tables, 1)]
+    for table in tables:
+        position = events.index(("step", tables.index(table) + 1, len(tables), table))
+        assert events[position + 1] == ("read", table) and events[position + 2][:2] == ("rows", table)
+        assert events[position + 3] == ("done", table)
+    rows = {event[1]: event[2] for event in events if event[0] == "rows"}
+    assert rows["orders"] == database.connection.execute("select count(*) from clean_orders").fetchone()[0] > 0
+    database.prepare(database.default_as_of())
+    database.close()
+
+    events.clear()
+    again = Database.open(settings, progress=progress)
+    assert again.snapshot is not None and events == []  # read from the snapshot: no export read, no step shown
+
+
+def test_a_first_start_names_each_export_as_it_is_read_under_the_page_title(data_dir, tmp_path, monkeypatch):
+    """The app's first start on new exports: a spinner per export ("export 1 of 6, orders"), and the page's title
+    drawn above the wait, which gives way to the page's own: one title once the page is drawn, no step left."""
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import cache
+    from dashboard.sources import CONTRACT
+    from tests.test_app import APP
+
+    shown: list[tuple[int, int, str]] = []
+    announced: list[bool] = []
+    text = cache.open_progress_text
+    announce = cache._announce_wait
+
+    def recorded(index, total, table):
+        shown.append((index, total, table))
+        return text(index, total, table)
+
+    def recorded_announce():
+        announced.append(cache._WAITING.get() is not None)  # inside the router's block: the title is drawn
+        announce()
+
+    monkeypatch.setattr(cache, "open_progress_text", recorded)
+    monkeypatch.setattr(cache, "_announce_wait", recorded_announce)
+    for key, value in {"DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(tmp_path / "state"),
+                       "DASHBOARD_SETTINGS": str(tmp_path / "none.toml"), "DASHBOARD_MODEL_SNAPSHOTS": "0",
+                       "DASHBOARD_BACKGROUND_BUILD": "false"}.items():
+        monkeypatch.setenv(key, value)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, [item.value for item in at.exception]
+    assert shown == [(index, len(CONTRACT), table) for index, table in enumerate(CONTRACT, 1)]
+    assert announced and announced[0] is True  # the open announced the wait from inside the router's block
+    assert [title.value for title in at.title] == ["Weekly review"]  # the router's heading gave way
+    assert not [text for text in (item.value for item in at.markdown) if "Reading the exports" in text]
+    assert [metric.value for metric in at.metric if metric.label == "Orders"][0] != ""
+    shown.clear()
+    announced.clear()
+    at.run()  # the same exports: already open, nothing read, nothing announced
+    assert shown == [] and announced == []
+    assert [title.value for title in at.title] == ["Weekly review"]
