@@ -465,6 +465,23 @@ def test_order_value_model_failing_falls_back_to_each_customers_own_mean(cdnow_s
     assert predictions.predicted_clv_365d.notna().all() and (predictions.predicted_clv_365d > 0).all()
 
 
+def test_a_fit_that_all_but_knows_the_dropout_chance_still_predicts_orders_and_value(open_database, tmp_path):
+    """200 customers over one year: the MBG/NBD's a and b come out in the thousands. The expected purchases' closed
+    form overflowed there, and 159 of the 198 customers had no expected orders and none a predicted value (empty
+    cells on the churn page, in the scores CSV and the win-back list). Each must now have them (their values
+    against an independent integration over the Beta: tests/test_clv.py)."""
+    demo.generate(tmp_path / "data", customers=200, seed=5, years=1.0)
+    database = open_database(tmp_path / "data")
+    as_of = database.default_as_of()
+    result = churn.score_customers(database.cursor(as_of))
+    model, scores = result.model, result.scores
+    assert model.method == "MBG/NBD" and model.a > 1000 and model.b > 1000  # the case itself
+    assert len(scores) > 150
+    for column in ("expected_orders_90d", "expected_orders_365d", "predicted_value_90d", "predicted_clv_365d"):
+        assert scores[column].notna().all() and np.isfinite(scores[column]).all(), column
+    assert (scores["expected_orders_365d"] >= scores["expected_orders_90d"]).all()
+
+
 def test_no_customers_yet_gives_an_empty_table_and_a_message(open_database, tmp_path):
     write_table(tmp_path / "later", "orders", orders([("O1", "c1", "2024-01-01 10:00", 10.0)]))
     result = churn.score_customers(open_database(tmp_path / "later").cursor(date(2023, 6, 30)))

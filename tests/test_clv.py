@@ -175,6 +175,38 @@ def test_expected_purchases_match_numerical_integration(params, x, t_x, T, t):
     )
 
 
+def _mean_purchases_over_the_beta(A, B, k, s) -> float:
+    """E[(1 - (1 + s p)^-k) / p] for p ~ Beta(A, B) by scipy's adaptive quadrature on the Beta's density, between
+    its 1e-15 and 1 - 1e-15 quantiles (the mass outside is below what the comparison can see)."""
+    from scipy import stats
+
+    beta = stats.beta(A, B)
+    value, _ = integrate.quad(lambda p: -math.expm1(-k * math.log1p(s * p)) / p * beta.pdf(p),
+                              beta.ppf(1e-15), beta.isf(1e-15), epsabs=0, epsrel=1e-12, limit=200)
+    return value
+
+
+@pytest.mark.parametrize("x, t_x, T, t", [(0, 0, 0, 90), (1, 40, 300, 90), (12, 330, 360, 365), (3, 20, 200, 150)])
+def test_expected_purchases_stay_finite_when_the_dropout_beta_is_almost_certain(x, t_x, T, t):
+    """A fit with a and b in the thousands (the 200-customer, one-year demo gave a = 3268, b = 19113: p all but
+    known): the closed form's 2F1 overflows while its prefactor underflows, which made the expected orders and the
+    value NaN for most customers. The result must be the integral over the Beta, computed here independently."""
+    fit = clv.BgNbdFit(0.2969, 6.5, 3268.31455103, 19113.39180078, math.nan, True, 1, "test")
+    s = t / (fit.alpha + T)
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(clv._beta_mean_purchases_closed(fit.a, fit.b + x, fit.r + x, s))  # the case itself
+    expected = clv.p_alive(fit, x, t_x, T) * _mean_purchases_over_the_beta(fit.a, fit.b + x, fit.r + x, s)
+    assert clv.expected_purchases(fit, t, x, t_x, T) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("A, B, k, s", [(200.0, 1200.0, 2.5, 3.0), (50.0, 80.0, 1.3, 0.7), (40.0, 9.0, 0.4, 12.0)])
+def test_the_quadrature_agrees_with_the_closed_form_where_both_work(A, B, k, s):
+    closed = clv._beta_mean_purchases_closed(A, B, k, s)
+    assert np.isfinite(closed)
+    assert clv._quadrature_mean_purchases([A], [B], [k], [s])[0] == pytest.approx(float(closed), rel=1e-10)
+    assert float(closed) == pytest.approx(_mean_purchases_over_the_beta(A, B, k, s), rel=1e-9)
+
+
 def test_expected_purchases_are_zero_at_t_zero_and_grow_with_t(cdnow_fit):
     t = np.linspace(0, 520, 53)
     for x, t_x, T in [(0, 0, 0), (2, 30.43, 38.86), (29, 38.4, 38.86), (1, 0.5, 38.86)]:
