@@ -34,12 +34,21 @@ sections = {
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ],
 }
+# Under the title while the exports are read and the sidebar's tables built (shown only then).
+WAIT_NOTE = ("Reading these exports for the first time (or building this as-of date's tables): once, then every view "
+             "is quick. To do it ahead of time, run `python -m dashboard prepare` where the exports land.")
 navigation = st.navigation(sections)
 with people_first():  # the background build of new exports waits while a page runs (dashboard/model.py)
     # On a first start the exports are read and the sidebar's tables built before the page runs (10-20 s at 10M
     # orders): the page's title shows above that progress meanwhile, and gives way to the page's own.
     heading = st.empty()
-    with cache.announcing(lambda: heading.title(navigation.title)):
+
+    def announce() -> None:
+        with heading.container():
+            st.title(navigation.title)
+            st.caption(WAIT_NOTE)
+
+    with cache.announcing(announce):
         build_view()
     heading.empty()
     ghost_control.show()

@@ -85,6 +85,7 @@ def _open_database(settings: Settings, version: str) -> _Live:
             return live
         opening = _OPENING.setdefault(key, threading.Lock())
     if not opening.acquire(blocking=False):
+        _announce_wait()
         with _spinner("Another view is reading these exports; this one shows them as soon as it is done…"):
             opening.acquire()
     try:

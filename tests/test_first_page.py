@@ -270,6 +270,7 @@ def test_a_first_start_names_each_export_as_it_is_read_under_the_page_title(data
     assert shown == [(index, len(CONTRACT), table) for index, table in enumerate(CONTRACT, 1)]
     assert announced and announced[0] is True  # the open announced the wait from inside the router's block
     assert [title.value for title in at.title] == ["Weekly review"]  # the router's heading gave way
+    assert not [caption.value for caption in at.caption if "for the first time" in caption.value]
     assert not [text for text in (item.value for item in at.markdown) if "Reading the exports" in text]
     assert [metric.value for metric in at.metric if metric.label == "Orders"][0] != ""
     shown.clear()
@@ -277,3 +278,28 @@ def test_a_first_start_names_each_export_as_it_is_read_under_the_page_title(data
     at.run()  # the same exports: already open, nothing read, nothing announced
     assert shown == [] and announced == []
     assert [title.value for title in at.title] == ["Weekly review"]
+
+
+def test_the_lifecycle_row_says_it_is_computing_only_while_it_has_tables_to_build(data_dir, tmp_path):
+    """The Weekly review writes "Scoring every customer's lifecycle state…" where the row will be only when the
+    row's queries have tables to build (the churn model's fit on new exports): not on a rerun, where the line
+    would replace the cards for a moment, nor on a prepared start, where nothing is fitted."""
+    from dashboard.pages import lifecycle_row
+    from dashboard.pages.common import View
+
+    database = fresh(data_dir, tmp_path)
+    as_of = database.default_as_of()
+    view = View(database.settings, database, as_of, Filters())
+    assert lifecycle_row.is_pending(view)
+    cursor = database.cursor(as_of, model=False)
+    for name in lifecycle_row.QUERIES:
+        run_query(cursor, name, **Filters().segment.params())
+    assert not lifecycle_row.is_pending(view)
+
+    settings = load_settings(environ={}, data_dir=data_dir, state_dir=tmp_path / "prepared")
+    first = Database.open(settings)
+    first.prepare(as_of)
+    first.close()
+    prepared = Database.open(settings)
+    assert prepared.snapshot is not None
+    assert not lifecycle_row.is_pending(View(settings, prepared, as_of, Filters()))

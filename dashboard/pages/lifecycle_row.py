@@ -8,6 +8,28 @@ from dashboard import cache, formatting, lifecycle
 from dashboard.pages.common import View
 
 
+QUERIES = ("churn_model_info", "churn_lifecycle_states")
+
+
+def is_pending(view: View) -> bool:
+    """True when the row's queries still have tables to build (the churn model is fitted on the first view after
+    new exports: up to a minute on large ones); False once they are built or read from a prepared snapshot."""
+    try:
+        return bool(view.database.pending(view.as_of, list(QUERIES)))
+    except Exception:  # the row itself reports what went wrong
+        return True
+
+
+def placeholder(view: View, slot) -> None:
+    """While the cards above are drawn: in ``slot``, a line saying the row is being computed, when it has to be.
+    Otherwise nothing, so that a rerun leaves the previous cards in place until the new ones replace them instead
+    of swapping them for the line and back (and a prepared start does not claim the model is being fitted)."""
+    if is_pending(view):
+        with slot.container():
+            st.caption(":material/hourglass_top: Scoring every customer's lifecycle state (the first view after new "
+                       "exports fits the churn model: up to a minute on large exports)…")
+
+
 def show(view: View) -> None:
     """The cards, or one line saying why they cannot be shown (the churn page explains model problems)."""
     from dashboard import churn  # here: it imports scipy, which the cards above it need not wait for

@@ -81,9 +81,7 @@ for index, (key, label, kind, definition) in enumerate(WEEKLY_KPIS):
                   key=f"spark_{key}")
 # The lifecycle states (docs/churn.md) replace the one "high churn risk" count; filled in last (below).
 lifecycle_slot = st.empty()
-with lifecycle_slot.container():
-    st.caption(":material/hourglass_top: Scoring every customer's lifecycle state (the first view after new exports "
-               "fits the churn model: up to a minute on large exports)…")
+lifecycle_row.placeholder(view, lifecycle_slot)
 
 net_revenue_line.show(view, query(view, "net_revenue") if is_exported(view.database, "returns") else None)
 care = care_cards.show(view, weeks.set_index("week_number")["week_end"])
