@@ -155,13 +155,25 @@ def test_a_prepared_snapshot_leaves_nothing_pending(data_dir, tmp_path):
     assert again.pending(as_of, ["weekly_kpis", "activity_trend", "cohort_retention"]) == []
 
 
+def _first_start(data_dir, tmp_path, monkeypatch):
+    """The app's first run on new exports: no snapshot, no background build (each query builds what it reads)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_app import APP
+
+    for key, value in {"DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(tmp_path / "state"),
+                       "DASHBOARD_SETTINGS": str(tmp_path / "none.toml"), "DASHBOARD_MODEL_SNAPSHOTS": "0",
+                       "DASHBOARD_BACKGROUND_BUILD": "false"}.items():
+        monkeypatch.setenv(key, value)
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert not at.exception, [item.value for item in at.exception]
+    return at
+
+
 def test_the_first_view_says_which_table_it_is_building_and_clears_it(data_dir, tmp_path, monkeypatch):
     """On new exports (no snapshot, no background build) the Weekly review's queries build their tables one by
     one, each named in a spinner ("table k of n") where the page waits, and nothing of it is left on the page."""
-    from streamlit.testing.v1 import AppTest
-
     from dashboard import cache
-    from tests.test_app import APP
 
     shown: list[tuple[int, int, str]] = []
     text = cache.build_progress_text
@@ -171,12 +183,7 @@ def test_the_first_view_says_which_table_it_is_building_and_clears_it(data_dir, 
         return text(index, total, label)
 
     monkeypatch.setattr(cache, "build_progress_text", recorded)
-    for key, value in {"DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(tmp_path / "state"),
-                       "DASHBOARD_SETTINGS": str(tmp_path / "none.toml"), "DASHBOARD_MODEL_SNAPSHOTS": "0",
-                       "DASHBOARD_BACKGROUND_BUILD": "false"}.items():
-        monkeypatch.setenv(key, value)
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    assert not at.exception, [item.value for item in at.exception]
+    at = _first_start(data_dir, tmp_path, monkeypatch)
     labels = [label for _, _, label in shown]
     assert {"valid orders", "customer summary"} <= set(labels)
     assert len(labels) == len(set(labels))  # each table shown once
@@ -240,11 +247,8 @@ def test_opening_new_exports_reads_each_export_inside_its_own_progress_step(data
 def test_a_first_start_names_each_export_as_it_is_read_under_the_page_title(data_dir, tmp_path, monkeypatch):
     """The app's first start on new exports: a spinner per export ("export 1 of 6, orders"), and the page's title
     drawn above the wait, which gives way to the page's own: one title once the page is drawn, no step left."""
-    from streamlit.testing.v1 import AppTest
-
     from dashboard import cache
     from dashboard.sources import CONTRACT
-    from tests.test_app import APP
 
     shown: list[tuple[int, int, str]] = []
     announced: list[bool] = []
@@ -261,12 +265,7 @@ def test_a_first_start_names_each_export_as_it_is_read_under_the_page_title(data
 
     monkeypatch.setattr(cache, "open_progress_text", recorded)
     monkeypatch.setattr(cache, "_announce_wait", recorded_announce)
-    for key, value in {"DASHBOARD_DATA_DIR": str(data_dir), "DASHBOARD_STATE_DIR": str(tmp_path / "state"),
-                       "DASHBOARD_SETTINGS": str(tmp_path / "none.toml"), "DASHBOARD_MODEL_SNAPSHOTS": "0",
-                       "DASHBOARD_BACKGROUND_BUILD": "false"}.items():
-        monkeypatch.setenv(key, value)
-    at = AppTest.from_file(APP, default_timeout=180).run()
-    assert not at.exception, [item.value for item in at.exception]
+    at = _first_start(data_dir, tmp_path, monkeypatch)
     assert shown == [(index, len(CONTRACT), table) for index, table in enumerate(CONTRACT, 1)]
     assert announced and announced[0] is True  # the open announced the wait from inside the router's block
     assert [title.value for title in at.title] == ["Weekly review"]  # the router's heading gave way
